@@ -267,6 +267,7 @@ class NewOrder:
     tick: Decimal = Decimal("0.01")
     expiration: int = 0  # unix seconds, GTD only
     tag: str = "quote"  # quote | arb | unwind
+    origin_ns: int = 0  # monotonic ns when the market data that caused it came off the socket (tick-to-order)
 
 
 @dataclass(frozen=True, slots=True)
