@@ -1,0 +1,204 @@
+"""The bot's own view of its orders: pending creates, live orders, pending cancels.
+
+Single writer: the strategy thread. Nothing here does I/O. The rules that keep the bot from ever
+losing track of an order:
+
+- A create is *pending* from the moment it is queued until the executor reports it. Pending orders
+  count as present so the strategy does not place them twice.
+- ``OrderUnknown`` (timeout after send) makes the order *live* under its hash id: it may be resting,
+  and only the user channel or a REST reconcile may remove it.
+- A cancel makes the order *cancelling*; it leaves only when the venue says it is cancelled, filled
+  or unknown to it.
+- ``reconcile`` compares with ``GET /data/orders``: venue orders we do not know are orphans (to be
+  cancelled); local orders the venue does not list are dropped after a grace period, each difference
+  with its cause.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from typing import Iterable, Optional
+
+from pmbot.model import (
+    ZERO,
+    CancelResult,
+    NewOrder,
+    OpenOrder,
+    OrderAccepted,
+    OrderEvent,
+    OrderEventKind,
+    OrderRejected,
+    OrderUnknown,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedOrder:
+    order: NewOrder
+    order_id: str  # "" while pending
+    size_matched: Decimal = ZERO
+    state: str = "pending"  # pending | live | unknown | cancelling
+    since: float = 0.0  # when it entered this state
+
+    @property
+    def remaining(self) -> Decimal:
+        return self.order.size - self.size_matched
+
+    @property
+    def key(self) -> str:
+        return self.order_id or self.order.client_id
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileDiff:
+    orphans: tuple[OpenOrder, ...]  # on the venue, not known here
+    dropped: tuple[tuple[TrackedOrder, str], ...]  # known here, gone from the venue: (order, cause)
+
+
+class OrderTracker:
+    def __init__(self, grace_secs: float = 5.0) -> None:
+        self._pending: dict[str, TrackedOrder] = {}  # by client_id
+        self._live: dict[str, TrackedOrder] = {}  # by order_id
+        self.grace_secs = grace_secs
+        self._seen_done: dict[str, float] = {}  # order ids known finished (cancel/fill), to ignore late events
+
+    # ------------------------------------------------------------------ queries
+
+    def all(self) -> list[TrackedOrder]:
+        return list(self._pending.values()) + list(self._live.values())
+
+    def live_ids(self) -> set[str]:
+        return set(self._live)
+
+    def get(self, order_id: str) -> Optional[TrackedOrder]:
+        return self._live.get(order_id)
+
+    def count_by_market(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for t in self.all():
+            out[t.order.market] = out.get(t.order.market, 0) + 1
+        return out
+
+    def __len__(self) -> int:
+        return len(self._pending) + len(self._live)
+
+    # ------------------------------------------------------------------ transitions
+
+    def on_sent(self, order: NewOrder, now: float) -> None:
+        self._pending[order.client_id] = TrackedOrder(order=order, order_id="", since=now)
+
+    def on_accepted(self, rep: OrderAccepted, now: float) -> None:
+        t = self._pending.pop(rep.client_id, None)
+        order = t.order if t is not None else rep.order
+        if rep.order_id in self._seen_done:
+            return  # a fill or cancel for it already arrived on the user channel
+        if rep.status == "matched" and order.order_type.value in ("FOK", "FAK"):
+            self._seen_done[rep.order_id] = now  # immediate orders never rest
+            return
+        self._live[rep.order_id] = TrackedOrder(order=order, order_id=rep.order_id, state="live", since=now)
+
+    def on_rejected(self, rep: OrderRejected) -> None:
+        self._pending.pop(rep.client_id, None)
+
+    def on_unknown(self, rep: OrderUnknown, now: float) -> None:
+        self._pending.pop(rep.client_id, None)
+        if rep.order_id and rep.order_id not in self._seen_done:
+            self._live[rep.order_id] = TrackedOrder(order=rep.order, order_id=rep.order_id, state="unknown", since=now)
+
+    def on_cancel_sent(self, order_ids: Iterable[str], now: float) -> None:
+        for oid in order_ids:
+            t = self._live.get(oid)
+            if t is not None:
+                self._live[oid] = replace(t, state="cancelling", since=now)
+
+    def on_cancel_result(self, res: CancelResult, now: float) -> list[str]:
+        removed = []
+        for oid in res.canceled:
+            if self._finish(oid, now):
+                removed.append(oid)
+        for oid, reason in res.not_canceled:
+            # "matched orders can't be canceled" / "order not found": either way it no longer rests.
+            if self._finish(oid, now):
+                removed.append(oid)
+        for oid in res.failed:
+            t = self._live.get(oid)
+            if t is not None and t.state == "cancelling":
+                self._live[oid] = replace(t, state="live", since=now)  # retry on the next decision
+        return removed
+
+    def on_order_event(self, ev: OrderEvent, now: float) -> Optional[TrackedOrder]:
+        """Apply a user-channel order event; returns the tracked order it concerned, if ours."""
+        t = self._live.get(ev.order_id)
+        if t is None:
+            t = self._adopt_pending(ev, now)
+            if t is None:
+                return None
+        if ev.kind is OrderEventKind.CANCELLATION:
+            self._finish(ev.order_id, now)
+            return t
+        matched = max(t.size_matched, ev.size_matched)
+        t = replace(t, size_matched=matched, state="live" if t.state == "unknown" else t.state)
+        if matched >= t.order.size:
+            self._finish(ev.order_id, now)
+        else:
+            self._live[ev.order_id] = t
+        return t
+
+    def _adopt_pending(self, ev: OrderEvent, now: float) -> Optional[TrackedOrder]:
+        """A user event can beat the executor's report; match it to a pending create."""
+        for cid, t in self._pending.items():
+            o = t.order
+            if o.token_id == ev.token_id and o.side is ev.side and o.price == ev.price and o.size == ev.original_size:
+                del self._pending[cid]
+                tracked = TrackedOrder(order=o, order_id=ev.order_id, state="live", since=now)
+                self._live[ev.order_id] = tracked
+                return tracked
+        return None
+
+    def _finish(self, order_id: str, now: float) -> bool:
+        self._seen_done[order_id] = now
+        return self._live.pop(order_id, None) is not None
+
+    def forget_done_before(self, cutoff: float) -> None:
+        for oid in [k for k, ts in self._seen_done.items() if ts < cutoff]:
+            del self._seen_done[oid]
+
+    def drop_all(self) -> None:
+        self._pending.clear()
+        self._live.clear()
+
+    # ------------------------------------------------------------------ reconcile
+
+    def reconcile(self, venue_orders: Iterable[OpenOrder], now: float, *, taken_at: float) -> ReconcileDiff:
+        venue = {o.order_id: o for o in venue_orders}
+        pending = {(t.order.token_id, t.order.side, t.order.price, t.order.size) for t in self._pending.values()}
+        orphans = tuple(
+            o
+            for oid, o in venue.items()
+            if oid not in self._live
+            and oid not in self._seen_done
+            and (o.token_id, o.side, o.price, o.original_size) not in pending  # report still in flight
+        )
+        dropped = []
+        for oid, t in list(self._live.items()):
+            if oid in venue:
+                v = venue[oid]
+                if v.size_matched > t.size_matched:
+                    self._live[oid] = replace(t, size_matched=v.size_matched)
+                if t.state == "unknown":
+                    self._live[oid] = replace(self._live[oid], state="live", since=now)
+                continue
+            # Listed before the order was acknowledged, or within the grace period: not evidence.
+            if t.since > taken_at - self.grace_secs:
+                continue
+            cause = {
+                "unknown": "unknown_outcome_not_placed",
+                "cancelling": "cancel_unconfirmed",
+            }.get(t.state, "gone_unseen")
+            dropped.append((t, cause))
+            self._finish(oid, now)
+        return ReconcileDiff(orphans=orphans, dropped=tuple(dropped))
