@@ -245,6 +245,38 @@ class Fill:
     is_maker: bool
     status: TradeStatus
     ts: float = 0.0
+    # Exact pUSD exchanged (sum of matched_amount * price over the maker entries, in this token's
+    # terms). A taker fill across several makers has an average ``price`` that may not be exact;
+    # ``notional`` is. None means ``price * size``.
+    notional: Optional[Decimal] = None
+
+    @property
+    def cost(self) -> Decimal:
+        return self.notional if self.notional is not None else self.price * self.size
+
+
+@dataclass(frozen=True, slots=True)
+class PositionRow:
+    """One row of the Data API ``GET /positions?user=<funder>`` (venue view, lags the CLOB)."""
+
+    token_id: str
+    condition_id: str
+    size: Decimal
+    avg_price: Decimal
+    cur_price: Optional[Decimal] = None
+    outcome: str = ""
+    outcome_index: Optional[int] = None
+    redeemable: bool = False
+    mergeable: bool = False
+    neg_risk: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PositionsSnapshot:
+    """What the Data API says the funder holds right now (positions poller -> strategy thread)."""
+
+    positions: tuple[PositionRow, ...]
+    taken_ts: float  # wall-clock seconds when the request was answered
 
 
 # --------------------------------------------------------------------------- commands to the executor
