@@ -1,0 +1,90 @@
+"""Composition root: load config, choose the mode, build queues and threads, handle signals, shut
+down in order and choose the exit code. Wiring only; the decisions live in ``pmbot.strategy``.
+
+Shutdown order (the kill switch): stop the strategy thread (no new decisions), stop the executor
+(finishes the request in flight), cancel every order of this key and verify on the venue with
+``GET /data/orders`` until none is left or the deadline passes, then stop the feeds, the metrics
+server and the simulator. Exit 0 when nothing was left behind, 1 otherwise (the ids are logged).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import logging
+import os
+import queue
+import secrets
+import signal
+import sys
+import threading
+import time
+from decimal import Decimal
+from typing import Optional
+from urllib.parse import urlparse
+
+import yaml
+
+from pmbot import __version__
+from pmbot.config import Config, effective_config_dict, load_config
+from pmbot.errors import ConfigError, FatalError, PmbotError
+
+log = logging.getLogger("pmbot")
+
+DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "config.yaml")
+
+
+def _parse_args(argv: list[str]) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="bot.py", description="pmbot: Polymarket market-making and arbitrage bot")
+    p.add_argument("--config", default=DEFAULT_CONFIG, help="path to the YAML config (default: config.yaml)")
+    p.add_argument("--mode", choices=("sim", "paper", "live"), help="override the config's mode")
+    p.add_argument("--check-config", action="store_true", help="validate, print the effective config (secrets masked), exit")
+    return p.parse_args(argv)
+
+
+def configure_logging(level: str) -> None:
+    # journald adds its own timestamp; keep lines short and greppable: level, logger, message.
+    fmt = "%(levelname)s %(name)s: %(message)s" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    logging.basicConfig(level=getattr(logging, level), format=fmt, stream=sys.stderr, force=True)
+
+
+def load_private_key(cfg: Config) -> Optional[str]:
+    """The signing key for live mode; None in sim and paper (they use a generated throw-away key)."""
+    if cfg.mode != "live":
+        return None
+    from pmbot.venue.signer import private_key_from_env_or_file
+
+    try:
+        return private_key_from_env_or_file(cfg.wallet.private_key_env, cfg.wallet.private_key_file or None)
+    except FatalError as exc:
+        raise ConfigError("wallet.private_key_env", f"live mode needs a private key: {exc}") from None
+
+
+def main(argv: list[str]) -> int:
+    args = _parse_args(argv)
+    try:
+        cfg = load_config(args.config, mode_override=args.mode)
+        key = load_private_key(cfg)
+    except ConfigError as exc:
+        print(f"pmbot: {exc}", file=sys.stderr)
+        return 2
+    if args.check_config:
+        sys.stdout.write(yaml.safe_dump(effective_config_dict(cfg), sort_keys=False))
+        return 0
+    configure_logging(cfg.log_level)
+    from pmbot.runner import BotRunner
+
+    runner = BotRunner(cfg, private_key=key)
+    return runner.run()
+
+
+def venue_name(clob_url: str) -> str:
+    return urlparse(clob_url).netloc.replace(":", "_") or "venue"
+
+
+def generated_key() -> str:
+    """A throw-away key for sim and paper mode: never funded, never leaves the machine."""
+    return "0x" + secrets.token_hex(32)
+
+
+__all__ = ["main", "configure_logging", "load_private_key", "venue_name", "generated_key", "DEFAULT_CONFIG"]
