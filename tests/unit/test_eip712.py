@@ -16,7 +16,7 @@ from pmbot import eip712
 
 KEY = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
 KEY_ADDRESS = "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23"  # eth_account documentation vector
-WALLET = "0x8Ba1f109551bD432803012645Ac136ddd64DBA72"
+WALLET = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"  # EIP-55 checksummed
 SDK_SIGNER = SdkSigner(KEY, 137)
 
 uint256 = st.integers(min_value=0, max_value=2**256 - 1)
