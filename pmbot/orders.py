@@ -115,15 +115,18 @@ class OrderTracker:
             if t is not None:
                 self._live[oid] = replace(t, state="cancelling", since=now)
 
-    def on_cancel_result(self, res: CancelResult, now: float) -> list[str]:
+    def on_cancel_result(self, res: CancelResult, now: float) -> list[TrackedOrder]:
+        """Returns the orders that left the book because of this result."""
         removed = []
         for oid in res.canceled:
-            if self._finish(oid, now):
-                removed.append(oid)
-        for oid, reason in res.not_canceled:
+            t = self._finish(oid, now)
+            if t is not None:
+                removed.append(t)
+        for oid, _reason in res.not_canceled:
             # "matched orders can't be canceled" / "order not found": either way it no longer rests.
-            if self._finish(oid, now):
-                removed.append(oid)
+            t = self._finish(oid, now)
+            if t is not None:
+                removed.append(t)
         for oid in res.failed:
             t = self._live.get(oid)
             if t is not None and t.state == "cancelling":
@@ -159,9 +162,9 @@ class OrderTracker:
                 return tracked
         return None
 
-    def _finish(self, order_id: str, now: float) -> bool:
+    def _finish(self, order_id: str, now: float) -> Optional[TrackedOrder]:
         self._seen_done[order_id] = now
-        return self._live.pop(order_id, None) is not None
+        return self._live.pop(order_id, None)
 
     def forget_done_before(self, cutoff: float) -> None:
         for oid in [k for k, ts in self._seen_done.items() if ts < cutoff]:
