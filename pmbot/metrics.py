@@ -59,6 +59,9 @@ VENUE_MODES = ("normal", "cancel_only", "post_only", "disabled")
 RESYNC_REASONS = ("inconsistent", "reconnect", "spot_check")
 PARSE_ERROR_KINDS = ("json", "schema", "unknown_event")
 ROTATION_REASONS = ("silent_feed",)
+# exec_retries_total{endpoint,reason}: endpoint is pmbot.venue.rest's endpoint name; reason one of these.
+RETRY_REASONS = ("rate_limited", "server_error", "timeout", "connection")
+ORDER_PATH_ENDPOINTS = ("post_orders", "cancel_orders", "cancel_all", "open_orders", "heartbeat")
 ARB_KINDS = ("complement", "neg_risk")
 ARB_SKIP_REASONS = ("not_live", "augmented", "below_min_size", "below_edge", "budget")
 RECONCILE_CAUSES = ("missing_on_venue", "unknown_on_venue", "size_mismatch")
@@ -192,6 +195,13 @@ class Metrics:
         self.feed_reconnects_total = counter("feed_reconnects", "WebSocket reconnects.", ("connection",))
         self.feed_rotations_total = counter("feed_rotations", "Forced connection rotations.", ("reason",))
         self.feed_messages_total = counter("feed_messages", "WebSocket messages received.", ("connection",))
+        # Names pmbot.venue.ws.WsRunner looks up (getattr by name): the same series under its names.
+        self.ws_connection_up = self.feed_connection_up
+        self.ws_reconnects_total = self.feed_reconnects_total
+        self.ws_rotations_total = counter("ws_rotations", "Forced rotations per connection.", ("connection",))
+        self.ws_handler_errors_total = counter(
+            "ws_handler_errors", "Exceptions raised by WebSocket message/state handlers.", ("connection", "kind")
+        )
 
         # ---------------------------------------------------------------- executor
         self.exec_request_seconds = Histogram(
@@ -249,6 +259,9 @@ class Metrics:
             self.orders_rejected_total.labels(reason=reason)
         for kind in EXEC_ERROR_KINDS:
             self.exec_errors_total.labels(kind=kind)
+        for endpoint in ORDER_PATH_ENDPOINTS:
+            for reason in RETRY_REASONS:
+                self.exec_retries_total.labels(endpoint=endpoint, reason=reason)
         for mode in VENUE_MODES:
             self.venue_mode.labels(mode=mode).set(1 if mode == "normal" else 0)
         for reason in RESYNC_REASONS:
@@ -315,6 +328,13 @@ class Metrics:
         self.risk_halted.clear()
         self.risk_halted.labels(reason="" if reason is None else label(reason)).set(0 if reason is None else 1)
 
+    def set_connection_up(self, connection: str, up: bool) -> None:
+        """Connection state, and its counters exported at 0 from its first connect."""
+        self.feed_connection_up.labels(connection=connection).set(1 if up else 0)
+        self.feed_reconnects_total.labels(connection=connection)
+        self.feed_messages_total.labels(connection=connection)
+        self.ws_rotations_total.labels(connection=connection)
+
     def set_venue_mode(self, mode: object) -> None:
         current = label(mode)
         for m in set(VENUE_MODES) | {current}:
@@ -363,7 +383,8 @@ class Metrics:
         """Stop exporting a connection's series (shard removed)."""
         with self._lock:
             self._feed_marks.pop(connection, None)
-        for g in (self.feed_last_event_age_seconds, self.feed_connection_up):
+        for g in (self.feed_last_event_age_seconds, self.feed_connection_up, self.feed_reconnects_total,
+                  self.feed_messages_total, self.ws_rotations_total):
             try:
                 g.remove(connection)
             except KeyError:

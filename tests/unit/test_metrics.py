@@ -190,3 +190,25 @@ def test_serve_on_ephemeral_port_and_shutdown(metrics):
         server.shutdown()
     assert not server._thread.is_alive()
     assert "metrics-http" not in {t.name for t in threading.enumerate()}
+
+
+def test_ws_runner_attribute_names_reach_the_feed_series(metrics):
+    """pmbot.venue.ws.WsRunner looks metrics up by these names; they must exist and be labelled by connection."""
+    metrics.ws_connection_up.labels(connection="market-0").set(1)
+    metrics.ws_reconnects_total.labels(connection="market-0").inc()
+    metrics.ws_rotations_total.labels(connection="market-0").inc()
+    metrics.ws_handler_errors_total.labels(connection="market-0", kind="on_text").inc()
+    assert metrics.value("pmbot_feed_connection_up", {"connection": "market-0"}) == 1
+    assert metrics.value("pmbot_feed_reconnects_total", {"connection": "market-0"}) == 1
+    assert metrics.value("pmbot_ws_rotations_total", {"connection": "market-0"}) == 1
+    assert metrics.value("pmbot_ws_handler_errors_total", {"connection": "market-0", "kind": "on_text"}) == 1
+
+
+def test_set_connection_up_exports_its_counters_at_zero(metrics):
+    metrics.set_connection_up("user", True)
+    assert metrics.value("pmbot_feed_reconnects_total", {"connection": "user"}) == 0
+    assert metrics.value("pmbot_feed_messages_total", {"connection": "user"}) == 0
+    metrics.set_connection_up("user", False)
+    assert metrics.value("pmbot_feed_connection_up", {"connection": "user"}) == 0
+    metrics.forget_connection("user")
+    assert metrics.value("pmbot_feed_messages_total", {"connection": "user"}) is None
