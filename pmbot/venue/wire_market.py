@@ -1,0 +1,424 @@
+"""Pure parse of Polymarket market-channel frames into typed, frozen events (protocol section 2).
+
+A frame is one JSON object or a JSON array of them (the initial ``book`` burst after a subscribe is an
+array). ``PONG`` never gets here: the runner takes it. Empty frames are keepalives seen on the real
+wire and parse to ``[]``.
+
+Venue quirks handled here, at the edge:
+
+* numbers are strings (``"0.48"``, docs also show ``".48"``); JSON numbers are accepted too, floats
+  via ``repr`` so 0.1 stays 0.1; bools, NaN and infinities are rejected;
+* an empty side in ``best_bid``/``best_ask`` is reported as ``"0"`` / ``"1"`` or ``""``: parsed to None;
+* ``book`` messages may carry ``tick_size`` and ``last_trade_price`` (``""`` when there was none);
+* the pre-Sept-2025 ``price_change`` shapes (top-level ``asset_id`` with flat ``price/size/side`` or
+  ``changes[]``) carry no ``best_bid``/``best_ask``; they still parse (entries have
+  ``top_known=False``) so old recordings replay, and the feed counts them;
+* REST ``GET /book`` objects have no ``event_type``: ``parse_rest_book`` reads those.
+
+Anything malformed raises ``ParseError`` with a ``kind`` (for the metric label) and a short sample.
+With ``errors=[...]`` passed to ``parse_frame``, a bad element of an array is recorded there and the
+good ones are still returned.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Optional, Union
+
+from pmbot.errors import PmbotError
+from pmbot.model import Level, Side
+
+_ZERO = Decimal(0)
+_ONE = Decimal(1)
+_SIDES = {"BUY": Side.BUY, "SELL": Side.SELL, "buy": Side.BUY, "sell": Side.SELL}
+_SAMPLE_CHARS = 200
+
+
+class ParseError(PmbotError, ValueError):
+    """A market-channel message could not be understood. ``kind`` is a short stable label:
+    bad_json, bad_frame, unknown_event, missing_field, bad_type, bad_number, price_out_of_range,
+    bad_side, negative_size."""
+
+    def __init__(self, kind: str, detail: str, sample: Any = "") -> None:
+        text = sample if isinstance(sample, str) else repr(sample)
+        super().__init__(f"{kind}: {detail}")
+        self.kind = kind
+        self.detail = detail
+        self.sample = text[:_SAMPLE_CHARS]
+
+
+# --------------------------------------------------------------------------- events
+
+
+@dataclass(frozen=True, slots=True)
+class BookEvent:
+    asset_id: str
+    market: str
+    bids: tuple[Level, ...]  # as sent (any order)
+    asks: tuple[Level, ...]
+    timestamp_ms: Optional[int] = None
+    hash: str = ""
+    tick: Optional[Decimal] = None
+    last_trade_price: Optional[Decimal] = None
+    min_order_size: Optional[Decimal] = None
+
+
+@dataclass(frozen=True, slots=True)
+class PriceChangeEntry:
+    asset_id: str
+    price: Decimal
+    size: Decimal  # new total at that level; 0 deletes
+    side: Side  # BUY = bid side
+    best_bid: Optional[Decimal]  # None = that side is empty (or unknown if not top_known)
+    best_ask: Optional[Decimal]
+    hash: str = ""
+    top_known: bool = True  # False only for the legacy schemas, which carry no best_bid/best_ask
+
+
+@dataclass(frozen=True, slots=True)
+class PriceChangeEvent:
+    market: str
+    entries: tuple[PriceChangeEntry, ...]
+    timestamp_ms: Optional[int] = None
+    legacy: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TickSizeChangeEvent:
+    asset_id: str
+    market: str
+    old_tick: Optional[Decimal]
+    new_tick: Decimal
+    timestamp_ms: Optional[int] = None
+
+
+@dataclass(frozen=True, slots=True)
+class LastTradeEvent:
+    asset_id: str
+    market: str
+    price: Decimal
+    size: Optional[Decimal]
+    side: Optional[Side]  # the taker's side
+    fee_rate_bps: Optional[Decimal] = None
+    timestamp_ms: Optional[int] = None
+
+
+@dataclass(frozen=True, slots=True)
+class BestBidAskEvent:
+    asset_id: str
+    market: str
+    best_bid: Optional[Decimal]
+    best_ask: Optional[Decimal]
+    spread: Optional[Decimal] = None
+    timestamp_ms: Optional[int] = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewMarketEvent:
+    market: str
+    asset_ids: tuple[str, ...]
+    outcomes: tuple[str, ...] = ()
+    question: str = ""
+    slug: str = ""
+    tick: Optional[Decimal] = None
+    timestamp_ms: Optional[int] = None
+
+
+@dataclass(frozen=True, slots=True)
+class MarketResolvedEvent:
+    market: str
+    asset_ids: tuple[str, ...]
+    winning_asset_id: str = ""
+    winning_outcome: str = ""
+    timestamp_ms: Optional[int] = None
+
+
+MarketEvent = Union[BookEvent, PriceChangeEvent, TickSizeChangeEvent, LastTradeEvent, BestBidAskEvent,
+                    NewMarketEvent, MarketResolvedEvent]
+
+
+# --------------------------------------------------------------------------- field readers
+
+
+def _num(obj: dict, key: str, *, required: bool = True) -> Optional[Decimal]:
+    """A finite Decimal from a venue string (or JSON number). Missing/empty -> None unless required."""
+    v = obj.get(key)
+    t = type(v)
+    if t is str:
+        if not v:
+            if required:
+                raise ParseError("missing_field", f"{key} is empty", obj)
+            return None
+        try:
+            d = Decimal(v)
+        except InvalidOperation:
+            raise ParseError("bad_number", f"{key}={v[:40]!r}", obj) from None
+    elif t is int:
+        d = Decimal(v)
+    elif t is float:
+        d = Decimal(repr(v))
+    elif v is None:
+        if required:
+            raise ParseError("missing_field", f"{key} missing", obj)
+        return None
+    else:
+        raise ParseError("bad_type", f"{key} is {t.__name__}", obj)
+    if not d.is_finite():
+        raise ParseError("bad_number", f"{key}={v!r}", obj)
+    return d
+
+
+def _price(obj: dict, key: str, *, required: bool = True) -> Optional[Decimal]:
+    d = _num(obj, key, required=required)
+    if d is not None and (d < _ZERO or d > _ONE):
+        raise ParseError("price_out_of_range", f"{key}={d}", obj)
+    return d
+
+
+def _size(obj: dict, key: str) -> Decimal:
+    d = _num(obj, key)
+    if d < _ZERO:
+        raise ParseError("negative_size", f"{key}={d}", obj)
+    return d
+
+
+def _str(obj: dict, key: str, *, required: bool = True) -> str:
+    v = obj.get(key)
+    if type(v) is str and (v or not required):
+        return v
+    if v is None:
+        if required:
+            raise ParseError("missing_field", f"{key} missing", obj)
+        return ""
+    if type(v) is int and not required:
+        return str(v)
+    if type(v) is str:
+        raise ParseError("missing_field", f"{key} is empty", obj)
+    raise ParseError("bad_type", f"{key} is {type(v).__name__}", obj)
+
+
+def _asset(obj: dict, key: str = "asset_id") -> str:
+    v = obj.get(key)
+    if type(v) is str and v:
+        return v
+    if type(v) is int:  # token ids are decimal strings; tolerate a JSON number
+        return str(v)
+    if v is None or v == "":
+        raise ParseError("missing_field", f"{key} missing", obj)
+    raise ParseError("bad_type", f"{key} is {type(v).__name__}", obj)
+
+
+def _side(obj: dict, key: str = "side", *, required: bool = True) -> Optional[Side]:
+    v = obj.get(key)
+    side = _SIDES.get(v) if type(v) is str else None
+    if side is not None:
+        return side
+    if v is None and not required:
+        return None
+    if v is None:
+        raise ParseError("missing_field", f"{key} missing", obj)
+    raise ParseError("bad_side", f"{key}={v!r}", obj)
+
+
+def _ts(obj: dict) -> Optional[int]:
+    v = obj.get("timestamp")
+    if type(v) is str and v.isdigit():
+        return int(v)
+    if type(v) is int:
+        return v
+    return None  # ISO strings in doc examples; the timestamp is informational only
+
+
+def _top_bid(obj: dict) -> Optional[Decimal]:
+    d = _price(obj, "best_bid", required=False)
+    return None if d is None or d == _ZERO else d
+
+
+def _top_ask(obj: dict) -> Optional[Decimal]:
+    d = _price(obj, "best_ask", required=False)
+    return None if d is None or d == _ONE else d
+
+
+def _levels(obj: dict, key: str) -> tuple[Level, ...]:
+    raw = obj.get(key)
+    if raw is None:
+        raise ParseError("missing_field", f"{key} missing", obj)
+    if type(raw) is not list:
+        raise ParseError("bad_type", f"{key} is {type(raw).__name__}", obj)
+    out = []
+    for lvl in raw:
+        if type(lvl) is not dict:
+            raise ParseError("bad_type", f"{key} level is {type(lvl).__name__}", obj)
+        out.append((_price(lvl, "price"), _size(lvl, "size")))
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- per event type
+
+
+def parse_rest_book(obj: Any) -> BookEvent:
+    """A REST ``GET /book`` object (or a WS ``book`` event) -> BookEvent."""
+    if type(obj) is not dict:
+        raise ParseError("bad_frame", f"book is {type(obj).__name__}", obj)
+    ltp = obj.get("last_trade_price")
+    return BookEvent(
+        asset_id=_asset(obj),
+        market=_str(obj, "market", required=False),
+        bids=_levels(obj, "bids"),
+        asks=_levels(obj, "asks"),
+        timestamp_ms=_ts(obj),
+        hash=_str(obj, "hash", required=False),
+        tick=_price(obj, "tick_size", required=False),
+        last_trade_price=_price(obj, "last_trade_price", required=False) if ltp not in (None, "") else None,
+        min_order_size=_num(obj, "min_order_size", required=False),
+    )
+
+
+def _price_change(obj: dict) -> PriceChangeEvent:
+    market = _str(obj, "market", required=False)
+    ts = _ts(obj)
+    changes = obj.get("price_changes")
+    if changes is None:
+        return _legacy_price_change(obj, market, ts)
+    if type(changes) is not list:
+        raise ParseError("bad_type", f"price_changes is {type(changes).__name__}", obj)
+    entries = []
+    for e in changes:
+        if type(e) is not dict:
+            raise ParseError("bad_type", f"price_changes entry is {type(e).__name__}", obj)
+        entries.append(PriceChangeEntry(_asset(e), _price(e, "price"), _size(e, "size"), _side(e),
+                                        _top_bid(e), _top_ask(e), e.get("hash") or ""))
+    return PriceChangeEvent(market, tuple(entries), ts)
+
+
+def _legacy_price_change(obj: dict, market: str, ts: Optional[int]) -> PriceChangeEvent:
+    """Pre-Sept-2025 shapes: top-level asset_id with ``changes[]``, or one flat change."""
+    asset = _asset(obj)
+    changes = obj.get("changes")
+    if changes is None:
+        if "price" not in obj:
+            raise ParseError("missing_field", "price_changes missing", obj)
+        changes = [obj]
+    elif type(changes) is not list:
+        raise ParseError("bad_type", f"changes is {type(changes).__name__}", obj)
+    entries = []
+    for e in changes:
+        if type(e) is not dict:
+            raise ParseError("bad_type", f"changes entry is {type(e).__name__}", obj)
+        entries.append(PriceChangeEntry(asset, _price(e, "price"), _size(e, "size"), _side(e), None, None,
+                                        e.get("hash") or obj.get("hash") or "", top_known=False))
+    return PriceChangeEvent(market, tuple(entries), ts, legacy=True)
+
+
+def _tick_size_change(obj: dict) -> TickSizeChangeEvent:
+    new_tick = _price(obj, "new_tick_size")
+    if new_tick <= _ZERO:
+        raise ParseError("price_out_of_range", f"new_tick_size={new_tick}", obj)
+    return TickSizeChangeEvent(_asset(obj), _str(obj, "market", required=False),
+                               _price(obj, "old_tick_size", required=False), new_tick, _ts(obj))
+
+
+def _last_trade(obj: dict) -> LastTradeEvent:
+    return LastTradeEvent(_asset(obj), _str(obj, "market", required=False), _price(obj, "price"),
+                          _num(obj, "size", required=False), _side(obj, required=False),
+                          _num(obj, "fee_rate_bps", required=False), _ts(obj))
+
+
+def _best_bid_ask(obj: dict) -> BestBidAskEvent:
+    return BestBidAskEvent(_asset(obj), _str(obj, "market", required=False), _top_bid(obj), _top_ask(obj),
+                           _num(obj, "spread", required=False), _ts(obj))
+
+
+def _ids(obj: dict, key: str) -> tuple[str, ...]:
+    v = obj.get(key)
+    if v is None:
+        return ()
+    if type(v) is str:  # Gamma-style JSON-encoded list
+        try:
+            v = json.loads(v)
+        except ValueError:
+            raise ParseError("bad_type", f"{key} is not a list", obj) from None
+    if type(v) is not list or not all(type(x) is str for x in v):
+        raise ParseError("bad_type", f"{key} is not a list of strings", obj)
+    return tuple(v)
+
+
+def _new_market(obj: dict) -> NewMarketEvent:
+    assets = _ids(obj, "assets_ids") or _ids(obj, "clob_token_ids")
+    return NewMarketEvent(_str(obj, "market", required=False) or _str(obj, "condition_id", required=False),
+                          assets, _ids(obj, "outcomes"), _str(obj, "question", required=False),
+                          _str(obj, "slug", required=False),
+                          _price(obj, "order_price_min_tick_size", required=False), _ts(obj))
+
+
+def _market_resolved(obj: dict) -> MarketResolvedEvent:
+    return MarketResolvedEvent(_str(obj, "market", required=False) or _str(obj, "condition_id", required=False),
+                               _ids(obj, "assets_ids") or _ids(obj, "clob_token_ids"),
+                               _str(obj, "winning_asset_id", required=False),
+                               _str(obj, "winning_outcome", required=False), _ts(obj))
+
+
+_PARSERS = {
+    "price_change": _price_change,
+    "book": parse_rest_book,
+    "tick_size_change": _tick_size_change,
+    "last_trade_price": _last_trade,
+    "best_bid_ask": _best_bid_ask,
+    "new_market": _new_market,
+    "market_resolved": _market_resolved,
+}
+
+
+def parse_event(obj: Any) -> MarketEvent:
+    """One decoded JSON object -> one event."""
+    if type(obj) is not dict:
+        raise ParseError("bad_frame", f"event is {type(obj).__name__}", obj)
+    et = obj.get("event_type")
+    parser = _PARSERS.get(et) if type(et) is str else None
+    if parser is None:
+        if et is None:
+            raise ParseError("missing_field", "event_type missing", obj)
+        raise ParseError("unknown_event", f"event_type={et!r}"[:80], obj)
+    try:
+        return parser(obj)
+    except ParseError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a shape the readers did not foresee
+        raise ParseError("bad_type", f"{et}: {exc!r}"[:120], obj) from None
+
+
+def parse_frame(text: Union[str, bytes], errors: Optional[list] = None) -> list[MarketEvent]:
+    """One WebSocket text frame -> events, in order.
+
+    Raises ParseError for a frame that is not JSON (or not an object/array). For a bad event inside
+    the frame: raises, unless ``errors`` is a list, in which case the ParseError is appended there and
+    the frame's other events are still returned.
+    """
+    if not text or text.isspace():
+        return []
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError):
+        raise ParseError("bad_json", "not JSON", text) from None
+    if type(data) is dict:
+        if errors is None:
+            return [parse_event(data)]
+        try:
+            return [parse_event(data)]
+        except ParseError as exc:
+            errors.append(exc)
+            return []
+    if type(data) is not list:
+        raise ParseError("bad_frame", f"frame is {type(data).__name__}", text)
+    out = []
+    for item in data:
+        if errors is None:
+            out.append(parse_event(item))
+            continue
+        try:
+            out.append(parse_event(item))
+        except ParseError as exc:
+            errors.append(exc)
+    return out
