@@ -1,0 +1,243 @@
+"""``decide``: the single entry point the strategy thread calls. Pure: values in, values out.
+
+    decision = decide(StrategyInput(...), memory, params)
+
+How the strategy thread uses it (the contract):
+
+1. Build ``StrategyInput`` from its state after applying a batch of events:
+   ``now`` (unix seconds), the quoted ``markets``, ``books`` (token -> ``BookView``; the YES book of
+   each market is required, NO books are used by arbitrage when present), ``inventory`` (token ->
+   shares), ``hedged`` (token -> shares held in completed arbitrage sets; treated as flat by the
+   quoting skew and never sold by quotes), ``position_value_usd`` and ``daily_pnl_usd`` from the
+   inventory, ``open_orders`` (every live or pending order of the bot as ``LiveOrder``, with its tag),
+   ``user_feed_up``, ``venue_mode``, ``recent_rejects`` (timestamps of rejected orders),
+   ``trading_day`` (e.g. the UTC date; a change lifts the daily-loss halt), ``events`` (neg-risk
+   events to watch for baskets) and ``arb_exposure_usd`` (capital in open hedged sets).
+2. Call ``decide`` with the memory returned by the previous call (``StrategyMemory()`` at start).
+3. If ``decision.cancel_all``: send ``CancelAll(decision.cancel_all_reason)`` first.
+4. For each ``MarketDecision``: cancel ``cancel_ids``, then place ``new_orders`` (``Replace`` batches
+   them with cancels first); mark them pending / cancel-pending in the order tracker so the next
+   call sees them (``LiveOrder.pending`` / ``cancel_pending``).
+5. Send ``decision.arb_orders`` (BUY, FOK/FAK, not post-only, tag ``arb``) as one batch; feed uneven
+   leg fills to ``arbitrage.plan_leg_repair``.
+6. Log / export verdicts that changed (``decision.verdict`` global, ``MarketDecision.verdict`` per
+   market; ``str(verdict)`` is ``quoting`` or ``paused(reason)`` etc.) and opportunities by
+   ``skipped`` reason.
+7. Keep ``decision.memory`` for the next call.
+
+Per market: book health and price-jump guards, then the chosen model (``edge`` or ``avellaneda``)
+computes a ladder, the extreme-price guard checks it, reduce-only near the end date filters it, and
+the re-quote rule decides whether to touch the resting quotes at all; if so, ``reconcile`` diffs the
+desired orders against the open ones. A paused market's desired set is empty, so its quotes are
+cancelled. With the venue disabled nothing is sent (cancels would fail as well).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Mapping, Optional
+
+from pmbot.model import ZERO, EventInfo, MarketInfo, VenueMode
+from pmbot.strategy import arbitrage, risk
+from pmbot.strategy.avellaneda import avellaneda_ladder, update_variance
+from pmbot.strategy.params import StrategyParams
+from pmbot.strategy.quoting import Ladder, edge_ladder, ladder_orders, quote_size
+from pmbot.strategy.reconcile import reconcile, resting_keys
+from pmbot.strategy.requote import QuoteState, mid_bucket, requote_reason
+from pmbot.strategy.views import PAUSED, QUOTING, REDUCE_ONLY, BookView, DesiredOrder, LiveOrder, QuoteKey, Verdict
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyInput:
+    now: float
+    markets: tuple[MarketInfo, ...]
+    books: Mapping[str, BookView]
+    inventory: Mapping[str, Decimal] = field(default_factory=dict)
+    position_value_usd: Decimal = ZERO
+    daily_pnl_usd: Decimal = ZERO
+    open_orders: tuple[LiveOrder, ...] = ()
+    user_feed_up: bool = True
+    venue_mode: VenueMode = VenueMode.NORMAL
+    recent_rejects: tuple[float, ...] = ()
+    hedged: Mapping[str, Decimal] = field(default_factory=dict)
+    trading_day: str = ""
+    events: tuple[EventInfo, ...] = ()
+    arb_exposure_usd: Decimal = ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class MarketMemory:
+    state: Optional[QuoteState] = None  # the re-quote state when the market was last (re)quoted
+    wanted: tuple[QuoteKey, ...] = ()  # the quote set wanted then
+    last_mid: Optional[Decimal] = None
+    last_mid_ts: Optional[float] = None
+    variance_per_sec: Optional[Decimal] = None
+    jump_until: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StrategyMemory:
+    markets: Mapping[str, MarketMemory] = field(default_factory=dict)
+    risk: risk.RiskMemory = field(default_factory=risk.RiskMemory)
+    arb_fired: Mapping[str, float] = field(default_factory=dict)  # opportunity key -> last fired
+
+
+@dataclass(frozen=True, slots=True)
+class MarketDecision:
+    condition_id: str
+    verdict: Verdict
+    cancel_ids: tuple[str, ...] = ()
+    new_orders: tuple[DesiredOrder, ...] = ()
+    requote_reason: str = ""  # "" = quotes left alone
+    desired: tuple[DesiredOrder, ...] = ()  # what the model wants resting right now
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    verdict: Verdict
+    markets: tuple[MarketDecision, ...]
+    memory: StrategyMemory
+    cancel_all: bool = False
+    cancel_all_reason: str = ""
+    opportunities: tuple[arbitrage.Opportunity, ...] = ()
+    arb_orders: tuple[DesiredOrder, ...] = ()
+
+    @property
+    def cancel_ids(self) -> tuple[str, ...]:
+        return tuple(i for m in self.markets for i in m.cancel_ids)
+
+    @property
+    def new_orders(self) -> tuple[DesiredOrder, ...]:
+        return tuple(o for m in self.markets for o in m.new_orders)
+
+    def verdict_of(self, condition_id: str) -> Verdict:
+        for m in self.markets:
+            if m.condition_id == condition_id:
+                return m.verdict
+        raise KeyError(condition_id)
+
+
+def decide(inp: StrategyInput, memory: StrategyMemory, params: StrategyParams) -> Decision:
+    g = risk.evaluate_global(
+        now=inp.now,
+        position_value_usd=inp.position_value_usd,
+        daily_pnl_usd=inp.daily_pnl_usd,
+        trading_day=inp.trading_day,
+        user_feed_up=inp.user_feed_up,
+        venue_mode=inp.venue_mode,
+        recent_rejects=inp.recent_rejects,
+        memory=memory.risk,
+        params=params.risk,
+    )
+    market_decisions: list[MarketDecision] = []
+    market_memory: dict[str, MarketMemory] = dict(memory.markets)
+    for market in inp.markets:
+        prev = memory.markets.get(market.condition_id, MarketMemory())
+        md, mm = _decide_market(inp, market, prev, g.verdict, params)
+        market_decisions.append(md)
+        market_memory[market.condition_id] = mm
+
+    opportunities: tuple[arbitrage.Opportunity, ...] = ()
+    arb_orders: tuple[DesiredOrder, ...] = ()
+    arb_fired = memory.arb_fired
+    if params.arbitrage.enabled and g.verdict.state == QUOTING and inp.venue_mode is VenueMode.NORMAL:
+        opportunities, arb_orders, arb_fired = _arbitrage(inp, memory, params)
+
+    return Decision(
+        verdict=g.verdict,
+        markets=tuple(market_decisions),
+        memory=StrategyMemory(markets=market_memory, risk=g.memory, arb_fired=arb_fired),
+        cancel_all=g.cancel_all,
+        cancel_all_reason=g.verdict.reason if g.cancel_all else "",
+        opportunities=opportunities,
+        arb_orders=arb_orders,
+    )
+
+
+def _decide_market(
+    inp: StrategyInput, market: MarketInfo, prev: MarketMemory, global_verdict: Verdict, params: StrategyParams
+) -> tuple[MarketDecision, MarketMemory]:
+    q, r = params.quoting, params.risk
+    book = inp.books.get(market.yes_token)
+    tick = book.tick if book is not None else market.tick
+    problem = risk.book_problem(book, r)
+    mid = book.mid if (book is not None and not problem) else None
+
+    cooling, jump_until = risk.jump_cooloff(inp.now, mid, prev.last_mid, prev.jump_until, r)
+    variance = prev.variance_per_sec
+    if q.name == "avellaneda":
+        variance = update_variance(variance, prev.last_mid, prev.last_mid_ts, mid, inp.now, q)
+    verdict = risk.combine(global_verdict, problem or ("price_jump" if cooling else ""), risk.near_end(market, inp.now, r))
+
+    free_yes = inp.inventory.get(market.yes_token, ZERO) - inp.hedged.get(market.yes_token, ZERO)
+    free_no = inp.inventory.get(market.no_token, ZERO) - inp.hedged.get(market.no_token, ZERO)
+    net_yes = free_yes - free_no
+    ladder = Ladder()
+    if verdict.may_quote and book is not None:
+        size = quote_size(q.order_size, market)
+        if q.name == "avellaneda":
+            ladder = avellaneda_ladder(
+                book, tick, net_yes, size, variance or q.initial_variance_per_sec, market, inp.now, q
+            )
+        else:
+            ladder = edge_ladder(book, tick, net_yes, size, q, r)
+        if risk.extreme_price(ladder.best_bid, ladder.best_ask, r):
+            verdict, ladder = Verdict(PAUSED, "extreme_price"), Ladder()
+        elif not ladder.bids and not ladder.asks:
+            verdict = Verdict(PAUSED, "no_valid_quote")
+    desired: tuple[DesiredOrder, ...] = ()
+    if verdict.may_quote:
+        reduce_net = net_yes if verdict.state == REDUCE_ONLY else None
+        desired = ladder_orders(market, ladder, max(free_yes, ZERO), reduce_only_net=reduce_net)
+
+    new_mem_base = dict(
+        last_mid=mid if mid is not None else prev.last_mid,
+        last_mid_ts=inp.now if mid is not None else prev.last_mid_ts,
+        variance_per_sec=variance,
+        jump_until=jump_until,
+    )
+    current = QuoteState(mid_bucket(mid), ladder.skew, tick, str(verdict))
+    if inp.venue_mode is VenueMode.DISABLED:
+        mm = MarketMemory(state=current, wanted=prev.wanted, **new_mem_base)
+        return MarketDecision(market.condition_id, verdict, desired=desired), mm
+
+    tokens = (market.yes_token, market.no_token)
+    quotes = [o for o in inp.open_orders if o.tag == "quote" and o.token_id in tokens]
+    why = requote_reason(prev.state, prev.wanted, current, resting_keys(quotes))
+    if not why:
+        mm = MarketMemory(state=prev.state, wanted=prev.wanted, **new_mem_base)
+        return MarketDecision(market.condition_id, verdict, desired=desired), mm
+    rec = reconcile(desired, quotes)
+    mm = MarketMemory(state=current, wanted=tuple(d.key for d in desired), **new_mem_base)
+    md = MarketDecision(market.condition_id, verdict, rec.cancel_ids, rec.new_orders, why, desired)
+    return md, mm
+
+
+def _arbitrage(
+    inp: StrategyInput, memory: StrategyMemory, params: StrategyParams
+) -> tuple[tuple[arbitrage.Opportunity, ...], tuple[DesiredOrder, ...], Mapping[str, float]]:
+    a = params.arbitrage
+    busy_tokens = {o.token_id for o in inp.open_orders if o.tag in ("arb", "unwind") and not o.cancel_pending}
+    budget = a.max_total_usd - inp.arb_exposure_usd
+    found = arbitrage.scan(
+        inp.markets if a.binary_markets else (), inp.events, inp.books, a, now_budget_usd=budget, stale_secs=float(params.risk.stale_book_secs)
+    )
+    fired = dict(memory.arb_fired)
+    out: list[arbitrage.Opportunity] = []
+    orders: list[DesiredOrder] = []
+    for opp in found:
+        if opp.actionable:
+            last = fired.get(opp.key)
+            if last is not None and inp.now - last < a.arb_cooldown_secs:
+                opp = opp.skip("cooldown")
+            elif any(leg.token_id in busy_tokens for leg in opp.legs):
+                opp = opp.skip("in_flight")
+            elif opp.cost_usd + opp.fees_usd > budget:
+                opp = opp.skip("budget")
+            else:
+                budget -= opp.cost_usd + opp.fees_usd
+                fired[opp.key] = inp.now
+                orders.extend(opp.orders())
+        out.append(opp)
+    return tuple(out), tuple(orders), fired
