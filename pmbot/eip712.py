@@ -355,6 +355,8 @@ def _signature65(signature: Union[str, bytes]) -> bytes:
             signature = bytes.fromhex(body)
         except ValueError:
             raise ValueError("signature: not hex") from None
+    elif not isinstance(signature, (bytes, bytearray)):
+        raise ValueError("signature: expected hex str or bytes")
     if len(signature) != 65:
         raise ValueError("signature: expected 65 bytes")
     return signature

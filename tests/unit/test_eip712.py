@@ -282,3 +282,43 @@ def test_clob_auth_signature_is_bound_to_timestamp_nonce_and_chain():
     assert eip712.sign_clob_auth(KEY, KEY_ADDRESS, "1700000000", 0, chain_id=80002) == sign_clob_auth_message(
         SdkSigner(KEY, 80002), 1700000000, 0
     )
+
+
+junk = st.one_of(
+    st.none(), st.booleans(), st.integers(min_value=-(2**300), max_value=2**300), st.floats(allow_nan=True),
+    st.text(max_size=80), st.binary(max_size=80), st.lists(st.integers(), max_size=3),
+    st.sampled_from(["0x", "0x" + "00" * 20, "0x" + "ff" * 32, "BUY", "SELL", "115792089237316195423570985008687907853269984665640564039457584007913129639936"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    overrides=st.dictionaries(
+        st.sampled_from(["salt", "maker", "signer", "tokenId", "makerAmount", "takerAmount", "side",
+                         "signatureType", "timestamp", "metadata", "builder", "signature"]),
+        junk,
+        min_size=1,
+        max_size=4,
+    ),
+    drop=st.sampled_from([None, "salt", "signature", "side"]),
+    neg_risk=st.booleans(),
+)
+def test_garbage_orders_only_raise_value_key_or_type_errors(overrides, drop, neg_risk):
+    """The simulator feeds untrusted JSON straight in: only the documented error classes may escape."""
+    order = dict(_type3_wire(), **overrides)
+    if drop:
+        order.pop(drop, None)
+    for fn in (eip712.order_digest, eip712.recover_order_signer):
+        try:
+            fn(order, neg_risk=neg_risk)
+        except (ValueError, KeyError, TypeError):
+            pass
+
+
+@settings(max_examples=100, deadline=None)
+@given(address=junk, timestamp=junk, nonce=junk, signature=junk)
+def test_garbage_clob_auth_only_raises_value_or_type_errors(address, timestamp, nonce, signature):
+    try:
+        eip712.recover_clob_auth_signer(address, timestamp, nonce, signature)
+    except (ValueError, TypeError):
+        pass
