@@ -38,7 +38,7 @@ def realistic_metrics() -> Metrics:
     m.exec_request_seconds.labels(endpoint="post_orders").observe(0.004)
     m.exec_retries_total.labels(endpoint="post_orders", reason="429").inc()
     m.rate_budget_remaining.labels(family="orders").set(57)
-    m.feed_connection_up.labels(connection="market-0").set(1)
+    m.set_connection_up("market-0", True)
     m.feed_messages_total.labels(connection="market-0").inc(1234)
     m.mark_feed_event("market-0")
     m.mark_heartbeat()
