@@ -1,0 +1,370 @@
+"""Executor against a hand-written fake CLOB: per-order results, retries with the same signed orders,
+unknown outcomes, venue modes, cancel priority, batching, heartbeat ids, reconcile, orphans, kill switch."""
+
+import queue
+import random
+import threading
+from decimal import Decimal
+
+import coincurve
+import pytest
+
+from pmbot.errors import RejectedError, TransientError, UnknownOutcomeError, VenueModeError
+from pmbot.executor import UNVERIFIED, Executor
+from pmbot.model import (
+    Cancel,
+    CancelAll,
+    CancelResult,
+    Create,
+    NewOrder,
+    OpenOrdersSnapshot,
+    OrderAccepted,
+    OrderRejected,
+    OrderUnknown,
+    Replace,
+    Side,
+    VenueMode,
+    VenueModeChanged,
+)
+from pmbot.venue.auth import ApiCreds
+from pmbot.venue.ratelimit import BucketLimit, RateBudget
+from pmbot.venue.signer import OrderSigner
+
+TOKEN = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
+CREDS = ApiCreds("api-key", "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", "pass")
+
+
+def ok(order_id, status="live"):
+    return {"success": True, "errorMsg": "", "orderID": order_id, "status": status, "takingAmount": "",
+            "makingAmount": "", "tradeIDs": []}
+
+
+class FakeRest:
+    """Scripted CLOB. ``post_script`` items: an exception to raise, a callable(payloads)->results, or None
+    for 'accept everything live'. Records every call in ``calls``."""
+
+    def __init__(self):
+        self.calls = []
+        self.post_script = []
+        self.cancel_all_script = []
+        self.list_script = []
+        self.open = {}  # order_id -> row
+        self.rate_budget = None
+        self.heartbeat_ids = []
+        self.lock = threading.Lock()
+
+    def post_orders(self, payloads):
+        with self.lock:
+            self.calls.append(("post_orders", [p["order"]["salt"] for p in payloads]))
+            step = self.post_script.pop(0) if self.post_script else None
+        if isinstance(step, Exception):
+            raise step
+        if callable(step):
+            return step(payloads)
+        return [ok(self._id(p)) for p in payloads]
+
+    def _id(self, payload):
+        return payload["order"]["_id"]
+
+    def cancel_orders(self, ids):
+        with self.lock:
+            self.calls.append(("cancel_orders", list(ids)))
+        for i in ids:
+            self.open.pop(i, None)
+        return {"canceled": list(ids), "not_canceled": {}}
+
+    def cancel_all(self):
+        with self.lock:
+            self.calls.append(("cancel_all",))
+            step = self.cancel_all_script.pop(0) if self.cancel_all_script else None
+        if isinstance(step, Exception):
+            raise step
+        ids = list(self.open)
+        self.open.clear()
+        return {"canceled": ids, "not_canceled": {}}
+
+    def open_orders(self):
+        with self.lock:
+            self.calls.append(("open_orders",))
+            step = self.list_script.pop(0) if self.list_script else None
+        if isinstance(step, Exception):
+            raise step
+        return list(self.open.values())
+
+    def heartbeat(self, heartbeat_id):
+        with self.lock:
+            self.heartbeat_ids.append(heartbeat_id)
+            return f"hb-{len(self.heartbeat_ids)}"
+
+
+@pytest.fixture
+def signer():
+    key = coincurve.PrivateKey(bytes([7]) * 32).to_hex()
+    return OrderSigner("0x" + key, rng=random.Random(1), clock_ms=lambda: 1_767_000_000_000)
+
+
+class Harness:
+    def __init__(self, signer, **kw):
+        self.rest = FakeRest()
+        self.commands = queue.Queue()
+        self.reports = queue.Queue()
+        self.stop = threading.Event()
+        self.now = [1000.0]
+        opts = dict(heartbeat_enabled=False, reconcile_secs=0, max_retries=3, backoff_initial=0.001,
+                    backoff_max=0.002, rng=random.Random(3))
+        opts.update(kw)
+        self.ex = Executor(self.rest, _IdTagging(signer), CREDS, self.commands, self.reports, stop=self.stop, **opts)
+        self.started = False
+
+    def run(self, *commands, expect):
+        for c in commands:
+            self.commands.put(c)
+        if not self.started:
+            self.ex.start()
+            self.started = True
+        out = []
+        for _ in range(expect):
+            out.append(self.reports.get(timeout=5))
+        return out
+
+    def close(self):
+        self.stop.set()
+        assert self.ex.join(5)
+
+
+class _IdTagging:
+    """Wraps the signer so the fake venue can answer with the real order hash."""
+
+    def __init__(self, signer):
+        self.signer = signer
+
+    def build(self, *a, **kw):
+        signed = self.signer.build(*a, **kw)
+        signed.order["_id"] = signed.order_id
+        return signed
+
+
+@pytest.fixture
+def harness(signer):
+    hs = []
+
+    def make(**kw):
+        h = Harness(signer, **kw)
+        hs.append(h)
+        return h
+
+    yield make
+    for h in hs:
+        h.close()
+
+
+def order(i, *, post_only=True, price="0.50"):
+    return NewOrder(client_id=f"c{i}", market="0xm", token_id=TOKEN, side=Side.BUY, price=Decimal(price),
+                    size=Decimal(10), post_only=post_only)
+
+
+def test_batch_results_are_read_one_by_one(harness):
+    h = harness()
+
+    def mixed(payloads):
+        return [ok(payloads[0]["order"]["_id"]),
+                {"success": True, "errorMsg": "not enough balance / allowance", "orderID": "", "status": ""},
+                {"success": False, "errorMsg": "", "orderID": payloads[2]["order"]["_id"], "status": "live"},
+                ok(payloads[3]["order"]["_id"], status="delayed")]
+
+    h.rest.post_script = [mixed]
+    reports = h.run(Create(tuple(order(i) for i in range(4))), expect=4)
+    kinds = [(type(r).__name__, r.client_id) for r in reports]
+    assert kinds == [("OrderAccepted", "c0"), ("OrderRejected", "c1"), ("OrderRejected", "c2"), ("OrderAccepted", "c3")]
+    assert reports[1].reason == "not enough balance / allowance" and reports[1].kind == "rejected"
+    assert h.ex.open_order_ids() == {reports[0].order_id, reports[3].order_id}
+
+
+def test_transient_errors_are_retried_with_the_same_signed_orders(harness):
+    h = harness()
+    h.rest.post_script = [TransientError("429", status=429, retry_after=0.01), TransientError("500", status=500)]
+    reports = h.run(Create((order(1), order(2))), expect=2)
+    assert all(isinstance(r, OrderAccepted) for r in reports)
+    salts = [c[1] for c in h.rest.calls if c[0] == "post_orders"]
+    assert len(salts) == 3 and salts[0] == salts[1] == salts[2]  # same orders, never re-signed
+
+
+def test_exhausted_429s_reject_but_exhausted_500s_are_unknown(harness):
+    h = harness(max_retries=1)
+    h.rest.post_script = [TransientError("429", status=429), TransientError("429", status=429)]
+    [r] = h.run(Create((order(1),)), expect=1)
+    assert isinstance(r, OrderRejected) and r.kind == "transient"
+    h.rest.post_script = [TransientError("500", status=500), TransientError("503", status=503)]
+    [r] = h.run(Create((order(2),)), expect=1)
+    assert isinstance(r, OrderUnknown) and r.order_id in h.ex.unknown_order_ids()
+
+
+def test_unknown_outcome_is_reported_and_never_resent(harness):
+    h = harness()
+    h.rest.post_script = [UnknownOutcomeError("read timeout")]
+    [r] = h.run(Create((order(1),)), expect=1)
+    assert isinstance(r, OrderUnknown) and r.order_id.startswith("0x")
+    assert sum(1 for c in h.rest.calls if c[0] == "post_orders") == 1
+    assert h.ex.unknown_order_ids() == {r.order_id}
+
+
+def test_duplicate_after_an_open_ended_retry_is_unknown_not_rejected(harness):
+    h = harness()
+    h.rest.post_script = [TransientError("500 order timed out", status=500),
+                          lambda p: [{"success": False, "errorMsg": "order 0x.. is invalid. Duplicated.", "orderID": ""}]]
+    [r] = h.run(Create((order(1),)), expect=1)
+    assert isinstance(r, OrderUnknown)
+
+
+def test_cancel_only_mode_stops_creates_until_a_probe_succeeds(harness):
+    clock = [0.0]
+    h = harness(monotonic=lambda: clock[0], mode_probe_secs=5.0)
+    h.rest.post_script = [VenueModeError("cancel-only", mode="cancel_only", status=503)]
+    reports = h.run(Create((order(1),)), expect=2)
+    assert isinstance(reports[0], VenueModeChanged) and reports[0].mode is VenueMode.CANCEL_ONLY
+    assert isinstance(reports[1], OrderRejected) and reports[1].kind == "venue_mode"
+    posts = len([c for c in h.rest.calls if c[0] == "post_orders"])
+    [r] = h.run(Create((order(2),)), expect=1)  # refused locally, nothing sent
+    assert isinstance(r, OrderRejected) and r.kind == "venue_mode"
+    assert len([c for c in h.rest.calls if c[0] == "post_orders"]) == posts
+    [r] = h.run(Cancel(("0xabc",)), expect=1)  # cancels still go
+    assert isinstance(r, CancelResult) and r.canceled == ("0xabc",)
+    clock[0] = 6.0  # probe due; the venue accepts again
+    reports = h.run(Create((order(3),)), expect=2)
+    assert isinstance(reports[0], VenueModeChanged) and reports[0].mode is VenueMode.NORMAL
+    assert isinstance(reports[1], OrderAccepted)
+
+
+def test_post_only_mode_sends_only_post_only_orders(harness):
+    clock = [0.0]
+    h = harness(monotonic=lambda: clock[0])
+    h.rest.post_script = [VenueModeError("post-only mode", mode="post_only", status=503, retry_after=60)]
+    reports = h.run(Create((order(1, post_only=False), order(2, post_only=True))), expect=3)
+    by_type = {type(r).__name__: r for r in reports}
+    assert by_type["VenueModeChanged"].mode is VenueMode.POST_ONLY
+    assert by_type["OrderRejected"].client_id == "c1" and by_type["OrderRejected"].kind == "venue_mode"
+    assert by_type["OrderAccepted"].client_id == "c2"
+    reports = h.run(Create((order(3, post_only=False), order(4))), expect=2)
+    assert {(type(r).__name__, r.client_id) for r in reports} == {("OrderRejected", "c3"), ("OrderAccepted", "c4")}
+
+
+def test_cancels_go_before_creates_and_cancel_all_drops_earlier_creates(harness, signer):
+    h = harness()
+    h.commands.put(Create((order(1),)))
+    h.commands.put(Replace(cancel_ids=("0xold",), creates=(order(2),)))
+    h.commands.put(Cancel(("0xother",)))
+    reports = h.run(expect=3)
+    calls = [c[0] for c in h.rest.calls]
+    assert calls == ["cancel_orders", "post_orders"]
+    assert h.rest.calls[0][1] == ["0xold", "0xother"]
+    assert sorted(type(r).__name__ for r in reports) == ["CancelResult", "OrderAccepted", "OrderAccepted"]
+    h.rest.calls.clear()
+    reports = h.run(Create((order(3),)), CancelAll("risk"), Create((order(4),)), expect=3)
+    # may be drained in one batch or two; either way order 3 must never rest after the cancel-all
+    names = [(type(r).__name__, getattr(r, "client_id", "")) for r in reports]
+    assert ("OrderAccepted", "c4") in names
+    if ("OrderRejected", "c3") not in names:  # c3 was sent before the cancel-all was even queued
+        assert [c[0] for c in h.rest.calls][:2] == ["post_orders", "cancel_all"]
+
+
+def test_creates_are_batched_by_15(harness):
+    h = harness()
+    h.run(Create(tuple(order(i) for i in range(20))), expect=20)
+    sizes = [len(c[1]) for c in h.rest.calls if c[0] == "post_orders"]
+    assert sizes == [15, 5]
+
+
+def test_a_create_waiting_for_budget_lets_a_later_cancel_go_first(harness):
+    clock = [0.0]
+    h = harness()
+    h.rest.rate_budget = RateBudget({"orders": BucketLimit(5.0, 1.0)}, fraction=1.0, clock=lambda: clock[0])
+    h.rest.rate_budget.try_acquire("orders", 1)  # empty: the create must wait 1/5 s of fake time
+
+    original_post = h.rest.post_orders
+
+    def post(payloads):
+        return original_post(payloads)
+
+    h.rest.post_orders = post
+    h.commands.put(Create((order(1),)))
+    h.ex.start()
+    h.started = True
+    threading.Event().wait(0.3)  # the executor now waits for budget (fake clock does not move)
+    assert not [c for c in h.rest.calls if c[0] == "post_orders"]
+    h.commands.put(Cancel(("0xurgent",)))
+    r = h.reports.get(timeout=5)
+    assert isinstance(r, CancelResult) and r.canceled == ("0xurgent",)
+    clock[0] = 1.0
+    h.commands.put(Cancel(("0xwake",)))  # wake the waiting loop; budget is there now
+    got = [h.reports.get(timeout=5) for _ in range(2)]
+    assert {type(g).__name__ for g in got} == {"CancelResult", "OrderAccepted"}
+    assert [c[0] for c in h.rest.calls][0] == "cancel_orders"
+
+
+def test_heartbeat_carries_the_returned_id(harness):
+    h = harness(heartbeat_enabled=True, heartbeat_secs=0.02)
+    h.ex.start()
+    h.started = True
+    threading.Event().wait(0.15)
+    ids = list(h.rest.heartbeat_ids)
+    assert ids[0] == "" and ids[1:4] == ["hb-1", "hb-2", "hb-3"]
+    assert h.ex.heartbeat_age() < 1.0
+
+
+def _row(oid, market="0xm"):
+    return {"id": oid, "status": "LIVE", "market": market, "asset_id": TOKEN, "side": "BUY", "price": "0.5",
+            "original_size": "10", "size_matched": "0", "owner": "api-key", "order_type": "GTC"}
+
+
+def test_reconcile_resolves_unknowns_and_adopts_unknown_venue_orders(harness):
+    clock = [0.0]
+    h = harness(monotonic=lambda: clock[0])
+    h.rest.post_script = [UnknownOutcomeError("timeout"), UnknownOutcomeError("timeout")]
+    [u1] = h.run(Create((order(1),)), expect=1)
+    [u2] = h.run(Create((order(2),)), expect=1)
+    h.rest.open = {u1.order_id: _row(u1.order_id), "0xstranger": _row("0xstranger")}
+    clock[0] = 1.0
+    snapshot = h.ex.reconcile_now()
+    assert isinstance(snapshot, OpenOrdersSnapshot)
+    assert h.ex.open_order_ids() == {u1.order_id, "0xstranger"}  # u2 was never placed
+    assert h.ex.unknown_order_ids() == set()
+    assert isinstance(h.reports.get(timeout=1), OpenOrdersSnapshot)
+
+
+def test_cleanup_orphans_cancels_or_adopts(harness):
+    h = harness()
+    h.rest.open = {"0xa": _row("0xa"), "0xb": _row("0xb")}
+    orphans = h.ex.cleanup_orphans({"0xa"})
+    assert [o.order_id for o in orphans] == ["0xb"] and set(h.rest.open) == {"0xa"}
+    orphans = h.ex.cleanup_orphans(set(), adopt=True)
+    assert [o.order_id for o in orphans] == ["0xa"] and h.ex.open_order_ids() == {"0xa"}
+
+
+def test_cancel_all_and_verify_retries_until_nothing_is_left(harness):
+    h = harness()
+    h.rest.open = {"0xa": _row("0xa")}
+    h.rest.cancel_all_script = [TransientError("500", status=500), TransientError("500", status=500)]
+    h.rest.list_script = [TransientError("502", status=502)]
+    assert h.ex.cancel_all_and_verify(5.0) == []
+    assert not h.rest.open
+
+
+def test_cancel_all_and_verify_never_claims_success_without_listing(harness):
+    h = harness()
+    h.rest.cancel_all_script = [TransientError("x")] * 100
+    h.rest.list_script = [TransientError("x")] * 100
+    assert h.ex.cancel_all_and_verify(0.3) == [UNVERIFIED]
+
+
+def test_rejected_batch_reports_every_order(harness):
+    h = harness()
+    h.rest.post_script = [RejectedError("Invalid order payload", status=400)]
+    reports = h.run(Create((order(1), order(2))), expect=2)
+    assert [(type(r).__name__, r.kind) for r in reports] == [("OrderRejected", "rejected")] * 2
+
+
+def test_off_tick_price_is_rejected_locally(harness):
+    h = harness()
+    [r] = h.run(Create((order(1, price="0.505"),)), expect=1)
+    assert isinstance(r, OrderRejected) and r.kind == "local"
+    assert not h.rest.calls
