@@ -1,0 +1,44 @@
+"""Shared helpers for the simulator's integration tests (imported by tests/integration/test_sim_*.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import yaml
+
+from pmbot.sim import SimServer
+from pmbot.sim.markets import BUNDLED_CONFIG, load_sim_config
+
+KEY_A = "0x" + "a1" * 32
+KEY_B = "0x" + "b2" * 32
+KEY_C = "0x" + "c3" * 32
+
+
+def quiet_config(**overrides):
+    """The bundled config without background traders (a deterministic, empty book) and with fast
+    settlement, so tests see only their own orders."""
+    with open(BUNDLED_CONFIG, encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh)
+    raw.update({"background": False, "settle_mined_secs": 0.05, "settle_confirmed_secs": 0.1, "step_secs": 0.02})
+    raw.update(overrides)
+    return load_sim_config(raw)
+
+
+def start_sim(**overrides) -> SimServer:
+    sim = SimServer(quiet_config(**overrides))
+    sim.start()
+    return sim
+
+
+def first_market(sim, *, neg_risk=False):
+    return next(m for m in sim.exchange.markets.values() if m.neg_risk == neg_risk and m.tick == m.base_tick
+                and str(m.tick) == "0.01")
+
+
+def recv_json(ws, *, skip_pong=True):
+    while True:
+        text = ws.recv()
+        if skip_pong and text == "PONG":
+            continue
+        return json.loads(text)
