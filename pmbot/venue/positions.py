@@ -1,0 +1,272 @@
+"""Data API positions: seed at start-up, poll periodically, reconcile against local inventory.
+
+``GET <data_api>/positions?user=<funder>`` (protocol reference 4.1) lists what the *funder* wallet
+holds (the proxy/Safe that owns the tokens, not the signing EOA). Venue quirks:
+
+- Numbers are JSON numbers, not strings: they become Decimals through ``repr`` (0.1 stays 0.1).
+- ``sizeThreshold`` defaults to 1, which hides dust; we send 0 so a small leftover is still seen.
+- ``limit`` is at most 500 and ``offset`` at most 10,000; a server that ignores paging (as the
+  bundled simulator does) returns everything at once, so paging stops on a short or repeated page.
+- The Data API lags the CLOB (settlement plus indexing), so a difference is only trusted once it has
+  stayed the same for longer than the settlement lag (``PositionReconciler``).
+
+Errors are classified (``pmbot.errors``): timeouts, connection failures, 429 and 5xx are
+``TransientError``; other 4xx are ``RejectedError``; a body that is not the documented shape is
+``MalformedPositionsError`` (transient: a proxy error page or a half-deployed API should be retried,
+and partial data must never be reconciled against).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Any, Callable, Collection, Iterable, Mapping, Optional
+
+import requests
+
+from pmbot.errors import RejectedError, TransientError
+from pmbot.model import ZERO, PositionRow, PositionsSnapshot, dec
+
+log = logging.getLogger(__name__)
+
+PAGE_LIMIT = 500
+MAX_OFFSET = 10_000
+_STOP_POLL_SECS = 0.5
+
+__all__ = ["PositionRow", "MalformedPositionsError", "fetch_positions", "parse_position_row",
+           "PositionAction", "PositionReconciler", "PositionsPoller"]
+
+
+class MalformedPositionsError(TransientError):
+    """The Data API answered 200 with something that is not a list of position rows."""
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def _number(row: dict, key: str) -> Decimal:
+    value = row.get(key)
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise MalformedPositionsError(f"positions row field {key!r} is not a number: {value!r}")
+    try:
+        result = dec(value)
+    except (InvalidOperation, ValueError):
+        raise MalformedPositionsError(f"positions row field {key!r} is not a number: {value!r}") from None
+    if not result.is_finite():
+        raise MalformedPositionsError(f"positions row field {key!r} is not finite")
+    return result
+
+
+def _text(row: dict, key: str) -> str:
+    value = row.get(key)
+    if not isinstance(value, str) or not value:
+        raise MalformedPositionsError(f"positions row field {key!r} is missing or not a string")
+    return value
+
+
+def parse_position_row(row: Any) -> PositionRow:
+    if not isinstance(row, dict):
+        raise MalformedPositionsError("positions row is not an object")
+    cur = row.get("curPrice")
+    index = row.get("outcomeIndex")
+    return PositionRow(
+        token_id=_text(row, "asset"),
+        condition_id=_text(row, "conditionId"),
+        size=_number(row, "size"),
+        avg_price=_number(row, "avgPrice") if row.get("avgPrice") is not None else ZERO,
+        cur_price=_number(row, "curPrice") if cur is not None else None,
+        outcome=str(row.get("outcome") or ""),
+        outcome_index=index if isinstance(index, int) and not isinstance(index, bool) else None,
+        redeemable=row.get("redeemable") is True,
+        mergeable=row.get("mergeable") is True,
+        neg_risk=row.get("negativeRisk") is True,
+    )
+
+
+# --------------------------------------------------------------------------- fetching
+
+
+def _get_page(session, url: str, params: dict, timeout) -> list:
+    try:
+        resp = session.get(url, params=params, timeout=timeout)
+    except (requests.Timeout, requests.ConnectionError) as exc:
+        raise TransientError(f"data api positions: {type(exc).__name__}") from None
+    except requests.RequestException as exc:
+        raise TransientError(f"data api positions: {type(exc).__name__}") from None
+    status = resp.status_code
+    if status == 429 or status >= 500:
+        retry_after = None
+        try:
+            retry_after = float(resp.headers.get("Retry-After", ""))
+        except ValueError:
+            pass
+        raise TransientError(f"data api positions: HTTP {status}", status=status, retry_after=retry_after)
+    if status >= 400:
+        raise RejectedError(f"data api positions: HTTP {status}: {resp.text[:200]}", status=status)
+    try:
+        body = resp.json()
+    except ValueError:
+        raise MalformedPositionsError(f"data api positions: body is not JSON ({resp.text[:80]!r})") from None
+    if not isinstance(body, list):
+        raise MalformedPositionsError(f"data api positions: expected a JSON array, got {type(body).__name__}")
+    return body
+
+
+def fetch_positions(data_api_url: str, user: str, *, session=None, timeout=(3.05, 10)) -> list[PositionRow]:
+    """Every position of ``user`` (the funder address), dust included."""
+    if not user:
+        raise ValueError("fetch_positions needs the funder address")
+    session = session or requests
+    url = data_api_url.rstrip("/") + "/positions"
+    rows: list[PositionRow] = []
+    seen: set[str] = set()
+    offset = 0
+    while True:
+        params = {"user": user, "sizeThreshold": "0", "limit": str(PAGE_LIMIT), "offset": str(offset)}
+        page = [parse_position_row(r) for r in _get_page(session, url, params, timeout)]
+        fresh = [r for r in page if r.token_id not in seen]
+        rows.extend(fresh)
+        seen.update(r.token_id for r in fresh)
+        if len(page) < PAGE_LIMIT or len(fresh) < len(page) or offset + PAGE_LIMIT > MAX_OFFSET:
+            return rows
+        offset += PAGE_LIMIT
+
+
+def as_seed(rows: Iterable[PositionRow]) -> dict[str, tuple[Decimal, Decimal]]:
+    """Rows as ``Inventory.seed`` / ``Journal.record_seed`` input: token -> (size, avg_price)."""
+    return {r.token_id: (r.size, r.avg_price) for r in rows if r.size != 0}
+
+
+# --------------------------------------------------------------------------- reconciling
+
+
+@dataclass(frozen=True, slots=True)
+class PositionAction:
+    """``mismatch``: a new difference beyond dust (log and count it). ``adopt``: the same difference
+    outlived the settlement lag; set the local position to ``venue`` (and journal it).
+    ``cleared``: local and venue agree again."""
+
+    kind: str
+    token_id: str
+    local: Decimal
+    venue: Decimal
+    avg_price: Optional[Decimal]
+    since: float
+
+
+class PositionReconciler:
+    """Pure comparison of local inventory with the venue's positions, with memory of how long each
+    difference has lasted. A difference that changes (a new fill, the Data API catching up) restarts
+    its clock; only one that stays the same past ``settlement_lag_secs`` is resolved for the venue."""
+
+    def __init__(self, *, settlement_lag_secs: float = 60.0, dust: Decimal = Decimal("0.01")) -> None:
+        self.settlement_lag_secs = settlement_lag_secs
+        self.dust = dust
+        self._open: dict[str, tuple[float, Decimal]] = {}  # token -> (since, diff)
+        self._adopted: set[str] = set()
+
+    def pending(self) -> dict[str, Decimal]:
+        return {t: diff for t, (_, diff) in self._open.items()}
+
+    def compare(self, local: Mapping[str, Decimal], venue: Iterable[PositionRow], now: float,
+                *, tokens: Optional[Collection[str]] = None) -> list[PositionAction]:
+        venue_rows = {r.token_id: r for r in venue}
+        universe = set(venue_rows) | {t for t, s in local.items() if s != 0} | set(self._open)
+        if tokens is not None:
+            universe &= set(tokens)
+        actions: list[PositionAction] = []
+        for token in sorted(universe):
+            mine = local.get(token, ZERO)
+            row = venue_rows.get(token)
+            theirs = row.size if row is not None else ZERO
+            avg = row.avg_price if row is not None else None
+            diff = mine - theirs
+            opened = self._open.get(token)
+            if abs(diff) <= self.dust:
+                if opened is not None:
+                    del self._open[token]
+                    self._adopted.discard(token)
+                    actions.append(PositionAction("cleared", token, mine, theirs, avg, now))
+                continue
+            if opened is None or opened[1] != diff:
+                self._open[token] = (now, diff)
+                self._adopted.discard(token)
+                actions.append(PositionAction("mismatch", token, mine, theirs, avg, now))
+                continue
+            since = opened[0]
+            if now - since >= self.settlement_lag_secs and token not in self._adopted:
+                self._adopted.add(token)
+                actions.append(PositionAction("adopt", token, mine, theirs, avg, since))
+        return actions
+
+
+# --------------------------------------------------------------------------- polling thread
+
+
+class PositionsPoller:
+    """Thread ``positions-poller``: every ``interval_secs`` fetch the funder's positions and put a
+    ``PositionsSnapshot`` on ``out`` for the strategy thread. Failures are logged (first of a run at
+    warning) and counted; the loop never dies and never sends partial data."""
+
+    def __init__(self, data_api_url: str, user: str, out: queue.Queue, *, stop: threading.Event,
+                 interval_secs: float = 30.0, session=None, metrics=None,
+                 clock: Callable[[], float] = time.time,
+                 fetch: Callable[..., list[PositionRow]] = fetch_positions) -> None:
+        self.data_api_url = data_api_url
+        self.user = user
+        self.out = out
+        self.interval_secs = interval_secs
+        self.polls = 0
+        self.failures = 0
+        self._stop = stop
+        self._halt = threading.Event()
+        self._session = session
+        self._metrics = metrics
+        self._clock = clock
+        self._fetch = fetch
+        self._thread: Optional[threading.Thread] = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="positions-poller", daemon=False)
+        self._thread.start()
+
+    def close(self) -> None:
+        self._halt.set()
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def poll_once(self) -> Optional[PositionsSnapshot]:
+        try:
+            rows = self._fetch(self.data_api_url, self.user, session=self._session)
+        except (TransientError, RejectedError) as exc:
+            self.failures += 1
+            level = logging.WARNING if self.failures == 1 else logging.DEBUG
+            log.log(level, "positions poll failed (%d so far): %s", self.failures, exc)
+            self._count_error("positions_malformed" if isinstance(exc, MalformedPositionsError) else "positions_error")
+            return None
+        self.polls += 1
+        snap = PositionsSnapshot(tuple(rows), self._clock())
+        self.out.put(snap)
+        return snap
+
+    def _stopping(self) -> bool:
+        return self._halt.is_set() or self._stop.is_set()
+
+    def _run(self) -> None:
+        while not self._stopping():
+            self.poll_once()
+            deadline = time.monotonic() + self.interval_secs
+            # wake within _STOP_POLL_SECS of either the shared stop or close()
+            while not self._stopping() and (left := deadline - time.monotonic()) > 0:
+                self._halt.wait(min(left, _STOP_POLL_SECS))
+
+    def _count_error(self, kind: str) -> None:
+        metric = getattr(self._metrics, "feed_parse_errors_total", None) if self._metrics is not None else None
+        if metric is not None:
+            metric.labels(kind=kind).inc()
