@@ -118,7 +118,10 @@ def test_skew_never_crosses_the_book():
 def test_edge_prices_keep_quotes_inside_tick_bounds():
     # bid 0.009 -> 0.00, minus 3 ticks, clamped up to the tick; ask 0.118 -> 0.12, minus 3 ticks
     assert edge_prices(D("0.01"), D("0.02"), D("0.01"), D("0.10"), -3) == (D("0.01"), D("0.09"))
-    assert edge_prices(D("0.98"), D("0.99"), D("0.01"), D("0.10"), 5)[1] is None  # ask would be >= 1
+    # bid 0.882 -> 0.88 + 5 ticks; ask 0.991 -> 1.00 + 5 ticks, clamped down to 1 - tick
+    assert edge_prices(D("0.98"), D("0.99"), D("0.01"), D("0.10"), 5) == (D("0.93"), D("0.99"))
+    # a post-only bid below a best ask of one tick does not exist
+    assert edge_prices(D("0.001"), D("0.01"), D("0.01"), D("0.10"), 0)[0] is None
 
 
 @pytest.mark.parametrize("bid,ask", [("0.02", "0.04"), ("0.95", "0.97"), ("0.01", "0.03"), ("0.97", "0.99")])
