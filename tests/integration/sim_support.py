@@ -42,3 +42,32 @@ def recv_json(ws, *, skip_pong=True):
         if skip_pong and text == "PONG":
             continue
         return json.loads(text)
+
+
+def wait_for(ws, predicate, timeout=3.0):
+    """Read messages (objects or arrays) until one satisfies ``predicate``; returns it."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    seen = []
+    while time.monotonic() < deadline:
+        ws.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            text = ws.recv()
+        except Exception as exc:  # timeout: report what was seen
+            raise AssertionError(f"no matching message; saw {seen[-5:]}") from exc
+        if text == "PONG":
+            continue
+        msg = json.loads(text)
+        seen.append(msg)
+        if predicate(msg):
+            return msg
+    raise AssertionError(f"no matching message; saw {seen[-5:]}")
+
+
+def clob_client(sim, key):
+    from py_clob_client_v2.client import ClobClient
+
+    client = ClobClient(sim.urls["clob_url"], 137, key=key)
+    client.set_api_creds(client.create_or_derive_api_key())
+    return client
