@@ -299,6 +299,14 @@ class Exchange:
         log.info("tick size of %s changed %s -> %s", market.slug, old, tick)
 
     @_locked
+    def set_trade_fail_share(self, share: Decimal) -> None:
+        """Share of NEW trades that end FAILED instead of MINED (the ledger is reversed)."""
+        share = Decimal(str(share))
+        if not ZERO <= share <= ONE:
+            raise ValueError("trade_fail_share must be in [0, 1]")
+        self.trade_fail_share = share
+
+    @_locked
     def set_frozen(self, condition_id: str, frozen: bool) -> None:
         if condition_id not in self.markets:
             raise KeyError(condition_id)
@@ -650,14 +658,16 @@ class Exchange:
         self._orders[order_id] = order
         self._user_order_event(order, "PLACEMENT", now)
         trade = self._match(market, book, order, now) if marketable else None
+        if order.remaining == 0:
+            order.status = MATCHED
+        if trade is not None:
+            self._user_order_event(order, "UPDATE", now)
 
         if order.remaining > 0 and order_type in ("GTC", "GTD"):
             self._rest(market, book, order, now)
         elif order.remaining > 0:  # FAK remainder is killed
             order.status = CANCELED
             self._user_order_event(order, "CANCELLATION", now)
-        else:
-            order.status = MATCHED
         if trade is not None:
             self._after_trade(market, book, trade, now)
 
@@ -801,7 +811,6 @@ class Exchange:
 
     def _after_trade(self, market: SimMarket, book: _Book, trade: _Trade, now: float) -> None:
         taker = trade.taker
-        self._user_order_event(taker, "UPDATE", now)
         self._trades[trade.id] = trade
         owners = [taker.owner] + [o for o in trade.maker_owners if o != taker.owner]
         for owner in owners:
