@@ -83,7 +83,11 @@ class _AgeRefresher(Collector):
     def __init__(self, metrics: "Metrics") -> None:
         self._metrics = metrics
 
-    def collect(self):  # noqa: D401 - prometheus_client protocol
+    def describe(self):
+        # Registering calls describe() (or collect() when there is none); this collector owns no names.
+        return []
+
+    def collect(self):
         self._metrics.refresh_ages()
         return iter(())
 
