@@ -1,0 +1,206 @@
+"""The executor against the bundled exchange over loopback, with the venue's faults switched on.
+
+Background traders are off so nothing fills the bot's orders: every order the exchange holds for the
+bot's key is therefore resting, and the executor's view can be compared with it exactly.
+"""
+
+import dataclasses
+import queue
+import random
+import threading
+import time
+from decimal import Decimal
+
+import coincurve
+import pytest
+
+from prometheus_client import CollectorRegistry
+
+from pmbot.executor import Executor
+from pmbot.metrics import Metrics
+from pmbot.model import (
+    Cancel,
+    CancelResult,
+    Create,
+    NewOrder,
+    OrderAccepted,
+    OrderRejected,
+    OrderUnknown,
+    Side,
+    VenueMode,
+    VenueModeChanged,
+)
+from pmbot.sim import SimServer
+from pmbot.sim.markets import load_sim_config
+from pmbot.venue.auth import derive_api_creds
+from pmbot.venue.markets import list_clob_markets
+from pmbot.venue.rest import ClobRest
+from pmbot.venue.signer import OrderSigner
+
+TERMINAL = (OrderAccepted, OrderRejected, OrderUnknown)
+
+
+@pytest.fixture
+def sim():
+    cfg = dataclasses.replace(load_sim_config(None), background=False, heartbeat_timeout_secs=1.0)
+    server = SimServer(cfg)
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bot(sim):
+    """A wallet, its API key, a REST client with a short read timeout, and an executor factory."""
+    key = "0x" + coincurve.PrivateKey(random.Random(42).randbytes(32)).to_hex()
+    signer = OrderSigner(key)
+    creds = derive_api_creds(sim.urls["clob_url"], key, 137)
+    rest = ClobRest(sim.urls["clob_url"], creds=creds, address=signer.address, timeout=(1.0, 0.5))
+    market = next(m for m in list_clob_markets(rest) if not m.neg_risk)
+    made = []
+
+    def make(**kw):
+        opts = dict(heartbeat_enabled=False, reconcile_secs=0, max_retries=6, backoff_initial=0.01,
+                    backoff_max=0.05, rng=random.Random(5), mode_probe_secs=0.2)
+        opts.update(kw)
+        stop = threading.Event()
+        ex = Executor(rest, signer, creds, queue.Queue(), queue.Queue(), stop=stop, **opts)
+        made.append((ex, stop))
+        return ex
+
+    yield type("Bot", (), dict(signer=signer, creds=creds, rest=rest, market=market, make=staticmethod(make)))
+    for ex, stop in made:
+        stop.set()
+        assert ex.join(5)
+    rest.close()
+
+
+def _orders(market, n, start=0):
+    """Distinct sizes so a duplicate placement would show as two resting orders of one size."""
+    tick = market.tick
+    return [NewOrder(client_id=f"c{i}", market=market.condition_id, token_id=market.yes_token, side=Side.BUY,
+                     price=tick * (1 + i % 5), size=Decimal(5) + Decimal(i) / 100, neg_risk=market.neg_risk,
+                     tick=tick) for i in range(start, start + n)]
+
+
+def _collect(ex, client_ids, timeout=20.0):
+    """Reports until every client id has a terminal report; returns (terminal by client id, others)."""
+    done, others = {}, []
+    deadline = time.monotonic() + timeout
+    while set(client_ids) - set(done):
+        report = ex.reports.get(timeout=max(0.01, deadline - time.monotonic()))
+        if isinstance(report, TERMINAL):
+            assert report.client_id not in done, f"two outcomes for {report.client_id}"
+            done[report.client_id] = report
+        else:
+            others.append(report)
+    return done, others
+
+
+def _venue_open(sim, creds):
+    return {o["id"]: o for o in sim.exchange.open_orders(creds.api_key)}
+
+
+def test_under_faults_nothing_is_lost_nothing_is_doubled_and_reconcile_matches_exactly(sim, bot):
+    sim.faults.error_probability(p_429=0.1, p_500=0.1)
+    sim.faults.hang(count=1, secs=0.8)  # placed, answered after the 0.5 s read timeout
+    metrics = Metrics(CollectorRegistry())
+    ex = bot.make(metrics=metrics)
+    ex.start()
+    orders = _orders(bot.market, 40)
+    done = {}
+    for start in range(0, 40, 4):  # one request per batch, so the fault draws hit many requests
+        batch = orders[start:start + 4]
+        ex.commands.put(Create(tuple(batch)))
+        done.update(_collect(ex, [o.client_id for o in batch])[0])
+    sim.faults.reset()
+    retries = sum(s.value for m in metrics.registry.collect() if m.name == "pmbot_exec_retries"
+                  for s in m.samples if s.name.endswith("_total"))
+    assert retries >= 1, "the 20% fault rate should have forced retries"
+
+    venue = _venue_open(sim, bot.creds)
+    sizes = [Decimal(o["original_size"]) for o in venue.values()]
+    assert len(sizes) == len(set(sizes)), "an order was placed twice"
+    accepted = {r.order_id for r in done.values() if isinstance(r, OrderAccepted)}
+    unknown = {r.order_id for r in done.values() if isinstance(r, OrderUnknown)}
+    assert accepted <= set(venue), "an accepted order is not on the venue"
+    assert set(venue) <= accepted | unknown, "the venue holds an order the executor lost track of"
+    assert ex.open_order_ids() == accepted | unknown
+    assert unknown, "the hang fault should have produced unknown outcomes"
+    assert len(accepted) >= 20
+
+    ex.reconcile_now()
+    assert ex.open_order_ids() == set(_venue_open(sim, bot.creds))
+    assert not ex.unknown_order_ids()
+
+
+def test_cancel_only_mode_refuses_creates_allows_cancels_and_lifts(sim, bot):
+    ex = bot.make()
+    ex.start()
+    first = _orders(bot.market, 2)
+    ex.commands.put(Create(tuple(first)))
+    done, _ = _collect(ex, ["c0", "c1"])
+    assert all(isinstance(r, OrderAccepted) for r in done.values())
+
+    sim.faults.cancel_only(True)
+    ex.commands.put(Create(tuple(_orders(bot.market, 1, start=2))))
+    done, others = _collect(ex, ["c2"])
+    assert done["c2"].kind == "venue_mode"
+    assert any(isinstance(r, VenueModeChanged) and r.mode is VenueMode.CANCEL_ONLY for r in others)
+    ex.commands.put(Cancel((sorted(ex.open_order_ids())[0],)))
+    result = ex.reports.get(timeout=5)
+    assert isinstance(result, CancelResult) and len(result.canceled) == 1
+    assert len(_venue_open(sim, bot.creds)) == 1
+
+    sim.faults.cancel_only(False)
+    time.sleep(0.25)  # past the probe interval
+    ex.commands.put(Create(tuple(_orders(bot.market, 1, start=3))))
+    done, others = _collect(ex, ["c3"])
+    assert isinstance(done["c3"], OrderAccepted)
+    assert any(isinstance(r, VenueModeChanged) and r.mode is VenueMode.NORMAL for r in others)
+
+
+def test_kill_switch_verifies_nothing_is_left_even_when_first_cancels_fail(sim, bot):
+    ex = bot.make()
+    ex.start()
+    orders = _orders(bot.market, 12)
+    ex.commands.put(Create(tuple(orders)))
+    _collect(ex, [o.client_id for o in orders])
+    assert len(_venue_open(sim, bot.creds)) == 12
+    ex.stop.set()
+    assert ex.join(5)
+    sim.faults.http_429(count=3, retry_after_secs=0.05)  # the first cancel attempts are refused
+    assert ex.cancel_all_and_verify(10.0) == []
+    assert _venue_open(sim, bot.creds) == {}
+
+
+def test_heartbeat_switch_cancels_orders_after_the_executor_dies_without_cancelling(sim, bot):
+    ex = bot.make(heartbeat_enabled=True, heartbeat_secs=0.2)
+    ex.start()
+    orders = _orders(bot.market, 3)
+    ex.commands.put(Create(tuple(orders)))
+    _collect(ex, [o.client_id for o in orders])
+    time.sleep(1.5)  # longer than the exchange's 1 s window: the heartbeat keeps them alive
+    assert len(_venue_open(sim, bot.creds)) == 3
+    assert ex.heartbeat_age() < 1.0
+    ex.stop.set()  # like SIGKILL for the venue: no cancel is sent, heartbeats simply stop
+    assert ex.join(5)
+    deadline = time.monotonic() + 5.0
+    while _venue_open(sim, bot.creds) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _venue_open(sim, bot.creds) == {}
+
+
+def test_start_up_cleanup_cancels_orphans_left_by_a_previous_run(sim, bot):
+    ex = bot.make()
+    ex.start()
+    orders = _orders(bot.market, 4)
+    ex.commands.put(Create(tuple(orders)))
+    done, _ = _collect(ex, [o.client_id for o in orders])
+    keep = done["c0"].order_id
+    ex.stop.set()
+    assert ex.join(5)
+    fresh = bot.make()
+    orphans = fresh.cleanup_orphans({keep})
+    assert len(orphans) == 3
+    assert set(_venue_open(sim, bot.creds)) == {keep}
