@@ -135,6 +135,7 @@ class BotRunner:
 
         if cfg.mode in ("sim", "paper"):
             self._start_sim()
+            cfg = self.cfg  # sim mode points the venue URLs at the local exchange
         key = self._key or generated_key()
 
         from pmbot.venue.auth import derive_api_creds
@@ -209,9 +210,16 @@ class BotRunner:
             stop=self.feed_stop, reconcile=self.engine.user_reconcile_source(rest), metrics=self.metrics,
             ping_interval=float(cfg.feed.ping_interval_secs),
         )
+        from pmbot.venue.positions import PositionsPoller
+
+        self.positions_poller = PositionsPoller(
+            self._data_api_url(), funder, inbound, stop=self.feed_stop,
+            interval_secs=float(cfg.feed.positions_reconcile_secs), metrics=self.metrics,
+        )
         self.engine.start()
         self.market_feed.start()
         self.user_feed.start()
+        self.positions_poller.start()
         self.metrics.up.set(1)
         self.metrics.start_time_seconds.set(time.time())
 
@@ -267,12 +275,23 @@ class BotRunner:
                 self.sim.exchange.add_market_from_info(m)
         return markets, events
 
+    def _data_api_url(self) -> str:
+        return self.sim.urls["data_api_url"] if self.cfg.mode == "paper" else self.cfg.venue.data_api_url
+
     def _build_engine(self, markets, events, inbound, commands, creds, funder) -> None:
         from pmbot.engine import Engine
+        from pmbot.model import PositionsSnapshot
+        from pmbot.venue.positions import fetch_positions
+
+        data_api = self._data_api_url()
+
+        def positions() -> PositionsSnapshot:
+            return PositionsSnapshot(positions=tuple(fetch_positions(data_api, funder)), taken_ts=time.time())
 
         self.engine = Engine(
             cfg=self.cfg, markets=tuple(markets), events=tuple(events), inbound=inbound, commands=commands,
             state=self.state, journal=self.journal, metrics=self.metrics, api_key=creds.api_key, funder=funder,
+            positions_source=positions,
         )
         seeded = self.engine.seed_positions()
         log.info("seeded %d position(s) from the Data API", seeded)
@@ -302,12 +321,13 @@ class BotRunner:
             self.metrics.up.set(0)
             if not left and self.engine is not None:
                 self.engine.clear_order_metrics()
-        for feed in (self.market_feed, self.user_feed):
+        feeds = (self.market_feed, self.user_feed, getattr(self, "positions_poller", None))
+        for feed in feeds:
             if feed is not None:
                 feed.close()
         if getattr(self, "feed_stop", None) is not None:
             self.feed_stop.set()
-        for feed in (self.market_feed, self.user_feed):
+        for feed in feeds:
             if feed is not None:
                 feed.join(5.0)
         for name, closer in reversed(self._started):

@@ -1,0 +1,556 @@
+"""The strategy thread: the single writer of the bot's state.
+
+Loop: block on the inbound queue, drain what else is waiting, keep only the latest ``MarketUpdate``
+per token (coalescing under load, so the strategy never falls behind the feed), apply every other
+event in order (fills, order events, executor reports, reconcile snapshots), then ask the pure
+strategy what to do and put the resulting commands on the executor's queue. After each batch it
+publishes a fresh ``StateView`` and the metrics.
+
+Fills are journalled before they change the in-memory inventory, so a crash never loses an
+acknowledged fill. Nothing here talks to the network except through the queues.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from decimal import Decimal
+from typing import Callable, Iterable, Optional
+
+from pmbot.config import Config
+from pmbot.fills import FillTracker
+from pmbot.model import (
+    ONE,
+    ZERO,
+    Cancel,
+    CancelAll,
+    CancelResult,
+    Create,
+    EventInfo,
+    FeedStatus,
+    Fill,
+    MarketInfo,
+    MarketUpdate,
+    NewOrder,
+    OpenOrdersSnapshot,
+    OrderAccepted,
+    OrderEvent,
+    OrderRejected,
+    OrderUnknown,
+    PositionsSnapshot,
+    Replace,
+    Shutdown,
+    Tick,
+    TradeEvent,
+    VenueMode,
+    TradeStatus,
+    VenueModeChanged,
+)
+from pmbot.orders import OrderTracker
+from pmbot.baskets import Basket, BasketBook
+from pmbot.state import AppState, StateView
+
+log = logging.getLogger(__name__)
+
+_STOP = object()
+MAX_BATCH = 5000
+
+
+class Engine:
+    def __init__(
+        self,
+        *,
+        cfg: Config,
+        markets: tuple[MarketInfo, ...],
+        events: tuple[EventInfo, ...],
+        inbound: queue.Queue,
+        commands: queue.Queue,
+        state: AppState,
+        journal,
+        metrics,
+        api_key: str,
+        funder: str,
+        clock: Callable[[], float] = time.time,
+        positions_source: Optional[Callable[[], PositionsSnapshot]] = None,
+    ) -> None:
+        from pmbot.inventory import Inventory
+        from pmbot.strategy.decide import StrategyMemory
+        from pmbot.strategy.params import StrategyParams
+
+        self.cfg = cfg
+        self.markets = markets
+        self.events = events
+        self.inbound = inbound
+        self.commands = commands
+        self.state = state
+        self.journal = journal
+        self.metrics = metrics
+        self.api_key = api_key
+        self.funder = funder
+        self.clock = clock
+        self.params = StrategyParams.from_sections(cfg.strategy, cfg.risk, cfg.arbitrage)
+        self.memory = StrategyMemory()
+        self.tracker = OrderTracker()
+        self.inventory = Inventory()
+        self.fills = FillTracker(api_key, own_order_ids=self.tracker.live_ids)
+        self._positions_source = positions_source
+        from pmbot.venue.positions import PositionReconciler
+
+        self.position_reconciler = PositionReconciler(settlement_lag_secs=float(cfg.feed.settlement_lag_secs))
+        self.baskets = BasketBook()
+        self._skip_state: dict[str, str] = {}
+
+        self.market_by_cid: dict[str, MarketInfo] = {}
+        for m in list(markets) + [m for e in events for m in e.markets]:
+            self.market_by_cid[m.condition_id] = m
+        self.market_by_token: dict[str, MarketInfo] = {}
+        for m in self.market_by_cid.values():
+            self.market_by_token[m.yes_token] = m
+            self.market_by_token[m.no_token] = m
+
+        self.books: dict[str, MarketUpdate] = {}
+        self.book_ts: dict[str, float] = {}
+        self.feeds_up: dict[str, bool] = {}
+        self.venue_mode = VenueMode.NORMAL
+        self.recent_rejects: deque[float] = deque(maxlen=1000)
+        self.last_trade_ts = 0.0
+        self.fill_count = 0
+        self._ids = itertools.count(1)
+        self._thread: Optional[threading.Thread] = None
+        self._stop = threading.Event()
+        self._quoting_enabled = True
+        self._last_metrics = 0.0
+        self._events_processed = 0
+        self._last_loop = time.monotonic()
+        self._restore_from_journal()
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="strategy", daemon=False)
+        self._thread.start()
+
+    def request_stop(self) -> None:
+        """Stop deciding. The runner then cancels everything through the executor."""
+        self._quoting_enabled = False
+        self._stop.set()
+        self.inbound.put(_STOP)
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive() and time.monotonic() - self._last_loop < 10.0
+
+    # ------------------------------------------------------------------ start-up helpers
+
+    def _restore_from_journal(self) -> None:
+        from pmbot.journal import replay
+
+        restored = self.journal.load()
+        replay(restored, self.inventory, tracker=self.fills)
+        self.fill_count = sum(1 for f in restored.fills if f.status is not TradeStatus.FAILED)
+        self.last_trade_ts = restored.last_trade_ts or 0.0
+        if restored.fills:
+            log.info("journal: restored %d fill(s), %d hedged set(s); realized P&L %s",
+                     len(restored.fills), len(restored.hedged_sets), self.inventory.pnl({}).realized)
+
+    def seed_positions(self) -> int:
+        """Seed inventory from the venue (Data API) so positions persist across restarts."""
+        if self._positions_source is None:
+            return 0
+        snap = self._positions_source()
+        ours = {r.token_id: (r.size, r.avg_price) for r in snap.positions if r.token_id in self.market_by_token and r.size != 0}
+        self.journal.record_seed(ours)
+        self.inventory.seed(ours)
+        return len(ours)
+
+    def user_reconcile_source(self, rest) -> Callable[[], list]:
+        """For the user channel: after every (re)connect, what REST says about orders and trades."""
+        from pmbot.venue.wire_user import parse_open_order, parse_rows, parse_trade
+
+        def reconcile() -> list:
+            out: list = []
+            open_rows, errs = parse_rows(rest.open_orders(), parse_open_order)
+            out.append(OpenOrdersSnapshot(orders=tuple(open_rows), taken_ns=time.monotonic_ns()))
+            after = int(self.last_trade_ts) - 60 if self.last_trade_ts else None
+            trades, errs2 = parse_rows(rest.trades(after=after), parse_trade)
+            out.extend(trades)
+            for e in errs + errs2:
+                log.warning("reconcile: skipped a malformed row: %s", e)
+            return out
+
+        return reconcile
+
+    # ------------------------------------------------------------------ loop
+
+    def _run(self) -> None:
+        log.info("strategy thread started (%s, %d markets)", self.params.quoting.name, len(self.markets))
+        tick_every = 1.0
+        next_tick = time.monotonic() + tick_every
+        while True:
+            timeout = max(0.0, next_tick - time.monotonic())
+            try:
+                first = self.inbound.get(timeout=timeout)
+            except queue.Empty:
+                first = None
+            self._last_loop = time.monotonic()
+            batch = [] if first is None else [first]
+            while len(batch) < MAX_BATCH:
+                try:
+                    batch.append(self.inbound.get_nowait())
+                except queue.Empty:
+                    break
+            if any(ev is _STOP for ev in batch) or self._stop.is_set():
+                break
+            try:
+                origin_ns = self._apply_batch(batch)
+                if time.monotonic() >= next_tick:
+                    next_tick = time.monotonic() + tick_every
+                    self.tracker.forget_done_before(self.clock() - 600)
+                self._decide(origin_ns)
+                self._publish()
+            except Exception:
+                # A bug must not leave orders unmanaged: cancel everything and stop quoting (fail closed).
+                # The thread keeps running so fills and order events are still recorded.
+                log.exception("strategy thread error: cancelling all and halting quoting")
+                if self._quoting_enabled:
+                    self._quoting_enabled = False
+                    self.commands.put(CancelAll(reason="strategy error"))
+        log.info("strategy thread stopped")
+
+    def _apply_batch(self, batch: list) -> int:
+        latest: dict[str, MarketUpdate] = {}
+        origin_ns = 0
+        for ev in batch:
+            self._events_processed += 1
+            if isinstance(ev, MarketUpdate):
+                latest[ev.token_id] = ev  # coalesce: only the newest state per token matters
+                continue
+            self._apply(ev)
+        now = self.clock()
+        for tok, upd in latest.items():
+            self.books[tok] = upd
+            self.book_ts[tok] = now
+            origin_ns = max(origin_ns, upd.recv_ns)
+        return origin_ns
+
+    def _apply(self, ev) -> None:
+        now = self.clock()
+        if isinstance(ev, TradeEvent):
+            self._on_trade(ev)
+        elif isinstance(ev, OrderEvent):
+            self.tracker.on_order_event(ev, now)
+        elif isinstance(ev, OrderAccepted):
+            self.tracker.on_accepted(ev, now)
+            self.journal.record_order(ev.order_id, ev.order, status=ev.status.upper())
+            self.baskets.on_accepted(ev, now)
+            self.metrics.orders_created_total.labels(market=ev.order.market).inc()
+        elif isinstance(ev, OrderRejected):
+            self.tracker.on_rejected(ev)
+            self.baskets.on_rejected(ev, now)
+            self.recent_rejects.append(now)
+            self.metrics.count_rejection(ev.kind)
+            log.warning("order rejected (%s): %s %s %s @ %s: %s", ev.kind, ev.order.side.value, ev.order.size,
+                        ev.order.token_id[-8:], ev.order.price, ev.reason)
+        elif isinstance(ev, OrderUnknown):
+            self.tracker.on_unknown(ev, now)
+            self.baskets.on_accepted(ev, now)
+            log.warning("order %s outcome unknown (%s): treated as live until reconciled", ev.order_id[:12], ev.reason)
+        elif isinstance(ev, CancelResult):
+            for t in self.tracker.on_cancel_result(ev, now):
+                self.metrics.orders_cancelled_total.labels(market=t.order.market).inc()
+        elif isinstance(ev, OpenOrdersSnapshot):
+            self._on_open_orders(ev, now)
+        elif isinstance(ev, VenueModeChanged):
+            if ev.mode is not self.venue_mode:
+                log.warning("venue mode %s -> %s (%s)", self.venue_mode.value, ev.mode.value, ev.reason)
+            self.venue_mode = ev.mode
+            self.metrics.set_venue_mode(ev.mode)
+        elif isinstance(ev, FeedStatus):
+            if self.feeds_up.get(ev.connection) != ev.up:
+                log.info("feed %s %s %s", ev.connection, "up" if ev.up else "DOWN", ev.reason)
+            self.feeds_up[ev.connection] = ev.up
+        elif isinstance(ev, PositionsSnapshot):
+            self._on_positions(ev)
+        elif isinstance(ev, Tick):
+            pass
+        else:
+            log.warning("strategy thread: ignoring unexpected %s", type(ev).__name__)
+
+    # ------------------------------------------------------------------ fills
+
+    def _on_trade(self, trade: TradeEvent) -> None:
+        for change in self.fills.on_trade(trade, self.market_by_cid):
+            fill = change.fill
+            market = self.market_by_token.get(fill.token_id)
+            if change.kind == "new":
+                if not self.journal.record_fill(fill):
+                    continue  # already journalled (e.g. replayed by a reconcile after restart)
+                if market is not None:
+                    self.inventory.apply_fill(fill, market)
+                self.fill_count += 1
+                self.metrics.count_fill(fill.market, fill.side, fill.size, fill.price)
+                log.info("fill %s %s %s @ %s on %s (%s, %s)", fill.side.value, fill.size, market.outcome_of(fill.token_id).value if market else "?",
+                         fill.price, fill.market[:10], "maker" if fill.is_maker else "taker", fill.status.value)
+            elif change.kind == "reversed":
+                self.journal.update_fill_status(fill.trade_id, fill.order_id, fill.status)
+                self.inventory.reverse_fill(fill, market)
+                self.fill_count -= 1
+                log.warning("fill reversed (trade %s FAILED): %s %s @ %s", fill.trade_id[:12], fill.side.value, fill.size, fill.price)
+            else:
+                self.journal.update_fill_status(fill.trade_id, fill.order_id, fill.status)
+                self.inventory.update_status(fill)
+            self.baskets.on_fill(change)
+            self.last_trade_ts = max(self.last_trade_ts, fill.ts)
+
+    def _on_positions(self, snap: PositionsSnapshot) -> None:
+        local = {tok: self.inventory.shares(tok) for tok in self.market_by_token}
+        for act in self.position_reconciler.compare(local, snap.positions, self.clock(), tokens=self.market_by_token):
+            if act.kind == "mismatch":
+                self.metrics.inventory_mismatch_total.inc()
+                log.warning("position mismatch on %s: local %s, venue %s (resolved for the venue if it persists)",
+                            act.token_id[-8:], act.local, act.venue)
+            elif act.kind == "adopt":
+                self.journal.record_adoption(act.token_id, act.venue, act.avg_price)
+                self.inventory.set_position(act.token_id, act.venue, act.avg_price)
+                log.warning("position on %s set to the venue's %s (was %s for %.0fs)", act.token_id[-8:], act.venue,
+                            act.local, self.clock() - act.since)
+            else:
+                log.info("position on %s agrees with the venue again", act.token_id[-8:])
+
+    def _on_open_orders(self, snap: OpenOrdersSnapshot, now: float) -> None:
+        diff = self.tracker.reconcile(snap.orders, now, taken_at=now - (time.monotonic_ns() - snap.taken_ns) / 1e9)
+        if diff.orphans:
+            ids = tuple(o.order_id for o in diff.orphans)
+            log.warning("reconcile: %d order(s) on the venue unknown to the bot: cancelling", len(ids))
+            self.metrics.reconcile_diffs_total.labels(cause="unknown_on_venue").inc(len(ids))
+            self.commands.put(Cancel(order_ids=ids))
+        for t, cause in diff.dropped:
+            log.warning("reconcile: order %s no longer on the venue (%s)", t.order_id[:12], cause)
+            self.metrics.reconcile_diffs_total.labels(cause="missing_on_venue").inc()
+
+    # ------------------------------------------------------------------ decisions
+
+    def _decide(self, origin_ns: int) -> None:
+        from pmbot.strategy.decide import decide
+
+        if not self._quoting_enabled:
+            return
+        inp = self._strategy_input()
+        decision = decide(inp, self.memory, self.params)
+        self.memory = decision.memory
+        self._emit(decision, origin_ns)
+        self._last_decision = decision
+
+    def _strategy_input(self):
+        from pmbot.strategy.decide import StrategyInput
+        from pmbot.strategy.views import BookView, LiveOrder
+
+        now = self.clock()
+        books = {tok: BookView.from_update(u, age_secs=now - self.book_ts.get(tok, now)) for tok, u in self.books.items()}
+        inventory = {tok: self.inventory.shares(tok) for tok in self.market_by_token}
+        live = tuple(
+            LiveOrder(order_id=t.order_id or t.order.client_id, token_id=t.order.token_id, side=t.order.side,
+                      price=t.order.price, size_remaining=t.remaining, tag=t.order.tag,
+                      pending=not t.order_id, market=t.order.market, cancel_pending=t.state == "cancelling")
+            for t in self.tracker.all()
+        )
+        mids = self._mids()
+        pnl = self.inventory.pnl(mids)
+        hedged = {tok: self.inventory.hedged_shares(tok) for tok in self.market_by_token}
+        return StrategyInput(
+            now=now,
+            markets=self.markets,
+            events=self.events,
+            books=books,
+            inventory=inventory,
+            position_value_usd=self.inventory.position_value_usd(mids),
+            daily_pnl_usd=pnl.realized + pnl.unrealized - self._day_start_pnl(pnl, now),
+            open_orders=live,
+            user_feed_up=self.feeds_up.get("user", False),
+            venue_mode=self.venue_mode,
+            recent_rejects=tuple(self.recent_rejects),
+            hedged={t: s for t, s in hedged.items() if s},
+            trading_day=time.strftime("%Y-%m-%d", time.gmtime(now)),
+            arb_exposure_usd=sum((hs.cost_usd for hs in self.inventory.hedged_sets()), ZERO) + self.baskets.in_flight_usd(),
+        )
+
+    def _day_start_pnl(self, pnl, now: float) -> Decimal:
+        """P&L at the start of the UTC day, so the daily loss limit measures today's loss only."""
+        day = time.strftime("%Y-%m-%d", time.gmtime(now))
+        if getattr(self, "_pnl_day", None) != day:
+            self._pnl_day = day
+            self._pnl_day_start = pnl.realized + pnl.unrealized
+        return self._pnl_day_start
+
+    def _mids(self) -> dict[str, Decimal]:
+        mids = {}
+        for tok, u in self.books.items():
+            if u.best_bid is not None and u.best_ask is not None:
+                mids[tok] = (u.best_bid + u.best_ask) / 2
+        return mids
+
+    def _new_order(self, d, origin_ns: int) -> NewOrder:
+        m = self.market_by_cid.get(d.market) or self.market_by_token[d.token_id]
+        book = self.books.get(d.token_id)
+        tick = book.tick if book is not None else m.tick
+        o = d.to_new_order(f"c{next(self._ids)}", neg_risk=m.neg_risk, tick=tick)
+        if origin_ns:
+            from dataclasses import replace
+
+            o = replace(o, origin_ns=origin_ns)
+        return o
+
+    def _emit(self, decision, origin_ns: int) -> None:
+        now = self.clock()
+        if decision.cancel_all:
+            log.warning("risk: cancel all (%s)", decision.cancel_all_reason)
+            self.commands.put(CancelAll(reason=decision.cancel_all_reason))
+            self.tracker.on_cancel_sent(list(self.tracker.live_ids()), now)
+        live_ids = self.tracker.live_ids()
+        cancel_ids = [i for i in decision.cancel_ids if i in live_ids]
+        creates = [self._new_order(d, origin_ns) for d in decision.new_orders]
+        for md in decision.markets:
+            if md.requote_reason:
+                log.debug("re-quote %s: %s", md.condition_id[:10], md.requote_reason)
+        if cancel_ids or creates:
+            for o in creates:
+                self.tracker.on_sent(o, now)
+            self.tracker.on_cancel_sent(cancel_ids, now)
+            if cancel_ids and creates:
+                self.commands.put(Replace(cancel_ids=tuple(cancel_ids), creates=tuple(creates)))
+            elif creates:
+                self.commands.put(Create(orders=tuple(creates)))
+            else:
+                self.commands.put(Cancel(order_ids=tuple(cancel_ids)))
+        self._emit_arbitrage(decision, origin_ns, now)
+
+    def _emit_arbitrage(self, decision, origin_ns: int, now: float) -> None:
+        for opp in decision.opportunities:
+            previous = self._skip_state.get(opp.key)
+            if opp.actionable:
+                self._skip_state.pop(opp.key, None)
+                legs = [self._new_order(d, origin_ns) for d in opp.orders()]
+                for o in legs:
+                    self.tracker.on_sent(o, now)
+                self.baskets.open(opp, legs, now)
+                self.commands.put(Create(orders=tuple(legs)))
+                self.metrics.arb_opportunities_total.labels(kind=opp.kind).inc()
+                self.metrics.arb_taken_total.labels(kind=opp.kind).inc()
+                self.metrics.arb_edge_usd_total.inc(float(opp.edge_usd))
+                log.info("arbitrage %s: %s sets x %d legs, cost %s, fees %s, expected edge %s", opp.key, opp.sets,
+                         len(opp.legs), opp.cost_usd, opp.fees_usd, opp.edge_usd)
+            elif opp.skipped and opp.skipped != previous:
+                self._skip_state[opp.key] = opp.skipped
+                if opp.edge_usd > 0 or opp.skipped not in ("below_edge",):
+                    self.metrics.arb_skipped_total.labels(reason=opp.skipped).inc()
+        for basket in self.baskets.ready(now):
+            self._settle_basket(basket, now)
+        self.metrics.arb_open_sets.set(len(self.inventory.hedged_sets()))
+
+    def _settle_basket(self, basket: "Basket", now: float) -> None:
+        from pmbot.strategy.legging import plan_leg_repair
+        from pmbot.strategy.views import BookView
+
+        books = {tok: BookView.from_update(u, age_secs=now - self.book_ts.get(tok, now)) for tok, u in self.books.items()}
+        plan = plan_leg_repair(basket.opp.legs, dict(basket.filled), books, self.params.arbitrage.max_leg_loss_usd,
+                               payout=basket.opp.payout_per_set, order_type=self.params.arbitrage.leg_order_type,
+                               stale_secs=float(self.params.risk.stale_book_secs))
+        sets = plan.complete_sets
+        if sets > 0:
+            legs = {leg.token_id: sets for leg in basket.opp.legs}
+            cost = sum((basket.cost.get(leg.token_id, ZERO) * sets / basket.filled[leg.token_id]
+                        for leg in basket.opp.legs if basket.filled.get(leg.token_id)), ZERO)
+            hs = self.inventory.record_hedged_set(f"{basket.opp.key}@{basket.opened:.3f}", legs, cost_usd=cost,
+                                                  payout_usd=sets * basket.opp.payout_per_set, kind=basket.opp.kind, ts=now)
+            self.journal.record_hedged_set(hs)
+            log.info("arbitrage %s: %s complete set(s) held as a hedged position (cost %s, pays %s)",
+                     basket.opp.key, sets, cost, hs.payout_usd)
+        if plan.action in ("unwind", "complete"):
+            orders = [self._new_order(d, 0) for d in plan.orders]
+            for o in orders:
+                self.tracker.on_sent(o, now)
+            self.commands.put(Create(orders=tuple(orders)))
+            self.metrics.arb_legging_loss_usd_total.inc(float(max(plan.expected_loss_usd, ZERO)))
+            log.warning("arbitrage %s: legs filled unevenly (%s); %s with expected loss %s", basket.opp.key,
+                        dict(basket.filled), plan.action, plan.expected_loss_usd)
+        elif plan.action == "hold":
+            self.metrics.arb_skipped_total.labels(reason="naked_leg").inc()
+            log.error("arbitrage %s: NAKED exposure left (%s): %s", basket.opp.key, plan.reason,
+                      ", ".join(f"{t[-8:]}={s}" for t, s in plan.naked))
+
+    # ------------------------------------------------------------------ publishing
+
+    def _publish(self) -> None:
+        now = self.clock()
+        mids = self._mids()
+        pnl = self.inventory.pnl(mids)
+        live_tokens = sum(1 for u in self.books.values() if u.live)
+        by_market = self.tracker.count_by_market()
+        decision = getattr(self, "_last_decision", None)
+        paused = {}
+        halted = ""
+        if decision is not None:
+            for md in decision.markets:
+                if not md.verdict.may_quote:
+                    paused[md.condition_id] = md.verdict.reason
+            if not decision.verdict.may_quote:
+                halted = decision.verdict.reason
+        self.state.publish(StateView(
+            started=True,
+            quoting=self._quoting_enabled,
+            venue_mode=self.venue_mode,
+            market_feed_up=any(up for c, up in self.feeds_up.items() if c != "user"),
+            user_feed_up=self.feeds_up.get("user", False),
+            live_tokens=live_tokens,
+            total_tokens=len(self.market_by_token),
+            open_orders=len(self.tracker),
+            open_orders_by_market=by_market,
+            inventory={tok: self.inventory.shares(tok) for tok in self.market_by_token},
+            position_value_usd=self.inventory.position_value_usd(mids),
+            realized_pnl_usd=pnl.realized,
+            unrealized_pnl_usd=pnl.unrealized,
+            fees_usd=pnl.fees,
+            fills=self.fill_count,
+            paused=paused,
+            halted_reason=halted,
+            last_decision_ts=now,
+            events_processed=self._events_processed,
+        ))
+        if time.monotonic() - self._last_metrics >= 0.25:
+            self._last_metrics = time.monotonic()
+            self._publish_metrics(mids, pnl, by_market, decision)
+
+    def _publish_metrics(self, mids, pnl, by_market, decision) -> None:
+        m = self.metrics
+        for cid, market in self.market_by_cid.items():
+            mid = mids.get(market.yes_token)
+            exp = self.inventory.exposure(market, mid)
+            for tok, outcome in ((market.yes_token, "YES"), (market.no_token, "NO")):
+                shares = self.inventory.shares(tok)
+                tok_mid = mids.get(tok)
+                m.inventory_shares.labels(market=cid, token=tok, outcome=outcome).set(float(shares))
+                m.inventory_usd.labels(market=cid, token=tok, outcome=outcome).set(float(shares * tok_mid) if tok_mid is not None else 0.0)
+            m.exposure_shares.labels(market=cid).set(float(exp.net_yes_shares))
+            if exp.net_yes_usd is not None:  # None until the market has a mid to mark at
+                m.exposure_usd.labels(market=cid).set(float(exp.net_yes_usd))
+                m.imbalance_usd.labels(market=cid).set(float(exp.imbalance_usd))
+            m.open_orders.labels(market=cid).set(by_market.get(cid, 0))
+        if decision is not None:
+            for md in decision.markets:
+                m.set_risk_state(md.condition_id, None if md.verdict.state == "quoting" else md.verdict.reason or md.verdict.state)
+        m.position_value_usd.set(float(self.inventory.position_value_usd(mids)))
+        m.set_pnl(realized=pnl.realized, unrealized=pnl.unrealized, fees=pnl.fees)
+        if decision is not None:
+            m.set_halted(None if decision.verdict.may_quote else decision.verdict.reason)
+
+    def clear_order_metrics(self) -> None:
+        """After the kill switch verified that nothing rests, the resting-order gauges read zero."""
+        for cid in self.market_by_cid:
+            self.metrics.open_orders.labels(market=cid).set(0)
