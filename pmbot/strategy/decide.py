@@ -178,7 +178,8 @@ def _decide_market(
         size = quote_size(q.order_size, market)
         if q.name == "avellaneda":
             ladder = avellaneda_ladder(
-                book, tick, net_yes, size, variance or q.initial_variance_per_sec, market, inp.now, q
+                book, tick, net_yes, size, q.initial_variance_per_sec if variance is None else variance,
+                market, inp.now, q,
             )
         else:
             ladder = edge_ladder(book, tick, net_yes, size, q, r)
