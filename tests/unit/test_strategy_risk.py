@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pmbot.model import MarketInfo, VenueMode
+from pmbot.model import MarketInfo, Side, VenueMode
 from pmbot.strategy import BookView, LiveOrder, StrategyInput, StrategyMemory, StrategyParams, decide
 from pmbot.strategy.params import RiskParams
 
@@ -14,8 +14,8 @@ MARKET = MarketInfo("cond", "YES", "NO")
 BOOK = BookView(D("0.50"), D("0.54"), D(100), D(100))
 PARAMS = StrategyParams()
 RESTING = (
-    LiveOrder("bid1", "YES", __import__("pmbot.model").model.Side.BUY, D("0.45"), D(10)),
-    LiveOrder("ask1", "NO", __import__("pmbot.model").model.Side.BUY, D("0.41"), D(10)),
+    LiveOrder("bid1", "YES", Side.BUY, D("0.45"), D(10)),
+    LiveOrder("ask1", "NO", Side.BUY, D("0.41"), D(10)),
 )
 
 
