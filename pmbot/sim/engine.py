@@ -36,7 +36,7 @@ from bisect import insort
 from collections import deque
 from dataclasses import dataclass, field, replace
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from typing import Any, Callable, Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 from pmbot.sim.markets import SimConfig, SimEvent, SimMarket
 

@@ -3,7 +3,6 @@ types, NORMAL/MINT/MERGE matches, fees, events, settlement, cancels and queries.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from decimal import Decimal
 
@@ -11,7 +10,7 @@ import pytest
 
 from pmbot.sim.engine import Exchange, SimReject
 from tests.unit.test_sim_engine_helpers import (
-    ALICE, BOB, CAROL, KEYS, T0, make_exchange, market, oid, place, small_config, wire,
+    ALICE, BOB, CAROL, T0, make_exchange, market, oid, place, small_config, wire,
 )
 
 D = Decimal

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pmbot.sim.engine import SimReject
-from tests.unit.test_sim_engine_helpers import ALICE, BOB, CAROL, KEYS, T0, make_exchange, oid, place
+from tests.unit.test_sim_engine_helpers import ALICE, BOB, CAROL, KEYS, T0, make_exchange, place
 
 D = Decimal
 ACCOUNTS = (ALICE, BOB, CAROL)
