@@ -49,10 +49,21 @@ def configure_logging(level: str) -> None:
 
 
 def load_private_key(cfg: Config) -> Optional[str]:
-    """The signing key for live mode; None in sim and paper (they use a generated throw-away key)."""
-    if cfg.mode != "live":
-        return None
+    """The signing key. Live mode requires one. Sim mode takes one from the environment when it is
+    set (so a test or a demo can keep one wallet across restarts against a separately started
+    simulator) and otherwise returns None: the runner generates a throw-away key. Paper mode never
+    needs one (its orders go to the local exchange)."""
     from pmbot.venue.signer import private_key_from_env_or_file
+
+    if cfg.mode == "paper":
+        return None
+    if cfg.mode == "sim":
+        if cfg.wallet.private_key_env and os.environ.get(cfg.wallet.private_key_env):
+            try:
+                return private_key_from_env_or_file(cfg.wallet.private_key_env, None)
+            except FatalError as exc:
+                raise ConfigError("wallet.private_key_env", str(exc)) from None
+        return None
 
     try:
         return private_key_from_env_or_file(cfg.wallet.private_key_env, cfg.wallet.private_key_file or None)

@@ -1,0 +1,185 @@
+"""Helpers to run ``python -m pmbot.sim`` and ``python bot.py`` as real child processes.
+
+The simulator runs in its own process, and the bot is started in ``live`` mode with every URL
+pointed at it: the exact code path of live trading, on loopback. A fixed test key makes the wallet
+the same across restarts, so journal and inventory continuity can be checked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from decimal import Decimal
+from typing import Callable, Optional
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TEST_KEY = "0x" + "4c" * 32
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.2, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
+
+
+class SimProcess:
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pmbot.sim", "--port", "0", *args],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        line = self.proc.stdout.readline()
+        if not line:
+            raise RuntimeError(f"sim did not start: {self.proc.stderr.read()}")
+        self.urls = dict(part.split("=", 1) for part in line.split())
+
+    def get(self, path: str):
+        with urllib.request.urlopen(self.urls["clob_url"] + path, timeout=5) as resp:
+            return json.loads(resp.read())
+
+    def binary_markets(self) -> list[dict]:
+        """The sim's binary (not neg-risk) markets as config entries: YES/NO token pairs."""
+        out = []
+        for m in self.get("/markets")["data"]:
+            if m.get("neg_risk"):
+                continue
+            toks = {t["outcome"].lower(): t["token_id"] for t in m["tokens"]}
+            out.append({"yes_token": toks["yes"], "no_token": toks["no"]})
+        return out
+
+    def control(self, **knobs) -> dict:
+        return self._post("/_sim/control", knobs)
+
+    def ledger(self, address: str) -> dict:
+        with urllib.request.urlopen(f"{self.urls['clob_url']}/_sim/ledger?user={address}", timeout=5) as resp:
+            return json.loads(resp.read())
+
+    def _post(self, path: str, body: dict) -> dict:
+        req = urllib.request.Request(self.urls["clob_url"] + path, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"}, method="POST")
+        with urllib.request.urlopen(req, timeout=5) as resp:
+            return json.loads(resp.read())
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+class BotProcess:
+    def __init__(self, sim: SimProcess, tmp_path, *, key: str = TEST_KEY, extra: Optional[dict] = None,
+                 name: str = "bot") -> None:
+        self.metrics_port = free_port()
+        cfg = {
+            "mode": "live",
+            "venue": {k: sim.urls[k] for k in ("clob_url", "market_ws_url", "user_ws_url", "data_api_url", "gamma_url")},
+            "metrics": {"host": "127.0.0.1", "port": self.metrics_port, "summary_secs": 5},
+            "state_dir": str(tmp_path / "state"),
+            "markets": sim.binary_markets(),
+            "arbitrage": {"enabled": False},
+            "execution": {"reconcile_secs": 2},
+        }
+        for section, values in (extra or {}).items():
+            if isinstance(values, dict) and isinstance(cfg.get(section), dict):
+                cfg[section] = {**cfg[section], **values}
+            else:
+                cfg[section] = values
+        self.config_path = tmp_path / f"{name}.yaml"
+        self.config_path.write_text(yaml.safe_dump(cfg))
+        self.log_path = tmp_path / f"{name}.log"
+        env = dict(os.environ, POLYMARKET_PRIVATE_KEY=key, PYTHONUNBUFFERED="1")
+        self._log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([sys.executable, "bot.py", "--config", str(self.config_path)],
+                                     cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+
+    def log(self) -> str:
+        return self.log_path.read_text()
+
+    def metrics_text(self) -> str:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=2) as resp:
+                return resp.read().decode()
+        except OSError:
+            return ""
+
+    def metric(self, name: str, **labels) -> Optional[float]:
+        """Sum of the samples of ``name`` whose labels include ``labels``; None when absent."""
+        total, found = 0.0, False
+        for line in self.metrics_text().splitlines():
+            if line.startswith("#") or not line.startswith(name):
+                continue
+            head, _, value = line.rpartition(" ")
+            metric, _, rest = head.partition("{")
+            if metric != name:
+                continue
+            got = dict(kv.split("=", 1) for kv in rest.rstrip("}").split(",") if "=" in kv) if rest else {}
+            got = {k: v.strip('"') for k, v in got.items()}
+            if all(got.get(k) == v for k, v in labels.items()):
+                total += float(value)
+                found = True
+        return total if found else None
+
+    def samples(self, name: str) -> list[tuple[dict, float]]:
+        out = []
+        for line in self.metrics_text().splitlines():
+            if line.startswith("#"):
+                continue
+            head, _, value = line.rpartition(" ")
+            metric, _, rest = head.partition("{")
+            if metric != name:
+                continue
+            got = dict(kv.split("=", 1) for kv in rest.rstrip("}").split(",") if "=" in kv) if rest else {}
+            out.append(({k: v.strip('"') for k, v in got.items()}, float(value)))
+        return out
+
+    def terminate(self, sig=signal.SIGTERM, timeout: float = 20.0) -> int:
+        self.proc.send_signal(sig)
+        try:
+            return self.proc.wait(timeout)
+        finally:
+            self._log.close()
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self._log.close()
+
+
+def venue_client(sim: SimProcess, key: str = TEST_KEY):
+    """The bot's own REST client with the wallet's API key, to look at the exchange from outside."""
+    from pmbot.venue.auth import derive_api_creds
+    from pmbot.venue.rest import ClobRest
+    from pmbot.venue.signer import OrderSigner
+
+    signer = OrderSigner(key)
+    creds = derive_api_creds(sim.urls["clob_url"], key, 137)
+    return ClobRest(sim.urls["clob_url"], creds=creds, address=signer.address), signer.address
+
+
+def ledger_positions(sim: SimProcess, address: str) -> dict[str, Decimal]:
+    led = sim.ledger(address)
+    return {tok: Decimal(str(size)) for tok, size in led.get("positions", {}).items() if Decimal(str(size)) != 0}
