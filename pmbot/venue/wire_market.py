@@ -288,9 +288,42 @@ def _price_change(obj: dict) -> PriceChangeEvent:
     for e in changes:
         if type(e) is not dict:
             raise ParseError("bad_type", f"price_changes entry is {type(e).__name__}", obj)
-        entries.append(PriceChangeEntry(_asset(e), _price(e, "price"), _size(e, "size"), _side(e),
-                                        _top_bid(e), _top_ask(e), e.get("hash") or ""))
+        entry = _fast_entry(e)
+        if entry is None:  # anything unusual: the careful readers decide (and name the error)
+            entry = PriceChangeEntry(_asset(e), _price(e, "price"), _size(e, "size"), _side(e),
+                                     _top_bid(e), _top_ask(e), e.get("hash") or "")
+        entries.append(entry)
     return PriceChangeEvent(market, tuple(entries), ts)
+
+
+def _fast_entry(e: dict) -> Optional[PriceChangeEntry]:
+    """The hot path (tens of thousands of entries a second): every field a well-formed string.
+    Returns None for anything else so the careful readers produce the exact error."""
+    try:
+        asset, p, s, bb, ba = e["asset_id"], e["price"], e["size"], e["best_bid"], e["best_ask"]
+        side = _SIDES[e["side"]]
+        if not (type(asset) is str and asset and type(p) is str and type(s) is str
+                and type(bb) is str and type(ba) is str):
+            return None
+        price, size = Decimal(p), Decimal(s)
+        best_bid = Decimal(bb) if bb else None
+        best_ask = Decimal(ba) if ba else None
+        if not (_ZERO <= price <= _ONE and size >= _ZERO and price.is_finite() and size.is_finite()):
+            return None
+        if best_bid is not None:
+            if not (_ZERO <= best_bid <= _ONE and best_bid.is_finite()):
+                return None
+            if best_bid == _ZERO:
+                best_bid = None
+        if best_ask is not None:
+            if not (_ZERO <= best_ask <= _ONE and best_ask.is_finite()):
+                return None
+            if best_ask == _ONE:
+                best_ask = None
+    except (KeyError, TypeError, InvalidOperation):
+        return None
+    h = e.get("hash")
+    return PriceChangeEntry(asset, price, size, side, best_bid, best_ask, h if type(h) is str else "")
 
 
 def _legacy_price_change(obj: dict, market: str, ts: Optional[int]) -> PriceChangeEvent:

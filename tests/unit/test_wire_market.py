@@ -219,3 +219,26 @@ def test_fuzz_mutated_price_change_entry(field, value):
 def test_deep_nesting_is_a_parse_error_not_a_crash():
     with pytest.raises(ParseError):
         parse_frame("[" * 100000 + "]" * 100000)
+
+
+num_text = st.one_of(
+    st.decimals(min_value=-2, max_value=2, places=4).map(str),
+    st.sampled_from(["", "0", "1", ".5", "0.50", "1e-2", "NaN", "-0", "Infinity", "abc", " 0.5"]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(num_text, num_text, num_text, num_text, st.sampled_from(["BUY", "SELL", "buy", "X"]))
+def test_fast_path_agrees_with_the_careful_readers(price, size, best_bid, best_ask, side):
+    from pmbot.venue import wire_market as wm
+
+    e = {"asset_id": A, "price": price, "size": size, "side": side, "hash": "h", "best_bid": best_bid,
+         "best_ask": best_ask}
+    fast = wm._fast_entry(e)
+    try:
+        careful = wm.PriceChangeEntry(wm._asset(e), wm._price(e, "price"), wm._size(e, "size"), wm._side(e),
+                                      wm._top_bid(e), wm._top_ask(e), "h")
+    except ParseError:
+        careful = None
+    if fast is not None:  # the fast path may decline, but never disagree or accept what the readers refuse
+        assert fast == careful
