@@ -106,3 +106,19 @@ def test_order_signature_types_0_1_2(keys, sig_type):
     with pytest.raises(AuthError) as err:
         verify_order_signature(tampered, creds, neg_risk=True, chain_id=137)
     assert err.value.message == BAD_SIGNATURE_ERROR
+
+
+def test_order_signature_type_3_deposit_wallet(keys):
+    """POLY_1271: signer is the deposit wallet; the ERC-7739 wrap must recover to the key's EOA."""
+    wallet = "0x" + "cd" * 20
+    creds = keys.derive(Signer(KEY_A, 137).address(), 0)
+    order = _signed_order(KEY_A, sig_type=3, funder=wallet)
+    assert order["signer"].lower() == wallet and len(order["signature"]) == 2 + 317 * 2
+    verify_order_signature(order, creds, neg_risk=False, chain_id=137)
+    other = keys.derive(Signer(KEY_B, 137).address(), 0)
+    with pytest.raises(AuthError) as err:
+        verify_order_signature(order, other, neg_risk=False, chain_id=137)
+    assert err.value.message == SIGNER_MISMATCH_ERROR
+    with pytest.raises(AuthError) as err:  # wrapper bound to another order
+        verify_order_signature(dict(order, takerAmount="1"), creds, neg_risk=False, chain_id=137)
+    assert err.value.message == BAD_SIGNATURE_ERROR

@@ -173,3 +173,44 @@ def test_slow_consumer_is_dropped_not_silently_skipped():
         ws.close()
     finally:
         sim.stop()
+
+
+def test_living_market_moves_without_anyone_trading():
+    """With background traders on, a subscriber sees level updates and, in time, trades."""
+    from tests.integration.sim_support import quiet_config
+    from pmbot.sim import SimServer
+
+    sim = SimServer(quiet_config(background=True, taker_prob=0.5, maker_refresh_prob=0.9))
+    sim.start()
+    try:
+        tokens = [t for m in sim.exchange.markets.values() for t in (m.yes_token, m.no_token)]
+        ws = websocket.create_connection(sim.urls["market_ws_url"], timeout=5)
+        ws.send(json.dumps({"assets_ids": tokens, "type": "market", "custom_feature_enabled": True}))
+        books = json.loads(ws.recv())
+        assert len(books) == len(tokens) and all(b["bids"] and b["asks"] for b in books)
+        kinds = set()
+        wait_for(ws, lambda m: kinds.add(m.get("event_type")) or {"price_change", "last_trade_price"} <= kinds,
+                 timeout=5)
+        ws.close()
+    finally:
+        sim.stop()
+
+
+def test_new_market_goes_to_custom_feature_subscribers(sim):
+    ws = websocket.create_connection(sim.urls["market_ws_url"], timeout=5)
+    plain = websocket.create_connection(sim.urls["market_ws_url"], timeout=5)
+    try:
+        ws.send(json.dumps({"assets_ids": [], "type": "market", "custom_feature_enabled": True}))
+        plain.send(json.dumps({"assets_ids": [], "type": "market"}))
+        for conn in (ws, plain):
+            conn.send("PING")
+            assert conn.recv() == "PONG"
+        created = sim.bench.create_markets(1, 3, sim.exchange)[0]
+        msg = wait_for(ws, lambda m: isinstance(m, dict) and m.get("event_type") == "new_market")
+        assert msg["market"] == created["condition_id"]
+        assert created["yes_token"] in (msg.get("assets_ids") or msg.get("clob_token_ids"))
+        plain.send("PING")
+        assert plain.recv() == "PONG"  # and nothing before it
+    finally:
+        ws.close()
+        plain.close()
