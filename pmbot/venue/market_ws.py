@@ -471,6 +471,7 @@ class MarketFeed:
     def _maint_loop(self) -> None:
         next_spot = time.monotonic() + self.spot_check_secs if self.spot_check_secs > 0 else None
         next_scan = time.monotonic() + _MAINT_TICK_SECS
+        scans = 0
         while not (self._closed.is_set() or self._stop.is_set()):
             now = time.monotonic()
             due = min(t for t in (next_spot, next_scan) if t is not None)
@@ -485,7 +486,9 @@ class MarketFeed:
                 if now >= next_scan:
                     next_scan = now + _MAINT_TICK_SECS
                     self._scan_stale()
-                    self._mark_ages()
+                    scans += 1
+                    if scans % 4 == 0:  # ages for the metrics: once a second is plenty
+                        self._mark_ages()
                 if next_spot is not None and now >= next_spot:
                     next_spot = now + self.spot_check_secs
                     self._spot_check()
