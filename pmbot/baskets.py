@@ -31,7 +31,8 @@ class Basket:
     last_report: float = 0.0
 
     def complete(self) -> bool:
-        return all(self.filled.get(tok, ZERO) >= size for tok, size in self.announced.items())
+        """Every fill the venue announced has arrived (nothing announced: wait for the timeout)."""
+        return bool(self.announced) and all(self.filled.get(tok, ZERO) >= size for tok, size in self.announced.items())
 
 
 class BasketBook:
@@ -40,6 +41,9 @@ class BasketBook:
         self._open: list[Basket] = []
         self._by_client: dict[str, Basket] = {}
         self._by_order: dict[str, Basket] = {}
+        # The user channel can report a leg's fill before the executor's report maps its order id
+        # to the basket: keep such fills until the mapping arrives (or the basket settles).
+        self._early: dict[str, list[FillChange]] = {}
 
     def __len__(self) -> int:
         return len(self._open)
@@ -65,6 +69,8 @@ class BasketBook:
         if rep.order_id:
             b.leg_of_order[rep.order_id] = token
             self._by_order[rep.order_id] = b
+            for change in self._early.pop(rep.order_id, ()):
+                self.on_fill(change)
         if isinstance(rep, OrderAccepted) and rep.status == "matched":
             shares = _dec(rep.taking_amount if rep.order.side is Side.BUY else rep.making_amount)
             if shares:
@@ -80,6 +86,8 @@ class BasketBook:
         fill = change.fill
         b = self._by_order.get(fill.order_id)
         if b is None:
+            if self._by_client and fill.is_maker is False:  # a leg of an unreported basket order?
+                self._early.setdefault(fill.order_id, []).append(change)
             return
         token = b.leg_of_order[fill.order_id]
         sign = {"new": 1, "reversed": -1}.get(change.kind, 0)
@@ -94,6 +102,8 @@ class BasketBook:
             self._open.remove(b)
             for oid in b.leg_of_order:
                 self._by_order.pop(oid, None)
+        if not self._open:
+            self._early.clear()
         return done
 
     def in_flight_usd(self) -> Decimal:

@@ -450,6 +450,7 @@ class Executor:
         payloads = [p for _, _, p in chunk]
         uncertain = False
         attempt = 0
+        self._observe_tick_to_order(chunk)
         while True:
             try:
                 results = self.rest.post_orders(payloads)
@@ -495,6 +496,16 @@ class Executor:
         if self._mode is not VenueMode.NORMAL and proves_normal:
             self._set_mode(VenueMode.NORMAL, "orders accepted again", None)
         self._read_results(chunk, results, retried=uncertain)
+
+    def _observe_tick_to_order(self, chunk: list) -> None:
+        """Tick-to-order: from the market-data frame that caused an order coming off the socket to
+        the request that carries it being written (signing and batching included)."""
+        if self.metrics is None:
+            return
+        now_ns = time.monotonic_ns()
+        for order, _, _ in chunk:
+            if order.origin_ns:
+                self.metrics.tick_to_order_seconds.observe((now_ns - order.origin_ns) / 1e9)
 
     def _read_results(self, chunk: list, results: list, *, retried: bool) -> None:
         now = self.monotonic()
