@@ -155,6 +155,7 @@ class Engine:
         restored = self.journal.load()
         replay(restored, self.inventory, tracker=self.fills)
         self.fill_count = sum(1 for f in restored.fills if f.status is not TradeStatus.FAILED)
+        self._restored_anything = bool(restored.fills or restored.adjustments or restored.hedged_sets)
         self.last_trade_ts = restored.last_trade_ts or 0.0
         if restored.fills:
             log.info("journal: restored %d fill(s), %d hedged set(s); realized P&L %s",
@@ -164,6 +165,11 @@ class Engine:
         """Seed inventory from the venue (Data API) so positions persist across restarts."""
         if self._positions_source is None:
             return 0
+        if self._restored_anything:
+            # The journal already holds positions and history; the Data API lags the CLOB, so a
+            # re-seed could drop the newest fills. The periodic reconcile settles any real difference.
+            log.info("positions restored from the journal; the Data API reconciles them periodically")
+            return 0
         snap = self._positions_source()
         ours = {r.token_id: (r.size, r.avg_price) for r in snap.positions if r.token_id in self.market_by_token and r.size != 0}
         self.journal.record_seed(ours)
@@ -171,21 +177,12 @@ class Engine:
         return len(ours)
 
     def user_reconcile_source(self, rest) -> Callable[[], list]:
-        """For the user channel: after every (re)connect, what REST says about orders and trades."""
-        from pmbot.venue.wire_user import parse_open_order, parse_rows, parse_trade
+        """For the user channel: after every (re)connect, what REST says about open orders and the
+        trades since the newest one already known (the journal's on a restart, else start-up time)."""
+        from pmbot.venue.user_ws import RestCatchUp
 
-        def reconcile() -> list:
-            out: list = []
-            open_rows, errs = parse_rows(rest.open_orders(), parse_open_order)
-            out.append(OpenOrdersSnapshot(orders=tuple(open_rows), taken_ns=time.monotonic_ns()))
-            after = int(self.last_trade_ts) - 60 if self.last_trade_ts else None
-            trades, errs2 = parse_rows(rest.trades(after=after), parse_trade)
-            out.extend(trades)
-            for e in errs + errs2:
-                log.warning("reconcile: skipped a malformed row: %s", e)
-            return out
-
-        return reconcile
+        return RestCatchUp(rest.open_orders, lambda after: rest.trades(after=after),
+                           since=self.last_trade_ts or self.clock())
 
     # ------------------------------------------------------------------ loop
 
