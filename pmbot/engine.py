@@ -542,6 +542,14 @@ class Engine:
         if decision is not None:
             for md in decision.markets:
                 m.set_risk_state(md.condition_id, None if md.verdict.state == "quoting" else md.verdict.reason or md.verdict.state)
+        quotes: dict[tuple[str, str], int] = {}
+        for t in self.tracker.all():
+            if t.order.tag == "quote":
+                key = (t.order.market, t.order.side.value)
+                quotes[key] = quotes.get(key, 0) + 1
+        for cid in self.market_by_cid:
+            for side in ("BUY", "SELL"):
+                m.quotes.labels(market=cid, side=side).set(quotes.get((cid, side), 0))
         m.position_value_usd.set(float(self.inventory.position_value_usd(mids)))
         m.set_pnl(realized=pnl.realized, unrealized=pnl.unrealized, fees=pnl.fees)
         if decision is not None:
@@ -551,3 +559,5 @@ class Engine:
         """After the kill switch verified that nothing rests, the resting-order gauges read zero."""
         for cid in self.market_by_cid:
             self.metrics.open_orders.labels(market=cid).set(0)
+            for side in ("BUY", "SELL"):
+                self.metrics.quotes.labels(market=cid, side=side).set(0)

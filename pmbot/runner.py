@@ -299,6 +299,12 @@ class BotRunner:
     # ------------------------------------------------------------------ shutdown
 
     def _teardown(self, *, cancel: bool) -> int:
+        if getattr(self, "_exit_code", None) is not None:
+            return self._exit_code
+        self._exit_code = self._teardown_once(cancel=cancel)
+        return self._exit_code
+
+    def _teardown_once(self, *, cancel: bool) -> int:
         left: list[str] = []
         if self.engine is not None:
             self.engine.request_stop()
