@@ -62,8 +62,11 @@ ROTATION_REASONS = ("silent_feed",)
 # exec_retries_total{endpoint,reason}: endpoint is pmbot.venue.rest's endpoint name; reason one of these.
 RETRY_REASONS = ("rate_limited", "server_error", "timeout", "connection")
 ORDER_PATH_ENDPOINTS = ("post_orders", "cancel_orders", "cancel_all", "open_orders", "heartbeat")
-ARB_KINDS = ("complement", "neg_risk")
-ARB_SKIP_REASONS = ("not_live", "augmented", "below_min_size", "below_edge", "budget")
+# The Opportunity.kind values of pmbot.strategy.arbitrage, and its skip reasons plus the ones the
+# strategy (cooldown, in_flight) and the engine's leg repair (naked_leg) add.
+ARB_KINDS = ("basket_yes", "basket_no", "binary_set")
+ARB_SKIP_REASONS = ("not_live", "augmented", "below_min_size", "below_edge", "budget", "cooldown", "in_flight",
+                    "naked_leg")
 RECONCILE_CAUSES = ("missing_on_venue", "unknown_on_venue", "size_mismatch")
 
 
@@ -242,7 +245,7 @@ class Metrics:
         self.arb_legging_loss_usd_total = counter(
             "arb_legging_loss_usd", "Dollars lost unwinding partially filled arbitrage sets."
         )
-        self.arb_open_sets = gauge("arb_open_sets", "Arbitrage sets with legs still open.")
+        self.arb_open_sets = gauge("arb_open_sets", "Completed arbitrage baskets held as hedged positions.")
 
         # ---------------------------------------------------------------- process
         self.build_info = Info("build", "pmbot version and mode.", namespace=ns, registry=r)
