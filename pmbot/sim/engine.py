@@ -242,6 +242,7 @@ class Exchange:
         self.fees_collected = ZERO
         self.internal_owners: set[str] = set()
         self.listener_errors = 0
+        self._front_run: dict[str, list] = {}  # token -> [orders left, shares left to them] (see front_run)
         for m in config.markets:
             self._register_market(m)
         from pmbot.sim.traders import BackgroundTraders  # traders import this module
@@ -305,6 +306,42 @@ class Exchange:
         if not ZERO <= share <= ONE:
             raise ValueError("trade_fail_share must be in [0, 1]")
         self.trade_fail_share = share
+
+    @_locked
+    def front_run(self, token_id: str, max_size: Decimal, count: int = 1) -> None:
+        """Test knob: a faster taker gets there first. The next ``count`` FOK/FAK orders of outside
+        (non-background) owners on ``token_id`` find only ``max_size`` shares within their limit;
+        the rest of the background makers' liquidity they could have reached is gone (cancelled,
+        as if taken) right after they match. A FOK bigger than ``max_size`` is killed (and the
+        liquidity still goes). Models the uneven leg fills of an arbitrage basket deterministically;
+        ``count`` 0 clears it."""
+        max_size = Decimal(str(max_size))
+        if token_id not in self._token_market:
+            raise KeyError(token_id)
+        if max_size <= ZERO:
+            raise ValueError("front_run: max_size must be positive")
+        if int(count) <= 0:
+            self._front_run.pop(token_id, None)
+        else:
+            self._front_run[token_id] = [int(count), max_size]
+
+    def _take_front_run(self, token_id: str, owner: str, order_type: str) -> Optional[Decimal]:
+        entry = self._front_run.get(token_id)
+        if entry is None or order_type not in ("FOK", "FAK") or owner in self.internal_owners:
+            return None
+        entry[0] -= 1
+        if entry[0] <= 0:
+            del self._front_run[token_id]
+        return entry[1]
+
+    def _sweep_makers(self, market: SimMarket, book: _Book, taker_yes_side: str, limit: Decimal, now: float) -> None:
+        """Cancel the background makers' orders a taker on ``taker_yes_side`` could reach at ``limit``."""
+        prices = book.ask_prices if taker_yes_side == BUY else book.bid_prices
+        levels = book.asks if taker_yes_side == BUY else book.bids
+        reach = [p for p in prices if (p <= limit if taker_yes_side == BUY else p >= limit)]
+        for p in reach:
+            for order in [o for o in levels.get(p, ()) if o.owner in self.internal_owners]:
+                self._cancel(order, now)
 
     @_locked
     def set_frozen(self, condition_id: str, frozen: bool) -> None:
@@ -641,7 +678,10 @@ class Exchange:
         marketable = best is not None and (best <= yes_price if yes_side == BUY else best >= yes_price)
         if post_only and marketable:
             raise SimReject(400, "invalid post-only order: order crosses book")
-        if order_type == "FOK" and (not marketable or book.fillable(yes_side, yes_price) < size):
+        cap = self._take_front_run(token_id, owner, order_type) if marketable else None
+        if order_type == "FOK" and (not marketable or min(book.fillable(yes_side, yes_price), cap or size) < size):
+            if cap is not None:
+                self._sweep_makers(market, book, yes_side, yes_price, now)
             raise SimReject(400, "order couldn't be fully filled. FOK orders are fully filled or killed.")
         if order_type == "FAK" and not marketable:
             raise SimReject(400, "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found.")
@@ -657,7 +697,9 @@ class Exchange:
         )
         self._orders[order_id] = order
         self._user_order_event(order, "PLACEMENT", now)
-        trade = self._match(market, book, order, now) if marketable else None
+        trade = self._match(market, book, order, now, cap=cap) if marketable else None
+        if cap is not None:
+            self._sweep_makers(market, book, yes_side, yes_price, now)
         if order.remaining == 0:
             order.status = MATCHED
         if trade is not None:
@@ -696,7 +738,9 @@ class Exchange:
 
     # ------------------------------------------------------------------ matching and ledger
 
-    def _match(self, market: SimMarket, book: _Book, taker: _Order, now: float) -> Optional[_Trade]:
+    def _match(self, market: SimMarket, book: _Book, taker: _Order, now: float,
+               cap: Optional[Decimal] = None) -> Optional[_Trade]:
+        """Match ``taker`` against the book; ``cap`` (the front_run knob) limits the shares matched."""
         if taker.yes_side == BUY:
             levels, prices, totals = book.asks, book.ask_prices, book.ask_total
         else:
@@ -704,14 +748,17 @@ class Exchange:
         maker_side = SELL if taker.yes_side == BUY else BUY
         trade: Optional[_Trade] = None
         fee_raw = ZERO
-        while taker.remaining > 0 and prices:
+        def room() -> Decimal:
+            return taker.remaining if cap is None else min(taker.remaining, cap - taker.size_matched)
+
+        while room() > 0 and prices:
             level = prices[0] if taker.yes_side == BUY else prices[-1]
             if (level > taker.yes_price) if taker.yes_side == BUY else (level < taker.yes_price):
                 break
             queue = levels[level]
-            while taker.remaining > 0 and queue:
+            while room() > 0 and queue:
                 maker = queue[0]
-                q = min(taker.remaining, maker.remaining)
+                q = min(room(), maker.remaining)
                 if trade is None:
                     trade = self._new_trade(market, taker, level, now)
                 fee_raw += self._fill(market, trade, taker, maker, q, level)

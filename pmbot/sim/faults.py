@@ -146,6 +146,11 @@ class Faults:
     def tick_size(self, token_id: str, tick) -> None:
         self.exchange.set_tick_size(token_id, Decimal(str(tick)))
 
+    def front_run(self, token_id: str, max_size, count: int = 1) -> None:
+        """The next ``count`` FOK/FAK orders on the token fill at most ``max_size`` shares; the rest
+        of the liquidity they could reach is taken by a faster (phantom) taker. Uneven arbitrage legs."""
+        self.exchange.front_run(token_id, Decimal(str(max_size)), int(count))
+
     def trade_fail_share(self, share) -> None:
         """Share of new trades that end FAILED after MATCHED (the engine reverses their ledger)."""
         share = Decimal(str(share))
@@ -166,7 +171,8 @@ class Faults:
         post_only_secs, cancel_only, order_timeout {count}, error_probability {p_429, p_500},
         delay_ms, hang {count, secs}, silent_feed, ws_drop ("all"|"market"|"user"),
         trade_fail_share, tick_size {token_id, tick}, set_book {token_id, bids, asks, freeze},
-        set_balance {address, amount}, set_position {address, token_id, size}.
+        set_balance {address, amount}, set_position {address, token_id, size},
+        front_run {token_id, max_size, count}.
         Unknown keys raise ValueError naming them."""
         if not isinstance(knobs, dict):
             raise ValueError("control body must be a JSON object")
@@ -188,6 +194,7 @@ class Faults:
                                                 freeze=v.get("freeze", True)),
             "set_balance": lambda v: self.set_balance(v["address"], v["amount"]),
             "set_position": lambda v: self.set_position(v["address"], v["token_id"], v["size"]),
+            "front_run": lambda v: self.front_run(v["token_id"], v["max_size"], v.get("count", 1)),
         }
         unknown = sorted(set(knobs) - set(handlers))
         if unknown:
