@@ -60,6 +60,24 @@ _STOP = object()
 MAX_BATCH = 5000
 
 
+def _yes_terms(o: NewOrder, market: MarketInfo) -> tuple[str, Decimal]:
+    """An order as a bid or ask on its market's YES book (one unified book: BUY NO @q = YES ask @1-q)."""
+    if o.token_id == market.yes_token:
+        return ("bid" if o.side.value == "BUY" else "ask"), o.price
+    return ("ask" if o.side.value == "BUY" else "bid"), ONE - o.price
+
+
+def crosses(new: NewOrder, old: NewOrder, market: MarketInfo) -> bool:
+    """Would ``new`` trade against ``old`` (same market) if both rested at once?"""
+    if new.market != old.market:
+        return False
+    new_kind, new_px = _yes_terms(new, market)
+    old_kind, old_px = _yes_terms(old, market)
+    if new_kind == old_kind:
+        return False
+    return new_px >= old_px if new_kind == "bid" else new_px <= old_px
+
+
 class Engine:
     def __init__(
         self,
@@ -421,7 +439,10 @@ class Engine:
                 self.tracker.on_sent(o, now)
             self.tracker.on_cancel_sent(cancel_ids, now)
             if cancel_ids and creates:
-                self.commands.put(Replace(cancel_ids=tuple(cancel_ids), creates=tuple(creates)))
+                cancelling = [t.order for t in (self.tracker.get(i) for i in cancel_ids) if t is not None]
+                self.commands.put(Replace(cancel_ids=tuple(cancel_ids), creates=tuple(creates),
+                                          post_first=not any(crosses(c, o, self.market_by_cid[c.market])
+                                                             for c in creates for o in cancelling)))
             elif creates:
                 self.commands.put(Create(orders=tuple(creates)))
             else:

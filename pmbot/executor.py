@@ -243,6 +243,7 @@ class Executor:
         self._pending.clear()
         cancel_ids: list[str] = []
         creates: list[NewOrder] = []
+        early: list[NewOrder] = []  # Replace(post_first=True) creates: sent before the cancels
         cancel_all = False
         shutdown = False
         for cmd in batch:
@@ -250,17 +251,21 @@ class Executor:
                 cancel_ids.extend(cmd.order_ids)
             elif isinstance(cmd, Replace):
                 cancel_ids.extend(cmd.cancel_ids)
-                creates.extend(cmd.creates)
+                (early if cmd.post_first else creates).extend(cmd.creates)
             elif isinstance(cmd, Create):
                 creates.extend(cmd.orders)
             elif isinstance(cmd, CancelAll):
                 cancel_all = True
-                self._reject_local(creates, "superseded by cancel-all")
-                creates = []
+                self._reject_local(early + creates, "superseded by cancel-all")
+                creates, early = [], []
             elif isinstance(cmd, Shutdown):
                 shutdown = True
             else:
                 log.warning("executor: ignoring unknown command %s", type(cmd).__name__)
+        if early and not cancel_all and not shutdown:
+            creates = self._submit(early, defer_balance=True) + creates
+        else:
+            creates = early + creates
         if cancel_all:
             self._cancel_all()
         if cancel_ids:
@@ -412,7 +417,10 @@ class Executor:
         self._reject_local(orders, f"venue in {self._mode.value} mode", kind="venue_mode")
         return []
 
-    def _submit(self, orders: list[NewOrder]) -> None:
+    def _submit(self, orders: list[NewOrder], *, defer_balance: bool = False) -> list[NewOrder]:
+        """Sign and post ``orders`` in batches. With ``defer_balance``, orders the venue refuses for
+        balance are returned (not reported) so the caller can retry them once after its cancels."""
+        deferred: list[NewOrder] = []
         orders = self._mode_filter(orders)
         signed_items = []
         for order in orders:
@@ -428,8 +436,9 @@ class Executor:
             chunk = signed_items[start:start + MAX_BATCH_ORDERS]
             if not self._await_order_budget(len(chunk)):
                 self._reject_local([o for o, _, _ in signed_items[start:]], "superseded by cancel-all or shutdown")
-                return
-            self._post_chunk(chunk)
+                return deferred
+            self._post_chunk(chunk, deferred=deferred if defer_balance else None)
+        return deferred
 
     def _await_order_budget(self, cost: int) -> bool:
         """Wait for order budget, running cancels that arrive meanwhile. False = drop the creates."""
@@ -446,7 +455,7 @@ class Executor:
                 pass
         return not self._halted()
 
-    def _post_chunk(self, chunk: list, *, mode_retry: bool = True) -> None:
+    def _post_chunk(self, chunk: list, *, mode_retry: bool = True, deferred: Optional[list] = None) -> None:
         payloads = [p for _, _, p in chunk]
         uncertain = False
         attempt = 0
@@ -478,7 +487,7 @@ class Executor:
                 rest_ = [item for item in chunk if item not in postable]
                 self._reject_local([o for o, _, _ in rest_], str(exc), kind="venue_mode")
                 if postable and mode_retry:
-                    self._post_chunk(postable, mode_retry=False)
+                    self._post_chunk(postable, mode_retry=False, deferred=deferred)
                 elif postable:
                     self._reject_local([o for o, _, _ in postable], str(exc), kind="venue_mode")
                 return
@@ -495,7 +504,7 @@ class Executor:
         proves_normal = self._mode is not VenueMode.POST_ONLY or any(not o.post_only for o, _, _ in chunk)
         if self._mode is not VenueMode.NORMAL and proves_normal:
             self._set_mode(VenueMode.NORMAL, "orders accepted again", None)
-        self._read_results(chunk, results, retried=uncertain)
+        self._read_results(chunk, results, retried=uncertain, deferred=deferred)
 
     def _observe_tick_to_order(self, chunk: list) -> None:
         """Tick-to-order: from the market-data frame that caused an order coming off the socket to
@@ -507,7 +516,7 @@ class Executor:
             if order.origin_ns:
                 self.metrics.tick_to_order_seconds.observe((now_ns - order.origin_ns) / 1e9)
 
-    def _read_results(self, chunk: list, results: list, *, retried: bool) -> None:
+    def _read_results(self, chunk: list, results: list, *, retried: bool, deferred: Optional[list] = None) -> None:
         now = self.monotonic()
         for index, (order, signed, _) in enumerate(chunk):
             result = results[index] if index < len(results) else None
@@ -529,6 +538,9 @@ class Executor:
                 if isinstance(result, dict) else "no per-order result"
             if result is None or (retried and "duplicat" in reason.lower()):
                 self._mark_unknown([(order, signed, None)], reason)  # probably placed by an earlier attempt
+                continue
+            if deferred is not None and "balance" in reason.lower():
+                deferred.append(order)  # posted ahead of its cancels; retried once they freed collateral
                 continue
             self.reports.put(OrderRejected(order.client_id, order, reason, kind="rejected", order_id=signed.order_id))
 

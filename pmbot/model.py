@@ -318,6 +318,10 @@ class Replace:
 
     cancel_ids: tuple[str, ...]
     creates: tuple[NewOrder, ...]
+    # The creates cannot cross any order being cancelled (checked by the strategy thread), so the
+    # executor may post them before the cancels: the new quotes go out one round trip sooner. A
+    # create the venue refuses for balance is retried once after the cancels freed the collateral.
+    post_first: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -362,3 +362,30 @@ def test_off_tick_price_is_rejected_locally(harness):
     [r] = h.run(Create((order(1, price="0.505"),)), expect=1)
     assert isinstance(r, OrderRejected) and r.kind == "local"
     assert not h.rest.calls
+
+
+def test_post_first_replace_sends_creates_before_cancels_and_retries_balance_refusals_after_them(harness):
+    h = harness()
+
+    def first_batch(payloads):  # the second order is refused for balance while the old quotes rest
+        return [ok(payloads[0]["order"]["_id"]),
+                {"success": False, "errorMsg": "not enough balance / allowance", "orderID": "", "status": ""}]
+
+    h.rest.post_script = [first_batch, None]
+    reports = h.run(Replace(cancel_ids=("0xold",), creates=(order(1), order(2, price="0.49")), post_first=True),
+                    expect=3)
+    calls = [c[0] for c in h.rest.calls]
+    assert calls == ["post_orders", "cancel_orders", "post_orders"]
+    accepted = sorted(r.client_id for r in reports if isinstance(r, OrderAccepted))
+    assert accepted == ["c1", "c2"]  # c2 went through once the cancel freed its collateral
+    assert not any(isinstance(r, OrderRejected) for r in reports)
+
+
+def test_a_balance_refusal_after_the_cancels_is_reported(harness):
+    h = harness()
+    refuse = lambda payloads: [{"success": False, "errorMsg": "not enough balance / allowance", "orderID": "",
+                                "status": ""} for _ in payloads]
+    h.rest.post_script = [refuse, refuse]
+    reports = h.run(Replace(cancel_ids=("0xold",), creates=(order(1),), post_first=True), expect=2)
+    rejected = [r for r in reports if isinstance(r, OrderRejected)]
+    assert [r.client_id for r in rejected] == ["c1"] and "balance" in rejected[0].reason

@@ -114,3 +114,20 @@ def test_immediate_orders_that_matched_never_rest():
     t.on_sent(o, 0)
     t.on_accepted(OrderAccepted(client_id="c1", order_id="0xa", status="matched", order=o), 1)
     assert len(t) == 0
+
+
+def test_crossing_is_judged_on_the_unified_yes_book():
+    from pmbot.engine import crosses
+    from pmbot.model import MarketInfo
+
+    m = MarketInfo(condition_id="m1", yes_token="t1", no_token="t2")
+
+    def o(token, side, price):
+        return NewOrder(client_id="x", market="m1", token_id=token, side=side, price=D(price), size=D(10))
+
+    assert crosses(o("t1", Side.BUY, "0.60"), o("t1", Side.SELL, "0.59"), m)      # bid above own ask
+    assert not crosses(o("t1", Side.BUY, "0.58"), o("t1", Side.SELL, "0.59"), m)
+    assert crosses(o("t1", Side.BUY, "0.60"), o("t2", Side.BUY, "0.41"), m)       # BUY NO 0.41 = YES ask 0.59
+    assert not crosses(o("t1", Side.BUY, "0.45"), o("t2", Side.BUY, "0.41"), m)
+    assert crosses(o("t2", Side.BUY, "0.56"), o("t1", Side.BUY, "0.45"), m)       # YES ask 0.44 <= bid 0.45
+    assert not crosses(o("t1", Side.BUY, "0.45"), o("t1", Side.BUY, "0.44"), m)   # two bids never cross
