@@ -365,3 +365,90 @@ def test_shared_stop_event_ends_both_threads(server, make_runner):
 def test_send_when_disconnected_returns_false():
     r = WsRunner("x", "ws://127.0.0.1:9", on_open=lambda _: None, on_text=lambda *_: None, stop=threading.Event())
     assert r.send("PING") is False
+
+
+# ---------------------------------------------------------------------------- read-ahead socket
+
+
+def test_burst_in_one_write_is_delivered_without_waiting_for_more_data(server, make_runner):
+    """Many frames in ONE TCP write, then silence (no PING answered for 10 s): every frame must reach
+    the handler at once. A read loop that blocked in select() while frames sat in the read-ahead
+    buffer would deliver only the first and then wait for the next byte from the wire."""
+    rec = Recorder()
+    runner = make_runner(server.url, rec, ping_interval=10.0)
+    assert wait_for(lambda: runner.connected)
+    texts = [f'{{"n": {i}, "pad": "{"x" * (i % 300)}"}}' for i in range(500)]
+    blob = b""
+    for t in texts:
+        data = t.encode()
+        n = len(data)
+        head = struct.pack("!BB", 0x81, n) if n < 126 else struct.pack("!BBH", 0x81, 126, n)
+        blob += head + data
+    server.latest().sendall(blob)
+    assert wait_for(lambda: len(rec.texts) == len(texts), timeout=3)
+    assert [t for t, _ in rec.texts] == texts
+    assert runner.frames == len(texts)
+
+
+def test_frames_larger_than_and_straddling_the_read_ahead_buffer(server, make_runner):
+    rec = Recorder()
+    runner = make_runner(server.url, rec)
+    assert wait_for(lambda: runner.connected)
+    conn = server.latest()
+    sizes = [10, 65530, 3, 200_000, 125, 126, 65535, 65536, 1]
+    texts = [chr(ord("a") + i) * n for i, n in enumerate(sizes)]
+    for t in texts:
+        server.send_text(conn, t)
+    assert wait_for(lambda: len(rec.texts) == len(texts), timeout=5)
+    assert [t for t, _ in rec.texts] == texts
+
+
+class _ChunkedSock:
+    """Fake socket: hands out a byte stream in chunks of the sizes given (as a kernel might)."""
+
+    def __init__(self, stream: bytes, chunks: list[int]) -> None:
+        self.stream = stream
+        self.chunks = list(chunks)
+        self.pos = 0
+        self.calls = 0
+
+    def recv(self, n: int) -> bytes:
+        self.calls += 1
+        size = min(n, self.chunks.pop(0) if self.chunks else n)
+        out = self.stream[self.pos:self.pos + size]
+        self.pos += len(out)
+        return out
+
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from pmbot.venue.ws import _ReadAheadSocket  # noqa: E402
+
+
+@settings(max_examples=150, deadline=None)
+@given(stream=st.binary(min_size=0, max_size=3000),
+       chunks=st.lists(st.integers(1, 4000), max_size=20),
+       reads=st.lists(st.integers(1, 700), min_size=1, max_size=60))
+def test_read_ahead_returns_the_stream_in_order_never_more_than_asked(stream, chunks, reads):
+    sock = _ReadAheadSocket(_ChunkedSock(stream, chunks))
+    got = b""
+    for n in reads:
+        data = sock.recv(n)
+        assert 0 < len(data) <= n or (data == b"" and len(got) == len(stream))
+        got += data
+        if len(got) == len(stream):
+            assert not sock.pending()
+    assert stream.startswith(got)
+    # the rest of the stream still comes out, then EOF (b"") as from a real socket
+    while len(got) < len(stream):
+        got += sock.recv(1000)
+    assert got == stream and sock.recv(10) == b""
+
+
+def test_read_ahead_serves_small_reads_from_one_recv():
+    frames = b"".join(struct.pack("!BB", 0x81, 5) + b"hello" for _ in range(100))
+    inner = _ChunkedSock(frames, [len(frames)])
+    sock = _ReadAheadSocket(inner)
+    for _ in range(100):
+        assert sock.recv(2) == b"\x81\x05" and sock.recv(5) == b"hello"
+    assert inner.calls == 1 and sock.pending() == 0
