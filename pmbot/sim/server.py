@@ -35,6 +35,7 @@ from pmbot.sim.ws_hub import MarketHub, UserHub, WsConnection, dumps
 
 log = logging.getLogger(__name__)
 
+MAX_BODY_BYTES = 4 << 20  # a 1000-id cancel batch is ~70 kB; the venue answers "Payload exceeds the limit"
 WS_QUEUE_FRAMES = 100_000  # per connection; overflow drops the client (as the venue would)
 _conn_ids = itertools.count(1)
 
@@ -117,7 +118,16 @@ class _Handler(BaseHTTPRequestHandler):
                 self.headers.get("Upgrade", "").lower() == "websocket":
             self._upgrade(sim, parts.path)
             return
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.close_connection = True
+            self._send(Reply(400, {"error": "Invalid Content-Length"}))
+            return
+        if length > MAX_BODY_BYTES:
+            self.close_connection = True
+            self._send(Reply(413, {"error": "Payload exceeds the limit"}))
+            return
         raw = self.rfile.read(length) if length > 0 else b""
         try:
             body = raw.decode("utf-8")

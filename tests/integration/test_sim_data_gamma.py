@@ -1,11 +1,9 @@
 """Data API /positions and Gamma market/event lookups, in the documented shapes, and the CLI."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
-import time
 
 import pytest
 import requests
@@ -102,3 +100,17 @@ def test_cli_prints_urls_and_exits_cleanly_on_sigterm():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_garbage_requests_get_answers_not_crashes(sim):
+    import socket
+
+    url = sim.urls["clob_url"]
+    assert requests.post(url + "/order", data="{not json", timeout=5).status_code == 401  # auth comes first
+    assert requests.get(url + "/nope", timeout=5).status_code == 404
+    assert requests.get(url + "/book", params={"token_id": "123"}, timeout=5).status_code == 404
+    host, port = url[len("http://"):].split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as s:
+        s.sendall(b"POST /books HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
+        assert s.recv(4096).startswith(b"HTTP/1.1 400")
+    assert requests.get(url + "/ok", timeout=5).json() == "OK"  # still serving

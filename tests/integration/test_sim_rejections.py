@@ -9,7 +9,6 @@ from py_clob_client_v2.clob_types import (ApiCreds, CreateOrderOptions, OrderArg
                                           RequestArgs)
 from py_clob_client_v2.exceptions import PolyApiException
 from py_clob_client_v2.headers.headers import create_level_2_headers
-from py_clob_client_v2.order_builder.builder import OrderBuilder
 from py_clob_client_v2.order_utils.model.order_data_v2 import order_to_json_v2
 
 from tests.integration.sim_support import KEY_A, KEY_B, clob_client, first_market, start_sim
