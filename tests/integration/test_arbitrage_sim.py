@@ -1,0 +1,210 @@
+"""Arbitrage end to end (issue 8, "Verified by"): the real bot process in live mode against
+``python -m pmbot.sim`` on loopback.
+
+1. A 3-outcome neg-risk event whose YES asks sum to 0.94 is bought as a basket: one YES of each
+   outcome per set, in the bot's inventory metrics and in the exchange's ledger, recorded as a
+   hedged position, with the taken/edge metrics moving by exactly the detected edge.
+2. A leg that only partly fills (the sim's ``front_run`` knob: a faster taker leaves the bot 6 of
+   the 20 shares on one outcome) is repaired as ``plan_leg_repair`` promises: unwound when the
+   short leg's liquidity is gone, completed when it is still there, or -- when every repair would
+   lose more than ``max_leg_loss_usd`` -- held and reported as a naked leg. The expected loss of
+   each book shape is computed here from the fee formula, independently of the code.
+3. On the binary markets (a consistent, mirrored YES/NO book) no complete set is ever taken over
+   a long run with background traders moving prices and market WebSocket drops.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from decimal import Decimal as D
+
+import pytest
+
+from pmbot.venue.markets import resolve_event
+from pmbot.venue.signer import OrderSigner
+from tests.integration.botproc import TEST_KEY, BotProcess, SimProcess, ledger_positions, wait_for
+
+SLUG = "next-fed-chair-2026"  # the bundled sim's 3-outcome event (fee rate 0.04, tick 0.01, min size 5)
+FEE_RATE = D("0.04")
+SETS = D(20)
+
+
+def fee(size, price) -> D:
+    return D(size) * FEE_RATE * D(price) * (1 - D(price))
+
+
+@pytest.fixture
+def sim():
+    s = SimProcess()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def bots():
+    started: list[BotProcess] = []
+    yield started
+    for b in started:
+        if b.proc.poll() is None:
+            b.terminate()
+        else:
+            b.kill()
+
+
+def start_bot(sim, tmp_path, bots, **arbitrage) -> BotProcess:
+    bot = BotProcess(sim, tmp_path, extra={
+        "markets": [],  # no quoting: the event's books hold only what the test puts there
+        "arbitrage": {"enabled": True, "events": [{"slug": SLUG}], "binary_markets": False, **arbitrage},
+    })
+    bots.append(bot)
+    return bot
+
+
+def outcome_tokens(sim) -> list[str]:
+    event = resolve_event(sim.urls["gamma_url"], SLUG)
+    assert len(event.markets) == 3 and not event.neg_risk_augmented
+    return [m.yes_token for m in event.markets]
+
+
+def set_books(sim, tokens, books) -> None:
+    """``books``: per outcome (bids, asks) in YES terms; freezes the markets (no background makers)."""
+    for tok, (bids, asks) in zip(tokens, books):
+        sim.control(set_book={"token_id": tok, "bids": bids, "asks": asks, "freeze": True})
+
+
+def shares(bot, token) -> float | None:
+    return bot.metric("pmbot_inventory_shares", token=token)
+
+
+def logged_sets(log: str, what: str) -> list[D]:
+    """The set counts of the engine's ``arbitrage basket_yes:<slug>: <n> <what>`` log lines."""
+    return [D(n) for n in re.findall(rf"arbitrage basket_yes:{SLUG}: ([0-9.]+) {re.escape(what)}", log)]
+
+
+def address() -> str:
+    return OrderSigner(TEST_KEY).address
+
+
+# Asks 0.30 + 0.31 + 0.33 = 0.94 for 20 sets; the next levels (0.45+) make any deeper set a loss.
+# Bids sum to 0.85, so there is no NO basket either.
+BIDS = ([["0.27", 50]], [["0.28", 50]], [["0.30", 50]])
+TOP_ASKS = (D("0.30"), D("0.31"), D("0.33"))
+
+
+def basket_books(third_leg_deeper: str):
+    asks = ([["0.30", 20], ["0.45", 50]], [["0.31", 20], ["0.46", 50]], [["0.33", 20], [third_leg_deeper, 50]])
+    return list(zip(BIDS, asks))
+
+
+def expected_edge(sets: D) -> D:
+    return sets * (1 - sum(TOP_ASKS)) - sum(fee(sets, p) for p in TOP_ASKS)
+
+
+def test_three_outcome_basket_at_094_is_bought_and_held_as_hedged_sets(sim, tmp_path, bots):
+    tokens = outcome_tokens(sim)
+    set_books(sim, tokens, basket_books("0.47"))
+    bot = start_bot(sim, tmp_path, bots)
+
+    wait_for(lambda: bot.metric("pmbot_arb_taken_total", kind="basket_yes") == 1, 30, what="basket taken")
+    wait_for(lambda: all(shares(bot, t) == float(SETS) for t in tokens), 15, what="20 YES of each outcome")
+    wait_for(lambda: bot.metric("pmbot_arb_open_sets") == 1, 10, what="hedged set recorded")
+    log = bot.log()
+    assert logged_sets(log, "sets x 3 legs") == [SETS]
+    assert logged_sets(log, "complete set(s) held as a hedged position") == [SETS]
+    assert "unevenly" not in log and "NAKED" not in log
+
+    assert bot.metric("pmbot_arb_edge_usd_total") == pytest.approx(float(expected_edge(SETS)), abs=1e-9)
+    assert bot.metric("pmbot_arb_legging_loss_usd_total") == 0
+    assert bot.metric("pmbot_arb_taken_total", kind="binary_set") == 0  # pre-initialised, untouched
+    assert ledger_positions(sim, address()) == {t: SETS for t in tokens}
+
+    time.sleep(3)  # past the cooldown: the consumed levels are gone, nothing is bought again
+    assert bot.metric("pmbot_arb_taken_total", kind="basket_yes") == 1
+    assert ledger_positions(sim, address()) == {t: SETS for t in tokens}
+    assert bot.metric("pmbot_arb_open_sets") == 1
+
+
+# The third outcome's leg finds only 6 of its 20 shares (front_run: a faster taker takes the rest of
+# the 0.33 level). What is left on its ask side decides the repair:
+UNEVEN = 6
+EXCESS = SETS - UNEVEN  # 14 naked YES on each of the first two outcomes
+# unwind: sell 14 of outcome 1 at 0.27 and 14 of outcome 2 at 0.28, against 0.30 / 0.31 paid
+UNWIND_LOSS = EXCESS * (D("0.30") - D("0.27")) + EXCESS * (D("0.31") - D("0.28")) + fee(EXCESS, "0.27") + fee(EXCESS, "0.28")
+
+
+def complete_loss(price: str) -> D:
+    """Buy the 14 missing shares of outcome 3 at ``price``: the 14 extra sets cost vs their payout."""
+    return EXCESS * (D("0.30") + D("0.31") + D(price)) + fee(EXCESS, price) - EXCESS
+
+
+@pytest.mark.parametrize(
+    "deeper, max_loss, action",
+    [
+        ("0.60", "5", "unwind"),  # completing at 0.60 would lose 3.07; unwinding loses 1.06
+        ("0.34", "5", "complete"),  # completing at 0.34 gains 0.57: cheaper than unwinding
+        ("0.60", "0.5", "hold"),  # both repairs lose more than the bound: report the naked legs
+    ],
+)
+def test_uneven_leg_is_repaired_within_the_bound_or_reported_naked(sim, tmp_path, bots, deeper, max_loss, action):
+    assert complete_loss("0.60") > UNWIND_LOSS > D("0.5") > 0 > complete_loss("0.34")  # the premises above
+    tokens = outcome_tokens(sim)
+    set_books(sim, tokens, basket_books(deeper))
+    sim.control(front_run={"token_id": tokens[2], "max_size": UNEVEN, "count": 1})
+    bot = start_bot(sim, tmp_path, bots, max_leg_loss_usd=max_loss)
+
+    wait_for(lambda: bot.metric("pmbot_arb_taken_total", kind="basket_yes") == 1, 30, what="basket taken")
+    if action == "unwind":
+        final = {t: D(UNEVEN) for t in tokens}
+        hedged = UNEVEN
+    elif action == "complete":
+        final = {t: SETS for t in tokens}
+        hedged = SETS
+    else:
+        final = {tokens[0]: SETS, tokens[1]: SETS, tokens[2]: D(UNEVEN)}
+        hedged = UNEVEN
+    wait_for(lambda: all(shares(bot, t) == float(s) for t, s in final.items()), 20,
+             what=f"inventory after {action}: {final}")
+    wait_for(lambda: ledger_positions(sim, address()) == final, 10, what="the ledger agrees")
+    wait_for(lambda: bot.metric("pmbot_arb_open_sets") == 1, 10, what="hedged set recorded")
+    log = bot.log()
+    assert logged_sets(log, "complete set(s) held as a hedged position") == [D(hedged)]
+
+    loss = bot.metric("pmbot_arb_legging_loss_usd_total")
+    naked = bot.metric("pmbot_arb_skipped_total", reason="naked_leg")
+    if action == "unwind":
+        assert "legs filled unevenly" in log and "unwind with expected loss" in log
+        assert loss == pytest.approx(float(UNWIND_LOSS), abs=1e-9) and loss <= float(max_loss)
+        assert naked == 0
+    elif action == "complete":
+        assert "complete with expected loss" in log
+        assert loss == 0  # a repair that gains counts no loss
+        assert naked == 0
+    else:
+        assert "NAKED exposure left (loss_above_bound)" in log
+        assert naked == 1 and loss == 0
+    time.sleep(2.5)  # nothing more happens: no second basket, no further repair
+    assert bot.metric("pmbot_arb_taken_total", kind="basket_yes") == 1
+    assert ledger_positions(sim, address()) == final
+
+
+def test_binary_markets_with_a_mirrored_book_never_take_a_complete_set(sim, tmp_path, bots):
+    bot = BotProcess(sim, tmp_path, extra={"arbitrage": {"enabled": True, "binary_markets": True, "events": []}})
+    bots.append(bot)
+    wait_for(lambda: (bot.metric("pmbot_up") or 0) == 1, 30, what="bot up")
+    first = {m["yes_token"]: sim.get(f"/book?token_id={m['yes_token']}") for m in sim.binary_markets()}
+    deadline = time.monotonic() + 30
+    for drop_at in (8, 18):
+        time.sleep(max(0.0, deadline - 30 + drop_at - time.monotonic()))
+        sim.control(ws_drop="market")
+    time.sleep(max(0.0, deadline - time.monotonic()))
+
+    assert bot.proc.poll() is None
+    assert bot.metric("pmbot_arb_taken_total", kind="binary_set") == 0
+    assert "arbitrage binary_set" not in bot.log()
+    # the run was real: prices moved, the feed reconnected and the bot kept trading on it
+    last = {tok: sim.get(f"/book?token_id={tok}") for tok in first}
+    moved = [tok for tok in first if (first[tok]["bids"], first[tok]["asks"]) != (last[tok]["bids"], last[tok]["asks"])]
+    assert moved, "background traders did not move any binary book"
+    assert (bot.metric("pmbot_feed_reconnects_total") or 0) >= 2
+    assert (bot.metric("pmbot_orders_created_total") or 0) > 0
