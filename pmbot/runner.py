@@ -200,7 +200,7 @@ class BotRunner:
         all_markets = markets + [m for e in events for m in e.markets if m not in markets]
         self.feed_stop = threading.Event()
         self.market_feed = MarketFeed(
-            venue.market_ws_url, all_markets, inbound, stop=self.feed_stop, get_book=data_rest.get_book,
+            venue.market_ws_url, all_markets, self._market_out(inbound), stop=self.feed_stop, get_book=data_rest.get_book,
             shard_size=cfg.feed.shard_size, metrics=self.metrics,
             spot_check_secs=float(cfg.feed.spot_check_secs), spot_check_tokens=cfg.feed.spot_check_tokens,
             ping_interval=float(cfg.feed.ping_interval_secs),
@@ -241,10 +241,18 @@ class BotRunner:
         sim_cfg = load_sim_config(self.cfg.sim.config or None)
         sim_cfg = dataclasses.replace(sim_cfg, seed=self.cfg.sim.seed)
         if self.cfg.mode == "paper":
-            sim_cfg = dataclasses.replace(sim_cfg, background=False)
+            # Only the live markets (added in _resolve_markets); the sim's own ones could even share
+            # their ids with a venue that is itself a pmbot.sim.
+            sim_cfg = dataclasses.replace(sim_cfg, background=False, markets=(), events=())
         self.sim = SimServer(sim_cfg, host=self.cfg.sim.host, port=self.cfg.sim.port, chain_id=self.cfg.venue.chain_id)
         self.sim.start()
         self._started.append(("sim", self.sim.stop))
+        if self.cfg.mode == "paper":
+            from pmbot.sim.paper import PaperMirror
+
+            self.paper_mirror = PaperMirror(self.sim.exchange)
+            log.info("paper: market data from %s; orders go to the local exchange on %s (nothing reaches the venue)",
+                     self.cfg.venue.market_ws_url, self.sim.urls["clob_url"])
         if self.cfg.mode == "sim":
             urls = self.sim.urls
             self.cfg = self.cfg.replace(venue=dataclasses.replace(self.cfg.venue, **{k: urls[k] for k in (
@@ -272,8 +280,17 @@ class BotRunner:
             events = [venue_markets.resolve_event(cfg.venue.gamma_url, s) for s in slugs]
         if self.cfg.mode == "paper" and self.sim is not None:
             for m in markets + [m for e in events for m in e.markets]:
-                self.sim.exchange.add_market_from_info(m)
+                self.paper_mirror.add_market(m)
         return markets, events
+
+    def _market_out(self, inbound: queue.Queue):
+        """Paper mode tees the live market updates through the local book mirror (which fills resting
+        bot orders the live market crosses) before the strategy sees them."""
+        if self.cfg.mode == "paper":
+            from pmbot.sim.paper import PaperTee
+
+            return PaperTee(inbound, self.paper_mirror)
+        return inbound
 
     def _data_api_url(self) -> str:
         return self.sim.urls["data_api_url"] if self.cfg.mode == "paper" else self.cfg.venue.data_api_url
