@@ -254,3 +254,40 @@ def test_the_tee_mirrors_first_then_forwards_everything_and_survives_a_mirror_fa
     tee.put(u)
     assert inner.get_nowait() is u
     assert boom.stats["errors"] == 1
+
+
+# --------------------------------------------------------------------------- a real venue book
+
+
+def test_a_real_polymarket_book_is_mirrored_and_its_depth_taken_exactly():
+    import json
+    import os
+
+    from tests.conftest import SHARED
+
+    with open(os.path.join(SHARED, "data", "real-feed", "nautechsystems__nautilus_trader__book.json")) as fh:
+        snap = json.load(fh)
+    info = MarketInfo(condition_id=snap["market"], yes_token=snap["asset_id"], no_token="3" * 77,
+                      tick=D("0.001"), min_size=D(5))
+    bids = sorted(((D(l["price"]), D(l["size"])) for l in snap["bids"]), reverse=True)[:5]
+    asks = sorted((D(l["price"]), D(l["size"])) for l in snap["asks"])[:5]
+    ex = Exchange(load_sim_config({"seed": 1, "background": False}), clock=FakeClock())
+    mirror = PaperMirror(ex)
+    mirror.add_market(info)
+    u = MarketUpdate(token_id=info.yes_token, market=info.condition_id, best_bid=bids[0][0], best_ask=asks[0][0],
+                     bid_size=bids[0][1], ask_size=asks[0][1], tick=D("0.001"), live=True, recv_ns=0,
+                     bids=tuple(bids), asks=tuple(asks))
+    mirror.on_update(u)
+    book = ex.book_snapshot(info.yes_token)
+    assert sorted((D(l["price"]), D(l["size"])) for l in book["asks"]) == asks
+    assert sorted(((D(l["price"]), D(l["size"])) for l in book["bids"]), reverse=True) == bids
+    ex.set_balance(BOT, D(100000))
+    before = ex.balance(BOT)
+    resp = ex.place_order(BOT_KEY, wire(info.yes_token, "BUY", "0.515", 25000, maker=BOT), order_type="FOK",
+                          post_only=False, order_id=oid())
+    assert resp["status"] == "matched"
+    assert before - ex.balance(BOT) == D("20230.87") * D("0.514") + D("4769.13") * D("0.515")  # fee rate 0
+    mirror.on_update(u)  # the same live book again: what the bot took stays taken
+    book = ex.book_snapshot(info.yes_token)
+    left = {D(l["price"]): D(l["size"]) for l in book["asks"]}
+    assert D("0.514") not in left and left[D("0.515")] == D("43551.96") - D("4769.13")
