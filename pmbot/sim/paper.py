@@ -95,6 +95,7 @@ def add_live_market(exchange: Exchange, info: MarketInfo) -> SimMarket:
 class _Resting:
     yes_side: str
     yes_price: Decimal
+    remaining: Decimal
     seen_matched: Decimal = ZERO
 
 
@@ -180,6 +181,7 @@ class PaperMirror:
                 del mm.orders[oid]
                 continue
             matched = Decimal(view["size_matched"])
+            rest.remaining = Decimal(view["original_size"]) - matched
             if matched > rest.seen_matched:
                 key = (rest.yes_side, rest.yes_price)
                 mm.consumed[key] = mm.consumed.get(key, ZERO) + matched - rest.seen_matched
@@ -202,9 +204,7 @@ class PaperMirror:
         stale = []
         for oid, rest in mm.orders.items():
             key = (rest.yes_side, rest.yes_price)
-            view = self.exchange.get_order(self.owner, oid)
-            remaining = Decimal(view["original_size"]) - Decimal(view["size_matched"])
-            if want.get(key) == remaining and key not in have:
+            if want.get(key) == rest.remaining and key not in have:  # remaining as of the harvest just done
                 have[key] = oid
             else:
                 stale.append(oid)
@@ -234,7 +234,7 @@ class PaperMirror:
             log.debug("paper: mirror level %s %s x %s refused: %s", yes_side, yes_price, size, exc.message)
             return
         self.stats["placed"] += 1
-        mm.orders[oid] = _Resting(yes_side, yes_price)
+        mm.orders[oid] = _Resting(yes_side, yes_price, size)
 
     def _cancel(self, mm: _MarketMirror, ids: list) -> None:
         if not ids:
