@@ -133,3 +133,46 @@ def test_paper_bot_quotes_and_fills_locally_and_nothing_reaches_the_venue(venue,
         bot.kill()
     # Exit 0 means the kill switch found no order of the bot left on the local exchange (GET /data/orders).
     assert code == 0, bot.log()[-4000:]
+
+
+def test_paper_arbitrage_legs_take_the_mirrored_venue_depth_on_the_local_exchange(venue, tmp_path):
+    """A 3-outcome event whose YES asks sum to 0.94 on the venue: the bot's FOK/FAK legs fill
+    against the live depth mirrored on the local exchange; the venue's books keep every share."""
+    from pmbot.venue.markets import resolve_event
+
+    slug = "next-fed-chair-2026"
+    tokens = [m.yes_token for m in resolve_event(venue.urls["gamma_url"], slug).markets]
+    books = [([["0.27", 50]], [["0.30", 20], ["0.45", 50]]), ([["0.28", 50]], [["0.31", 20], ["0.46", 50]]),
+             ([["0.30", 50]], [["0.33", 20], ["0.47", 50]])]
+    for tok, (bids, asks) in zip(tokens, books):
+        venue.control(set_book={"token_id": tok, "bids": bids, "asks": asks, "freeze": True})
+    bot = BotProcess(venue, tmp_path, extra={
+        "mode": "paper", "markets": [],
+        "arbitrage": {"enabled": True, "events": [{"slug": slug}], "binary_markets": False},
+    })
+    try:
+        local = from_log(bot, r"local exchange on (http://\S+)", "the local exchange URL in the log")
+        wallet = from_log(bot, r"wallet (0x[0-9a-fA-F]{40})", "the wallet in the log").lower()
+
+        def held():
+            pos = get(f"{local}/_sim/ledger?user={wallet}")["positions"]
+            return [D(pos.get(t, "0")) for t in tokens]
+
+        try:
+            wait_for(lambda: held() == [D(20)] * 3, 30, what="20 YES of each outcome on the local exchange")
+        except AssertionError:
+            raise AssertionError("no basket; bot log:\n" + bot.log()[-4000:]) from None
+        wait_for(lambda: all(bot.metric("pmbot_inventory_shares", token=t) == 20.0 for t in tokens), 10,
+                 what="the inventory metrics")
+        # The taken levels are used up locally (not re-offered by the next identical live update) ...
+        for tok, (_, asks) in zip(tokens, books):
+            assert levels(get(f"{local}/book?token_id={tok}"), "asks") == {D(asks[1][0]): D(asks[1][1])}
+        # ... and untouched on the venue, whose ledger for the wallet is empty.
+        for tok, (_, asks) in zip(tokens, books):
+            assert levels(get(f"{venue.urls['clob_url']}/book?token_id={tok}"), "asks") == {D(p): D(s) for p, s in asks}
+        led = venue.ledger(wallet)
+        assert (D(led["collateral"]), led["positions"]) == (D(10000), {})
+        code = bot.terminate(signal.SIGTERM, timeout=20)
+    finally:
+        bot.kill()
+    assert code == 0, bot.log()[-4000:]
