@@ -135,8 +135,8 @@ class PaperMirror:
 
     def on_update(self, update: MarketUpdate) -> None:
         """Bring the local mirror of ``update``'s market in line with it. YES and NO updates are
-        equivalent (the NO book is the YES book mirrored); a non-live update withdraws the
-        market's mirrored liquidity so nothing fills on a book we cannot trust."""
+        equivalent (the NO book is the YES book mirrored); a non-live (or crossed) update withdraws
+        the market's mirrored liquidity so nothing fills on a book we cannot trust."""
         cid = self._by_token.get(update.token_id)
         if cid is None:
             self.stats["ignored"] += 1
@@ -145,16 +145,17 @@ class PaperMirror:
             mm = self._markets[cid]
             self.stats["updates"] += 1
             self._harvest(mm)
-            if not update.live:
+            bids, asks = _yes_levels(update, mm.info)
+            crossed = bool(bids and asks and max(p for p, _ in bids) >= min(p for p, _ in asks))
+            if not update.live or crossed:
                 if mm.orders:
                     self.stats["withdrawn"] += 1
                     log.info("paper: live book of %s not trusted (%s); mirrored liquidity withdrawn",
-                             mm.info.slug or cid, update.reason or "not live")
+                             mm.info.slug or cid, "crossed" if crossed else update.reason or "not live")
                 self._cancel(mm, list(mm.orders))
                 return
             if update.tick != self.exchange.tick_size(mm.info.yes_token):
                 self.exchange.set_tick_size(mm.info.yes_token, update.tick)
-            bids, asks = _yes_levels(update, mm.info)
             self._sync(mm, {(BID, p): s for p, s in bids} | {(ASK, p): s for p, s in asks})
             self._harvest(mm)
 

@@ -214,6 +214,14 @@ def test_a_book_that_is_not_live_withdraws_the_mirror_so_nothing_fills_on_stale_
     assert ex.top_of_book(INFO.yes_token) == (D("0.45"), D("0.50"))
 
 
+def test_a_crossed_live_book_is_not_mirrored(env):
+    ex, mirror, _ = env
+    mirror.on_update(update([("0.45", 100)], [("0.50", 100)]))
+    mirror.on_update(update([("0.52", 100)], [("0.50", 100)]))
+    assert ex.top_of_book(INFO.yes_token) == (None, None)
+    assert ex.audit()["shares"] == {}  # the mirror never traded with itself
+
+
 def test_a_live_tick_change_reaches_the_local_exchange_before_the_finer_levels(env):
     ex, mirror, _ = env
     mirror.on_update(update([("0.965", 100)], [("0.968", 100)], tick="0.001"))
