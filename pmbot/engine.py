@@ -58,6 +58,7 @@ log = logging.getLogger(__name__)
 
 _STOP = object()
 MAX_BATCH = 5000
+MAX_REPAIR_ROUNDS = 2  # leg repairs per basket; each is planned from fresh books and then verified
 
 
 def _yes_terms(o: NewOrder, market: MarketInfo) -> tuple[str, Decimal]:
@@ -470,34 +471,57 @@ class Engine:
                     self.metrics.arb_skipped_total.labels(reason=opp.skipped).inc()
         for basket in self.baskets.ready(now):
             self._settle_basket(basket, now)
-        self.metrics.arb_open_sets.set(len(self.inventory.hedged_sets()))
+        self.metrics.arb_open_sets.set(float(sum((min((size for _, size in hs.legs), default=ZERO)
+                                                  for hs in self.inventory.hedged_sets()), ZERO)))
 
     def _settle_basket(self, basket: "Basket", now: float) -> None:
+        """Record the basket's complete sets and repair uneven legs, then verify the repair: its
+        orders form a repair basket settled here again. Up to ``MAX_REPAIR_ROUNDS`` rounds, each
+        planned from the books of the moment, with the expected losses of all rounds together
+        within ``max_leg_loss_usd``; what is still uneven after that is reported as naked."""
         from pmbot.strategy.legging import plan_leg_repair
         from pmbot.strategy.views import BookView
 
+        legs = basket.opp.legs
+        filled = {leg.token_id: basket.filled.get(leg.token_id, ZERO) for leg in legs}
+        done = min(filled.values(), default=ZERO)
+        new_sets = done - basket.hedged
+        if new_sets > 0:
+            cost = sum((basket.cost.get(tok, ZERO) * new_sets / size for tok, size in filled.items() if size), ZERO)
+            suffix = f"/r{basket.repair_round}" if basket.repair_round else ""
+            hs = self.inventory.record_hedged_set(f"{basket.opp.key}@{basket.opened:.3f}{suffix}",
+                                                  {tok: new_sets for tok in filled}, cost_usd=cost,
+                                                  payout_usd=new_sets * basket.opp.payout_per_set,
+                                                  kind=basket.opp.kind, ts=now)
+            self.journal.record_hedged_set(hs)
+            basket.hedged = done
+            log.info("arbitrage %s: %s complete set(s) held as a hedged position (cost %s, pays %s)",
+                     basket.opp.key, new_sets, cost, hs.payout_usd)
+        if done == max(filled.values(), default=ZERO):
+            if basket.repair_round:
+                log.info("arbitrage %s: legs repaired, %s set(s) hedged in all", basket.opp.key, done)
+            return
+        if basket.repair_round >= MAX_REPAIR_ROUNDS:
+            self.metrics.arb_skipped_total.labels(reason="naked_leg").inc()
+            log.error("arbitrage %s: NAKED exposure left (repairs filled partly): %s", basket.opp.key,
+                      ", ".join(f"{t[-8:]}={s - done}" for t, s in filled.items() if s > done))
+            return
         books = {tok: BookView.from_update(u, age_secs=now - self.book_ts.get(tok, now)) for tok, u in self.books.items()}
-        plan = plan_leg_repair(basket.opp.legs, dict(basket.filled), books, self.params.arbitrage.max_leg_loss_usd,
+        bound = self.params.arbitrage.max_leg_loss_usd - basket.planned_loss
+        plan = plan_leg_repair(legs, filled, books, bound,
                                payout=basket.opp.payout_per_set, order_type=self.params.arbitrage.leg_order_type,
                                stale_secs=float(self.params.risk.stale_book_secs))
-        sets = plan.complete_sets
-        if sets > 0:
-            legs = {leg.token_id: sets for leg in basket.opp.legs}
-            cost = sum((basket.cost.get(leg.token_id, ZERO) * sets / basket.filled[leg.token_id]
-                        for leg in basket.opp.legs if basket.filled.get(leg.token_id)), ZERO)
-            hs = self.inventory.record_hedged_set(f"{basket.opp.key}@{basket.opened:.3f}", legs, cost_usd=cost,
-                                                  payout_usd=sets * basket.opp.payout_per_set, kind=basket.opp.kind, ts=now)
-            self.journal.record_hedged_set(hs)
-            log.info("arbitrage %s: %s complete set(s) held as a hedged position (cost %s, pays %s)",
-                     basket.opp.key, sets, cost, hs.payout_usd)
         if plan.action in ("unwind", "complete"):
             orders = [self._new_order(d, 0) for d in plan.orders]
             for o in orders:
                 self.tracker.on_sent(o, now)
+            basket.planned_loss += max(plan.expected_loss_usd, ZERO)
+            self.baskets.open_repair(basket, orders, now)
             self.commands.put(Create(orders=tuple(orders)))
             self.metrics.arb_legging_loss_usd_total.inc(float(max(plan.expected_loss_usd, ZERO)))
-            log.warning("arbitrage %s: legs filled unevenly (%s); %s with expected loss %s", basket.opp.key,
-                        dict(basket.filled), plan.action, plan.expected_loss_usd)
+            log.warning("arbitrage %s: legs filled unevenly (%s); %s with expected loss %s (round %d)", basket.opp.key,
+                        {t[-8:]: s for t, s in filled.items()}, plan.action, plan.expected_loss_usd,
+                        basket.repair_round + 1)
         elif plan.action == "hold":
             self.metrics.arb_skipped_total.labels(reason="naked_leg").inc()
             log.error("arbitrage %s: NAKED exposure left (%s): %s", basket.opp.key, plan.reason,

@@ -245,7 +245,7 @@ class Metrics:
         self.arb_legging_loss_usd_total = counter(
             "arb_legging_loss_usd", "Dollars lost unwinding partially filled arbitrage sets."
         )
-        self.arb_open_sets = gauge("arb_open_sets", "Completed arbitrage baskets held as hedged positions.")
+        self.arb_open_sets = gauge("arb_open_sets", "Complete arbitrage sets held as hedged positions (to resolution).")
 
         # ---------------------------------------------------------------- process
         self.build_info = Info("build", "pmbot version and mode.", namespace=ns, registry=r)

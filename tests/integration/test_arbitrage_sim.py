@@ -7,7 +7,8 @@
 2. A leg that only partly fills (the sim's ``front_run`` knob: a faster taker leaves the bot 6 of
    the 20 shares on one outcome) is repaired as ``plan_leg_repair`` promises: unwound when the
    short leg's liquidity is gone, completed when it is still there, or -- when every repair would
-   lose more than ``max_leg_loss_usd`` -- held and reported as a naked leg. The expected loss of
+   lose more than ``max_leg_loss_usd`` -- held and reported as a naked leg. A repair that itself
+   fills only partly (front-run again) is reported as naked, not assumed done. The expected loss of
    each book shape is computed here from the fee formula, independently of the code.
 3. On the binary markets (a consistent, mirrored YES/NO book) no complete set is ever taken over
    a long run with background traders moving prices and market WebSocket drops.
@@ -92,8 +93,10 @@ BIDS = ([["0.27", 50]], [["0.28", 50]], [["0.30", 50]])
 TOP_ASKS = (D("0.30"), D("0.31"), D("0.33"))
 
 
-def basket_books(third_leg_deeper: str):
-    asks = ([["0.30", 20], ["0.45", 50]], [["0.31", 20], ["0.46", 50]], [["0.33", 20], [third_leg_deeper, 50]])
+def basket_books(*third_leg_deeper: str):
+    """The outcome books; the third outcome's asks continue at ``third_leg_deeper`` (50 each)."""
+    asks = ([["0.30", 20], ["0.45", 50]], [["0.31", 20], ["0.46", 50]],
+            [["0.33", 20]] + [[p, 50] for p in third_leg_deeper])
     return list(zip(BIDS, asks))
 
 
@@ -108,7 +111,7 @@ def test_three_outcome_basket_at_094_is_bought_and_held_as_hedged_sets(sim, tmp_
 
     wait_for(lambda: bot.metric("pmbot_arb_taken_total", kind="basket_yes") == 1, 30, what="basket taken")
     wait_for(lambda: all(shares(bot, t) == float(SETS) for t in tokens), 15, what="20 YES of each outcome")
-    wait_for(lambda: bot.metric("pmbot_arb_open_sets") == 1, 10, what="hedged set recorded")
+    wait_for(lambda: bot.metric("pmbot_arb_open_sets") == float(SETS), 10, what="hedged sets recorded")
     log = bot.log()
     assert logged_sets(log, "sets x 3 legs") == [SETS]
     assert logged_sets(log, "complete set(s) held as a hedged position") == [SETS]
@@ -122,68 +125,78 @@ def test_three_outcome_basket_at_094_is_bought_and_held_as_hedged_sets(sim, tmp_
     time.sleep(3)  # past the cooldown: the consumed levels are gone, nothing is bought again
     assert bot.metric("pmbot_arb_taken_total", kind="basket_yes") == 1
     assert ledger_positions(sim, address()) == {t: SETS for t in tokens}
-    assert bot.metric("pmbot_arb_open_sets") == 1
+    assert bot.metric("pmbot_arb_open_sets") == float(SETS)
 
 
 # The third outcome's leg finds only 6 of its 20 shares (front_run: a faster taker takes the rest of
-# the 0.33 level). What is left on its ask side decides the repair:
-UNEVEN = 6
-EXCESS = SETS - UNEVEN  # 14 naked YES on each of the first two outcomes
-# unwind: sell 14 of outcome 1 at 0.27 and 14 of outcome 2 at 0.28, against 0.30 / 0.31 paid
-UNWIND_LOSS = EXCESS * (D("0.30") - D("0.27")) + EXCESS * (D("0.31") - D("0.28")) + fee(EXCESS, "0.27") + fee(EXCESS, "0.28")
+# the 0.33 level, and of every level a later capped order could reach). What is left on its ask
+# side decides the repair; the engine plans at most two repair rounds, each verified.
+UNEVEN = D(6)
 
 
-def complete_loss(price: str) -> D:
-    """Buy the 14 missing shares of outcome 3 at ``price``: the 14 extra sets cost vs their payout."""
-    return EXCESS * (D("0.30") + D("0.31") + D(price)) + fee(EXCESS, price) - EXCESS
+def unwind_loss(n) -> D:
+    """Sell ``n`` of outcome 1 at its 0.27 bid and of outcome 2 at 0.28, against 0.30 / 0.31 paid."""
+    n = D(n)
+    return n * (D("0.30") - D("0.27")) + n * (D("0.31") - D("0.28")) + fee(n, "0.27") + fee(n, "0.28")
 
 
-@pytest.mark.parametrize(
-    "deeper, max_loss, action",
-    [
-        ("0.60", "5", "unwind"),  # completing at 0.60 would lose 3.07; unwinding loses 1.06
-        ("0.34", "5", "complete"),  # completing at 0.34 gains 0.57: cheaper than unwinding
-        ("0.60", "0.5", "hold"),  # both repairs lose more than the bound: report the naked legs
-    ],
-)
-def test_uneven_leg_is_repaired_within_the_bound_or_reported_naked(sim, tmp_path, bots, deeper, max_loss, action):
-    assert complete_loss("0.60") > UNWIND_LOSS > D("0.5") > 0 > complete_loss("0.34")  # the premises above
+def complete_loss(n, price: str) -> D:
+    """Buy the ``n`` missing shares of outcome 3 at ``price``: the extra sets' cost minus their payout."""
+    n = D(n)
+    return n * (D("0.30") + D("0.31") + D(price)) + fee(n, price) - n
+
+
+CASES = {
+    # completing 14 at 0.60 would lose 3.07, unwinding 14 loses 1.06 (< 5): unwind
+    "unwind": dict(deeper=("0.60",), front_runs=1, max_loss="5", final=(6, 6, 6), hedged=[6],
+                   loss=unwind_loss(14), naked=0, logs=["unwind with expected loss", "legs repaired"]),
+    # completing 14 at 0.34 gains 0.57: complete, and the 14 sets are recorded once bought
+    "complete": dict(deeper=("0.34",), front_runs=1, max_loss="5", final=(20, 20, 20), hedged=[6, 14],
+                     loss=D(0), naked=0, logs=["complete with expected loss", "legs repaired"]),
+    # both repairs lose more than the 0.5 bound: hold and report the naked legs
+    "hold": dict(deeper=("0.60",), front_runs=1, max_loss="0.5", final=(20, 20, 6), hedged=[6],
+                 loss=D(0), naked=1, logs=["NAKED exposure left (loss_above_bound)"]),
+    # the completing buy is front-run too (6 of 14); round 2 finds no asks left and unwinds 8
+    "complete_then_unwind": dict(deeper=("0.34",), front_runs=2, max_loss="5", final=(12, 12, 12), hedged=[6, 6],
+                                 loss=unwind_loss(8), naked=0,
+                                 logs=["complete with expected loss", "unwind with expected loss", "legs repaired"]),
+    # every repair is front-run: after two rounds the rest is reported, not assumed repaired
+    "naked_after_repairs": dict(deeper=("0.34", "0.35"), front_runs=3, max_loss="5", final=(20, 20, 18),
+                                hedged=[6, 6, 6], loss=D(0), naked=1,
+                                logs=["NAKED exposure left (repairs filled partly)"]),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_uneven_leg_is_repaired_within_the_bound_or_reported_naked(sim, tmp_path, bots, case):
+    c = CASES[case]
+    # the premises of the table, from the fee formula alone
+    assert complete_loss(14, "0.60") > unwind_loss(14) > D("0.5") > 0 > complete_loss(14, "0.34")
+    assert unwind_loss(8) > 0 > complete_loss(8, "0.35")
     tokens = outcome_tokens(sim)
-    set_books(sim, tokens, basket_books(deeper))
-    sim.control(front_run={"token_id": tokens[2], "max_size": UNEVEN, "count": 1})
-    bot = start_bot(sim, tmp_path, bots, max_leg_loss_usd=max_loss)
+    set_books(sim, tokens, basket_books(*c["deeper"]))
+    sim.control(front_run={"token_id": tokens[2], "max_size": str(UNEVEN), "count": c["front_runs"]})
+    bot = start_bot(sim, tmp_path, bots, max_leg_loss_usd=c["max_loss"])
 
+    final = {t: D(n) for t, n in zip(tokens, c["final"])}
     wait_for(lambda: bot.metric("pmbot_arb_taken_total", kind="basket_yes") == 1, 30, what="basket taken")
-    if action == "unwind":
-        final = {t: D(UNEVEN) for t in tokens}
-        hedged = UNEVEN
-    elif action == "complete":
-        final = {t: SETS for t in tokens}
-        hedged = SETS
-    else:
-        final = {tokens[0]: SETS, tokens[1]: SETS, tokens[2]: D(UNEVEN)}
-        hedged = UNEVEN
-    wait_for(lambda: all(shares(bot, t) == float(s) for t, s in final.items()), 20,
-             what=f"inventory after {action}: {final}")
+    wait_for(lambda: all(shares(bot, t) == float(n) for t, n in final.items()), 20, what=f"inventory {final}")
     wait_for(lambda: ledger_positions(sim, address()) == final, 10, what="the ledger agrees")
-    wait_for(lambda: bot.metric("pmbot_arb_open_sets") == 1, 10, what="hedged set recorded")
+    wait_for(lambda: bot.metric("pmbot_arb_open_sets") == float(sum(c["hedged"])), 10, what="hedged sets recorded")
+    wait_for(lambda: all(line in bot.log() for line in c["logs"]), 10, what=f"log lines {c['logs']}")
     log = bot.log()
-    assert logged_sets(log, "complete set(s) held as a hedged position") == [D(hedged)]
-
+    assert logged_sets(log, "complete set(s) held as a hedged position") == [D(h) for h in c["hedged"]]
     loss = bot.metric("pmbot_arb_legging_loss_usd_total")
-    naked = bot.metric("pmbot_arb_skipped_total", reason="naked_leg")
-    if action == "unwind":
-        assert "legs filled unevenly" in log and "unwind with expected loss" in log
-        assert loss == pytest.approx(float(UNWIND_LOSS), abs=1e-9) and loss <= float(max_loss)
-        assert naked == 0
-    elif action == "complete":
-        assert "complete with expected loss" in log
-        assert loss == 0  # a repair that gains counts no loss
-        assert naked == 0
+    assert loss == pytest.approx(float(c["loss"]), abs=1e-9) and loss <= float(c["max_loss"])
+    assert bot.metric("pmbot_arb_skipped_total", reason="naked_leg") == c["naked"]
+    if c["naked"]:
+        excess = {t[-8:]: final[t] - min(final.values()) for t in tokens if final[t] > min(final.values())}
+        [listed] = re.findall(r"NAKED exposure left \([^)]*\): (.*)", log)
+        reported = dict(item.strip().split("=") for item in listed.split(","))
+        assert {t: D(n) for t, n in reported.items()} == excess
     else:
-        assert "NAKED exposure left (loss_above_bound)" in log
-        assert naked == 1 and loss == 0
-    time.sleep(2.5)  # nothing more happens: no second basket, no further repair
+        assert "NAKED" not in log
+    time.sleep(2)  # nothing more happens: no second basket, no further repair
     assert bot.metric("pmbot_arb_taken_total", kind="basket_yes") == 1
     assert ledger_positions(sim, address()) == final
 
