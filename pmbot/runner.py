@@ -251,6 +251,7 @@ class BotRunner:
             from pmbot.sim.paper import PaperMirror
 
             self.paper_mirror = PaperMirror(self.sim.exchange)
+            self._started.append(("paper-mirror", self.paper_mirror.close))
             log.info("paper: market data from %s; orders go to the local exchange on %s (nothing reaches the venue)",
                      self.cfg.venue.market_ws_url, self.sim.urls["clob_url"])
         if self.cfg.mode == "sim":

@@ -166,6 +166,11 @@ class PaperMirror:
                 self._harvest(mm)
                 self._cancel(mm, list(mm.orders))
 
+    def close(self) -> None:
+        """Withdraw the mirrored levels and log what the mirror did (the run's paper-fill context)."""
+        self.withdraw_all()
+        log.info("paper mirror: %s", " ".join(f"{k}={v}" for k, v in self.stats.items()))
+
     def consumed(self, condition_id: str) -> dict:
         """(YES side, YES price) -> shares of live liquidity the bot has already used up."""
         with self.exchange.lock:

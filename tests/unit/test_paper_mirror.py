@@ -299,3 +299,11 @@ def test_a_real_polymarket_book_is_mirrored_and_its_depth_taken_exactly():
     book = ex.book_snapshot(info.yes_token)
     left = {D(l["price"]): D(l["size"]) for l in book["asks"]}
     assert D("0.514") not in left and left[D("0.515")] == D("43551.96") - D("4769.13")
+
+
+def test_close_withdraws_every_mirrored_level(env):
+    ex, mirror, _ = env
+    mirror.on_update(update([("0.45", 100)], [("0.50", 100)]))
+    mirror.close()
+    assert ex.top_of_book(INFO.yes_token) == (None, None)
+    assert D(ex.ledger(MIRROR_ADDRESS)["reserved"]["collateral"]) == 0
