@@ -5,6 +5,8 @@ limit price; marketable bot orders take the mirrored depth; used-up liquidity is
 
 from __future__ import annotations
 
+import json
+import os
 import queue
 import time
 from decimal import Decimal
@@ -15,6 +17,7 @@ from pmbot.model import FeedStatus, MarketInfo, MarketUpdate
 from pmbot.sim.engine import Exchange, SimReject
 from pmbot.sim.markets import load_sim_config
 from pmbot.sim.paper import MIRROR_ADDRESS, PaperMirror, PaperTee, add_live_market, sim_market_from_info
+from tests.conftest import SHARED
 from tests.unit.test_sim_engine_helpers import FakeClock, Recorder, oid, wire
 
 D = Decimal
@@ -268,11 +271,6 @@ def test_the_tee_mirrors_first_then_forwards_everything_and_survives_a_mirror_fa
 
 
 def test_a_real_polymarket_book_is_mirrored_and_its_depth_taken_exactly():
-    import json
-    import os
-
-    from tests.conftest import SHARED
-
     with open(os.path.join(SHARED, "data", "real-feed", "nautechsystems__nautilus_trader__book.json")) as fh:
         snap = json.load(fh)
     info = MarketInfo(condition_id=snap["market"], yes_token=snap["asset_id"], no_token="3" * 77,
