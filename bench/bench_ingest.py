@@ -10,7 +10,12 @@ Prints JSON lines (never asserts on timings):
 * ``feed_flood``: the real MarketFeed (5 connections of 200 tokens) on the same flood, end to end;
 * ``latency``: at 5,000 msgs/s across 1,000 tokens: frame off the socket -> book applied and update
   queued (p50/p99, microseconds), and sim send timestamp -> book applied (ms resolution);
-* ``rss``: resident memory with 1,000 subscribed tokens x 50 levels a side.
+* ``rss``: resident memory with 1,000 subscribed tokens x 50 levels a side;
+* ``env``: websocket-client version, which C accelerator it picked up (``wsaccel`` or none) and
+  ``skip_utf8_validation`` as the feed uses it, plus the load average when the run started (the
+  machine's 2 cores are shared, so note it next to any figure).
+
+The feed runs as in the bot: real ``Metrics`` on a fresh registry, a plain ``queue.Queue`` out.
 
 Usage: python bench/bench_ingest.py [--tokens 1000] [--levels 50] [--flood 120000] [--rate 60000]
 """
@@ -34,6 +39,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from pmbot.metrics import Metrics  # noqa: E402
 from pmbot.model import MarketInfo, MarketUpdate  # noqa: E402
 from pmbot.venue.market_ws import MarketFeed  # noqa: E402
 
@@ -48,6 +54,17 @@ def rss_mb() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024.0
     return float("nan")
+
+
+def accelerator() -> str:
+    """Which compiled helper websocket-client picked up at import ("wsaccel" or "none"). With
+    skip_utf8_validation and unmasked server frames it has nothing to do on the receive path."""
+    from websocket import _abnf, _utils
+
+    mask = getattr(_abnf, "XorMaskerSimple", None)
+    utf8 = getattr(_utils, "Utf8Validator", None)
+    found = {getattr(x, "__module__", "").split(".")[0] for x in (mask, utf8) if x is not None}
+    return ",".join(sorted(found)) or "none"
 
 
 def pct(values, p):
@@ -193,6 +210,8 @@ def main() -> int:
     args = ap.parse_args()
 
     rss_start = rss_mb()
+    emit(bench="env", websocket_client=websocket.__version__, accelerator=accelerator(),
+         skip_utf8_validation=True, loadavg_1m=os.getloadavg()[0], cpus=os.cpu_count())
     sim = Sim()
     try:
         made = sim.post("/_sim/bench_markets", {"count": args.tokens // 2, "levels": args.levels})["markets"]
@@ -206,7 +225,7 @@ def main() -> int:
         stop = threading.Event()
         rss_before_feed = rss_mb()
         feed = TimedFeed(url, markets, out, stop=stop, get_book=sim.get_book, spot_check_secs=0,
-                         rng=random.Random(1))
+                         rng=random.Random(1), metrics=Metrics(process_collector=False))
         feed.start()
         t0 = time.monotonic()
         while not all(feed.is_live(t) for t in tokens) and time.monotonic() - t0 < 60:
@@ -290,13 +309,13 @@ def main() -> int:
         emit(bench="parse_apply", msgs=len(frames), secs=round(secs, 3), msgs_per_sec=round(applied_rate),
              ratio_to_raw_receive=round(applied_rate / raw_rate, 3) if raw_rate else None,
              inconsistencies=offline.inconsistencies, parse_errors=offline.parse_errors,
-             target_msgs_per_sec=30000, skip_utf8_validation=True,
+             target_msgs_per_sec=30000, skip_utf8_validation=True, accelerator=accelerator(),
              note="single thread: json parse, Decimal fields, book update, top check, MarketUpdate queued")
         drain.close()
         emit(bench="summary", raw_receive_msgs_per_sec=round(raw_rate), parse_apply_msgs_per_sec=round(applied_rate),
              feed_end_to_end_msgs_per_sec=round(feed_rate),
              end_to_end_ratio_to_raw_receive=round(feed_rate / raw_rate, 3) if raw_rate else None,
-             skip_utf8_validation=True)
+             skip_utf8_validation=True, accelerator=accelerator(), loadavg_1m_end=os.getloadavg()[0])
 
     finally:
         sim.close()
