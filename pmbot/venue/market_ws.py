@@ -83,7 +83,8 @@ class _Token:
 
 
 class _Shard:
-    __slots__ = ("name", "tokens", "lock", "runner", "up_ns", "spot_mark_ns", "spot_cursor", "messages")
+    __slots__ = ("name", "tokens", "lock", "runner", "up_ns", "spot_mark_ns", "spot_cursor", "messages",
+                 "received", "reported")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -94,6 +95,8 @@ class _Shard:
         self.spot_mark_ns = 0  # when the previous spot check ran
         self.spot_cursor = 0
         self.messages = None  # cached metrics child
+        self.received = 0  # frames seen (written by the shard's ws thread only)
+        self.reported = 0  # of those, already added to ``messages`` (maintenance thread only)
 
 
 class MarketFeed:
@@ -148,6 +151,7 @@ class MarketFeed:
         self._resync_q: "queue.Queue[tuple[str, str]]" = queue.Queue()
         self._maint: Optional[threading.Thread] = None
         self._logged_kinds: set[str] = set()
+        self._count_lock = threading.Lock()  # guards the shards' ``reported`` (flushes from two threads)
         # counters for tests and the bench (metrics carry the same numbers when given)
         self.parse_errors: dict[str, int] = {}
         self.resyncs: dict[str, int] = {}
@@ -226,6 +230,7 @@ class MarketFeed:
         for shard, toks in by_shard.items():
             if shard.runner is not None and shard not in emptied:
                 shard.runner.send(_unsubscribe_op(toks))
+        self._flush_counts(emptied)
         for shard in emptied:
             if shard.runner is not None:
                 shard.runner.close()
@@ -339,9 +344,9 @@ class MarketFeed:
             self.out.put(u)
 
     def _on_text(self, shard: _Shard, text: str, recv_ns: int) -> None:
-        """Hot path: parse one frame, apply it under the shard lock, emit updates after."""
-        if shard.messages is not None:
-            shard.messages.inc()
+        """Hot path: parse one frame, apply it under the shard lock, emit updates after. The frame count
+        goes to the metric from the maintenance thread (``_flush_counts``), not a locked inc per frame."""
+        shard.received += 1
         errors: list = []
         try:
             events = parse_frame(text, errors)
@@ -485,6 +490,7 @@ class MarketFeed:
                 now = time.monotonic()
                 if now >= next_scan:
                     next_scan = now + _MAINT_TICK_SECS
+                    self._flush_counts()
                     self._scan_stale()
                     scans += 1
                     if scans % 4 == 0:  # ages for the metrics: once a second is plenty
@@ -494,8 +500,21 @@ class MarketFeed:
                     self._spot_check()
             except Exception:  # noqa: BLE001 - the maintenance thread must survive anything
                 log.exception("market feed maintenance step failed")
+        self._flush_counts()
         if self._stop.is_set():
             self.close()
+
+    def _flush_counts(self, shards: Optional[list] = None) -> None:
+        """Add the frames counted since the last flush to ``feed_messages_total`` (a few times a second)."""
+        if shards is None:
+            with self._lock:
+                shards = list(self._shards)
+        with self._count_lock:
+            for shard in shards:
+                received = shard.received
+                if received != shard.reported and shard.messages is not None:
+                    shard.messages.inc(received - shard.reported)
+                    shard.reported = received
 
     def _fetch(self, token: str) -> Optional[BookEvent]:
         try:

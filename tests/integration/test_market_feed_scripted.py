@@ -160,3 +160,13 @@ def test_connection_and_token_ages_are_metrics(env):
     token_age, conn_age = ages()
     assert 0 <= token_age < 10 and 0 <= conn_age < 10
     assert feed.token_age_secs(YES) is not None and feed.token_age_secs("unknown") is None
+
+
+def test_frames_are_counted_in_the_metric_within_a_maintenance_tick(env):
+    feed, send, drain, rest, metrics, _ = env
+    name = feed.connections[0].name
+    for i in range(7):
+        send(change(YES, "0.30", str(i + 1), "BUY", "0.41", "0.45"))
+    send("{not json")  # counted as received too: the metric is frames off the wire
+    # 1 snapshot frame from the fixture + 8 here
+    assert wait_for(lambda: metrics.value("pmbot_feed_messages_total", {"connection": name}) == 9, timeout=3)
