@@ -121,3 +121,20 @@ def test_inventory_equals_the_exchange_ledger_and_survives_a_restart(sim, tmp_pa
         code = again.terminate()
     assert code == 0
     assert open_orders(rest) == []
+
+
+def test_a_second_bot_for_the_same_wallet_exits_with_a_clear_message(sim, tmp_path):
+    rest, _ = venue_client(sim)
+    first = start_bot(sim, tmp_path)
+    try:
+        wait_quoting(first, rest)
+        second = start_bot(sim, tmp_path, name="second")
+        code = second.proc.wait(30)
+        second.kill()
+        assert code != 0
+        assert "another pmbot is already running for wallet" in second.log()
+        assert first.proc.poll() is None  # the first bot is unaffected
+    finally:
+        code = first.terminate()
+    assert code == 0
+    assert open_orders(rest) == []
