@@ -296,6 +296,27 @@ def _price_change(obj: dict) -> PriceChangeEvent:
     return PriceChangeEvent(market, tuple(entries), ts)
 
 
+# Venue price text -> its Decimal, for prices already checked finite and inside [0, 1]. Polymarket
+# prices sit on a tick of at least 0.0001, so there are a few thousand distinct strings at most; a cached
+# Decimal also carries its cached hash, which the book's dict lookups would otherwise recompute for every
+# fresh Decimal (about as costly as constructing it). Bounded, so odd input cannot grow it without limit.
+_PRICES: dict[str, Decimal] = {}
+_PRICES_MAX = 16384
+
+
+def _valid_price(text: str) -> Optional[Decimal]:
+    """Decimal for a price string inside [0, 1] (cached), else None. May raise InvalidOperation."""
+    d = _PRICES.get(text)
+    if d is not None:
+        return d
+    d = Decimal(text)
+    if not (d.is_finite() and _ZERO <= d <= _ONE):
+        return None
+    if len(_PRICES) < _PRICES_MAX:
+        _PRICES[text] = d  # hashes d once; the hash stays cached on the object
+    return d
+
+
 def _fast_entry(e: dict) -> Optional[PriceChangeEntry]:
     """The hot path (tens of thousands of entries a second): every field a well-formed string.
     Returns None for anything else so the careful readers produce the exact error."""
@@ -305,21 +326,28 @@ def _fast_entry(e: dict) -> Optional[PriceChangeEntry]:
         if not (type(asset) is str and asset and type(p) is str and type(s) is str
                 and type(bb) is str and type(ba) is str):
             return None
-        price, size = Decimal(p), Decimal(s)
-        best_bid = Decimal(bb) if bb else None
-        best_ask = Decimal(ba) if ba else None
-        if not (_ZERO <= price <= _ONE and size >= _ZERO and price.is_finite() and size.is_finite()):
+        price = _valid_price(p)
+        if price is None:
             return None
-        if best_bid is not None:
-            if not (_ZERO <= best_bid <= _ONE and best_bid.is_finite()):
+        size = Decimal(s)
+        if not (size.is_finite() and size >= _ZERO):
+            return None
+        if bb:
+            best_bid = _valid_price(bb)
+            if best_bid is None:
                 return None
             if best_bid == _ZERO:
                 best_bid = None
-        if best_ask is not None:
-            if not (_ZERO <= best_ask <= _ONE and best_ask.is_finite()):
+        else:
+            best_bid = None
+        if ba:
+            best_ask = _valid_price(ba)
+            if best_ask is None:
                 return None
             if best_ask == _ONE:
                 best_ask = None
+        else:
+            best_ask = None
     except (KeyError, TypeError, InvalidOperation):
         return None
     h = e.get("hash")

@@ -252,3 +252,21 @@ def test_fast_path_agrees_with_the_careful_readers(price, size, best_bid, best_a
         careful = None
     if fast is not None:  # the fast path may decline, but never disagree or accept what the readers refuse
         assert fast == careful
+    assert wm._fast_entry(e) == fast  # again, now from the price cache: same answer
+
+
+def test_price_cache_is_bounded_and_its_hits_equal_fresh_decimals():
+    from pmbot.venue import wire_market as wm
+
+    saved = dict(wm._PRICES)
+    try:
+        texts = [f"0.{i:06d}" for i in range(wm._PRICES_MAX + 500)]
+        first = [wm._valid_price(t) for t in texts]
+        again = [wm._valid_price(t) for t in texts]
+        assert first == again == [D(t) for t in texts]
+        assert len(wm._PRICES) <= wm._PRICES_MAX
+        for bad in ("1.0001", "-0.01", "NaN", "Infinity"):
+            assert wm._valid_price(bad) is None and bad not in wm._PRICES
+    finally:
+        wm._PRICES.clear()
+        wm._PRICES.update(saved)
