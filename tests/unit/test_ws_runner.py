@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import queue
 import random
 import socket
+import ssl
 import struct
 import threading
 import time
@@ -26,9 +28,10 @@ _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 class TinyWsServer:
     """Just enough RFC 6455 for tests: handshake, unmasked server text frames, masked client frames."""
 
-    def __init__(self, *, answer_pong: bool = True, greeting: str | None = None) -> None:
+    def __init__(self, *, answer_pong: bool = True, greeting: str | None = None, ssl_context=None) -> None:
         self.answer_pong = answer_pong
         self.greeting = greeting
+        self.ssl_context = ssl_context  # serve wss:// (handshake in the connection's thread)
         self.received: "queue.Queue[tuple[int, str]]" = queue.Queue()  # (connection number, text)
         self.connections: list[socket.socket] = []
         self.accepted = 0
@@ -38,7 +41,7 @@ class TinyWsServer:
         self._sock.bind(("127.0.0.1", 0))
         self._sock.listen(16)
         self.port = self._sock.getsockname()[1]
-        self.url = f"ws://127.0.0.1:{self.port}/ws/market"
+        self.url = f"{'wss' if ssl_context else 'ws'}://127.0.0.1:{self.port}/ws/market"
         self._threads: list[threading.Thread] = []
         self._closed = False
         t = threading.Thread(target=self._accept_loop, name="tinyws-accept", daemon=True)
@@ -61,6 +64,10 @@ class TinyWsServer:
 
     def _serve(self, conn: socket.socket, n: int) -> None:
         try:
+            if self.ssl_context is not None:
+                conn = self.ssl_context.wrap_socket(conn, server_side=True)
+                with self._lock:
+                    self.connections[n - 1] = conn
             buf = b""
             while b"\r\n\r\n" not in buf:
                 chunk = conn.recv(4096)
@@ -452,3 +459,64 @@ def test_read_ahead_serves_small_reads_from_one_recv():
     for _ in range(100):
         assert sock.recv(2) == b"\x81\x05" and sock.recv(5) == b"hello"
     assert inner.calls == 1 and sock.pending() == 0
+
+
+# ---------------------------------------------------------------------------- wss:// (the live venue's scheme)
+
+TLS_PEM = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "tls",
+                       "loopback-test-only.pem")  # self-signed for IP 127.0.0.1; key and cert, tests only
+
+
+@pytest.fixture
+def tls_server(monkeypatch):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(TLS_PEM)
+    # websocket-client verifies the certificate and host name as it does live; trust our test CA only
+    monkeypatch.setenv("WEBSOCKET_CLIENT_CA_BUNDLE", TLS_PEM)
+    srv = TinyWsServer(ssl_context=ctx)
+    yield srv
+    srv.close()
+
+
+def test_tls_burst_large_frames_and_pong_through_the_read_ahead(tls_server, make_runner):
+    """Over TLS the read-ahead wraps an SSLSocket: bytes can wait inside OpenSSL (pending()) as well
+    as in our buffer, and neither may be left behind while the loop blocks in select()."""
+    rec = Recorder()
+    runner = make_runner(tls_server.url, rec, ping_interval=10.0)  # no PONGs to wake a stuck select()
+    assert wait_for(lambda: runner.connected)
+    assert tls_server.received.get(timeout=2) == (1, '{"assets_ids": ["1"], "type": "market"}')
+    conn = tls_server.latest()
+    assert isinstance(conn, ssl.SSLSocket)
+    tls_server.send_text(conn, "PONG")
+    assert wait_for(lambda: runner.last_pong_ns > 0)
+    texts = [f'{{"n": {i}}}' for i in range(300)] + ["y" * 100_000, "z" * 70_000, "end"]
+    blob = b""
+    for t in texts:
+        data = t.encode()
+        n = len(data)
+        if n < 126:
+            blob += struct.pack("!BB", 0x81, n) + data
+        elif n < 65536:
+            blob += struct.pack("!BBH", 0x81, 126, n) + data
+        else:
+            blob += struct.pack("!BBQ", 0x81, 127, n) + data
+    conn.sendall(blob)
+    assert wait_for(lambda: len(rec.texts) == len(texts), timeout=5)
+    assert [t for t, _ in rec.texts] == texts
+    assert runner.handler_errors == {}
+
+
+def test_tls_certificate_is_still_verified(make_runner, monkeypatch):
+    """The read-ahead wraps the socket only after websocket-client's own TLS handshake: an untrusted
+    certificate is still refused (no on_open, no connect)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(TLS_PEM)
+    monkeypatch.delenv("WEBSOCKET_CLIENT_CA_BUNDLE", raising=False)
+    srv = TinyWsServer(ssl_context=ctx)
+    try:
+        rec = Recorder()
+        runner = make_runner(srv.url, rec)
+        assert wait_for(lambda: runner.reconnects >= 1)
+        assert rec.opens == 0 and not runner.connected
+    finally:
+        srv.close()
