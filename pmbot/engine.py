@@ -451,16 +451,23 @@ class Engine:
         self._emit_arbitrage(decision, origin_ns, now)
 
     def _emit_arbitrage(self, decision, origin_ns: int, now: float) -> None:
+        present = {opp.key for opp in decision.opportunities}
+        for gone in [k for k in self._skip_state if k not in present]:
+            del self._skip_state[gone]  # it went away; its next appearance is a new sighting
         for opp in decision.opportunities:
             previous = self._skip_state.get(opp.key)
+            state = "taken" if opp.actionable else opp.skipped
+            if opp.edge_usd > 0 and state != previous and (opp.actionable or previous is None or previous == "below_edge"):
+                # A sighting: an opportunity with positive edge after fees that was not there a moment ago
+                # (counted once per appearance, whether it is then taken or skipped).
+                self.metrics.arb_opportunities_total.labels(kind=opp.kind).inc()
             if opp.actionable:
-                self._skip_state.pop(opp.key, None)
+                self._skip_state[opp.key] = "taken"
                 legs = [self._new_order(d, origin_ns) for d in opp.orders()]
                 for o in legs:
                     self.tracker.on_sent(o, now)
                 self.baskets.open(opp, legs, now)
                 self.commands.put(Create(orders=tuple(legs)))
-                self.metrics.arb_opportunities_total.labels(kind=opp.kind).inc()
                 self.metrics.arb_taken_total.labels(kind=opp.kind).inc()
                 self.metrics.arb_edge_usd_total.inc(float(opp.edge_usd))
                 log.info("arbitrage %s: %s sets x %d legs, cost %s, fees %s, expected edge %s", opp.key, opp.sets,
