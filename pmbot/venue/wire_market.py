@@ -34,6 +34,7 @@ _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _SIDES = {"BUY": Side.BUY, "SELL": Side.SELL, "buy": Side.BUY, "sell": Side.SELL}
 _SAMPLE_CHARS = 200
+_decode_str = json.JSONDecoder().decode  # json.loads minus its per-call type and BOM checks (str only)
 
 
 class ParseError(PmbotError, ValueError):
@@ -326,14 +327,14 @@ def _fast_entry(e: dict) -> Optional[PriceChangeEntry]:
         if not (type(asset) is str and asset and type(p) is str and type(s) is str
                 and type(bb) is str and type(ba) is str):
             return None
-        price = _valid_price(p)
+        price = _PRICES.get(p) or _valid_price(p)
         if price is None:
             return None
         size = Decimal(s)
         if not (size.is_finite() and size >= _ZERO):
             return None
         if bb:
-            best_bid = _valid_price(bb)
+            best_bid = _PRICES.get(bb) or _valid_price(bb)
             if best_bid is None:
                 return None
             if best_bid == _ZERO:
@@ -341,7 +342,7 @@ def _fast_entry(e: dict) -> Optional[PriceChangeEntry]:
         else:
             best_bid = None
         if ba:
-            best_ask = _valid_price(ba)
+            best_ask = _PRICES.get(ba) or _valid_price(ba)
             if best_ask is None:
                 return None
             if best_ask == _ONE:
@@ -460,7 +461,7 @@ def parse_frame(text: Union[str, bytes], errors: Optional[list] = None) -> list[
     if not text or text.isspace():
         return []
     try:
-        data = json.loads(text)
+        data = _decode_str(text) if type(text) is str else json.loads(text)
     except (ValueError, RecursionError):
         raise ParseError("bad_json", "not JSON", text) from None
     if type(data) is dict:
