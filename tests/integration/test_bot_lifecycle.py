@@ -138,3 +138,24 @@ def test_a_second_bot_for_the_same_wallet_exits_with_a_clear_message(sim, tmp_pa
         code = first.terminate()
     assert code == 0
     assert open_orders(rest) == []
+
+
+def test_a_position_changed_outside_the_bot_is_adopted_from_the_venue_after_the_settlement_lag(sim, tmp_path):
+    rest, address = venue_client(sim)
+    extra = {"feed": {"positions_reconcile_secs": 1, "settlement_lag_secs": 2}}
+    bot = start_bot(sim, tmp_path, extra=extra)
+    try:
+        wait_quoting(bot, rest)
+        token = sim.binary_markets()[0]["no_token"]
+        sim.control(set_position={"address": address, "token_id": token, "size": "37"})
+
+        def adopted():
+            venue = ledger_positions(sim, address).get(token, Decimal(0))
+            mine = {t: v for t, v in _inventory_by_token(bot).items()}.get(token, Decimal(0))
+            return venue == mine and "set to the venue's" in bot.log()
+
+        wait_for(adopted, 20, interval=0.5, what="the venue's position to be adopted")
+        assert (bot.metric("pmbot_inventory_mismatch_total") or 0) >= 1
+    finally:
+        code = bot.terminate()
+    assert code == 0
