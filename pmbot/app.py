@@ -46,6 +46,9 @@ def configure_logging(level: str) -> None:
     # journald adds its own timestamp; keep lines short and greppable: level, logger, message.
     fmt = "%(levelname)s %(name)s: %(message)s" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s %(levelname)s %(name)s: %(message)s"
     logging.basicConfig(level=getattr(logging, level), format=fmt, stream=sys.stderr, force=True)
+    # Libraries that log every request or connection at INFO: our own lines already say what matters.
+    for noisy in ("httpx", "httpcore", "websocket", "urllib3"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, getattr(logging, level)))
 
 
 def load_private_key(cfg: Config) -> Optional[str]:
