@@ -18,6 +18,7 @@ Prints JSON lines (never asserts on timings):
 The feed runs as in the bot: real ``Metrics`` on a fresh registry, a plain ``queue.Queue`` out.
 
 Usage: python bench/bench_ingest.py [--tokens 1000] [--levels 50] [--flood 120000] [--rate 60000]
+       [--shard-size 200]
 """
 
 from __future__ import annotations
@@ -207,6 +208,7 @@ def main() -> int:
     ap.add_argument("--rate", type=float, default=60000, help="flood rate asked of the sim (msgs/s)")
     ap.add_argument("--latency-rate", type=float, default=5000)
     ap.add_argument("--latency-secs", type=float, default=6)
+    ap.add_argument("--shard-size", type=int, default=200, help="tokens per connection (the bot's default)")
     args = ap.parse_args()
 
     rss_start = rss_mb()
@@ -225,7 +227,7 @@ def main() -> int:
         stop = threading.Event()
         rss_before_feed = rss_mb()
         feed = TimedFeed(url, markets, out, stop=stop, get_book=sim.get_book, spot_check_secs=0,
-                         rng=random.Random(1), metrics=Metrics(process_collector=False))
+                         rng=random.Random(1), metrics=Metrics(process_collector=False), shard_size=args.shard_size)
         feed.start()
         t0 = time.monotonic()
         while not all(feed.is_live(t) for t in tokens) and time.monotonic() - t0 < 60:
