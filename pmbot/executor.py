@@ -46,6 +46,7 @@ from pmbot.model import (
     OpenOrdersSnapshot,
     OrderAccepted,
     OrderRejected,
+    OrderType,
     OrderUnknown,
     Replace,
     Shutdown,
@@ -233,10 +234,19 @@ class Executor:
                 return
 
     def _idle(self) -> None:
+        self._probe_mode_when_due()
         budget = getattr(self.rest, "rate_budget", None)
         if self.metrics is not None and budget is not None:
             for family in ratelimit.FAMILIES:
                 self.metrics.rate_budget_remaining.labels(family=family).set(budget.available(family))
+
+    def _probe_mode_when_due(self) -> None:
+        """Cancel-only / disabled: the strategy pauses and sends no creates, so the create-batch probe
+        alone would never run and the bot would stay paused after the venue recovered. Once a probe is
+        due, report the venue as possibly normal: the strategy's next creates are the probe, and a 503
+        puts the mode straight back."""
+        if self._mode in (VenueMode.CANCEL_ONLY, VenueMode.DISABLED) and self.monotonic() >= self._mode_until:
+            self._set_mode(VenueMode.NORMAL, f"probing whether {self._mode.value} mode lifted", None)
 
     def _process_pending(self) -> None:
         batch = list(self._pending)
@@ -524,9 +534,12 @@ class Executor:
                 order_id = str(result["orderID"])
                 if order_id.lower() != signed.order_id.lower():
                     log.warning("venue order id %s differs from our hash %s", order_id, signed.order_id)
-                with self._lock:
-                    self._open[order_id] = _Tracked(order_id, order.market, order.token_id, now,
-                                                    client_id=order.client_id)
+                status = str(result["status"]).lower()
+                rests = order.order_type not in (OrderType.FOK, OrderType.FAK) or status == "delayed"
+                if rests:  # an immediate order that was answered matched/unmatched never rests on the book
+                    with self._lock:
+                        self._open[order_id] = _Tracked(order_id, order.market, order.token_id, now,
+                                                        client_id=order.client_id)
                 self.reports.put(OrderAccepted(
                     client_id=order.client_id, order_id=order_id, status=str(result["status"]).lower(), order=order,
                     taking_amount=str(result.get("takingAmount", "") or ""),
