@@ -137,6 +137,14 @@ class OrderTracker:
         """Apply a user-channel order event; returns the tracked order it concerned, if ours."""
         t = self._live.get(ev.order_id)
         if t is None:
+            if ev.order_id in self._seen_done:
+                return None  # a late event of an order already finished
+            if ev.kind is OrderEventKind.CANCELLATION:
+                # Not ours to adopt: it must not take over a pending create with the same terms (a
+                # re-quote at a price just left would be finished at once and sent again). If it is
+                # the pending create's own order, its report finds the id done and drops it.
+                self._seen_done[ev.order_id] = now
+                return None
             t = self._adopt_pending(ev, now)
             if t is None:
                 return None
