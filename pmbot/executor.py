@@ -260,8 +260,11 @@ class Executor:
             if isinstance(cmd, Cancel):
                 cancel_ids.extend(cmd.order_ids)
             elif isinstance(cmd, Replace):
+                # Post-first creates may overtake their own cancels, never a cancel queued before them:
+                # the strategy counted that order as gone and may be quoting the same terms again.
+                post_first = cmd.post_first and not cancel_ids
                 cancel_ids.extend(cmd.cancel_ids)
-                (early if cmd.post_first else creates).extend(cmd.creates)
+                (early if post_first else creates).extend(cmd.creates)
             elif isinstance(cmd, Create):
                 creates.extend(cmd.orders)
             elif isinstance(cmd, CancelAll):

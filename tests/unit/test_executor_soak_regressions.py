@@ -12,7 +12,7 @@ import pytest
 
 from pmbot.errors import VenueModeError
 from pmbot.executor import Executor
-from pmbot.model import Create, NewOrder, OrderRejected, Side, VenueMode, VenueModeChanged
+from pmbot.model import Cancel, Create, NewOrder, OrderRejected, Replace, Side, VenueMode, VenueModeChanged
 from pmbot.venue.auth import ApiCreds
 from pmbot.venue.signer import OrderSigner
 
@@ -120,3 +120,37 @@ def test_cancel_only_lifts_even_when_the_paused_strategy_sends_no_creates(make):
     rejected = next_report(reports)
     assert isinstance(rejected, OrderRejected) and rejected.kind == "venue_mode"
     assert [c[0] for c in rest.calls] == ["post", "post"]
+
+
+def _run_one_batch(make, *cmds, reports_expected):
+    """Queue every command before the executor starts, so they are processed as one drained batch."""
+    ex, rest, commands, reports = make()
+    for cmd in cmds:
+        commands.put(cmd)
+    ex.start()
+    out = [next_report(reports) for _ in range(reports_expected)]
+    return rest.calls, out
+
+
+def test_post_first_creates_never_overtake_a_cancel_queued_before_them(make):
+    """The strategy counts an order as gone once its cancel is sent, so a later decision may want
+    the same quote again. If the executor was busy (a hung request, a Retry-After) both commands
+    arrive in one batch: the later Replace's post-first creates must not be sent before the earlier
+    cancel, or the old and the new order rest at once (the same quote twice)."""
+    calls, _ = _run_one_batch(
+        make,
+        Cancel(("0xold",)),
+        Replace(cancel_ids=("0xother",), creates=(order(1),), post_first=True),
+        reports_expected=2,
+    )
+    assert [c[0] for c in calls] == ["cancel", "post"]
+    assert calls[0][1] == ["0xold", "0xother"]
+
+
+def test_a_lone_post_first_replace_still_posts_before_it_cancels(make):
+    calls, _ = _run_one_batch(
+        make,
+        Replace(cancel_ids=("0xold",), creates=(order(1),), post_first=True),
+        reports_expected=2,
+    )
+    assert [c[0] for c in calls] == ["post", "cancel"]
