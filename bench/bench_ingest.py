@@ -241,6 +241,7 @@ def main() -> int:
 
         applied0 = feed.events_applied
         t0 = time.perf_counter()
+        cpu0 = time.process_time()
         sim.flood(args.rate, args.flood)
         want = applied0 + args.flood
         deadline = time.monotonic() + 120
@@ -252,9 +253,11 @@ def main() -> int:
             elif time.monotonic() - last_change > 3:
                 break
         secs = time.perf_counter() - t0
+        cpu = time.process_time() - cpu0  # this process only (all its threads), not the sim's
         got = feed.events_applied - applied0
         feed_rate = got / secs
         emit(bench="feed_flood", msgs=got, asked=args.flood, secs=round(secs, 3), msgs_per_sec=round(got / secs),
+             cpu_secs=round(cpu, 3), cpu_us_per_msg=round(cpu / got * 1e6, 2) if got else None,
              asked_rate=args.rate, connections=len(feed.connections),
              reconnects=sum(r.reconnects for r in feed.connections), inconsistencies=feed.inconsistencies,
              parse_errors=feed.parse_errors, updates_drained=drain.n)
