@@ -26,6 +26,10 @@ asks ``pending()`` before blocking in ``select`` (the one it uses for TLS, where
 inside OpenSSL), so frames already read are never left waiting. Frames still reach ``on_message``
 through websocket-client's own callback path.
 
+Accelerators: none. websocket-client picks up ``wsaccel`` if installed, but it only speeds up UTF-8
+validation (skipped here) and frame masking (only client frames are masked); measured with
+``bench/bench_ingest.py`` it made no difference to the feed, so it is not a dependency.
+
 Threads: ``ws-<name>`` runs the connection loop; ``ws-<name>-ping`` sends PINGs and notices the shared
 ``stop`` event. Both stop on ``close()`` or ``stop`` and are joined by ``join()``.
 """
