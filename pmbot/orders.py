@@ -106,6 +106,8 @@ class OrderTracker:
 
     def on_unknown(self, rep: OrderUnknown, now: float) -> None:
         self._pending.pop(rep.client_id, None)
+        if rep.order_id in self._live:
+            return  # the user channel already showed it placed (and maybe a cancel is in flight): keep that
         if rep.order_id and rep.order_id not in self._seen_done:
             self._live[rep.order_id] = TrackedOrder(order=rep.order, order_id=rep.order_id, state="unknown", since=now)
 

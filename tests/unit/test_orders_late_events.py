@@ -74,3 +74,21 @@ def test_a_placed_order_cancelled_before_its_report_does_not_come_back_live():
     t.on_accepted(OrderAccepted(client_id="c1", order_id="0xgone", status="live", order=o), 2)
 
     assert len(t) == 0
+
+
+def test_an_unknown_outcome_report_after_the_placement_event_keeps_what_the_user_channel_said():
+    """The hung request's report comes after the user channel showed the order placed (and the
+    strategy already sent its cancel): it must not turn the order back into 'unknown', which would
+    count an order being cancelled as a live quote and cancel it a second time."""
+    from pmbot.model import OrderUnknown
+
+    t = OrderTracker()
+    o = order("c1")
+    t.on_sent(o, 0)
+    t.on_order_event(event("0xhung", OrderEventKind.PLACEMENT), 1)
+    t.on_cancel_sent(["0xhung"], 2)
+
+    t.on_unknown(OrderUnknown(client_id="c1", order_id="0xhung", order=o, reason="read timeout"), 3)
+
+    assert t.get("0xhung").state == "cancelling"
+    assert len(t) == 1
