@@ -270,7 +270,10 @@ class Engine:
         elif isinstance(ev, OrderRejected):
             self.tracker.on_rejected(ev)
             self.baskets.on_rejected(ev, now)
-            self.recent_rejects.append(now)
+            if ev.kind in ("rejected", "transient"):
+                # The error-rate breaker is about orders the venue refused or could not take; refusals
+                # by a venue mode (cancel-only probes) or local supersession are not errors of ours.
+                self.recent_rejects.append(now)
             self.metrics.count_rejection(ev.kind)
             log.warning("order rejected (%s): %s %s %s @ %s: %s", ev.kind, ev.order.side.value, ev.order.size,
                         ev.order.token_id[-8:], ev.order.price, ev.reason)
