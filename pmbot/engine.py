@@ -122,6 +122,7 @@ class Engine:
         self.position_reconciler = PositionReconciler(settlement_lag_secs=float(cfg.feed.settlement_lag_secs))
         self.baskets = BasketBook()
         self._skip_state: dict[str, str] = {}
+        self._ever_quoted: set[str] = set()  # "bot" and condition ids that have quoted at least once
 
         self.market_by_cid: dict[str, MarketInfo] = {}
         for m in list(markets) + [m for e in events for m in e.markets]:
@@ -364,8 +365,30 @@ class Engine:
         inp = self._strategy_input()
         decision = decide(inp, self.memory, self.params)
         self.memory = decision.memory
+        self._log_verdict_changes(decision)
         self._emit(decision, origin_ns)
         self._last_decision = decision
+
+    def _log_verdict_changes(self, decision) -> None:
+        """One log line per risk-state change, with its reason (the metric carries the current state)."""
+        previous = getattr(self, "_last_decision", None)
+        before = {md.condition_id: str(md.verdict) for md in previous.markets} if previous is not None else {}
+        quoted = self._ever_quoted
+        if previous is None or str(previous.verdict) != str(decision.verdict):
+            # Start-up states (no book yet, user channel connecting) are expected: INFO until first quoting.
+            level = logging.INFO if decision.verdict.may_quote or "bot" not in quoted else logging.WARNING
+            log.log(level, "risk: bot %s", decision.verdict)
+        if decision.verdict.may_quote:
+            quoted.add("bot")
+        for md in decision.markets:
+            now_v = str(md.verdict)
+            if before.get(md.condition_id, "quoting") != now_v:
+                market = self.market_by_cid.get(md.condition_id)
+                name = (market.slug or market.question) if market is not None else ""
+                level = logging.INFO if md.verdict.may_quote or md.condition_id not in quoted else logging.WARNING
+                log.log(level, "risk: market %s %s %s", md.condition_id[:10], name[:40], now_v)
+            if md.verdict.may_quote and md.desired:
+                quoted.add(md.condition_id)
 
     def _strategy_input(self):
         from pmbot.strategy.decide import StrategyInput
