@@ -140,3 +140,23 @@ def _samples(runner, name):
             if s.name == name:
                 out.append((s.labels, s.value))
     return out
+
+
+def test_markets_given_by_slug_are_resolved_through_gamma(tmp_path):
+    cfg = parse_config({
+        "mode": "sim",
+        "markets": [{"slug": "fed-cuts-rates-in-december-2026"}],
+        "metrics": {"enabled": False},
+        "state_dir": str(tmp_path / "state"),
+        "arbitrage": {"enabled": False},
+    })
+    r = BotRunner(cfg, private_key=None)
+    try:
+        r._start()
+        [market] = r.engine.markets
+        sim_market = next(m for m in r.sim.exchange.markets.values() if m.slug == "fed-cuts-rates-in-december-2026")
+        assert (market.condition_id, market.yes_token, market.no_token) == (
+            sim_market.condition_id, sim_market.yes_token, sim_market.no_token)
+        wait_for(lambda: any(o["market"] == market.condition_id for o in bot_orders(r)), 20, what="quotes on it")
+    finally:
+        assert r._teardown(cancel=True) == 0
