@@ -463,16 +463,28 @@ def test_read_ahead_serves_small_reads_from_one_recv():
 
 # ---------------------------------------------------------------------------- wss:// (the live venue's scheme)
 
-TLS_PEM = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "fixtures", "tls",
-                       "loopback-test-only.pem")  # self-signed for IP 127.0.0.1; key and cert, tests only
+@pytest.fixture(scope="module")
+def tls_pem(tmp_path_factory):
+    """A throw-away self-signed key and certificate for 127.0.0.1, made per test run with openssl
+    (no key material lives in the repository)."""
+    import subprocess
+
+    d = tmp_path_factory.mktemp("tls")
+    key, cert = d / "key.pem", d / "cert.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    both = d / "both.pem"
+    both.write_bytes(key.read_bytes() + cert.read_bytes())
+    return str(both)
 
 
 @pytest.fixture
-def tls_server(monkeypatch):
+def tls_server(monkeypatch, tls_pem):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(TLS_PEM)
+    ctx.load_cert_chain(tls_pem)
     # websocket-client verifies the certificate and host name as it does live; trust our test CA only
-    monkeypatch.setenv("WEBSOCKET_CLIENT_CA_BUNDLE", TLS_PEM)
+    monkeypatch.setenv("WEBSOCKET_CLIENT_CA_BUNDLE", tls_pem)
     srv = TinyWsServer(ssl_context=ctx)
     yield srv
     srv.close()
@@ -506,11 +518,11 @@ def test_tls_burst_large_frames_and_pong_through_the_read_ahead(tls_server, make
     assert runner.handler_errors == {}
 
 
-def test_tls_certificate_is_still_verified(make_runner, monkeypatch):
+def test_tls_certificate_is_still_verified(make_runner, monkeypatch, tls_pem):
     """The read-ahead wraps the socket only after websocket-client's own TLS handshake: an untrusted
     certificate is still refused (no on_open, no connect)."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(TLS_PEM)
+    ctx.load_cert_chain(tls_pem)
     monkeypatch.delenv("WEBSOCKET_CLIENT_CA_BUNDLE", raising=False)
     srv = TinyWsServer(ssl_context=ctx)
     try:
