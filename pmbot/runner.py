@@ -12,7 +12,9 @@ import dataclasses
 import logging
 import os
 import queue
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from decimal import Decimal
@@ -149,6 +151,12 @@ class BotRunner:
         self.signer = signer
         funder = signer.funder
         state_dir = cfg.resolved_state_dir
+        if self._key is None:
+            # A generated throw-away wallet (sim and paper): its journal can never be reopened, so keep
+            # it in a temporary directory removed at exit instead of piling files up in state_dir.
+            state_dir = tempfile.mkdtemp(prefix=f"pmbot-{cfg.mode}-")
+            self._started.append(("throw-away state", lambda: shutil.rmtree(state_dir, ignore_errors=True)))
+            log.info("%s mode with a generated wallet: journal in %s (removed at exit)", cfg.mode, state_dir)
         self.lock = WalletLock(state_dir, funder)
         self.lock.acquire()
         self._started.append(("lock", self.lock.release))
