@@ -160,3 +160,33 @@ def test_markets_given_by_slug_are_resolved_through_gamma(tmp_path):
         wait_for(lambda: any(o["market"] == market.condition_id for o in bot_orders(r)), 20, what="quotes on it")
     finally:
         assert r._teardown(cancel=True) == 0
+
+
+def test_the_inventory_aware_model_quotes_a_ladder_in_sim_mode(tmp_path):
+    cfg = parse_config({
+        "mode": "sim",
+        "strategy": {"name": "avellaneda", "ladder_levels": 2, "order_size": 5},
+        "metrics": {"enabled": False},
+        "state_dir": str(tmp_path / "state"),
+        "arbitrage": {"enabled": False},
+    })
+    r = BotRunner(cfg, private_key=None)
+    try:
+        r._start()
+        market = next(m for m in r.engine.markets if m.tick == D("0.01"))
+
+        def ladder():
+            mine = [o for o in bot_orders(r) if o["market"] == market.condition_id]
+            return mine if len(mine) >= 3 else None  # more than one level on at least one side
+
+        orders = wait_for(ladder, 20, what="an avellaneda ladder")
+        book = r.sim.exchange.book_snapshot(market.yes_token)
+        best_bid = max(D(l["price"]) for l in book["bids"])
+        best_ask = min(D(l["price"]) for l in book["asks"])
+        for o in orders:  # post-only: never at or through the other side of the book
+            price = D(o["price"]) if o["asset_id"] == market.yes_token else 1 - D(o["price"])
+            is_bid = (o["side"] == "BUY") == (o["asset_id"] == market.yes_token)
+            assert price < best_ask if is_bid else price > best_bid
+        assert r.engine.alive()
+    finally:
+        assert r._teardown(cancel=True) == 0
