@@ -41,6 +41,26 @@ def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 
     raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
+def parse_samples(text: str, name: str) -> list[tuple[dict, float]]:
+    """The samples named ``name`` in a Prometheus exposition, as (labels, value)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return [(dict(s.labels), s.value) for fam in text_string_to_metric_families(text)
+            for s in fam.samples if s.name == name]
+
+
+def binary_market_refs(get: Callable[[str], dict]) -> list[dict]:
+    """A sim's binary (not neg-risk) markets as config entries (YES/NO token pairs), read from its
+    ``GET /markets`` through ``get(path)``."""
+    out = []
+    for m in get("/markets")["data"]:
+        if m.get("neg_risk"):
+            continue
+        toks = {t["outcome"].lower(): t["token_id"] for t in m["tokens"]}
+        out.append({"yes_token": toks["yes"], "no_token": toks["no"]})
+    return out
+
+
 class SimProcess:
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
@@ -57,14 +77,7 @@ class SimProcess:
             return json.loads(resp.read())
 
     def binary_markets(self) -> list[dict]:
-        """The sim's binary (not neg-risk) markets as config entries: YES/NO token pairs."""
-        out = []
-        for m in self.get("/markets")["data"]:
-            if m.get("neg_risk"):
-                continue
-            toks = {t["outcome"].lower(): t["token_id"] for t in m["tokens"]}
-            out.append({"yes_token": toks["yes"], "no_token": toks["no"]})
-        return out
+        return binary_market_refs(self.get)
 
     def control(self, **knobs) -> dict:
         return self._post("/_sim/control", knobs)
@@ -127,33 +140,11 @@ class BotProcess:
 
     def metric(self, name: str, **labels) -> Optional[float]:
         """Sum of the samples of ``name`` whose labels include ``labels``; None when absent."""
-        total, found = 0.0, False
-        for line in self.metrics_text().splitlines():
-            if line.startswith("#") or not line.startswith(name):
-                continue
-            head, _, value = line.rpartition(" ")
-            metric, _, rest = head.partition("{")
-            if metric != name:
-                continue
-            got = dict(kv.split("=", 1) for kv in rest.rstrip("}").split(",") if "=" in kv) if rest else {}
-            got = {k: v.strip('"') for k, v in got.items()}
-            if all(got.get(k) == v for k, v in labels.items()):
-                total += float(value)
-                found = True
-        return total if found else None
+        values = [v for got, v in self.samples(name) if all(got.get(k) == want for k, want in labels.items())]
+        return sum(values) if values else None
 
     def samples(self, name: str) -> list[tuple[dict, float]]:
-        out = []
-        for line in self.metrics_text().splitlines():
-            if line.startswith("#"):
-                continue
-            head, _, value = line.rpartition(" ")
-            metric, _, rest = head.partition("{")
-            if metric != name:
-                continue
-            got = dict(kv.split("=", 1) for kv in rest.rstrip("}").split(",") if "=" in kv) if rest else {}
-            out.append(({k: v.strip('"') for k, v in got.items()}, float(value)))
-        return out
+        return parse_samples(self.metrics_text(), name)
 
     def terminate(self, sig=signal.SIGTERM, timeout: float = 20.0) -> int:
         self.proc.send_signal(sig)

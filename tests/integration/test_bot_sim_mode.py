@@ -14,17 +14,13 @@ import yaml
 
 from pmbot.config import parse_config
 from pmbot.runner import BotRunner
-from tests.integration.botproc import ROOT, free_port, wait_for
+from tests.integration.botproc import ROOT, free_port, parse_samples, wait_for
 
 D = Decimal
 
 
 def metric_sum(text: str, name: str) -> float:
-    total = 0.0
-    for line in text.splitlines():
-        if line.startswith(name + "{") or line.startswith(name + " "):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
+    return sum(v for _, v in parse_samples(text, name))
 
 
 def test_python_bot_py_in_sim_mode_quotes_fills_and_exposes_metrics_within_20s(tmp_path):
@@ -132,14 +128,7 @@ def test_metrics_equal_the_exchange_ledger_and_read_zero_resting_orders_after_th
 
 
 def _samples(runner, name):
-    from prometheus_client.parser import text_string_to_metric_families
-
-    out = []
-    for fam in text_string_to_metric_families(runner.metrics.exposition().decode()):
-        for s in fam.samples:
-            if s.name == name:
-                out.append((s.labels, s.value))
-    return out
+    return parse_samples(runner.metrics.exposition().decode(), name)
 
 
 def test_markets_given_by_slug_are_resolved_through_gamma(tmp_path):

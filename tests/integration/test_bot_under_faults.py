@@ -37,7 +37,7 @@ import pytest
 
 from pmbot.sim import SimServer
 from pmbot.sim.markets import load_sim_config
-from tests.integration.botproc import TEST_KEY, BotProcess, venue_client, wait_for
+from tests.integration.botproc import TEST_KEY, BotProcess, binary_market_refs, venue_client, wait_for
 
 FAULT_SECS = 10.0
 CANCEL_ONLY_SECS = 3.0
@@ -58,13 +58,7 @@ class InProcessSim:
             return json.loads(resp.read())
 
     def binary_markets(self) -> list[dict]:
-        out = []
-        for m in self.get("/markets")["data"]:
-            if m.get("neg_risk"):
-                continue
-            toks = {t["outcome"].lower(): t["token_id"] for t in m["tokens"]}
-            out.append({"yes_token": toks["yes"], "no_token": toks["no"]})
-        return out
+        return binary_market_refs(self.get)
 
     def control(self, **knobs) -> dict:
         return self.server.faults.apply(knobs)
