@@ -20,7 +20,6 @@ import logging
 import os
 import statistics
 import sys
-import threading
 import time
 from decimal import Decimal
 

@@ -10,24 +10,17 @@ server and the simulator. Exit 0 when nothing was left behind, 1 otherwise (the 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import logging
 import os
-import queue
 import secrets
-import signal
 import sys
-import threading
-import time
-from decimal import Decimal
 from typing import Optional
 from urllib.parse import urlparse
 
 import yaml
 
-from pmbot import __version__
 from pmbot.config import Config, effective_config_dict, load_config
-from pmbot.errors import ConfigError, FatalError, PmbotError
+from pmbot.errors import ConfigError, FatalError
 
 log = logging.getLogger("pmbot")
 

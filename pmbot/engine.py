@@ -19,7 +19,7 @@ import threading
 import time
 from collections import deque
 from decimal import Decimal
-from typing import Callable, Iterable, Optional
+from typing import Callable, Optional
 
 from pmbot.config import Config
 from pmbot.fills import FillTracker
@@ -32,7 +32,6 @@ from pmbot.model import (
     Create,
     EventInfo,
     FeedStatus,
-    Fill,
     MarketInfo,
     MarketUpdate,
     NewOrder,
@@ -43,22 +42,27 @@ from pmbot.model import (
     OrderUnknown,
     PositionsSnapshot,
     Replace,
-    Shutdown,
     Tick,
     TradeEvent,
     VenueMode,
     TradeStatus,
     VenueModeChanged,
 )
+from pmbot.arbitrage_desk import ArbitrageDesk
+from pmbot.inventory import Inventory
+from pmbot.journal import replay
 from pmbot.orders import OrderTracker
-from pmbot.baskets import Basket, BasketBook
 from pmbot.state import AppState, StateView
+from pmbot.strategy.decide import StrategyInput, StrategyMemory, decide
+from pmbot.strategy.params import StrategyParams
+from pmbot.strategy.views import BookView, LiveOrder
+from pmbot.venue.positions import PositionReconciler
+from pmbot.venue.user_ws import RestCatchUp
 
 log = logging.getLogger(__name__)
 
 _STOP = object()
 MAX_BATCH = 5000
-MAX_REPAIR_ROUNDS = 2  # leg repairs per basket; each is planned from fresh books and then verified
 
 
 def _yes_terms(o: NewOrder, market: MarketInfo) -> tuple[str, Decimal]:
@@ -96,10 +100,6 @@ class Engine:
         clock: Callable[[], float] = time.time,
         positions_source: Optional[Callable[[], PositionsSnapshot]] = None,
     ) -> None:
-        from pmbot.inventory import Inventory
-        from pmbot.strategy.decide import StrategyMemory
-        from pmbot.strategy.params import StrategyParams
-
         self.cfg = cfg
         self.markets = markets
         self.events = events
@@ -117,11 +117,10 @@ class Engine:
         self.inventory = Inventory()
         self.fills = FillTracker(api_key, own_order_ids=self.tracker.live_ids)
         self._positions_source = positions_source
-        from pmbot.venue.positions import PositionReconciler
-
         self.position_reconciler = PositionReconciler(settlement_lag_secs=float(cfg.feed.settlement_lag_secs))
-        self.baskets = BasketBook()
-        self._skip_state: dict[str, str] = {}
+        self.arb = ArbitrageDesk(tracker=self.tracker, inventory=self.inventory, journal=journal, metrics=metrics,
+                                 commands=commands, params=self.params, new_order=self._new_order,
+                                 book_views=self._book_views)
         self._ever_quoted: set[str] = set()  # "bot" and condition ids that have quoted at least once
 
         self.market_by_cid: dict[str, MarketInfo] = {}
@@ -170,8 +169,6 @@ class Engine:
     # ------------------------------------------------------------------ start-up helpers
 
     def _restore_from_journal(self) -> None:
-        from pmbot.journal import replay
-
         restored = self.journal.load()
         replay(restored, self.inventory, tracker=self.fills)
         self.fill_count = sum(1 for f in restored.fills if f.status is not TradeStatus.FAILED)
@@ -199,8 +196,6 @@ class Engine:
     def user_reconcile_source(self, rest) -> Callable[[], list]:
         """For the user channel: after every (re)connect, what REST says about open orders and the
         trades since the newest one already known (the journal's on a restart, else start-up time)."""
-        from pmbot.venue.user_ws import RestCatchUp
-
         return RestCatchUp(rest.open_orders, lambda after: rest.trades(after=after),
                            since=self.last_trade_ts or self.clock())
 
@@ -266,11 +261,11 @@ class Engine:
         elif isinstance(ev, OrderAccepted):
             self.tracker.on_accepted(ev, now)
             self.journal.record_order(ev.order_id, ev.order, status=ev.status.upper())
-            self.baskets.on_accepted(ev, now)
+            self.arb.baskets.on_accepted(ev, now)
             self.metrics.orders_created_total.labels(market=ev.order.market).inc()
         elif isinstance(ev, OrderRejected):
             self.tracker.on_rejected(ev)
-            self.baskets.on_rejected(ev, now)
+            self.arb.baskets.on_rejected(ev, now)
             if ev.kind in ("rejected", "transient"):
                 # The error-rate breaker is about orders the venue refused or could not take; refusals
                 # by a venue mode (cancel-only probes) or local supersession are not errors of ours.
@@ -280,7 +275,7 @@ class Engine:
                         ev.order.token_id[-8:], ev.order.price, ev.reason)
         elif isinstance(ev, OrderUnknown):
             self.tracker.on_unknown(ev, now)
-            self.baskets.on_accepted(ev, now)
+            self.arb.baskets.on_accepted(ev, now)
             log.warning("order %s outcome unknown (%s): treated as live until reconciled", ev.order_id[:12], ev.reason)
         elif isinstance(ev, CancelResult):
             for t in self.tracker.on_cancel_result(ev, now):
@@ -326,7 +321,7 @@ class Engine:
             else:
                 self.journal.update_fill_status(fill.trade_id, fill.order_id, fill.status)
                 self.inventory.update_status(fill)
-            self.baskets.on_fill(change)
+            self.arb.baskets.on_fill(change)
             self.last_trade_ts = max(self.last_trade_ts, fill.ts)
 
     def _on_positions(self, snap: PositionsSnapshot) -> None:
@@ -358,8 +353,6 @@ class Engine:
     # ------------------------------------------------------------------ decisions
 
     def _decide(self, origin_ns: int) -> None:
-        from pmbot.strategy.decide import decide
-
         if not self._quoting_enabled:
             return
         inp = self._strategy_input()
@@ -391,11 +384,8 @@ class Engine:
                 quoted.add(md.condition_id)
 
     def _strategy_input(self):
-        from pmbot.strategy.decide import StrategyInput
-        from pmbot.strategy.views import BookView, LiveOrder
-
         now = self.clock()
-        books = {tok: BookView.from_update(u, age_secs=now - self.book_ts.get(tok, now)) for tok, u in self.books.items()}
+        books = self._book_views(now)
         inventory = {tok: self.inventory.shares(tok) for tok in self.market_by_token}
         live = tuple(
             LiveOrder(order_id=t.order_id or t.order.client_id, token_id=t.order.token_id, side=t.order.side,
@@ -420,7 +410,7 @@ class Engine:
             recent_rejects=tuple(self.recent_rejects),
             hedged={t: s for t, s in hedged.items() if s},
             trading_day=time.strftime("%Y-%m-%d", time.gmtime(now)),
-            arb_exposure_usd=sum((hs.cost_usd for hs in self.inventory.hedged_sets()), ZERO) + self.baskets.in_flight_usd(),
+            arb_exposure_usd=sum((hs.cost_usd for hs in self.inventory.hedged_sets()), ZERO) + self.arb.baskets.in_flight_usd(),
         )
 
     def _day_start_pnl(self, pnl, now: float) -> Decimal:
@@ -430,6 +420,9 @@ class Engine:
             self._pnl_day = day
             self._pnl_day_start = pnl.realized + pnl.unrealized
         return self._pnl_day_start
+
+    def _book_views(self, now: float) -> dict:
+        return {tok: BookView.from_update(u, age_secs=now - self.book_ts.get(tok, now)) for tok, u in self.books.items()}
 
     def _mids(self) -> dict[str, Decimal]:
         mids = {}
@@ -474,91 +467,7 @@ class Engine:
                 self.commands.put(Create(orders=tuple(creates)))
             else:
                 self.commands.put(Cancel(order_ids=tuple(cancel_ids)))
-        self._emit_arbitrage(decision, origin_ns, now)
-
-    def _emit_arbitrage(self, decision, origin_ns: int, now: float) -> None:
-        present = {opp.key for opp in decision.opportunities}
-        for gone in [k for k in self._skip_state if k not in present]:
-            del self._skip_state[gone]  # it went away; its next appearance is a new sighting
-        for opp in decision.opportunities:
-            previous = self._skip_state.get(opp.key)
-            state = "taken" if opp.actionable else opp.skipped
-            if opp.edge_usd > 0 and state != previous and (opp.actionable or previous is None or previous == "below_edge"):
-                # A sighting: an opportunity with positive edge after fees that was not there a moment ago
-                # (counted once per appearance, whether it is then taken or skipped).
-                self.metrics.arb_opportunities_total.labels(kind=opp.kind).inc()
-            if opp.actionable:
-                self._skip_state[opp.key] = "taken"
-                legs = [self._new_order(d, origin_ns) for d in opp.orders()]
-                for o in legs:
-                    self.tracker.on_sent(o, now)
-                self.baskets.open(opp, legs, now)
-                self.commands.put(Create(orders=tuple(legs)))
-                self.metrics.arb_taken_total.labels(kind=opp.kind).inc()
-                self.metrics.arb_edge_usd_total.inc(float(opp.edge_usd))
-                log.info("arbitrage %s: %s sets x %d legs, cost %s, fees %s, expected edge %s", opp.key, opp.sets,
-                         len(opp.legs), opp.cost_usd, opp.fees_usd, opp.edge_usd)
-            elif opp.skipped and opp.skipped != previous:
-                self._skip_state[opp.key] = opp.skipped
-                if opp.edge_usd > 0 or opp.skipped not in ("below_edge",):
-                    self.metrics.arb_skipped_total.labels(reason=opp.skipped).inc()
-        for basket in self.baskets.ready(now):
-            self._settle_basket(basket, now)
-        self.metrics.arb_open_sets.set(float(sum((min((size for _, size in hs.legs), default=ZERO)
-                                                  for hs in self.inventory.hedged_sets()), ZERO)))
-
-    def _settle_basket(self, basket: "Basket", now: float) -> None:
-        """Record the basket's complete sets and repair uneven legs, then verify the repair: its
-        orders form a repair basket settled here again. Up to ``MAX_REPAIR_ROUNDS`` rounds, each
-        planned from the books of the moment, with the expected losses of all rounds together
-        within ``max_leg_loss_usd``; what is still uneven after that is reported as naked."""
-        from pmbot.strategy.legging import plan_leg_repair
-        from pmbot.strategy.views import BookView
-
-        legs = basket.opp.legs
-        filled = {leg.token_id: basket.filled.get(leg.token_id, ZERO) for leg in legs}
-        done = min(filled.values(), default=ZERO)
-        new_sets = done - basket.hedged
-        if new_sets > 0:
-            cost = sum((basket.cost.get(tok, ZERO) * new_sets / size for tok, size in filled.items() if size), ZERO)
-            suffix = f"/r{basket.repair_round}" if basket.repair_round else ""
-            hs = self.inventory.record_hedged_set(f"{basket.opp.key}@{basket.opened:.3f}{suffix}",
-                                                  {tok: new_sets for tok in filled}, cost_usd=cost,
-                                                  payout_usd=new_sets * basket.opp.payout_per_set,
-                                                  kind=basket.opp.kind, ts=now)
-            self.journal.record_hedged_set(hs)
-            basket.hedged = done
-            log.info("arbitrage %s: %s complete set(s) held as a hedged position (cost %s, pays %s)",
-                     basket.opp.key, new_sets, cost, hs.payout_usd)
-        if done == max(filled.values(), default=ZERO):
-            if basket.repair_round:
-                log.info("arbitrage %s: legs repaired, %s set(s) hedged in all", basket.opp.key, done)
-            return
-        if basket.repair_round >= MAX_REPAIR_ROUNDS:
-            self.metrics.arb_skipped_total.labels(reason="naked_leg").inc()
-            log.error("arbitrage %s: NAKED exposure left (repairs filled partly): %s", basket.opp.key,
-                      ", ".join(f"{t[-8:]}={s - done}" for t, s in filled.items() if s > done))
-            return
-        books = {tok: BookView.from_update(u, age_secs=now - self.book_ts.get(tok, now)) for tok, u in self.books.items()}
-        bound = self.params.arbitrage.max_leg_loss_usd - basket.planned_loss
-        plan = plan_leg_repair(legs, filled, books, bound,
-                               payout=basket.opp.payout_per_set, order_type=self.params.arbitrage.leg_order_type,
-                               stale_secs=float(self.params.risk.stale_book_secs))
-        if plan.action in ("unwind", "complete"):
-            orders = [self._new_order(d, 0) for d in plan.orders]
-            for o in orders:
-                self.tracker.on_sent(o, now)
-            basket.planned_loss += max(plan.expected_loss_usd, ZERO)
-            self.baskets.open_repair(basket, orders, now)
-            self.commands.put(Create(orders=tuple(orders)))
-            self.metrics.arb_legging_loss_usd_total.inc(float(max(plan.expected_loss_usd, ZERO)))
-            log.warning("arbitrage %s: legs filled unevenly (%s); %s with expected loss %s (round %d)", basket.opp.key,
-                        {t[-8:]: s for t, s in filled.items()}, plan.action, plan.expected_loss_usd,
-                        basket.repair_round + 1)
-        elif plan.action == "hold":
-            self.metrics.arb_skipped_total.labels(reason="naked_leg").inc()
-            log.error("arbitrage %s: NAKED exposure left (%s): %s", basket.opp.key, plan.reason,
-                      ", ".join(f"{t[-8:]}={s}" for t, s in plan.naked))
+        self.arb.on_decision(decision, origin_ns, now)
 
     # ------------------------------------------------------------------ publishing
 

@@ -29,7 +29,7 @@ import threading
 import time
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Iterable, Mapping, Optional
+from typing import Mapping, Optional
 from urllib.parse import urlparse
 
 from pmbot.errors import FatalError

@@ -17,7 +17,6 @@ import signal
 import tempfile
 import threading
 import time
-from decimal import Decimal
 from typing import Optional
 
 from pmbot import __version__

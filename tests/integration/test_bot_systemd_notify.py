@@ -2,7 +2,6 @@
 STOPPING=1 on SIGTERM; and when the venue is gone the kill switch cannot verify, so the bot exits
 non-zero and names the orders it left behind."""
 
-import os
 import signal
 import socket
 import time

@@ -25,7 +25,6 @@ from decimal import Decimal
 import pytest
 import requests
 import yaml
-from prometheus_client import CollectorRegistry
 
 from pmbot.metrics import Metrics
 from pmbot.model import Outcome, Side

@@ -17,7 +17,7 @@ import pytest
 from pmbot.fills import FillTracker
 from pmbot.inventory import Inventory
 from pmbot.journal import Journal, replay
-from pmbot.model import FeedStatus, MarketInfo, OpenOrdersSnapshot, OrderEvent, OrderType, Side, TradeEvent, TradeStatus
+from pmbot.model import FeedStatus, MarketInfo, OpenOrdersSnapshot, OrderType, Side, TradeEvent, TradeStatus
 from pmbot.venue.auth import derive_api_creds
 from pmbot.venue.positions import fetch_positions, PositionReconciler
 from pmbot.venue.rest import ClobRest

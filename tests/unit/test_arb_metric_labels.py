@@ -3,7 +3,7 @@
 ``pmbot_arb_taken_total{kind}`` and ``pmbot_arb_skipped_total{reason}`` are pre-initialised at 0 so
 the dashboard's arbitrage panels have series before the first opportunity. That only helps if the
 pre-initialised values are the ones actually used: these tests derive the used values from the code
-(the kinds from real scans, the skip reasons from every ``.skip("...")`` call and the engine's
+(the kinds from real scans, the skip reasons from every ``.skip("...")`` call and the arbitrage desk's
 ``reason=`` literals) instead of restating them.
 """
 
@@ -43,7 +43,7 @@ def test_every_skip_reason_the_code_uses_is_preinitialised():
     # importlib: ``pmbot.strategy.decide`` as an attribute is the re-exported function, not the module
     mod = importlib.import_module
     used = (_string_args(mod("pmbot.strategy.arbitrage"), "skip") | _string_args(mod("pmbot.strategy.decide"), "skip")
-            | _string_args(mod("pmbot.engine"), "labels", "reason"))
+            | _string_args(mod("pmbot.arbitrage_desk"), "labels", "reason"))
     assert {"below_edge", "cooldown", "in_flight", "naked_leg"} <= used  # the scan found the call sites
     assert used <= set(ARB_SKIP_REASONS), used - set(ARB_SKIP_REASONS)
 

@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pmbot.book import OrderBook
-from pmbot.model import Side
 from pmbot.sim.engine import SimReject
 from pmbot.venue.wire_market import BookEvent, PriceChangeEvent, parse_frame
 from tests.unit.test_sim_engine_helpers import ALICE, BOB, make_exchange, market, place

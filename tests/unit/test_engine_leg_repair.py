@@ -15,7 +15,8 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from pmbot.config import parse_config
-from pmbot.engine import MAX_REPAIR_ROUNDS, Engine
+from pmbot.arbitrage_desk import MAX_REPAIR_ROUNDS
+from pmbot.engine import Engine
 from pmbot.fills import FillChange
 from pmbot.journal import Journal
 from pmbot.metrics import Metrics
@@ -74,20 +75,20 @@ def sent(eng) -> list:
 
 def settle_ready(eng, later=1.0):
     eng.clock.t += later
-    for b in eng.baskets.ready(eng.clock()):
-        eng._settle_basket(b, eng.clock())
+    for b in eng.arb.baskets.ready(eng.clock()):
+        eng.arb.settle(b, eng.clock())
 
 
 def report(eng, order, order_id, filled):
     """The executor's answer and the user channel's fill for one order (``filled`` 0: rejected)."""
     now = eng.clock()
     if not filled:
-        eng.baskets.on_rejected(OrderRejected(client_id=order.client_id, order=order, reason="no match"), now)
+        eng.arb.baskets.on_rejected(OrderRejected(client_id=order.client_id, order=order, reason="no match"), now)
         return
     amount = str(filled)
-    eng.baskets.on_accepted(OrderAccepted(order.client_id, order_id, "matched", order, taking_amount=amount,
+    eng.arb.baskets.on_accepted(OrderAccepted(order.client_id, order_id, "matched", order, taking_amount=amount,
                                           making_amount=amount), now)
-    eng.baskets.on_fill(fill(order_id, order.token_id, order.side, filled, order.price))
+    eng.arb.baskets.on_fill(fill(order_id, order.token_id, order.side, filled, order.price))
 
 
 def hedged_sets(eng) -> D:
@@ -103,7 +104,7 @@ def open_basket(eng, filled):
     opp = basket_yes(EVENT, views, ArbitrageParams(), D(1000))
     assert opp.actionable and opp.sets == 20
     legs = [eng._new_order(d, 0) for d in opp.orders()]
-    eng.baskets.open(opp, legs, eng.clock())
+    eng.arb.baskets.open(opp, legs, eng.clock())
     for i, (o, n) in enumerate(zip(legs, filled)):
         report(eng, o, f"leg{i}", n)
 
