@@ -1,20 +1,12 @@
-"""The simulator's matching engine and ledger: one unified book per condition, in YES terms.
+"""The simulated CLOB: the public API the sim's server, traders and tests call.
 
-Why YES terms: Polymarket matches complementary tokens across one book (reference 6.1). A BUY NO
-at q is a YES ask at 1-q and a SELL NO at q is a YES bid at 1-q, so the NO book is always the
-mirror of the YES book and single-market complete-set "arbitrage" cannot exist on a consistent
-book. Three match types follow from the two parties' tokens and sides:
-
-- NORMAL: BUY A vs SELL A (shares and collateral change hands);
-- MINT:   BUY YES vs BUY NO (their collateral is split into one YES + one NO per unit);
-- MERGE:  SELL YES vs SELL NO (one YES + one NO are merged back into one unit of collateral).
-
-Fills happen at the MAKER's price with price-time priority; the taker pays
-``shares * fee_rate * p * (1 - p)`` in pUSD rounded to 5 dp, makers pay nothing. Every book change
-emits a ``price_change`` with mirrored entries for both tokens; trades also emit
-``last_trade_price`` and a ``book`` for both tokens, and user-channel order/trade events go to
-every party's API key. Trades settle MATCHED -> MINED -> CONFIRMED on ``step``; a configurable
-share ends FAILED and the ledger is reversed.
+``Exchange`` owns the markets, one unified YES book per condition (``orderbook``), the ledger
+(``ledger``), price-time matching (``matching``) and the venue-shaped messages (``payloads``), and
+adds what ties them together: the order path with the venue's checks in the venue's order,
+cancels, GTD expiry, settlement MATCHED -> MINED -> CONFIRMED (a configurable share ends FAILED
+and the ledger is reversed), queries, test knobs and listeners. Every book change emits a
+``price_change`` with mirrored entries for both tokens; trades also emit ``last_trade_price`` and
+a ``book`` for both tokens, and user-channel order/trade events go to every party's API key.
 
 Money is exact: ``Decimal`` everywhere, amounts from the wire are integers in 1e-6 units.
 Thread safety: one ``RLock`` (``lock``) taken by every public method; listeners are called under
@@ -24,30 +16,28 @@ it and must only enqueue.
 from __future__ import annotations
 
 import functools
-import hashlib
 import heapq
-import json
 import logging
 import random
 import threading
 import time
-import uuid
-from bisect import insort
-from collections import deque
-from dataclasses import dataclass, field, replace
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from dataclasses import replace
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Callable, Iterable, Optional
 
+from pmbot.sim import payloads
+from pmbot.sim.ledger import Account, Ledger
 from pmbot.sim.markets import SimConfig, SimEvent, SimMarket
+from pmbot.sim.matching import FEE_QUANTUM, SimTrade, match, new_trade
+from pmbot.sim.orderbook import (BUY, CANCELED, LIVE, MATCHED, MICRO, ONE, SELL, ZERO, SimOrder,
+                                 UnifiedBook)
+from pmbot.sim.payloads import fmt
 
 log = logging.getLogger(__name__)
 
-ZERO = Decimal(0)
-ONE = Decimal(1)
-MICRO = Decimal("0.000001")
-FEE_QUANTUM = Decimal("0.00001")
-BUY, SELL = "BUY", "SELL"
-LIVE, MATCHED, CANCELED = "LIVE", "MATCHED", "CANCELED"
+__all__ = ["Exchange", "SimReject", "Listener", "fmt", "BUY", "SELL", "LIVE", "MATCHED", "CANCELED",
+           "ZERO", "ONE", "MICRO", "FEE_QUANTUM", "GTD_MIN_LIFETIME_SECS"]
+
 GTD_MIN_LIFETIME_SECS = 60  # venue "security threshold": expiration >= now + 60
 
 Listener = Callable[[str, str, dict], None]
@@ -62,15 +52,6 @@ class SimReject(Exception):
         self.message = message
 
 
-def fmt(value: Decimal) -> str:
-    """Venue-style decimal string: ``0.5``, ``2000``, ``26.68`` (no exponent, no trailing zeros)."""
-    return format(value.normalize(), "f")
-
-
-def _ms(now: float) -> str:
-    return str(int(now * 1000))
-
-
 def _locked(fn):
     @functools.wraps(fn)
     def wrapper(self, *args, **kwargs):
@@ -78,142 +59,6 @@ def _locked(fn):
             return fn(self, *args, **kwargs)
 
     return wrapper
-
-
-# --------------------------------------------------------------------------- internal records
-
-
-@dataclass(slots=True, eq=False)
-class _Order:
-    id: str
-    owner: str
-    address: str  # funder (the order's maker), lower case
-    market: str
-    token_id: str
-    outcome: str  # "Yes" / "No"
-    is_yes: bool
-    side: str  # in token terms
-    price: Decimal  # in token terms
-    original_size: Decimal
-    order_type: str
-    expiration: int
-    created_at: int
-    seq: int
-    yes_side: str  # the side of the unified YES book it rests on
-    yes_price: Decimal
-    size_matched: Decimal = ZERO
-    status: str = LIVE
-    resting: bool = False
-    associate_trades: list = field(default_factory=list)
-
-    @property
-    def remaining(self) -> Decimal:
-        return self.original_size - self.size_matched
-
-
-@dataclass(slots=True, eq=False)
-class _Account:
-    collateral: Decimal
-    positions: dict = field(default_factory=dict)  # token -> Decimal
-    reserved_collateral: Decimal = ZERO
-    reserved_shares: dict = field(default_factory=dict)  # token -> Decimal
-    cost: dict = field(default_factory=dict)  # token -> [cost basis, total bought, realized pnl]
-
-
-@dataclass(slots=True, eq=False)
-class _Trade:
-    id: str
-    market: str
-    taker: _Order
-    size: Decimal
-    price: Decimal  # first fill, in the taker's token terms
-    fee: Decimal
-    fee_rate_bps: int
-    matched_at: float
-    tx_hash: str
-    maker_entries: list  # dicts, wire shape
-    maker_owners: list  # distinct, in order
-    deltas: list  # (address, d_collateral, token, d_shares) for a FAILED reversal
-    will_fail: bool
-    status: str = "MATCHED"
-    last_update: float = 0.0
-
-
-class _Book:
-    """The unified YES book of one condition: price levels of FIFO queues, plus level totals."""
-
-    __slots__ = ("bids", "asks", "bid_prices", "ask_prices", "bid_total", "ask_total", "version",
-                 "last_trade_yes", "last_top")
-
-    def __init__(self) -> None:
-        self.bids: dict[Decimal, deque] = {}
-        self.asks: dict[Decimal, deque] = {}
-        self.bid_prices: list[Decimal] = []  # ascending (best last)
-        self.ask_prices: list[Decimal] = []  # ascending (best first)
-        self.bid_total: dict[Decimal, Decimal] = {}
-        self.ask_total: dict[Decimal, Decimal] = {}
-        self.version = 0
-        self.last_trade_yes: Optional[Decimal] = None
-        self.last_top: tuple = (None, None)
-
-    def best_bid(self) -> Optional[Decimal]:
-        return self.bid_prices[-1] if self.bid_prices else None
-
-    def best_ask(self) -> Optional[Decimal]:
-        return self.ask_prices[0] if self.ask_prices else None
-
-    def side(self, yes_side: str):
-        if yes_side == BUY:
-            return self.bids, self.bid_prices, self.bid_total
-        return self.asks, self.ask_prices, self.ask_total
-
-    def add(self, order: _Order) -> Decimal:
-        levels, prices, totals = self.side(order.yes_side)
-        p = order.yes_price
-        queue = levels.get(p)
-        if queue is None:
-            levels[p] = queue = deque()
-            insort(prices, p)
-            totals[p] = ZERO
-        queue.append(order)
-        totals[p] += order.remaining
-        self.version += 1
-        return totals[p]
-
-    def remove(self, order: _Order) -> Decimal:
-        levels, prices, totals = self.side(order.yes_side)
-        p = order.yes_price
-        queue = levels[p]
-        queue.remove(order)
-        totals[p] -= order.remaining
-        self.version += 1
-        if not queue:
-            del levels[p], totals[p]
-            prices.remove(p)
-            return ZERO
-        return totals[p]
-
-    def fillable(self, yes_side: str, limit: Decimal) -> Decimal:
-        """Shares available to a taker on ``yes_side`` at ``limit`` or better."""
-        total = ZERO
-        if yes_side == BUY:
-            for p in self.ask_prices:
-                if p > limit:
-                    break
-                total += self.ask_total[p]
-        else:
-            for p in reversed(self.bid_prices):
-                if p < limit:
-                    break
-                total += self.bid_total[p]
-        return total
-
-    def orders(self) -> Iterable[_Order]:
-        for queue in list(self.bids.values()) + list(self.asks.values()):
-            yield from list(queue)
-
-
-# --------------------------------------------------------------------------- the exchange
 
 
 class Exchange:
@@ -229,17 +74,16 @@ class Exchange:
         self.markets: dict[str, SimMarket] = {}
         self.events: dict[str, SimEvent] = {e.slug: e for e in config.events}
         self._token_market: dict[str, str] = {}
-        self._books: dict[str, _Book] = {}
-        self._orders: dict[str, _Order] = {}
-        self._open_by_owner: dict[str, dict[str, _Order]] = {}
-        self._accounts: dict[str, _Account] = {}
-        self._trades: dict[str, _Trade] = {}
+        self._books: dict[str, UnifiedBook] = {}
+        self._orders: dict[str, SimOrder] = {}
+        self._open_by_owner: dict[str, dict[str, SimOrder]] = {}
+        self._ledger = Ledger(config.initial_balance)
+        self._trades: dict[str, SimTrade] = {}
         self._trades_by_owner: dict[str, list[str]] = {}
         self._listeners: list[Listener] = []
         self._settle_heap: list = []  # (due, seq, trade_id, next status)
         self._expiry_heap: list = []  # (expiration, seq, order_id)
         self._seq = 0
-        self.fees_collected = ZERO
         self.internal_owners: set[str] = set()
         self.listener_errors = 0
         self._front_run: dict[str, list] = {}  # token -> [orders left, shares left to them] (see front_run)
@@ -260,7 +104,7 @@ class Exchange:
         self.markets[market.condition_id] = market
         self._token_market[market.yes_token] = market.condition_id
         self._token_market[market.no_token] = market.condition_id
-        self._books[market.condition_id] = _Book()
+        self._books[market.condition_id] = UnifiedBook()
 
     @_locked
     def market_of_token(self, token_id: str) -> SimMarket:
@@ -293,10 +137,7 @@ class Exchange:
         self.markets[market.condition_id] = replace(market, tick=tick)
         now = self._clock()
         for token in market.tokens:
-            self._emit("market", token, {
-                "event_type": "tick_size_change", "asset_id": token, "market": market.condition_id,
-                "old_tick_size": fmt(old), "new_tick_size": fmt(tick), "timestamp": _ms(now),
-            })
+            self._emit("market", token, payloads.tick_size_change_message(market, token, old, tick, now))
         log.info("tick size of %s changed %s -> %s", market.slug, old, tick)
 
     @_locked
@@ -334,13 +175,10 @@ class Exchange:
             del self._front_run[token_id]
         return entry[1]
 
-    def _sweep_makers(self, market: SimMarket, book: _Book, taker_yes_side: str, limit: Decimal, now: float) -> None:
+    def _sweep_makers(self, book: UnifiedBook, taker_yes_side: str, limit: Decimal, now: float) -> None:
         """Cancel the background makers' orders a taker on ``taker_yes_side`` could reach at ``limit``."""
-        prices = book.ask_prices if taker_yes_side == BUY else book.bid_prices
-        levels = book.asks if taker_yes_side == BUY else book.bids
-        reach = [p for p in prices if (p <= limit if taker_yes_side == BUY else p >= limit)]
-        for p in reach:
-            for order in [o for o in levels.get(p, ()) if o.owner in self.internal_owners]:
+        for order in book.reachable_makers(taker_yes_side, limit):
+            if order.owner in self.internal_owners:
                 self._cancel(order, now)
 
     @_locked
@@ -374,12 +212,7 @@ class Exchange:
         for order in list(book.orders()):
             self._cancel(order, now)
         winner = market.yes_token if yes_wins else market.no_token
-        for acct in self._accounts.values():
-            for token in market.tokens:
-                size = acct.positions.pop(token, ZERO)
-                acct.reserved_shares.pop(token, None)
-                if token == winner:
-                    acct.collateral += size
+        self._ledger.redeem(market.tokens, winner)
         self.markets[condition_id] = replace(market, closed=True, active=False, accepting_orders=False)
         self.traders.frozen.add(condition_id)
         msg = self._new_market_message(market, now)
@@ -388,24 +221,7 @@ class Exchange:
         self._emit("market", condition_id, msg)
 
     def _new_market_message(self, market: SimMarket, now: float) -> dict:
-        event = self.events.get(market.event_slug or "")
-        return {
-            "id": market.gamma_id, "question": market.question, "market": market.condition_id,
-            "slug": market.slug, "description": market.question,
-            "assets_ids": [market.yes_token, market.no_token], "outcomes": ["Yes", "No"],
-            "event_message": {
-                "id": event.gamma_id if event else market.gamma_id,
-                "ticker": event.slug if event else market.slug,
-                "slug": event.slug if event else market.slug,
-                "title": event.title if event else market.question,
-                "description": event.title if event else market.question,
-            },
-            "timestamp": _ms(now), "event_type": "new_market", "tags": [],
-            "condition_id": market.condition_id, "active": market.active,
-            "clob_token_ids": [market.yes_token, market.no_token], "sports_market_type": "",
-            "line": None, "game_start_time": None, "order_price_min_tick_size": fmt(market.tick),
-            "group_item_title": market.outcome_label,
-        }
+        return payloads.new_market_message(market, self.events.get(market.event_slug or ""), now)
 
     # ------------------------------------------------------------------ listeners
 
@@ -435,33 +251,9 @@ class Exchange:
         snap["event_type"] = "book"
         return snap
 
-    def _levels(self, market: SimMarket, token_id: str) -> tuple[list, list]:
-        book = self._books[market.condition_id]
-        if token_id == market.yes_token:
-            bids = [(p, book.bid_total[p]) for p in book.bid_prices]
-            asks = [(p, book.ask_total[p]) for p in reversed(book.ask_prices)]
-        else:  # NO bids are YES asks at 1-p; ascending NO price = descending YES price
-            bids = [(ONE - p, book.ask_total[p]) for p in reversed(book.ask_prices)]
-            asks = [(ONE - p, book.bid_total[p]) for p in book.bid_prices]
-        return bids, asks
-
     def _snapshot(self, token_id: str, now: float) -> dict:
         market = self.markets[self._token_market[token_id]]
-        book = self._books[market.condition_id]
-        bids, asks = self._levels(market, token_id)
-        ltp = book.last_trade_yes
-        if ltp is not None and token_id == market.no_token:
-            ltp = ONE - ltp
-        snap = {
-            "market": market.condition_id, "asset_id": token_id, "timestamp": _ms(now), "hash": "",
-            "bids": [{"price": fmt(p), "size": fmt(s)} for p, s in bids],
-            "asks": [{"price": fmt(p), "size": fmt(s)} for p, s in asks],
-            "min_order_size": fmt(market.min_size), "tick_size": fmt(market.tick),
-            "neg_risk": market.neg_risk, "last_trade_price": fmt(ltp) if ltp is not None else "",
-        }
-        payload = json.dumps(snap, separators=(",", ":"), ensure_ascii=False)
-        snap["hash"] = hashlib.sha1(payload.encode()).hexdigest()
-        return snap
+        return payloads.book_snapshot(market, self._books[market.condition_id], token_id, now)
 
     @_locked
     def top_of_book(self, token_id: str) -> tuple[Optional[Decimal], Optional[Decimal]]:
@@ -472,51 +264,32 @@ class Exchange:
             return bb, ba
         return (ONE - ba if ba is not None else None), (ONE - bb if bb is not None else None)
 
-    def _tops(self, book: _Book) -> tuple[str, str, str, str]:
-        """(yes best_bid, yes best_ask, no best_bid, no best_ask); empty bid "0", empty ask "1"."""
-        bb, ba = book.best_bid(), book.best_ask()
-        return (fmt(bb) if bb is not None else "0", fmt(ba) if ba is not None else "1",
-                fmt(ONE - ba) if ba is not None else "0", fmt(ONE - bb) if bb is not None else "1")
-
-    def _emit_level(self, market: SimMarket, book: _Book, yes_side: str, yes_price: Decimal,
+    def _emit_level(self, market: SimMarket, book: UnifiedBook, yes_side: str, yes_price: Decimal,
                     total: Decimal, now: float) -> None:
-        """A price_change with mirrored entries for both tokens (reference 2.3)."""
-        ybb, yba, nbb, nba = self._tops(book)
-        size = fmt(total)
-        h = hashlib.sha1(f"{market.condition_id}:{book.version}".encode()).hexdigest()
-        self._emit("market", market.condition_id, {
-            "market": market.condition_id,
-            "price_changes": [
-                {"asset_id": market.yes_token, "price": fmt(yes_price), "size": size, "side": yes_side,
-                 "hash": h, "best_bid": ybb, "best_ask": yba},
-                {"asset_id": market.no_token, "price": fmt(ONE - yes_price), "size": size,
-                 "side": SELL if yes_side == BUY else BUY, "hash": hashlib.sha1(h.encode()).hexdigest(),
-                 "best_bid": nbb, "best_ask": nba},
-            ],
-            "timestamp": _ms(now), "event_type": "price_change",
-        })
+        """A price_change with mirrored entries for both tokens (reference 2.3), then
+        best_bid_ask for both tokens if the top moved."""
+        self._emit("market", market.condition_id,
+                   payloads.price_change_message(market, book, yes_side, yes_price, total, now))
         self._emit_top_if_changed(market, book, now)
 
-    def _emit_top_if_changed(self, market: SimMarket, book: _Book, now: float) -> None:
+    def _emit_top_if_changed(self, market: SimMarket, book: UnifiedBook, now: float) -> None:
         top = (book.best_bid(), book.best_ask())
         if top == book.last_top:
             return
         book.last_top = top
-        ybb, yba, nbb, nba = self._tops(book)
-        for token, bb, ba in ((market.yes_token, ybb, yba), (market.no_token, nbb, nba)):
-            self._emit("market", token, {
-                "market": market.condition_id, "asset_id": token, "best_bid": bb, "best_ask": ba,
-                "spread": fmt(Decimal(ba) - Decimal(bb)), "timestamp": _ms(now), "event_type": "best_bid_ask",
-            })
+        for token, msg in payloads.best_bid_ask_messages(market, book, now):
+            self._emit("market", token, msg)
 
     # ------------------------------------------------------------------ accounts
 
-    def _account(self, address: str) -> _Account:
-        address = address.lower()
-        acct = self._accounts.get(address)
-        if acct is None:
-            acct = self._accounts[address] = _Account(collateral=self.config.initial_balance)
-        return acct
+    @property
+    def fees_collected(self) -> Decimal:
+        """Taker fees kept by the venue (FAILED trades give theirs back)."""
+        return self._ledger.fees_collected
+
+    def _account(self, address: str) -> Account:
+        """The ledger account of a funder address, created on first touch (traders use this)."""
+        return self._ledger.account(address)
 
     @_locked
     def balance(self, address: str) -> Decimal:
@@ -546,26 +319,12 @@ class Exchange:
 
     @_locked
     def ledger(self, address: str) -> dict:
-        acct = self._account(address)
-        return {
-            "address": address.lower(),
-            "collateral": fmt(acct.collateral),
-            "positions": {t: fmt(s) for t, s in acct.positions.items() if s != 0},
-            "reserved": {
-                "collateral": fmt(acct.reserved_collateral),
-                "shares": {t: fmt(s) for t, s in acct.reserved_shares.items() if s != 0},
-            },
-        }
+        return payloads.ledger_view(address, self._account(address))
 
     @_locked
     def audit(self) -> dict:
         """Totals across every account, for conservation checks: collateral, fees, and per token."""
-        shares: dict[str, Decimal] = {}
-        for acct in self._accounts.values():
-            for token, size in acct.positions.items():
-                shares[token] = shares.get(token, ZERO) + size
-        return {"collateral": sum((a.collateral for a in self._accounts.values()), ZERO),
-                "fees": self.fees_collected, "shares": shares}
+        return self._ledger.audit()
 
     @_locked
     def positions(self, user: str) -> list[dict]:
@@ -576,27 +335,10 @@ class Exchange:
             if size == 0:
                 continue
             market = self.markets[self._token_market[token]]
-            is_yes = token == market.yes_token
-            cost, bought, realized = acct.cost.get(token, [ZERO, ZERO, ZERO])
-            avg = cost / size if size else ZERO
             bb, ba = self.top_of_book(token)
             cur = (bb + ba) / 2 if bb is not None and ba is not None else (
-                market.fair_value if is_yes else ONE - market.fair_value)
-            value = size * cur
-            other = market.no_token if is_yes else market.yes_token
-            rows.append({
-                "proxyWallet": user.lower(), "asset": token, "conditionId": market.condition_id,
-                "size": float(size), "avgPrice": float(round(avg, 6)), "initialValue": float(round(cost, 6)),
-                "currentValue": float(round(value, 6)), "cashPnl": float(round(value - cost, 6)),
-                "percentPnl": float(round((value - cost) / cost * 100, 4)) if cost else 0.0,
-                "totalBought": float(bought), "realizedPnl": float(round(realized, 6)),
-                "percentRealizedPnl": 0.0, "curPrice": float(cur), "redeemable": market.closed,
-                "mergeable": acct.positions.get(other, ZERO) > 0, "title": market.question,
-                "slug": market.slug, "icon": "", "eventSlug": market.event_slug or market.slug,
-                "outcome": "Yes" if is_yes else "No", "outcomeIndex": 0 if is_yes else 1,
-                "oppositeOutcome": "No" if is_yes else "Yes", "oppositeAsset": other,
-                "endDate": market.end_date_iso[:10], "negativeRisk": market.neg_risk,
-            })
+                market.fair_value if token == market.yes_token else ONE - market.fair_value)
+            rows.append(payloads.position_row(user, market, acct, token, size, cur))
         return rows
 
     # ------------------------------------------------------------------ placing orders
@@ -681,7 +423,7 @@ class Exchange:
         cap = self._take_front_run(token_id, owner, order_type) if marketable else None
         if order_type == "FOK" and (not marketable or min(book.fillable(yes_side, yes_price), cap or size) < size):
             if cap is not None:
-                self._sweep_makers(market, book, yes_side, yes_price, now)
+                self._sweep_makers(book, yes_side, yes_price, now)
             raise SimReject(400, "order couldn't be fully filled. FOK orders are fully filled or killed.")
         if order_type == "FAK" and not marketable:
             raise SimReject(400, "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found.")
@@ -689,7 +431,7 @@ class Exchange:
             raise SimReject(400, f"invalid amount for a marketable BUY order (${fmt(size * price)}), min size: $1")
 
         self._seq += 1
-        order = _Order(
+        order = SimOrder(
             id=order_id, owner=owner, address=address.lower(), market=market.condition_id, token_id=token_id,
             outcome="Yes" if is_yes else "No", is_yes=is_yes, side=side, price=price, original_size=size,
             order_type=order_type, expiration=expiration if order_type == "GTD" else 0, created_at=int(now),
@@ -699,7 +441,7 @@ class Exchange:
         self._user_order_event(order, "PLACEMENT", now)
         trade = self._match(market, book, order, now, cap=cap) if marketable else None
         if cap is not None:
-            self._sweep_makers(market, book, yes_side, yes_price, now)
+            self._sweep_makers(book, yes_side, yes_price, now)
         if order.remaining == 0:
             order.status = MATCHED
         if trade is not None:
@@ -723,12 +465,8 @@ class Exchange:
                             tradeIDs=[trade.id])
         return response
 
-    def _rest(self, market: SimMarket, book: _Book, order: _Order, now: float) -> None:
-        acct = self._account(order.address)
-        if order.side == BUY:
-            acct.reserved_collateral += order.remaining * order.price
-        else:
-            acct.reserved_shares[order.token_id] = acct.reserved_shares.get(order.token_id, ZERO) + order.remaining
+    def _rest(self, market: SimMarket, book: UnifiedBook, order: SimOrder, now: float) -> None:
+        self._ledger.reserve(order)
         order.resting = True
         self._open_by_owner.setdefault(order.owner, {})[order.id] = order
         total = book.add(order)
@@ -736,140 +474,33 @@ class Exchange:
             heapq.heappush(self._expiry_heap, (order.expiration, order.seq, order.id))
         self._emit_level(market, book, order.yes_side, order.yes_price, total, now)
 
-    # ------------------------------------------------------------------ matching and ledger
+    # ------------------------------------------------------------------ matching
 
-    def _match(self, market: SimMarket, book: _Book, taker: _Order, now: float,
-               cap: Optional[Decimal] = None) -> Optional[_Trade]:
-        """Match ``taker`` against the book; ``cap`` (the front_run knob) limits the shares matched."""
-        if taker.yes_side == BUY:
-            levels, prices, totals = book.asks, book.ask_prices, book.ask_total
-        else:
-            levels, prices, totals = book.bids, book.bid_prices, book.bid_total
-        maker_side = SELL if taker.yes_side == BUY else BUY
-        trade: Optional[_Trade] = None
-        fee_raw = ZERO
-        def room() -> Decimal:
-            return taker.remaining if cap is None else min(taker.remaining, cap - taker.size_matched)
+    def _match(self, market: SimMarket, book: UnifiedBook, taker: SimOrder, now: float,
+               cap: Optional[Decimal] = None) -> Optional[SimTrade]:
+        """Match ``taker`` (see ``matching.match``), emitting the makers' user-channel updates and a
+        price_change per level as it goes; ``cap`` is the front_run knob."""
+        def maker_filled(maker: SimOrder) -> None:
+            if maker.remaining == 0:
+                self._open_by_owner.get(maker.owner, {}).pop(maker.id, None)
+            self._user_order_event(maker, "UPDATE", now)
 
-        while room() > 0 and prices:
-            level = prices[0] if taker.yes_side == BUY else prices[-1]
-            if (level > taker.yes_price) if taker.yes_side == BUY else (level < taker.yes_price):
-                break
-            queue = levels[level]
-            while room() > 0 and queue:
-                maker = queue[0]
-                q = min(room(), maker.remaining)
-                if trade is None:
-                    trade = self._new_trade(market, taker, level, now)
-                fee_raw += self._fill(market, trade, taker, maker, q, level)
-                totals[level] -= q
-                if maker.remaining == 0:
-                    queue.popleft()
-                    maker.status = MATCHED
-                    maker.resting = False
-                    self._open_by_owner.get(maker.owner, {}).pop(maker.id, None)
-                self._user_order_event(maker, "UPDATE", now)
-            book.version += 1
-            total = totals[level]
-            if not queue:
-                del levels[level], totals[level]
-                prices.remove(level)
-                total = ZERO
-            self._emit_level(market, book, maker_side, level, total, now)
-        if trade is None:
-            return None
-        trade.size = taker.size_matched
-        fee = fee_raw.quantize(FEE_QUANTUM, rounding=ROUND_HALF_UP)
-        if fee_raw > 0 and fee == 0:
-            fee = FEE_QUANTUM
-        if fee:
-            self._account(taker.address).collateral -= fee
-            self.fees_collected += fee
-            trade.deltas.append((taker.address, -fee, None, ZERO))
-        trade.fee = fee
-        return trade
-
-    def _new_trade(self, market: SimMarket, taker: _Order, yes_price: Decimal, now: float) -> _Trade:
-        trade_id = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
-        will_fail = self.trade_fail_share > 0 and Decimal(str(self.rng.random())) < self.trade_fail_share
-        return _Trade(
-            id=trade_id, market=market.condition_id, taker=taker, size=ZERO,
-            price=yes_price if taker.is_yes else ONE - yes_price, fee=ZERO,
-            fee_rate_bps=market.fee_rate_bps, matched_at=now,
-            tx_hash="0x" + hashlib.sha256(trade_id.encode()).hexdigest(), maker_entries=[],
-            maker_owners=[], deltas=[], will_fail=will_fail, last_update=now,
+        return match(
+            self._ledger, market, book, taker, cap=cap,
+            start_trade=lambda yes_price: new_trade(market, taker, yes_price, now, self.rng, self.trade_fail_share),
+            on_maker_filled=maker_filled,
+            on_level_changed=lambda side, level, total: self._emit_level(market, book, side, level, total, now),
         )
 
-    def _fill(self, market: SimMarket, trade: _Trade, taker: _Order, maker: _Order, q: Decimal,
-              yes_price: Decimal) -> Decimal:
-        """Move shares and collateral for ``q`` shares at the maker's YES price; returns the
-        taker's unrounded fee for this fill."""
-        if taker.token_id == maker.token_id:  # NORMAL
-            x = yes_price if taker.is_yes else ONE - yes_price
-            cash = (q * x).quantize(MICRO, rounding=ROUND_DOWN)
-            taker_cash = maker_cash = cash
-        else:  # MINT (both BUY) or MERGE (both SELL): YES and NO cash add up to exactly q
-            yes_cash = (q * yes_price).quantize(MICRO, rounding=ROUND_DOWN)
-            taker_cash, maker_cash = (yes_cash, q - yes_cash) if taker.is_yes else (q - yes_cash, yes_cash)
-        for order, cash in ((taker, taker_cash), (maker, maker_cash)):
-            self._transfer(trade, order, q, cash)
-        maker_acct = self._account(maker.address)
-        if maker.side == BUY:
-            maker_acct.reserved_collateral -= q * maker.price
-        else:
-            maker_acct.reserved_shares[maker.token_id] -= q
-        taker.size_matched += q
-        maker.size_matched += q
-        for order in (taker, maker):
-            if trade.id not in order.associate_trades:
-                order.associate_trades.append(trade.id)
-        if maker.owner not in trade.maker_owners:
-            trade.maker_owners.append(maker.owner)
-        trade.maker_entries.append({
-            "order_id": maker.id, "owner": maker.owner, "maker_address": maker.address,
-            "asset_id": maker.token_id, "matched_amount": fmt(q), "price": fmt(maker.price),
-            "outcome": maker.outcome, "side": maker.side, "fee_rate_bps": "0",
-            "outcome_index": 0 if maker.is_yes else 1, "_cash": taker_cash,
-        })
-        x_t = yes_price if taker.is_yes else ONE - yes_price
-        return q * market.fee_rate * x_t * (ONE - x_t)
-
-    def _transfer(self, trade: _Trade, order: _Order, q: Decimal, cash: Decimal) -> None:
-        acct = self._account(order.address)
-        d_cash, d_shares = (-cash, q) if order.side == BUY else (cash, -q)
-        self._apply(acct, order.token_id, d_cash, d_shares)
-        trade.deltas.append((order.address, d_cash, order.token_id, d_shares))
-
-    def _apply(self, acct: _Account, token: Optional[str], d_cash: Decimal, d_shares: Decimal) -> None:
-        acct.collateral += d_cash
-        if token is None or d_shares == 0:
-            return
-        held = acct.positions.get(token, ZERO)
-        basis = acct.cost.setdefault(token, [ZERO, ZERO, ZERO])
-        if d_shares > 0:
-            basis[0] += -d_cash
-            basis[1] += d_shares
-        elif held > 0:
-            avg = basis[0] / held
-            sold = min(-d_shares, held)
-            basis[2] += d_cash - avg * sold
-            basis[0] -= avg * sold
-        acct.positions[token] = held + d_shares
-
-    def _after_trade(self, market: SimMarket, book: _Book, trade: _Trade, now: float) -> None:
+    def _after_trade(self, market: SimMarket, book: UnifiedBook, trade: SimTrade, now: float) -> None:
         taker = trade.taker
         self._trades[trade.id] = trade
-        owners = [taker.owner] + [o for o in trade.maker_owners if o != taker.owner]
-        for owner in owners:
+        for owner in trade.owners():
             self._trades_by_owner.setdefault(owner, []).append(trade.id)
         self._user_trade_event(trade, now)
-        book.last_trade_yes = self._last_yes_price(trade)
-        self._emit("market", taker.token_id, {
-            "market": market.condition_id, "asset_id": taker.token_id,
-            "price": fmt(self._last_fill_price(trade)), "size": fmt(trade.size),
-            "fee_rate_bps": str(trade.fee_rate_bps), "side": taker.side, "timestamp": _ms(now),
-            "event_type": "last_trade_price", "transaction_hash": trade.tx_hash,
-        })
+        book.last_trade_yes = trade.last_yes_price()
+        self._emit("market", taker.token_id, payloads.last_trade_price_message(
+            market, taker, trade.last_fill_price(), trade.size, trade.fee_rate_bps, trade.tx_hash, now))
         for token in market.tokens:
             snap = self._snapshot(token, now)
             snap["event_type"] = "book"
@@ -878,73 +509,28 @@ class Exchange:
         self._seq += 1
         heapq.heappush(self._settle_heap, (now + delay, self._seq, trade.id, "FAILED" if trade.will_fail else "MINED"))
 
-    def _last_fill_price(self, trade: _Trade) -> Decimal:
-        """The last fill's price in the taker's token terms."""
-        entry = trade.maker_entries[-1]
-        p = Decimal(entry["price"])
-        return p if entry["asset_id"] == trade.taker.token_id else ONE - p
+    # ------------------------------------------------------------------ user channel
 
-    def _last_yes_price(self, trade: _Trade) -> Decimal:
-        p = self._last_fill_price(trade)
-        return p if trade.taker.is_yes else ONE - p
-
-    # ------------------------------------------------------------------ user-channel payloads
-
-    def _order_view(self, o: _Order) -> dict:
-        return {
-            "associate_trades": list(o.associate_trades), "id": o.id, "status": o.status, "market": o.market,
-            "original_size": fmt(o.original_size), "outcome": o.outcome, "maker_address": o.address,
-            "owner": o.owner, "price": fmt(o.price), "side": o.side, "size_matched": fmt(o.size_matched),
-            "asset_id": o.token_id, "expiration": str(o.expiration), "order_type": o.order_type,
-            "created_at": o.created_at,
-        }
-
-    def _user_order_event(self, o: _Order, kind: str, now: float) -> None:
+    def _user_order_event(self, o: SimOrder, kind: str, now: float) -> None:
         if o.owner in self.internal_owners or not self._listeners:
             return
-        msg = self._order_view(o)
-        msg["associate_trades"] = msg["associate_trades"] or None
-        msg.update(event_type="order", order_owner=o.owner, timestamp=_ms(now), type=kind)
-        self._emit("user", o.owner, msg)
+        self._emit("user", o.owner, payloads.order_event(o, kind, now))
 
-    def _trade_view(self, trade: _Trade, owner: str) -> dict:
-        taker = trade.taker
-        is_taker = owner == taker.owner
-        address = taker.address if is_taker else next(
-            (e["maker_address"] for e in trade.maker_entries if e["owner"] == owner), "")
-        return {
-            "id": trade.id, "taker_order_id": taker.id, "market": trade.market, "asset_id": taker.token_id,
-            "side": taker.side, "size": fmt(trade.size), "fee_rate_bps": str(trade.fee_rate_bps),
-            "price": fmt(trade.price), "status": trade.status, "match_time": str(int(trade.matched_at)),
-            "matchtime": str(int(trade.matched_at)), "last_update": str(int(trade.last_update)),
-            "outcome": taker.outcome, "bucket_index": 0, "owner": owner, "trade_owner": taker.owner,
-            "maker_address": address, "transaction_hash": trade.tx_hash,
-            "trader_side": "TAKER" if is_taker else "MAKER",
-            "maker_orders": [{k: v for k, v in e.items() if k != "_cash"} for e in trade.maker_entries],
-        }
-
-    def _user_trade_event(self, trade: _Trade, now: float) -> None:
+    def _user_trade_event(self, trade: SimTrade, now: float) -> None:
         if not self._listeners:
             return
-        owners = [trade.taker.owner] + [o for o in trade.maker_owners if o != trade.taker.owner]
-        for owner in owners:
+        for owner in trade.owners():
             if owner in self.internal_owners:
                 continue
-            msg = self._trade_view(trade, owner)
-            msg.update(event_type="trade", type="TRADE", timestamp=_ms(now))
-            self._emit("user", owner, msg)
+            self._emit("user", owner, payloads.trade_event(trade, owner, now))
 
     # ------------------------------------------------------------------ cancels
 
-    def _cancel(self, order: _Order, now: float) -> None:
+    def _cancel(self, order: SimOrder, now: float) -> None:
         market = self.markets[order.market]
         book = self._books[order.market]
         total = book.remove(order)
-        acct = self._account(order.address)
-        if order.side == BUY:
-            acct.reserved_collateral -= order.remaining * order.price
-        else:
-            acct.reserved_shares[order.token_id] -= order.remaining
+        self._ledger.release(order, order.remaining)
         order.status = CANCELED
         order.resting = False
         self._open_by_owner.get(order.owner, {}).pop(order.id, None)
@@ -994,7 +580,7 @@ class Exchange:
     def open_orders(self, owner: str, *, order_id: Optional[str] = None, market: Optional[str] = None,
                     asset_id: Optional[str] = None) -> list[dict]:
         orders = sorted(self._open_by_owner.get(owner, {}).values(), key=lambda o: o.seq)
-        return [self._order_view(o) for o in orders
+        return [payloads.order_view(o) for o in orders
                 if (not order_id or o.id == order_id) and (not market or o.market == market)
                 and (not asset_id or o.token_id == asset_id)]
 
@@ -1003,7 +589,7 @@ class Exchange:
         order = self._orders.get(order_id)
         if order is None or order.owner != owner:
             return None
-        return self._order_view(order)
+        return payloads.order_view(order)
 
     @_locked
     def trades(self, owner: str, *, trade_id: Optional[str] = None, market: Optional[str] = None,
@@ -1022,7 +608,7 @@ class Exchange:
                 continue
             if before is not None and int(t.matched_at) > before:
                 continue
-            rows.append(self._trade_view(t, owner))
+            rows.append(payloads.trade_view(t, owner))
         return rows
 
     # ------------------------------------------------------------------ time
@@ -1042,17 +628,11 @@ class Exchange:
         if self.config.background:
             self.traders.step(now)
 
-    def _settle(self, trade: _Trade, status: str, now: float) -> None:
+    def _settle(self, trade: SimTrade, status: str, now: float) -> None:
         trade.status = status
         trade.last_update = now
         if status == "FAILED":
-            for address, d_cash, token, d_shares in reversed(trade.deltas):
-                acct = self._account(address)
-                if token is None:  # the fee goes back
-                    acct.collateral -= d_cash
-                    self.fees_collected += d_cash
-                else:
-                    self._apply(acct, token, -d_cash, -d_shares)
+            self._ledger.reverse(trade.deltas)
             log.info("trade %s FAILED; ledger reversed", trade.id)
         elif status == "MINED":
             self._seq += 1
