@@ -70,7 +70,8 @@ def test_sigkill_leaves_orders_that_the_heartbeat_switch_cancels_then_restart_fi
     bot = start_bot(sim, tmp_path)
     try:
         wait_quoting(bot, rest)
-        wait_for(lambda: "heartbeat" not in bot.log() or True, 1)
+        wait_for(lambda: (bot.metric("pmbot_heartbeat_age_seconds") or 99) < 6, 10,
+                 what="heartbeats running (the dead-man switch is armed only after the first one)")
         bot.kill()  # SIGKILL: no chance to cancel anything
         assert len(open_orders(rest)) >= 2
         t0 = time.monotonic()
