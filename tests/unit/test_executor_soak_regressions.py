@@ -15,6 +15,7 @@ from pmbot.executor import Executor
 from pmbot.model import Cancel, Create, NewOrder, OrderRejected, Replace, Side, VenueMode, VenueModeChanged
 from pmbot.venue.auth import ApiCreds
 from pmbot.venue.signer import OrderSigner
+from tests.unit.test_executor import _IdTagging  # the fake venue answers with the real order hash
 
 TOKEN = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
 CREDS = ApiCreds("api-key", "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", "pass")
@@ -48,18 +49,6 @@ class FakeRest:
         with self.lock:
             self.calls.append(("cancel_all",))
         return {"canceled": [], "not_canceled": {}}
-
-
-class _IdTagging:
-    """The fake venue answers with the real order hash."""
-
-    def __init__(self, signer):
-        self.signer = signer
-
-    def build(self, *a, **kw):
-        signed = self.signer.build(*a, **kw)
-        signed.order["_id"] = signed.order_id
-        return signed
 
 
 @pytest.fixture
