@@ -18,6 +18,7 @@ import queue
 import threading
 import time
 from collections import deque
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Callable, Optional
 
@@ -49,7 +50,7 @@ from pmbot.model import (
     VenueModeChanged,
 )
 from pmbot.arbitrage_desk import ArbitrageDesk
-from pmbot.inventory import Inventory
+from pmbot.inventory import Inventory, Pnl
 from pmbot.journal import replay
 from pmbot.orders import OrderTracker
 from pmbot.state import AppState, StateView
@@ -81,6 +82,16 @@ def crosses(new: NewOrder, old: NewOrder, market: MarketInfo) -> bool:
     if new_kind == old_kind:
         return False
     return new_px >= old_px if new_kind == "bid" else new_px <= old_px
+
+
+@dataclass(frozen=True, slots=True)
+class Marks:
+    """The inventory marked at the current mids, computed once per batch for the strategy input, the
+    state view and the metrics alike."""
+
+    mids: dict
+    pnl: Pnl
+    position_value_usd: Decimal
 
 
 class Engine:
@@ -122,6 +133,9 @@ class Engine:
                                  commands=commands, params=self.params, new_order=self._new_order,
                                  book_views=self._book_views)
         self._ever_quoted: set[str] = set()  # "bot" and condition ids that have quoted at least once
+        self._last_decision = None  # the previous Decision (verdict changes, state view, metrics)
+        self._pnl_day = ""  # the UTC day _pnl_day_start belongs to
+        self._pnl_day_start = ZERO
 
         self.market_by_cid: dict[str, MarketInfo] = {}
         for m in list(markets) + [m for e in events for m in e.markets]:
@@ -225,8 +239,9 @@ class Engine:
                 if time.monotonic() >= next_tick:
                     next_tick = time.monotonic() + tick_every
                     self.tracker.forget_done_before(self.clock() - 600)
-                self._decide(origin_ns)
-                self._publish()
+                marks = self._marks()
+                self._decide(origin_ns, marks)
+                self._publish(marks)
             except Exception:
                 # A bug must not leave orders unmanaged: cancel everything and stop quoting (fail closed).
                 # The thread keeps running so fills and order events are still recorded.
@@ -352,10 +367,14 @@ class Engine:
 
     # ------------------------------------------------------------------ decisions
 
-    def _decide(self, origin_ns: int) -> None:
+    def _marks(self) -> Marks:
+        mids = self._mids()
+        return Marks(mids, self.inventory.pnl(mids), self.inventory.position_value_usd(mids))
+
+    def _decide(self, origin_ns: int, marks: Marks) -> None:
         if not self._quoting_enabled:
             return
-        inp = self._strategy_input()
+        inp = self._strategy_input(marks)
         decision = decide(inp, self.memory, self.params)
         self.memory = decision.memory
         self._log_verdict_changes(decision)
@@ -364,7 +383,7 @@ class Engine:
 
     def _log_verdict_changes(self, decision) -> None:
         """One log line per risk-state change, with its reason (the metric carries the current state)."""
-        previous = getattr(self, "_last_decision", None)
+        previous = self._last_decision
         before = {md.condition_id: str(md.verdict) for md in previous.markets} if previous is not None else {}
         quoted = self._ever_quoted
         if previous is None or str(previous.verdict) != str(decision.verdict):
@@ -383,7 +402,7 @@ class Engine:
             if md.verdict.may_quote and md.desired:
                 quoted.add(md.condition_id)
 
-    def _strategy_input(self):
+    def _strategy_input(self, marks: Marks):
         now = self.clock()
         books = self._book_views(now)
         inventory = {tok: self.inventory.shares(tok) for tok in self.market_by_token}
@@ -393,8 +412,7 @@ class Engine:
                       pending=not t.order_id, market=t.order.market, cancel_pending=t.state == "cancelling")
             for t in self.tracker.all()
         )
-        mids = self._mids()
-        pnl = self.inventory.pnl(mids)
+        pnl = marks.pnl
         hedged = {tok: self.inventory.hedged_shares(tok) for tok in self.market_by_token}
         return StrategyInput(
             now=now,
@@ -402,7 +420,7 @@ class Engine:
             events=self.events,
             books=books,
             inventory=inventory,
-            position_value_usd=self.inventory.position_value_usd(mids),
+            position_value_usd=marks.position_value_usd,
             daily_pnl_usd=pnl.realized + pnl.unrealized - self._day_start_pnl(pnl, now),
             open_orders=live,
             user_feed_up=self.feeds_up.get("user", False),
@@ -416,7 +434,7 @@ class Engine:
     def _day_start_pnl(self, pnl, now: float) -> Decimal:
         """P&L at the start of the UTC day, so the daily loss limit measures today's loss only."""
         day = time.strftime("%Y-%m-%d", time.gmtime(now))
-        if getattr(self, "_pnl_day", None) != day:
+        if self._pnl_day != day:
             self._pnl_day = day
             self._pnl_day_start = pnl.realized + pnl.unrealized
         return self._pnl_day_start
@@ -471,13 +489,12 @@ class Engine:
 
     # ------------------------------------------------------------------ publishing
 
-    def _publish(self) -> None:
+    def _publish(self, marks: Marks) -> None:
         now = self.clock()
-        mids = self._mids()
-        pnl = self.inventory.pnl(mids)
+        pnl = marks.pnl
         live_tokens = sum(1 for u in self.books.values() if u.live)
         by_market = self.tracker.count_by_market()
-        decision = getattr(self, "_last_decision", None)
+        decision = self._last_decision
         paused = {}
         halted = ""
         if decision is not None:
@@ -497,7 +514,7 @@ class Engine:
             open_orders=len(self.tracker),
             open_orders_by_market=by_market,
             inventory={tok: self.inventory.shares(tok) for tok in self.market_by_token},
-            position_value_usd=self.inventory.position_value_usd(mids),
+            position_value_usd=marks.position_value_usd,
             realized_pnl_usd=pnl.realized,
             unrealized_pnl_usd=pnl.unrealized,
             fees_usd=pnl.fees,
@@ -509,10 +526,11 @@ class Engine:
         ))
         if time.monotonic() - self._last_metrics >= 0.25:
             self._last_metrics = time.monotonic()
-            self._publish_metrics(mids, pnl, by_market, decision)
+            self._publish_metrics(marks, by_market, decision)
 
-    def _publish_metrics(self, mids, pnl, by_market, decision) -> None:
+    def _publish_metrics(self, marks: Marks, by_market, decision) -> None:
         m = self.metrics
+        mids, pnl = marks.mids, marks.pnl
         for cid, market in self.market_by_cid.items():
             mid = mids.get(market.yes_token)
             exp = self.inventory.exposure(market, mid)
@@ -537,7 +555,7 @@ class Engine:
         for cid in self.market_by_cid:
             for side in ("BUY", "SELL"):
                 m.quotes.labels(market=cid, side=side).set(quotes.get((cid, side), 0))
-        m.position_value_usd.set(float(self.inventory.position_value_usd(mids)))
+        m.position_value_usd.set(float(marks.position_value_usd))
         m.set_pnl(realized=pnl.realized, unrealized=pnl.unrealized, fees=pnl.fees)
         if decision is not None:
             m.set_halted(None if decision.verdict.may_quote else decision.verdict.reason)

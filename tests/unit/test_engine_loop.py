@@ -53,9 +53,9 @@ def test_a_backlog_of_market_updates_is_coalesced_to_the_latest_state(engine):
     decisions = []
     real = engine._decide
 
-    def counting(origin_ns):
+    def counting(origin_ns, *rest):
         decisions.append(origin_ns)
-        return real(origin_ns)
+        return real(origin_ns, *rest)
 
     engine._decide = counting
     engine.inbound.put(FeedStatus("user", True))
