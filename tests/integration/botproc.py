@@ -49,19 +49,43 @@ def parse_samples(text: str, name: str) -> list[tuple[dict, float]]:
             for s in fam.samples if s.name == name]
 
 
-def binary_market_refs(get: Callable[[str], dict]) -> list[dict]:
-    """A sim's binary (not neg-risk) markets as config entries (YES/NO token pairs), read from its
-    ``GET /markets`` through ``get(path)``."""
-    out = []
-    for m in get("/markets")["data"]:
-        if m.get("neg_risk"):
-            continue
-        toks = {t["outcome"].lower(): t["token_id"] for t in m["tokens"]}
-        out.append({"yes_token": toks["yes"], "no_token": toks["no"]})
-    return out
+def stop_process(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
+    """Ask a child to stop with ``sig``; kill it if it has not exited within ``timeout``."""
+    if proc.poll() is not None:
+        return
+    proc.send_signal(sig)
+    try:
+        proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
 
 
-class SimProcess:
+class SimClient:
+    """What the bot tests read from a simulator through its public HTTP API (``urls`` set by the
+    subclass): ``GET`` endpoints, its binary markets as config entries, and its exact ledger."""
+
+    urls: dict
+
+    def get(self, path: str):
+        with urllib.request.urlopen(self.urls["clob_url"] + path, timeout=5) as resp:
+            return json.loads(resp.read())
+
+    def binary_markets(self) -> list[dict]:
+        """The sim's binary (not neg-risk) markets as config entries (YES/NO token pairs)."""
+        out = []
+        for m in self.get("/markets")["data"]:
+            if m.get("neg_risk"):
+                continue
+            toks = {t["outcome"].lower(): t["token_id"] for t in m["tokens"]}
+            out.append({"yes_token": toks["yes"], "no_token": toks["no"]})
+        return out
+
+    def ledger(self, address: str) -> dict:
+        return self.get(f"/_sim/ledger?user={address}")
+
+
+class SimProcess(SimClient):
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pmbot.sim", "--port", "0", *args],
@@ -72,19 +96,8 @@ class SimProcess:
             raise RuntimeError(f"sim did not start: {self.proc.stderr.read()}")
         self.urls = dict(part.split("=", 1) for part in line.split())
 
-    def get(self, path: str):
-        with urllib.request.urlopen(self.urls["clob_url"] + path, timeout=5) as resp:
-            return json.loads(resp.read())
-
-    def binary_markets(self) -> list[dict]:
-        return binary_market_refs(self.get)
-
     def control(self, **knobs) -> dict:
         return self._post("/_sim/control", knobs)
-
-    def ledger(self, address: str) -> dict:
-        with urllib.request.urlopen(f"{self.urls['clob_url']}/_sim/ledger?user={address}", timeout=5) as resp:
-            return json.loads(resp.read())
 
     def _post(self, path: str, body: dict) -> dict:
         req = urllib.request.Request(self.urls["clob_url"] + path, data=json.dumps(body).encode(),
@@ -93,13 +106,7 @@ class SimProcess:
             return json.loads(resp.read())
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
 
 
 class BotProcess:
@@ -154,9 +161,7 @@ class BotProcess:
             self._log.close()
 
     def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
+        stop_process(self.proc, signal.SIGKILL)
         self._log.close()
 
 

@@ -2,6 +2,7 @@
 quotes on the exchange sit at the prices the ``edge`` rules give for the exchange's book; the
 metrics equal the exchange's ledger; after the kill switch the resting-order gauge reads zero."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -14,7 +15,7 @@ import yaml
 
 from pmbot.config import parse_config
 from pmbot.runner import BotRunner
-from tests.integration.botproc import ROOT, free_port, parse_samples, wait_for
+from tests.integration.botproc import ROOT, free_port, parse_samples, stop_process, wait_for
 
 D = Decimal
 
@@ -50,23 +51,28 @@ def test_python_bot_py_in_sim_mode_quotes_fills_and_exposes_metrics_within_20s(t
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(20) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        stop_process(proc, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def sim_runner(tmp_path, **sections):
+    """The bot in sim mode, in this process (its exchange is ``r.sim.exchange``); quoting only unless
+    ``sections`` say otherwise. The kill switch must leave nothing open."""
+    raw = {"mode": "sim", "metrics": {"port": 0}, "state_dir": str(tmp_path / "state"),
+           "arbitrage": {"enabled": False}}
+    raw.update(sections)
+    r = BotRunner(parse_config(raw), private_key=None)
+    try:
+        r._start()
+        yield r
+    finally:
+        assert r._teardown(cancel=True) == 0
 
 
 @pytest.fixture
 def runner(tmp_path):
-    cfg = parse_config({
-        "mode": "sim",
-        "metrics": {"port": 0},
-        "state_dir": str(tmp_path / "state"),
-        "arbitrage": {"enabled": False},
-    })
-    r = BotRunner(cfg, private_key=None)
-    r._start()
-    yield r
-    r._teardown(cancel=True)
+    with sim_runner(tmp_path) as r:
+        yield r
 
 
 def bot_orders(r):
@@ -132,36 +138,16 @@ def _samples(runner, name):
 
 
 def test_markets_given_by_slug_are_resolved_through_gamma(tmp_path):
-    cfg = parse_config({
-        "mode": "sim",
-        "markets": [{"slug": "fed-cuts-rates-in-december-2026"}],
-        "metrics": {"enabled": False},
-        "state_dir": str(tmp_path / "state"),
-        "arbitrage": {"enabled": False},
-    })
-    r = BotRunner(cfg, private_key=None)
-    try:
-        r._start()
+    with sim_runner(tmp_path, markets=[{"slug": "fed-cuts-rates-in-december-2026"}]) as r:
         [market] = r.engine.markets
         sim_market = next(m for m in r.sim.exchange.markets.values() if m.slug == "fed-cuts-rates-in-december-2026")
         assert (market.condition_id, market.yes_token, market.no_token) == (
             sim_market.condition_id, sim_market.yes_token, sim_market.no_token)
         wait_for(lambda: any(o["market"] == market.condition_id for o in bot_orders(r)), 20, what="quotes on it")
-    finally:
-        assert r._teardown(cancel=True) == 0
 
 
 def test_the_inventory_aware_model_quotes_a_ladder_in_sim_mode(tmp_path):
-    cfg = parse_config({
-        "mode": "sim",
-        "strategy": {"name": "avellaneda", "ladder_levels": 2, "order_size": 5},
-        "metrics": {"enabled": False},
-        "state_dir": str(tmp_path / "state"),
-        "arbitrage": {"enabled": False},
-    })
-    r = BotRunner(cfg, private_key=None)
-    try:
-        r._start()
+    with sim_runner(tmp_path, strategy={"name": "avellaneda", "ladder_levels": 2, "order_size": 5}) as r:
         market = next(m for m in r.engine.markets if m.tick == D("0.01"))
 
         def ladder():
@@ -177,5 +163,3 @@ def test_the_inventory_aware_model_quotes_a_ladder_in_sim_mode(tmp_path):
             is_bid = (o["side"] == "BUY") == (o["asset_id"] == market.yes_token)
             assert price < best_ask if is_bid else price > best_bid
         assert r.engine.alive()
-    finally:
-        assert r._teardown(cancel=True) == 0

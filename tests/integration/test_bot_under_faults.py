@@ -22,14 +22,12 @@ from __future__ import annotations
 
 import dataclasses
 import glob
-import json
 import os
 import re
 import signal
 import sqlite3
 import threading
 import time
-import urllib.request
 from collections import Counter
 from decimal import Decimal
 
@@ -37,14 +35,14 @@ import pytest
 
 from pmbot.sim import SimServer
 from pmbot.sim.markets import load_sim_config
-from tests.integration.botproc import TEST_KEY, BotProcess, binary_market_refs, venue_client, wait_for
+from tests.integration.botproc import TEST_KEY, BotProcess, SimClient, venue_client, wait_for
 
 FAULT_SECS = 10.0
 CANCEL_ONLY_SECS = 3.0
 UNKNOWN_LINE = re.compile(r"order (0x[0-9a-fA-F]{64}) outcome unknown \(([^)]*)")
 
 
-class InProcessSim:
+class InProcessSim(SimClient):
     """The parts of ``botproc.SimProcess`` that ``BotProcess`` and ``venue_client`` use, backed by a
     ``SimServer`` in this process so the test can listen to the engine."""
 
@@ -52,13 +50,6 @@ class InProcessSim:
         self.server = SimServer(load_sim_config(None))
         self.server.start()
         self.urls = dict(self.server.urls)
-
-    def get(self, path: str):
-        with urllib.request.urlopen(self.urls["clob_url"] + path, timeout=5) as resp:
-            return json.loads(resp.read())
-
-    def binary_markets(self) -> list[dict]:
-        return binary_market_refs(self.get)
 
     def control(self, **knobs) -> dict:
         return self.server.faults.apply(knobs)

@@ -29,6 +29,7 @@ import yaml
 from pmbot.metrics import Metrics
 from pmbot.model import Outcome, Side
 from tests.conftest import ROOT
+from tests.integration.botproc import stop_process
 from tests.unit.test_dashboard import all_exprs, load_dashboard, substitute
 from tests.unit.test_deploy_units import require_tool
 from tests.unit.test_metrics_promtool import realistic_metrics
@@ -96,13 +97,7 @@ class Prometheus:
         pytest.fail(f"no data for {expr!r} within {timeout} s")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self._log.close()
 
 
@@ -213,13 +208,7 @@ def bot(tmp_path):
     try:
         yield handle
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(20)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(5)
+        stop_process(proc, timeout=20)
         log.close()
 
 
