@@ -421,31 +421,6 @@ class Metrics:
         """A sample's current value by full exposed name (e.g. ``pmbot_fills_total``); None if absent."""
         return self.registry.get_sample_value(name, labels or {})
 
-    def summary(self) -> str:
-        """One log line replacing the old print monitor (the app logs it periodically)."""
-
-        def total(metric_name: str) -> float:
-            s = 0.0
-            for family in self.registry.collect():
-                for sample in family.samples:
-                    if sample.name == metric_name:
-                        s += sample.value
-            return s
-
-        return (
-            "pnl=%.2f position=%.2f/%.2f open_orders=%d fills=%d rejects=%d paused=%d heartbeat_age=%.1fs"
-            % (
-                self.value("pmbot_pnl_usd", {"kind": "total"}) or 0.0,
-                self.value("pmbot_position_value_usd") or 0.0,
-                self.value("pmbot_position_limit_usd") or 0.0,
-                total("pmbot_open_orders"),
-                total("pmbot_fills_total"),
-                total("pmbot_orders_rejected_total"),
-                total("pmbot_risk_paused"),
-                self.value("pmbot_heartbeat_age_seconds") or 0.0,
-            )
-        )
-
     def serve(self, host: str, port: int) -> MetricsServer:
         """Serve /metrics on ``host:port`` (port 0 = any free port) in a thread named ``metrics-http``."""
         server, thread = start_http_server(port, addr=host, registry=self.registry)

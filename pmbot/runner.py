@@ -115,6 +115,7 @@ class BotRunner:
             f"position_usd={v.position_value_usd:.2f} realized={v.realized_pnl_usd:.4f} "
             f"unrealized={v.unrealized_pnl_usd:.4f} fees={v.fees_usd:.4f} venue={v.venue_mode.value} "
             f"paused={len(v.paused)} halted={v.halted_reason or 'no'}"
+            + (f" heartbeat_age={self.executor.heartbeat_age():.1f}s" if self.executor is not None else "")
         )
 
     # ------------------------------------------------------------------ start-up

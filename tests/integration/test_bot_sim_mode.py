@@ -127,6 +127,8 @@ def test_metrics_equal_the_exchange_ledger_and_read_zero_resting_orders_after_th
         return gauges == wanted and bool(wanted)
 
     wait_for(agree, 10, interval=0.3, what="inventory gauges to equal the exchange ledger")
+    line = runner.summary()  # the periodic log line that replaces the print monitor
+    assert "\n" not in line and f"fills={runner.state.view().fills}" in line and "heartbeat_age=" in line
     assert sum(v for _, v in _samples(runner, "pmbot_open_orders")) > 0
     runner._teardown(cancel=True)
     assert exch.open_orders(runner.engine.api_key) == []

@@ -165,14 +165,6 @@ def test_unknown_reject_kind_is_counted_as_other(metrics):
     assert "0xdeadbeef" not in metrics.exposition().decode()
 
 
-def test_summary_is_one_line(metrics):
-    metrics.count_fill("0xm1", "SELL", Decimal("5"), Decimal("0.5"))
-    metrics.open_orders.labels(market="0xm1").set(4)
-    line = metrics.summary()
-    assert "\n" not in line
-    assert "fills=1" in line and "open_orders=4" in line
-
-
 def test_registries_are_independent():
     a, b = Metrics(CollectorRegistry()), Metrics(CollectorRegistry())
     a.fills_total.labels("m", "BUY").inc()
