@@ -77,8 +77,12 @@ def pct(values, p):
 
 class Sim:
     def __init__(self) -> None:
-        self.proc = subprocess.Popen([sys.executable, "-m", "pmbot.sim", "--log-level", "ERROR"], cwd=ROOT,
-                                     stdout=subprocess.PIPE, text=True)
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "pmbot.sim", "--log-level", "ERROR"],
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         line = self.proc.stdout.readline()
         self.urls = dict(kv.split("=", 1) for kv in line.split())
         self.http = requests.Session()
@@ -96,7 +100,7 @@ class Sim:
     def books(self, tokens: list[str]) -> list[dict]:
         out = []
         for i in range(0, len(tokens), 500):
-            out.extend(self.post("/books", [{"token_id": t} for t in tokens[i:i + 500]]))
+            out.extend(self.post("/books", [{"token_id": t} for t in tokens[i : i + 500]]))
         return out
 
     def flood(self, rate: float, count: int) -> None:
@@ -122,11 +126,19 @@ class RawClient:
         self.first = self.last = 0.0
         self.subscribed = threading.Event()
         self.app = websocket.WebSocketApp(url, on_open=self._open, on_message=self._msg)
-        self.thread = threading.Thread(target=self.app.run_forever, kwargs={"skip_utf8_validation": skip_utf8},
-                                       name="bench-raw-ws", daemon=False)
+        self.thread = threading.Thread(
+            target=self.app.run_forever,
+            kwargs={"skip_utf8_validation": skip_utf8},
+            name="bench-raw-ws",
+            daemon=False,
+        )
 
     def _open(self, app) -> None:
-        app.send(json.dumps({"assets_ids": self.tokens, "type": "market", "custom_feature_enabled": True}))
+        app.send(
+            json.dumps(
+                {"assets_ids": self.tokens, "type": "market", "custom_feature_enabled": True}
+            )
+        )
 
     def _msg(self, app, data) -> None:
         if not self.subscribed.is_set():  # the snapshot array
@@ -196,7 +208,7 @@ class TimedFeed(MarketFeed):
             self.lat_us.append((done - recv_ns) / 1000.0)
             i = text.rfind('"timestamp":"')
             if i >= 0:
-                ts = int(text[i + 13:text.index('"', i + 13)])
+                ts = int(text[i + 13 : text.index('"', i + 13)])
                 self.wall_ms.append(time.time() * 1000.0 - ts)
 
 
@@ -205,18 +217,30 @@ def main() -> int:
     ap.add_argument("--tokens", type=int, default=1000)
     ap.add_argument("--levels", type=int, default=50)
     ap.add_argument("--flood", type=int, default=120000, help="messages per flood")
-    ap.add_argument("--rate", type=float, default=60000, help="flood rate asked of the sim (msgs/s)")
+    ap.add_argument(
+        "--rate", type=float, default=60000, help="flood rate asked of the sim (msgs/s)"
+    )
     ap.add_argument("--latency-rate", type=float, default=5000)
     ap.add_argument("--latency-secs", type=float, default=6)
-    ap.add_argument("--shard-size", type=int, default=200, help="tokens per connection (the bot's default)")
+    ap.add_argument(
+        "--shard-size", type=int, default=200, help="tokens per connection (the bot's default)"
+    )
     args = ap.parse_args()
 
     rss_start = rss_mb()
-    emit(bench="env", websocket_client=websocket.__version__, accelerator=accelerator(),
-         skip_utf8_validation=True, loadavg_1m=os.getloadavg()[0], cpus=os.cpu_count())
+    emit(
+        bench="env",
+        websocket_client=websocket.__version__,
+        accelerator=accelerator(),
+        skip_utf8_validation=True,
+        loadavg_1m=os.getloadavg()[0],
+        cpus=os.cpu_count(),
+    )
     sim = Sim()
     try:
-        made = sim.post("/_sim/bench_markets", {"count": args.tokens // 2, "levels": args.levels})["markets"]
+        made = sim.post("/_sim/bench_markets", {"count": args.tokens // 2, "levels": args.levels})[
+            "markets"
+        ]
         markets = [MarketInfo(m["condition_id"], m["yes_token"], m["no_token"]) for m in made]
         tokens = [t for m in markets for t in (m.yes_token, m.no_token)]
         url = sim.urls["market_ws_url"]
@@ -226,18 +250,35 @@ def main() -> int:
         drain = Drain(out)
         stop = threading.Event()
         rss_before_feed = rss_mb()
-        feed = TimedFeed(url, markets, out, stop=stop, get_book=sim.get_book, spot_check_secs=0,
-                         rng=random.Random(1), metrics=Metrics(process_collector=False), shard_size=args.shard_size)
+        feed = TimedFeed(
+            url,
+            markets,
+            out,
+            stop=stop,
+            get_book=sim.get_book,
+            spot_check_secs=0,
+            rng=random.Random(1),
+            metrics=Metrics(process_collector=False),
+            shard_size=args.shard_size,
+        )
         feed.start()
         t0 = time.monotonic()
         while not all(feed.is_live(t) for t in tokens) and time.monotonic() - t0 < 60:
             stop.wait(0.1)
         live_secs = time.monotonic() - t0
         levels = sum(len(feed.book(t)) for t in tokens)
-        emit(bench="rss", tokens=len(tokens), levels_total=levels, levels_per_side=args.levels,
-             rss_mb_process_start=round(rss_start, 1), rss_mb_before_feed=round(rss_before_feed, 1),
-             rss_mb_with_books=round(rss_mb(), 1), feed_delta_mb=round(rss_mb() - rss_before_feed, 1),
-             connections=len(feed.connections), all_live_after_secs=round(live_secs, 2))
+        emit(
+            bench="rss",
+            tokens=len(tokens),
+            levels_total=levels,
+            levels_per_side=args.levels,
+            rss_mb_process_start=round(rss_start, 1),
+            rss_mb_before_feed=round(rss_before_feed, 1),
+            rss_mb_with_books=round(rss_mb(), 1),
+            feed_delta_mb=round(rss_mb() - rss_before_feed, 1),
+            connections=len(feed.connections),
+            all_live_after_secs=round(live_secs, 2),
+        )
 
         applied0 = feed.events_applied
         t0 = time.perf_counter()
@@ -256,11 +297,21 @@ def main() -> int:
         cpu = time.process_time() - cpu0  # this process only (all its threads), not the sim's
         got = feed.events_applied - applied0
         feed_rate = got / secs
-        emit(bench="feed_flood", msgs=got, asked=args.flood, secs=round(secs, 3), msgs_per_sec=round(got / secs),
-             cpu_secs=round(cpu, 3), cpu_us_per_msg=round(cpu / got * 1e6, 2) if got else None,
-             asked_rate=args.rate, connections=len(feed.connections),
-             reconnects=sum(r.reconnects for r in feed.connections), inconsistencies=feed.inconsistencies,
-             parse_errors=feed.parse_errors, updates_drained=drain.n)
+        emit(
+            bench="feed_flood",
+            msgs=got,
+            asked=args.flood,
+            secs=round(secs, 3),
+            msgs_per_sec=round(got / secs),
+            cpu_secs=round(cpu, 3),
+            cpu_us_per_msg=round(cpu / got * 1e6, 2) if got else None,
+            asked_rate=args.rate,
+            connections=len(feed.connections),
+            reconnects=sum(r.reconnects for r in feed.connections),
+            inconsistencies=feed.inconsistencies,
+            parse_errors=feed.parse_errors,
+            updates_drained=drain.n,
+        )
 
         stop.wait(1.0)
         feed.record = True
@@ -272,12 +323,19 @@ def main() -> int:
             stop.wait(0.05)
         feed.record = False
         lat, wall = feed.lat_us, feed.wall_ms
-        emit(bench="latency", rate=args.latency_rate, tokens=len(tokens), msgs=len(lat),
-             wire_to_book_us_p50=round(pct(lat, 50), 1), wire_to_book_us_p99=round(pct(lat, 99), 1),
-             wire_to_book_us_max=round(max(lat), 1),
-             sim_send_to_book_ms_p50=round(pct(wall, 50), 2), sim_send_to_book_ms_p99=round(pct(wall, 99), 2),
-             note="wire_to_book: frame handed over by websocket-client -> parsed, applied, update queued; "
-                  "sim_send_to_book: sim's ms timestamp -> applied (includes the sim's send path, ms resolution)")
+        emit(
+            bench="latency",
+            rate=args.latency_rate,
+            tokens=len(tokens),
+            msgs=len(lat),
+            wire_to_book_us_p50=round(pct(lat, 50), 1),
+            wire_to_book_us_p99=round(pct(lat, 99), 1),
+            wire_to_book_us_max=round(max(lat), 1),
+            sim_send_to_book_ms_p50=round(pct(wall, 50), 2),
+            sim_send_to_book_ms_p99=round(pct(wall, 99), 2),
+            note="wire_to_book: frame handed over by websocket-client -> parsed, applied, update queued; "
+            "sim_send_to_book: sim's ms timestamp -> applied (includes the sim's send path, ms resolution)",
+        )
         stop.set()
         feed.close()
         feed.join(10)
@@ -286,18 +344,31 @@ def main() -> int:
         snapshot_before = sim.books(tokens)
         raw = RawClient(url, tokens, skip_utf8=True, keep=True)
         raw_rate = raw.run(sim, args.rate, args.flood, timeout=120)
-        emit(bench="raw_receive", skip_utf8_validation=True, msgs=raw.count, msgs_per_sec=round(raw_rate),
-             asked_rate=args.rate, note="one plain WebSocketApp that only counts; at or near asked_rate it is "
-                                        "bounded by the sim's pacing, not by websocket-client (try --rate 100000)")
+        emit(
+            bench="raw_receive",
+            skip_utf8_validation=True,
+            msgs=raw.count,
+            msgs_per_sec=round(raw_rate),
+            asked_rate=args.rate,
+            note="one plain WebSocketApp that only counts; at or near asked_rate it is "
+            "bounded by the sim's pacing, not by websocket-client (try --rate 100000)",
+        )
         raw2 = RawClient(url, tokens, skip_utf8=False, keep=False)
         raw2_rate = raw2.run(sim, args.rate, args.flood // 4, timeout=120)
-        emit(bench="raw_receive", skip_utf8_validation=False, msgs=raw2.count, msgs_per_sec=round(raw2_rate),
-             asked_rate=args.rate)
+        emit(
+            bench="raw_receive",
+            skip_utf8_validation=False,
+            msgs=raw2.count,
+            msgs_per_sec=round(raw2_rate),
+            asked_rate=args.rate,
+        )
 
         # 3) parse + apply capacity: replay the recorded flood through the feed's handler, one thread
         out: queue.Queue = queue.Queue()
         drain = Drain(out)
-        offline = MarketFeed(url, markets, out, stop=threading.Event(), get_book=sim.get_book, spot_check_secs=0)
+        offline = MarketFeed(
+            url, markets, out, stop=threading.Event(), get_book=sim.get_book, spot_check_secs=0
+        )
         shards = {t: offline._tokens[t].shard for t in tokens}
         for b in snapshot_before:
             b["event_type"] = "book"
@@ -306,22 +377,37 @@ def main() -> int:
         route = []
         for text in frames:  # which shard a frame belongs to (both tokens of a market share one)
             i = text.index('"asset_id":"') + 12
-            route.append(shards[text[i:text.index('"', i)]])
+            route.append(shards[text[i : text.index('"', i)]])
         t0 = time.perf_counter()
         for shard, text in zip(route, frames):
             offline._on_text(shard, text, time.monotonic_ns())
         secs = time.perf_counter() - t0
         applied_rate = len(frames) / secs if secs else 0.0
-        emit(bench="parse_apply", msgs=len(frames), secs=round(secs, 3), msgs_per_sec=round(applied_rate),
-             ratio_to_raw_receive=round(applied_rate / raw_rate, 3) if raw_rate else None,
-             inconsistencies=offline.inconsistencies, parse_errors=offline.parse_errors,
-             target_msgs_per_sec=30000, skip_utf8_validation=True, accelerator=accelerator(),
-             note="single thread: json parse, Decimal fields, book update, top check, MarketUpdate queued")
+        emit(
+            bench="parse_apply",
+            msgs=len(frames),
+            secs=round(secs, 3),
+            msgs_per_sec=round(applied_rate),
+            ratio_to_raw_receive=round(applied_rate / raw_rate, 3) if raw_rate else None,
+            inconsistencies=offline.inconsistencies,
+            parse_errors=offline.parse_errors,
+            target_msgs_per_sec=30000,
+            skip_utf8_validation=True,
+            accelerator=accelerator(),
+            note="single thread: json parse, Decimal fields, book update, top check, MarketUpdate queued",
+        )
         drain.close()
-        emit(bench="summary", raw_receive_msgs_per_sec=round(raw_rate), parse_apply_msgs_per_sec=round(applied_rate),
-             feed_end_to_end_msgs_per_sec=round(feed_rate), feed_cpu_us_per_msg=round(cpu / got * 1e6, 2) if got else None,
-             end_to_end_ratio_to_raw_receive=round(feed_rate / raw_rate, 3) if raw_rate else None,
-             skip_utf8_validation=True, accelerator=accelerator(), loadavg_1m_end=os.getloadavg()[0])
+        emit(
+            bench="summary",
+            raw_receive_msgs_per_sec=round(raw_rate),
+            parse_apply_msgs_per_sec=round(applied_rate),
+            feed_end_to_end_msgs_per_sec=round(feed_rate),
+            feed_cpu_us_per_msg=round(cpu / got * 1e6, 2) if got else None,
+            end_to_end_ratio_to_raw_receive=round(feed_rate / raw_rate, 3) if raw_rate else None,
+            skip_utf8_validation=True,
+            accelerator=accelerator(),
+            loadavg_1m_end=os.getloadavg()[0],
+        )
 
     finally:
         sim.close()

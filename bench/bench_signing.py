@@ -131,8 +131,12 @@ def emit(**fields) -> None:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--orders", type=int, default=2000, help="orders per batch for pmbot")
-    ap.add_argument("--sdk-orders", type=int, default=300, help="orders per batch for the SDK with coincurve")
-    ap.add_argument("--native-orders", type=int, default=30, help="orders per batch for the SDK, pure Python")
+    ap.add_argument(
+        "--sdk-orders", type=int, default=300, help="orders per batch for the SDK with coincurve"
+    )
+    ap.add_argument(
+        "--native-orders", type=int, default=30, help="orders per batch for the SDK, pure Python"
+    )
     ap.add_argument("--batches", type=int, default=5)
     args = ap.parse_args(argv)
 
@@ -140,23 +144,53 @@ def main(argv=None) -> int:
     for sig_type in (0, 3):
         bench_pmbot(orders[:100], 1, sig_type)  # warm-up
     pm0 = bench_pmbot(orders, args.batches, 0)
-    emit(impl="pmbot", sig_type=0, us_per_order=round(pm0, 2), orders=len(orders), batches=args.batches)
+    emit(
+        impl="pmbot",
+        sig_type=0,
+        us_per_order=round(pm0, 2),
+        orders=len(orders),
+        batches=args.batches,
+    )
     pm3 = bench_pmbot(orders, args.batches, 3)
-    emit(impl="pmbot", sig_type=3, us_per_order=round(pm3, 2), orders=len(orders), batches=args.batches)
+    emit(
+        impl="pmbot",
+        sig_type=3,
+        us_per_order=round(pm3, 2),
+        orders=len(orders),
+        batches=args.batches,
+    )
     ver = bench_pmbot_verify(orders, args.batches)
-    emit(impl="pmbot-verify", sig_type=2, us_per_order=round(ver, 2), orders=len(orders), batches=args.batches)
+    emit(
+        impl="pmbot-verify",
+        sig_type=2,
+        us_per_order=round(ver, 2),
+        orders=len(orders),
+        batches=args.batches,
+    )
 
     default_backend = backend_in_use()
     bench_sdk(orders[:20], 1)  # warm-up
     sdk_cc = bench_sdk(orders[: args.sdk_orders], args.batches)
-    emit(impl="py_clob_client_v2", backend=default_backend, sig_type=0, us_per_order=round(sdk_cc, 2),
-         orders=args.sdk_orders, batches=args.batches)
+    emit(
+        impl="py_clob_client_v2",
+        backend=default_backend,
+        sig_type=0,
+        us_per_order=round(sdk_cc, 2),
+        orders=args.sdk_orders,
+        batches=args.batches,
+    )
 
     with eth_keys_backend("eth_keys.backends.NativeECCBackend"):
         native_backend = backend_in_use()
         sdk_native = bench_sdk(orders[: args.native_orders], max(1, min(args.batches, 3)))
-    emit(impl="py_clob_client_v2", backend=native_backend, sig_type=0, us_per_order=round(sdk_native, 2),
-         orders=args.native_orders, batches=max(1, min(args.batches, 3)))
+    emit(
+        impl="py_clob_client_v2",
+        backend=native_backend,
+        sig_type=0,
+        us_per_order=round(sdk_native, 2),
+        orders=args.native_orders,
+        batches=max(1, min(args.batches, 3)),
+    )
 
     emit(
         ratio_sdk_default_over_pmbot=round(sdk_cc / pm0, 1),

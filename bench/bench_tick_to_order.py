@@ -52,14 +52,25 @@ def main() -> int:
     sim = SimProcess()
     try:
         markets = sim.binary_markets()
-        cfg = parse_config({
-            "mode": "live",
-            "markets": markets,
-            "venue": {k: sim.urls[k] for k in ("clob_url", "market_ws_url", "user_ws_url", "data_api_url", "gamma_url")},
-            "metrics": {"port": free_port()},
-            "state_dir": os.path.join("/tmp", f"pmbot-bench-{os.getpid()}"),
-            "arbitrage": {"enabled": False},
-        })
+        cfg = parse_config(
+            {
+                "mode": "live",
+                "markets": markets,
+                "venue": {
+                    k: sim.urls[k]
+                    for k in (
+                        "clob_url",
+                        "market_ws_url",
+                        "user_ws_url",
+                        "data_api_url",
+                        "gamma_url",
+                    )
+                },
+                "metrics": {"port": free_port()},
+                "state_dir": os.path.join("/tmp", f"pmbot-bench-{os.getpid()}"),
+                "arbitrage": {"enabled": False},
+            }
+        )
         runner = BotRunner(cfg, private_key=TEST_KEY)
         runner._start()
         samples: list[float] = []
@@ -83,25 +94,32 @@ def main() -> int:
         deadline = time.monotonic() + args.seconds
         while time.monotonic() < deadline:
             bids, asks = books[changes % 2]
-            sim.control(set_book={"token_id": target.yes_token, "bids": bids, "asks": asks, "freeze": True})
+            sim.control(
+                set_book={"token_id": target.yes_token, "bids": bids, "asks": asks, "freeze": True}
+            )
             changes += 1
             time.sleep(args.interval)
         time.sleep(1.0)
         runner._teardown(cancel=True)
         us = [s * 1e6 for s in samples]
-        print(json.dumps({
-            "bench": "tick_to_order",
-            "book_changes": changes,
-            "orders_measured": len(us),
-            "orders_per_sec": round(len(us) / args.seconds, 1),
-            "p50_us": round(pct(us, 50), 1) if us else None,
-            "p90_us": round(pct(us, 90), 1) if us else None,
-            "p99_us": round(pct(us, 99), 1) if us else None,
-            "mean_us": round(statistics.fmean(us), 1) if us else None,
-            "target": "p50 <= 1000 us, p99 <= 5000 us",
-            "includes": "socket frame -> parse + book -> strategy thread -> executor -> signing -> POST /orders written; "
-                        "re-quotes are Replace(post_first) so the new quotes go out before the cancels of the old ones",
-        }), flush=True)
+        print(
+            json.dumps(
+                {
+                    "bench": "tick_to_order",
+                    "book_changes": changes,
+                    "orders_measured": len(us),
+                    "orders_per_sec": round(len(us) / args.seconds, 1),
+                    "p50_us": round(pct(us, 50), 1) if us else None,
+                    "p90_us": round(pct(us, 90), 1) if us else None,
+                    "p99_us": round(pct(us, 99), 1) if us else None,
+                    "mean_us": round(statistics.fmean(us), 1) if us else None,
+                    "target": "p50 <= 1000 us, p99 <= 5000 us",
+                    "includes": "socket frame -> parse + book -> strategy thread -> executor -> signing -> POST /orders written; "
+                    "re-quotes are Replace(post_first) so the new quotes go out before the cancels of the old ones",
+                }
+            ),
+            flush=True,
+        )
     finally:
         sim.stop()
     return 0

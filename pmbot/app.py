@@ -12,10 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import secrets
 import sys
-from typing import Optional
-from urllib.parse import urlparse
 
 import yaml
 
@@ -24,32 +21,46 @@ from pmbot.errors import ConfigError, FatalError
 
 log = logging.getLogger("pmbot")
 
-DEFAULT_CONFIG = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "config.yaml")
+DEFAULT_CONFIG = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "config.yaml"
+)
 
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="bot.py", description="pmbot: Polymarket market-making and arbitrage bot")
-    p.add_argument("--config", default=DEFAULT_CONFIG, help="path to the YAML config (default: config.yaml)")
+    p = argparse.ArgumentParser(
+        prog="bot.py", description="pmbot: Polymarket market-making and arbitrage bot"
+    )
+    p.add_argument(
+        "--config", default=DEFAULT_CONFIG, help="path to the YAML config (default: config.yaml)"
+    )
     p.add_argument("--mode", choices=("sim", "paper", "live"), help="override the config's mode")
-    p.add_argument("--check-config", action="store_true", help="validate, print the effective config (secrets masked), exit")
+    p.add_argument(
+        "--check-config",
+        action="store_true",
+        help="validate, print the effective config (secrets masked), exit",
+    )
     return p.parse_args(argv)
 
 
 def configure_logging(level: str) -> None:
     # journald adds its own timestamp; keep lines short and greppable: level, logger, message.
-    fmt = "%(levelname)s %(name)s: %(message)s" if os.environ.get("JOURNAL_STREAM") else "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    fmt = (
+        "%(levelname)s %(name)s: %(message)s"
+        if os.environ.get("JOURNAL_STREAM")
+        else "%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     logging.basicConfig(level=getattr(logging, level), format=fmt, stream=sys.stderr, force=True)
     # Libraries that log every request or connection at INFO: our own lines already say what matters.
     for noisy in ("httpx", "httpcore", "websocket", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, getattr(logging, level)))
 
 
-def load_private_key(cfg: Config) -> Optional[str]:
+def load_private_key(cfg: Config) -> str | None:
     """The signing key. Live mode requires one. Sim mode takes one from the environment when it is
     set (so a test or a demo can keep one wallet across restarts against a separately started
     simulator) and otherwise returns None: the runner generates a throw-away key. Paper mode never
     needs one (its orders go to the local exchange)."""
-    from pmbot.venue.signer import private_key_from_env_or_file
+    from pmbot.keys import private_key_from_env_or_file
 
     if cfg.mode == "paper":
         return None
@@ -62,9 +73,13 @@ def load_private_key(cfg: Config) -> Optional[str]:
         return None
 
     try:
-        return private_key_from_env_or_file(cfg.wallet.private_key_env, cfg.wallet.private_key_file or None)
+        return private_key_from_env_or_file(
+            cfg.wallet.private_key_env, cfg.wallet.private_key_file or None
+        )
     except FatalError as exc:
-        raise ConfigError("wallet.private_key_env", f"live mode needs a private key: {exc}") from None
+        raise ConfigError(
+            "wallet.private_key_env", f"live mode needs a private key: {exc}"
+        ) from None
 
 
 def main(argv: list[str]) -> int:
@@ -85,13 +100,4 @@ def main(argv: list[str]) -> int:
     return runner.run()
 
 
-def venue_name(clob_url: str) -> str:
-    return urlparse(clob_url).netloc.replace(":", "_") or "venue"
-
-
-def generated_key() -> str:
-    """A throw-away key for sim and paper mode: never funded, never leaves the machine."""
-    return "0x" + secrets.token_hex(32)
-
-
-__all__ = ["main", "configure_logging", "load_private_key", "venue_name", "generated_key", "DEFAULT_CONFIG"]
+__all__ = ["main", "configure_logging", "load_private_key", "DEFAULT_CONFIG"]

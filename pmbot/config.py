@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import types
 import typing
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping, Optional
+from typing import Any
 
 import yaml
 
@@ -116,7 +118,7 @@ class ArbitrageConfig:
 
 @dataclass(frozen=True, slots=True)
 class ExecutionConfig:
-    heartbeat: Optional[bool] = None  # None: on in live and sim, off in paper
+    heartbeat: bool | None = None  # None: on in live and sim, off in paper
     heartbeat_secs: Decimal = _f(Decimal(5), **_rng(0, 9, lo_open=True))
     connect_timeout_secs: Decimal = _f(Decimal("3.05"), **_rng(0, lo_open=True))
     read_timeout_secs: Decimal = _f(Decimal(5), **_rng(0, lo_open=True))
@@ -171,7 +173,7 @@ class Config:
     state_dir: str = ""
     log_level: str = _f("INFO", **_rng(choices=("DEBUG", "INFO", "WARNING", "ERROR")))
 
-    def replace(self, **changes: Any) -> "Config":
+    def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
 
     @property
@@ -191,7 +193,7 @@ class Config:
 def _convert(key: str, value: Any, typ: Any, meta: Mapping[str, Any]) -> Any:
     origin = typing.get_origin(typ)
     args = typing.get_args(typ)
-    if origin is typing.Union:  # Optional[X]
+    if origin in (typing.Union, types.UnionType):  # X | None
         if value is None:
             return None
         inner = [a for a in args if a is not type(None)][0]
@@ -222,8 +224,14 @@ def _convert(key: str, value: Any, typ: Any, meta: Mapping[str, Any]) -> Any:
         if not result.is_finite():
             raise ConfigError(key, f"expected a finite number, got {value!r}")
     elif typ is str:
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and key.endswith(("_token", "token")):
-            raise ConfigError(key, "token ids must be quoted strings (YAML would round a bare number)")
+        if (
+            isinstance(value, (int, float))
+            and not isinstance(value, bool)
+            and key.endswith(("_token", "token"))
+        ):
+            raise ConfigError(
+                key, "token ids must be quoted strings (YAML would round a bare number)"
+            )
         if not isinstance(value, str):
             raise ConfigError(key, f"expected a string, got {value!r}")
         result = value
@@ -285,10 +293,12 @@ def _validate(cfg: Config) -> None:
         if not url.startswith(("ws://", "wss://")):
             raise ConfigError(f"venue.{name}", f"must be a ws(s) URL; got {url!r}")
     if not cfg.wallet.private_key_env and not cfg.wallet.private_key_file:
-        raise ConfigError("wallet.private_key_env", "give an environment variable name or wallet.private_key_file")
+        raise ConfigError(
+            "wallet.private_key_env", "give an environment variable name or wallet.private_key_file"
+        )
 
 
-def parse_config(raw: Any, *, mode_override: Optional[str] = None) -> Config:
+def parse_config(raw: Any, *, mode_override: str | None = None) -> Config:
     cfg = _build("", raw, Config)
     if mode_override is not None:
         _check_range("mode", mode_override, _rng(choices=MODES))
@@ -297,7 +307,7 @@ def parse_config(raw: Any, *, mode_override: Optional[str] = None) -> Config:
     return cfg
 
 
-def load_config(path: str, *, mode_override: Optional[str] = None) -> Config:
+def load_config(path: str, *, mode_override: str | None = None) -> Config:
     try:
         with open(path, encoding="utf-8") as fh:
             raw = yaml.safe_load(fh)
@@ -306,7 +316,9 @@ def load_config(path: str, *, mode_override: Optional[str] = None) -> Config:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError("--config", f"not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        raise ConfigError(
+            "--config", f"not valid YAML{where}: {getattr(exc, 'problem', exc)}"
+        ) from None
     return parse_config(raw, mode_override=mode_override)
 
 
@@ -324,5 +336,7 @@ def effective_config_dict(cfg: Config) -> dict:
 
     out = plain(cfg)
     env = cfg.wallet.private_key_env
-    out["wallet"]["private_key"] = "***set***" if (env and os.environ.get(env)) or cfg.wallet.private_key_file else "(not set)"
+    out["wallet"]["private_key"] = (
+        "***set***" if (env and os.environ.get(env)) or cfg.wallet.private_key_file else "(not set)"
+    )
     return out

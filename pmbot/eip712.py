@@ -31,7 +31,8 @@ Venue quirks worth knowing:
 from __future__ import annotations
 
 import functools
-from typing import Any, Mapping, Union
+from collections.abc import Mapping
+from typing import Any
 
 import coincurve
 from Crypto.Hash import keccak as _keccak_mod
@@ -87,7 +88,9 @@ ORDER_TYPE_STRING = (
 )
 _ORDER_TYPE_BYTES = ORDER_TYPE_STRING.encode("ascii")
 ORDER_TYPE_HASH = keccak256(_ORDER_TYPE_BYTES)
-_DOMAIN_TYPE_HASH = keccak256(b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)")
+_DOMAIN_TYPE_HASH = keccak256(
+    b"EIP712Domain(string name,string version,uint256 chainId,address verifyingContract)"
+)
 _EXCHANGE_NAME_HASH = keccak256(b"Polymarket CTF Exchange")
 _EXCHANGE_VERSION_HASH = keccak256(b"2")
 
@@ -104,7 +107,9 @@ POLY_1271_SIGNATURE_LEN = 65 + 32 + 32 + len(_POLY_1271_TAIL)  # 317
 # ClobAuth (L1 API-key auth). Domain has no verifyingContract.
 CLOB_AUTH_MESSAGE = "This message attests that I control the given wallet"
 _CLOB_AUTH_DOMAIN_TYPE_HASH = keccak256(b"EIP712Domain(string name,string version,uint256 chainId)")
-_CLOB_AUTH_TYPE_HASH = keccak256(b"ClobAuth(address address,string timestamp,uint256 nonce,string message)")
+_CLOB_AUTH_TYPE_HASH = keccak256(
+    b"ClobAuth(address address,string timestamp,uint256 nonce,string message)"
+)
 _CLOB_AUTH_MESSAGE_HASH = keccak256(CLOB_AUTH_MESSAGE.encode("utf-8"))
 
 
@@ -194,7 +199,7 @@ def _address_from_pubkey(pub: coincurve.PublicKey) -> str:
     return checksum_address("0x" + keccak256(pub.format(compressed=False)[1:])[-20:].hex())
 
 
-def private_key_bytes(private_key: Union[bytes, str]) -> bytes:
+def private_key_bytes(private_key: bytes | str) -> bytes:
     """32 raw bytes from a hex string (with or without 0x) or bytes. Errors never echo the key."""
     if isinstance(private_key, (bytes, bytearray)):
         raw = bytes(private_key)
@@ -220,13 +225,13 @@ def _coincurve_key(raw: bytes) -> coincurve.PrivateKey:
     return coincurve.PrivateKey(raw)
 
 
-def _as_coincurve_key(private_key: Union[bytes, str, coincurve.PrivateKey]) -> coincurve.PrivateKey:
+def _as_coincurve_key(private_key: bytes | str | coincurve.PrivateKey) -> coincurve.PrivateKey:
     if isinstance(private_key, coincurve.PrivateKey):
         return private_key
     return _coincurve_key(private_key_bytes(private_key))
 
 
-def address_of(private_key: Union[bytes, str, coincurve.PrivateKey]) -> str:
+def address_of(private_key: bytes | str | coincurve.PrivateKey) -> str:
     """Checksummed EOA address of a private key."""
     return _address_from_pubkey(_as_coincurve_key(private_key).public_key)
 
@@ -236,7 +241,12 @@ def address_of(private_key: Union[bytes, str, coincurve.PrivateKey]) -> str:
 
 def _domain_separator(name_hash: bytes, version_hash: bytes, chain_id: int, contract: str) -> bytes:
     return keccak256(
-        _DOMAIN_TYPE_HASH + name_hash + version_hash + _uint256(chain_id, "chainId") + _ZERO12 + _address20(contract)
+        _DOMAIN_TYPE_HASH
+        + name_hash
+        + version_hash
+        + _uint256(chain_id, "chainId")
+        + _ZERO12
+        + _address20(contract)
     )
 
 
@@ -263,7 +273,10 @@ for _nr in (False, True):
 @functools.lru_cache(maxsize=8)
 def _clob_auth_domain_separator(chain_id: int) -> bytes:
     return keccak256(
-        _CLOB_AUTH_DOMAIN_TYPE_HASH + keccak256(b"ClobAuthDomain") + keccak256(b"1") + _uint256(chain_id, "chainId")
+        _CLOB_AUTH_DOMAIN_TYPE_HASH
+        + keccak256(b"ClobAuthDomain")
+        + keccak256(b"1")
+        + _uint256(chain_id, "chainId")
     )
 
 
@@ -334,13 +347,15 @@ def eip712_digest(domain_separator: bytes, struct_hash: bytes) -> bytes:
 def order_digest(order: Mapping[str, Any], *, neg_risk: bool, chain_id: int = 137) -> bytes:
     """EIP-712 digest of the order under the V2 exchange domain == the venue's order hash.
     The wire ``orderID`` is ``"0x" + order_digest(...).hex()``."""
-    return eip712_digest(exchange_domain_separator(neg_risk=neg_risk, chain_id=chain_id), order_struct_hash(order))
+    return eip712_digest(
+        exchange_domain_separator(neg_risk=neg_risk, chain_id=chain_id), order_struct_hash(order)
+    )
 
 
 # --------------------------------------------------------------------------- signatures
 
 
-def sign_digest(private_key: Union[bytes, str, coincurve.PrivateKey], digest: bytes) -> str:
+def sign_digest(private_key: bytes | str | coincurve.PrivateKey, digest: bytes) -> str:
     """Sign a 32-byte digest: ``"0x" + r || s || v`` with v in {27, 28}, as eth_account does."""
     if len(digest) != 32:
         raise ValueError("digest must be 32 bytes")
@@ -348,7 +363,7 @@ def sign_digest(private_key: Union[bytes, str, coincurve.PrivateKey], digest: by
     return "0x" + sig[:64].hex() + ("1c" if sig[64] else "1b")
 
 
-def _signature65(signature: Union[str, bytes]) -> bytes:
+def _signature65(signature: str | bytes) -> bytes:
     if isinstance(signature, str):
         body = _hex_body(signature, "signature")
         try:
@@ -374,20 +389,24 @@ def _recover_raw(digest: bytes, sig65: bytes) -> str:
     if not (0 < r < _SECP256K1_N and 0 < s <= _SECP256K1_N // 2):
         raise ValueError("signature: r/s out of range")
     try:
-        pub = coincurve.PublicKey.from_signature_and_message(sig65[:64] + bytes((v,)), digest, hasher=None)
+        pub = coincurve.PublicKey.from_signature_and_message(
+            sig65[:64] + bytes((v,)), digest, hasher=None
+        )
     except Exception as exc:  # coincurve raises a bare Exception when no key can be recovered
         raise ValueError("signature: cannot recover a public key") from exc
     return _address_from_pubkey(pub)
 
 
-def recover_digest_signer(digest: bytes, signature: Union[str, bytes]) -> str:
+def recover_digest_signer(digest: bytes, signature: str | bytes) -> str:
     """Checksummed address that produced a 65-byte ``r||s||v`` signature over ``digest``."""
     if len(digest) != 32:
         raise ValueError("digest must be 32 bytes")
     return _recover_raw(digest, _signature65(signature))
 
 
-def _typed_data_sign_digest(app_domain_separator: bytes, contents_hash: bytes, wallet20: bytes, chain_id: int) -> bytes:
+def _typed_data_sign_digest(
+    app_domain_separator: bytes, contents_hash: bytes, wallet20: bytes, chain_id: int
+) -> bytes:
     """Digest the EOA signs for a deposit-wallet (POLY_1271) order: ERC-7739 TypedDataSign."""
     struct_hash = keccak256(
         _TYPED_DATA_SIGN_TYPE_HASH
@@ -403,7 +422,7 @@ def _typed_data_sign_digest(app_domain_separator: bytes, contents_hash: bytes, w
 
 
 def poly_1271_wrap(
-    private_key: Union[bytes, str, coincurve.PrivateKey],
+    private_key: bytes | str | coincurve.PrivateKey,
     contents_hash: bytes,
     wallet20: bytes,
     *,
@@ -413,7 +432,9 @@ def poly_1271_wrap(
     """Type-3 signature (317 bytes hex) for an order whose hashStruct is ``contents_hash`` and whose
     ``signer`` (the deposit wallet) is ``wallet20``; byte-identical to py_clob_client_v2."""
     app = exchange_domain_separator(neg_risk=neg_risk, chain_id=chain_id)
-    inner = sign_digest(private_key, _typed_data_sign_digest(app, contents_hash, wallet20, chain_id))
+    inner = sign_digest(
+        private_key, _typed_data_sign_digest(app, contents_hash, wallet20, chain_id)
+    )
     return inner + app.hex() + contents_hash.hex() + _POLY_1271_TAIL.hex()
 
 
@@ -435,7 +456,9 @@ def recover_order_signer(order: Mapping[str, Any], *, neg_risk: bool, chain_id: 
         raise ValueError("signatureType: expected 0, 1, 2 or 3")
     signature = order["signature"]
     if sig_type != POLY_1271:
-        return recover_digest_signer(order_digest(order, neg_risk=neg_risk, chain_id=chain_id), signature)
+        return recover_digest_signer(
+            order_digest(order, neg_risk=neg_risk, chain_id=chain_id), signature
+        )
 
     body = _hex_body(signature, "signature")
     try:
@@ -473,12 +496,18 @@ def clob_auth_digest(address: str, timestamp: str, nonce: int, chain_id: int = 1
 
 
 def sign_clob_auth(
-    private_key: Union[bytes, str, coincurve.PrivateKey], address: str, timestamp: str, nonce: int, chain_id: int = 137
+    private_key: bytes | str | coincurve.PrivateKey,
+    address: str,
+    timestamp: str,
+    nonce: int,
+    chain_id: int = 137,
 ) -> str:
     """POLY_SIGNATURE for L1 headers; equals py_clob_client_v2's ``sign_clob_auth_message``."""
     return sign_digest(private_key, clob_auth_digest(address, timestamp, nonce, chain_id))
 
 
-def recover_clob_auth_signer(address: str, timestamp: str, nonce: int, signature: str, chain_id: int = 137) -> str:
+def recover_clob_auth_signer(
+    address: str, timestamp: str, nonce: int, signature: str, chain_id: int = 137
+) -> str:
     """Address that signed the ClobAuth message; a server accepts L1 when it equals POLY_ADDRESS."""
     return recover_digest_signer(clob_auth_digest(address, timestamp, nonce, chain_id), signature)

@@ -33,7 +33,9 @@ class ConfigError(FatalError):
 
 
 class TransientError(PmbotError):
-    def __init__(self, message: str, *, status: int | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, retry_after: float | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.retry_after = retry_after
@@ -48,7 +50,14 @@ class RejectedError(PmbotError):
 class VenueModeError(PmbotError):
     """``mode`` is one of ``cancel_only``, ``post_only``, ``disabled``."""
 
-    def __init__(self, message: str, *, mode: str, status: int | None = None, retry_after: float | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        mode: str,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
         super().__init__(message)
         self.mode = mode
         self.status = status

@@ -25,7 +25,9 @@ class WalletLock:
             with open(self.path, encoding="utf-8", errors="replace") as fh:
                 holder = fh.read().strip() or "another process"
             os.close(fd)
-            raise FatalError(f"another pmbot is already running for wallet {self.funder_label} (pid {holder}, lock {self.path})") from None
+            raise FatalError(
+                f"another pmbot is already running for wallet {self.funder_label} (pid {holder}, lock {self.path})"
+            ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         self._fd = fd

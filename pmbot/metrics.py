@@ -22,9 +22,9 @@ import enum
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable, Iterable
 
 from prometheus_client import (
     CollectorRegistry,
@@ -44,7 +44,20 @@ NAMESPACE = "pmbot"
 
 # Fine buckets: a tick-to-order decision in this bot is tens of microseconds to a few milliseconds.
 TICK_TO_ORDER_BUCKETS = (
-    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    0.00005,
+    0.0001,
+    0.00025,
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
 )
 # REST round trips to the CLOB: loopback sim is ~1 ms, Polymarket from a nearby host 20-200 ms.
 REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -65,8 +78,16 @@ ORDER_PATH_ENDPOINTS = ("post_orders", "cancel_orders", "cancel_all", "open_orde
 # The Opportunity.kind values of pmbot.strategy.arbitrage, and its skip reasons plus the ones the
 # strategy (cooldown, in_flight) and the engine's leg repair (naked_leg) add.
 ARB_KINDS = ("basket_yes", "basket_no", "binary_set")
-ARB_SKIP_REASONS = ("not_live", "augmented", "below_min_size", "below_edge", "budget", "cooldown", "in_flight",
-                    "naked_leg")
+ARB_SKIP_REASONS = (
+    "not_live",
+    "augmented",
+    "below_min_size",
+    "below_edge",
+    "budget",
+    "cooldown",
+    "in_flight",
+    "naked_leg",
+)
 RECONCILE_CAUSES = ("missing_on_venue", "unknown_on_venue", "size_mismatch")
 
 
@@ -83,7 +104,7 @@ class _AgeRefresher(Collector):
     """Registered first, so at every scrape it turns the recorded ``mark_*`` times into age gauges
     before those gauges are collected. Yields no metrics of its own."""
 
-    def __init__(self, metrics: "Metrics") -> None:
+    def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
 
     def describe(self):
@@ -147,34 +168,60 @@ class Metrics:
             return Counter(name, doc, list(labels), namespace=ns, registry=r)
 
         # ---------------------------------------------------------------- inventory and exposure
-        self.inventory_shares = gauge("inventory_shares", "Shares held per token.", ("market", "token", "outcome"))
+        self.inventory_shares = gauge(
+            "inventory_shares", "Shares held per token.", ("market", "token", "outcome")
+        )
         self.inventory_usd = gauge(
-            "inventory_usd", "Dollar value of the shares held per token, at mid.", ("market", "token", "outcome")
+            "inventory_usd",
+            "Dollar value of the shares held per token, at mid.",
+            ("market", "token", "outcome"),
         )
         self.exposure_usd = gauge(
-            "exposure_usd", "Net dollar exposure per market (YES value minus NO value, at mid).", ("market",)
+            "exposure_usd",
+            "Net dollar exposure per market (YES value minus NO value, at mid).",
+            ("market",),
         )
-        self.exposure_shares = gauge("exposure_shares", "Net shares per market (YES shares minus NO shares).", ("market",))
+        self.exposure_shares = gauge(
+            "exposure_shares", "Net shares per market (YES shares minus NO shares).", ("market",)
+        )
         self.imbalance_usd = gauge(
-            "imbalance_usd", "Absolute dollar imbalance between YES and NO holdings per market.", ("market",)
+            "imbalance_usd",
+            "Absolute dollar imbalance between YES and NO holdings per market.",
+            ("market",),
         )
         self.imbalance_limit_usd = gauge(
             "imbalance_limit_usd", "Configured max_inventory_imbalance_usd (per market)."
         )
-        self.position_value_usd = gauge("position_value_usd", "Total dollar value of every position held, at mid.")
+        self.position_value_usd = gauge(
+            "position_value_usd", "Total dollar value of every position held, at mid."
+        )
         self.position_limit_usd = gauge("position_limit_usd", "Configured max_position_size_usd.")
-        self.pnl_usd = gauge("pnl_usd", "Profit and loss in dollars by kind (realized, unrealized, fees, total).", ("kind",))
+        self.pnl_usd = gauge(
+            "pnl_usd",
+            "Profit and loss in dollars by kind (realized, unrealized, fees, total).",
+            ("kind",),
+        )
 
         # ---------------------------------------------------------------- quoting and orders
-        self.open_orders = gauge("open_orders", "Orders of this bot resting on the venue, per market.", ("market",))
-        self.quotes = gauge("quotes", "Desired quotes currently resting per market and side.", ("market", "side"))
-        self.orders_created_total = counter("orders_created", "Orders accepted by the venue.", ("market",))
-        self.orders_cancelled_total = counter("orders_cancelled", "Orders cancelled (confirmed).", ("market",))
+        self.open_orders = gauge(
+            "open_orders", "Orders of this bot resting on the venue, per market.", ("market",)
+        )
+        self.quotes = gauge(
+            "quotes", "Desired quotes currently resting per market and side.", ("market", "side")
+        )
+        self.orders_created_total = counter(
+            "orders_created", "Orders accepted by the venue.", ("market",)
+        )
+        self.orders_cancelled_total = counter(
+            "orders_cancelled", "Orders cancelled (confirmed).", ("market",)
+        )
         self.orders_rejected_total = counter(
             "orders_rejected", "Orders refused, by OrderRejected.kind.", ("reason",)
         )
         self.fills_total = counter("fills", "Fills of this bot's orders.", ("market", "side"))
-        self.fill_volume_usd_total = counter("fill_volume_usd", "Dollar notional filled.", ("market",))
+        self.fill_volume_usd_total = counter(
+            "fill_volume_usd", "Dollar notional filled.", ("market",)
+        )
         self.tick_to_order_seconds = Histogram(
             "tick_to_order_seconds",
             "From market data arrival (recv) to the order command leaving the strategy.",
@@ -185,29 +232,53 @@ class Metrics:
 
         # ---------------------------------------------------------------- risk
         self.risk_paused = gauge(
-            "risk_paused", "1 while quoting in a market is paused by a risk guard, with its reason.", ("market", "reason")
+            "risk_paused",
+            "1 while quoting in a market is paused by a risk guard, with its reason.",
+            ("market", "reason"),
         )
-        self.risk_halted = gauge("risk_halted", "1 while the whole bot is halted by a risk guard.", ("reason",))
+        self.risk_halted = gauge(
+            "risk_halted", "1 while the whole bot is halted by a risk guard.", ("reason",)
+        )
 
         # ---------------------------------------------------------------- market and user feeds
-        self.feed_connection_up = gauge("feed_connection_up", "1 while a WebSocket connection is open.", ("connection",))
+        self.feed_connection_up = gauge(
+            "feed_connection_up", "1 while a WebSocket connection is open.", ("connection",)
+        )
         self.feed_last_event_age_seconds = gauge(
-            "feed_last_event_age_seconds", "Seconds since the last message on a connection.", ("connection",)
+            "feed_last_event_age_seconds",
+            "Seconds since the last message on a connection.",
+            ("connection",),
         )
         self.token_last_event_age_seconds = gauge(
-            "token_last_event_age_seconds", "Seconds since the last book event for a token.", ("market", "token")
+            "token_last_event_age_seconds",
+            "Seconds since the last book event for a token.",
+            ("market", "token"),
         )
-        self.feed_resyncs_total = counter("feed_resyncs", "Book resyncs (REST snapshot or resubscribe).", ("reason",))
-        self.feed_parse_errors_total = counter("feed_parse_errors", "Venue messages that failed to parse.", ("kind",))
-        self.feed_reconnects_total = counter("feed_reconnects", "WebSocket reconnects.", ("connection",))
-        self.feed_rotations_total = counter("feed_rotations", "Forced connection rotations.", ("reason",))
-        self.feed_messages_total = counter("feed_messages", "WebSocket messages received.", ("connection",))
+        self.feed_resyncs_total = counter(
+            "feed_resyncs", "Book resyncs (REST snapshot or resubscribe).", ("reason",)
+        )
+        self.feed_parse_errors_total = counter(
+            "feed_parse_errors", "Venue messages that failed to parse.", ("kind",)
+        )
+        self.feed_reconnects_total = counter(
+            "feed_reconnects", "WebSocket reconnects.", ("connection",)
+        )
+        self.feed_rotations_total = counter(
+            "feed_rotations", "Forced connection rotations.", ("reason",)
+        )
+        self.feed_messages_total = counter(
+            "feed_messages", "WebSocket messages received.", ("connection",)
+        )
         # Names pmbot.venue.ws.WsRunner looks up (getattr by name): the same series under its names.
         self.ws_connection_up = self.feed_connection_up
         self.ws_reconnects_total = self.feed_reconnects_total
-        self.ws_rotations_total = counter("ws_rotations", "Forced rotations per connection.", ("connection",))
+        self.ws_rotations_total = counter(
+            "ws_rotations", "Forced rotations per connection.", ("connection",)
+        )
         self.ws_handler_errors_total = counter(
-            "ws_handler_errors", "Exceptions raised by WebSocket message/state handlers.", ("connection", "kind")
+            "ws_handler_errors",
+            "Exceptions raised by WebSocket message/state handlers.",
+            ("connection", "kind"),
         )
 
         # ---------------------------------------------------------------- executor
@@ -219,16 +290,25 @@ class Metrics:
             registry=r,
             buckets=REQUEST_BUCKETS,
         )
-        self.exec_retries_total = counter("exec_retries", "REST retries after a transient error.", ("endpoint", "reason"))
+        self.exec_retries_total = counter(
+            "exec_retries", "REST retries after a transient error.", ("endpoint", "reason")
+        )
         self.exec_errors_total = counter("exec_errors", "REST errors by class.", ("kind",))
         self.rate_budget_remaining = gauge(
-            "rate_budget_remaining", "Requests left in the local rate budget per family.", ("family",)
+            "rate_budget_remaining",
+            "Requests left in the local rate budget per family.",
+            ("family",),
         )
-        self.heartbeat_age_seconds = gauge("heartbeat_age_seconds", "Seconds since the last successful heartbeat.")
-        self.heartbeats_missed_total = counter("heartbeats_missed", "Heartbeats that failed or were late.")
+        self.heartbeat_age_seconds = gauge(
+            "heartbeat_age_seconds", "Seconds since the last successful heartbeat."
+        )
+        self.heartbeats_missed_total = counter(
+            "heartbeats_missed", "Heartbeats that failed or were late."
+        )
         self.venue_mode = gauge("venue_mode", "1 for the venue's current trading mode.", ("mode",))
         self.unknown_outcome_orders = gauge(
-            "unknown_outcome_orders", "Submits whose outcome is unknown (counted as live until resolved)."
+            "unknown_outcome_orders",
+            "Submits whose outcome is unknown (counted as live until resolved).",
         )
         self.reconcile_diffs_total = counter(
             "reconcile_diffs", "Differences found between local and venue open orders.", ("cause",)
@@ -238,18 +318,28 @@ class Metrics:
         )
 
         # ---------------------------------------------------------------- arbitrage
-        self.arb_opportunities_total = counter("arb_opportunities", "Arbitrage sets seen with positive edge.", ("kind",))
+        self.arb_opportunities_total = counter(
+            "arb_opportunities", "Arbitrage sets seen with positive edge.", ("kind",)
+        )
         self.arb_taken_total = counter("arb_taken", "Arbitrage sets sent.", ("kind",))
-        self.arb_skipped_total = counter("arb_skipped", "Arbitrage sets skipped, by reason.", ("reason",))
-        self.arb_edge_usd_total = counter("arb_edge_usd", "Expected dollar edge of the arbitrage sets taken.")
+        self.arb_skipped_total = counter(
+            "arb_skipped", "Arbitrage sets skipped, by reason.", ("reason",)
+        )
+        self.arb_edge_usd_total = counter(
+            "arb_edge_usd", "Expected dollar edge of the arbitrage sets taken."
+        )
         self.arb_legging_loss_usd_total = counter(
             "arb_legging_loss_usd", "Dollars lost unwinding partially filled arbitrage sets."
         )
-        self.arb_open_sets = gauge("arb_open_sets", "Complete arbitrage sets held as hedged positions (to resolution).")
+        self.arb_open_sets = gauge(
+            "arb_open_sets", "Complete arbitrage sets held as hedged positions (to resolution)."
+        )
 
         # ---------------------------------------------------------------- process
         self.build_info = Info("build", "pmbot version and mode.", namespace=ns, registry=r)
-        self.up = gauge("up", "1 while the bot is running and ready (after start-up, before shutdown).")
+        self.up = gauge(
+            "up", "1 while the bot is running and ready (after start-up, before shutdown)."
+        )
         self.start_time_seconds = gauge("start_time_seconds", "Unix time the bot started.")
         self.start_time_seconds.set(wall_clock())
         self.heartbeat_age_seconds.set(0)
@@ -289,7 +379,9 @@ class Metrics:
     def set_build_info(self, version: str, mode: str) -> None:
         self.build_info.info({"version": version, "mode": label(mode)})
 
-    def set_limits(self, *, position_limit_usd: Decimal | float, imbalance_limit_usd: Decimal | float) -> None:
+    def set_limits(
+        self, *, position_limit_usd: Decimal | float, imbalance_limit_usd: Decimal | float
+    ) -> None:
         self.position_limit_usd.set(float(position_limit_usd))
         self.imbalance_limit_usd.set(float(imbalance_limit_usd))
 
@@ -333,7 +425,9 @@ class Metrics:
     def set_halted(self, reason: str | None) -> None:
         """Global halt: ``{reason=""} 0`` when running, ``{reason=R} 1`` when halted."""
         self.risk_halted.clear()
-        self.risk_halted.labels(reason="" if reason is None else label(reason)).set(0 if reason is None else 1)
+        self.risk_halted.labels(reason="" if reason is None else label(reason)).set(
+            0 if reason is None else 1
+        )
 
     def set_connection_up(self, connection: str, up: bool) -> None:
         """Connection state, and its counters exported at 0 from its first connect."""
@@ -390,8 +484,13 @@ class Metrics:
         """Stop exporting a connection's series (shard removed)."""
         with self._lock:
             self._feed_marks.pop(connection, None)
-        for g in (self.feed_last_event_age_seconds, self.feed_connection_up, self.feed_reconnects_total,
-                  self.feed_messages_total, self.ws_rotations_total):
+        for g in (
+            self.feed_last_event_age_seconds,
+            self.feed_connection_up,
+            self.feed_reconnects_total,
+            self.feed_messages_total,
+            self.ws_rotations_total,
+        ):
             try:
                 g.remove(connection)
             except KeyError:

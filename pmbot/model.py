@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Optional, Union
+from typing import Union
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -22,7 +22,7 @@ class Side(str, enum.Enum):
     SELL = "SELL"
 
     @property
-    def opposite(self) -> "Side":
+    def opposite(self) -> Side:
         return Side.SELL if self is Side.BUY else Side.BUY
 
 
@@ -62,7 +62,7 @@ class VenueMode(str, enum.Enum):
 # --------------------------------------------------------------------------- price helpers
 
 
-def dec(value: Union[str, int, float, Decimal]) -> Decimal:
+def dec(value: str | int | float | Decimal) -> Decimal:
     """Decimal from a venue value. Floats go through ``repr`` so 0.1 stays 0.1."""
     if isinstance(value, Decimal):
         return value
@@ -118,7 +118,7 @@ class MarketInfo:
     fee_rate: Decimal = ZERO  # taker fee = shares * fee_rate * p * (1 - p)
     slug: str = ""
     question: str = ""
-    end_date_ts: Optional[float] = None  # unix seconds; None = unknown
+    end_date_ts: float | None = None  # unix seconds; None = unknown
     event_slug: str = ""  # the neg-risk event this market belongs to, if any
     outcome_label: str = ""  # e.g. the candidate's name inside a multi-outcome event
 
@@ -157,8 +157,8 @@ class MarketUpdate:
 
     token_id: str
     market: str  # condition id
-    best_bid: Optional[Decimal]
-    best_ask: Optional[Decimal]
+    best_bid: Decimal | None
+    best_ask: Decimal | None
     bid_size: Decimal
     ask_size: Decimal
     tick: Decimal
@@ -167,7 +167,7 @@ class MarketUpdate:
     bids: tuple[Level, ...] = ()
     asks: tuple[Level, ...] = ()
     reason: str = ""  # why not live
-    last_trade_price: Optional[Decimal] = None
+    last_trade_price: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +206,7 @@ class MakerOrderEntry:
     token_id: str
     price: Decimal
     matched_amount: Decimal
-    side: Optional[Side] = None  # present in newer payloads; else derived (NORMAL/MINT/MERGE rule)
+    side: Side | None = None  # present in newer payloads; else derived (NORMAL/MINT/MERGE rule)
     outcome: str = ""
 
 
@@ -248,7 +248,7 @@ class Fill:
     # Exact pUSD exchanged (sum of matched_amount * price over the maker entries, in this token's
     # terms). A taker fill across several makers has an average ``price`` that may not be exact;
     # ``notional`` is. None means ``price * size``.
-    notional: Optional[Decimal] = None
+    notional: Decimal | None = None
 
     @property
     def cost(self) -> Decimal:
@@ -263,9 +263,9 @@ class PositionRow:
     condition_id: str
     size: Decimal
     avg_price: Decimal
-    cur_price: Optional[Decimal] = None
+    cur_price: Decimal | None = None
     outcome: str = ""
-    outcome_index: Optional[int] = None
+    outcome_index: int | None = None
     redeemable: bool = False
     mergeable: bool = False
     neg_risk: bool = False
@@ -299,7 +299,9 @@ class NewOrder:
     tick: Decimal = Decimal("0.01")
     expiration: int = 0  # unix seconds, GTD only
     tag: str = "quote"  # quote | arb | unwind
-    origin_ns: int = 0  # monotonic ns when the market data that caused it came off the socket (tick-to-order)
+    origin_ns: int = (
+        0  # monotonic ns when the market data that caused it came off the socket (tick-to-order)
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -418,4 +420,6 @@ class Tick:
     now: float
 
 
-ExecutorReport = Union[OrderAccepted, OrderRejected, OrderUnknown, CancelResult, OpenOrdersSnapshot, VenueModeChanged]
+ExecutorReport = Union[
+    OrderAccepted, OrderRejected, OrderUnknown, CancelResult, OpenOrdersSnapshot, VenueModeChanged
+]

@@ -12,16 +12,15 @@ import dataclasses
 import logging
 import os
 import queue
+import secrets
 import shutil
 import signal
 import tempfile
 import threading
 import time
-from typing import Optional
+from urllib.parse import urlparse
 
-from pmbot import __version__
-from pmbot import sdnotify
-from pmbot.app import generated_key, venue_name
+from pmbot import __version__, sdnotify
 from pmbot.config import Config
 from pmbot.errors import FatalError, PmbotError, TransientError
 from pmbot.lockfile import WalletLock
@@ -31,8 +30,17 @@ from pmbot.state import AppState
 log = logging.getLogger("pmbot.runner")
 
 
+def venue_name(clob_url: str) -> str:
+    return urlparse(clob_url).netloc.replace(":", "_") or "venue"
+
+
+def generated_key() -> str:
+    """A throw-away key for sim and paper mode: never funded, never leaves the machine."""
+    return "0x" + secrets.token_hex(32)
+
+
 class BotRunner:
-    def __init__(self, cfg: Config, *, private_key: Optional[str]) -> None:
+    def __init__(self, cfg: Config, *, private_key: str | None) -> None:
         self.cfg = cfg
         self._key = private_key
         self.stop = threading.Event()
@@ -45,7 +53,7 @@ class BotRunner:
         self.engine = None
         self.market_feed = None
         self.user_feed = None
-        self.lock: Optional[WalletLock] = None
+        self.lock: WalletLock | None = None
         self.journal = None
 
     # ------------------------------------------------------------------ signals
@@ -57,7 +65,10 @@ class BotRunner:
                 if self._sigint_count >= 2:
                     log.error("second SIGINT: forced exit without verifying cancels")
                     os._exit(130)
-            log.info("signal %s received: stopping (cancel all, verify, exit)", signal.Signals(signum).name)
+            log.info(
+                "signal %s received: stopping (cancel all, verify, exit)",
+                signal.Signals(signum).name,
+            )
             self.stop.set()
 
         signal.signal(signal.SIGTERM, on_term)
@@ -103,7 +114,9 @@ class BotRunner:
             return False, "executor not running"
         if not view.market_feed_up:
             return False, "market feed down"
-        if self.cfg.heartbeat_enabled and self.executor.heartbeat_age() > 3 * float(self.cfg.execution.heartbeat_secs):
+        if self.cfg.heartbeat_enabled and self.executor.heartbeat_age() > 3 * float(
+            self.cfg.execution.heartbeat_secs
+        ):
             return False, "heartbeats failing"
         return True, ""
 
@@ -115,7 +128,11 @@ class BotRunner:
             f"position_usd={v.position_value_usd:.2f} realized={v.realized_pnl_usd:.4f} "
             f"unrealized={v.unrealized_pnl_usd:.4f} fees={v.fees_usd:.4f} venue={v.venue_mode.value} "
             f"paused={len(v.paused)} halted={v.halted_reason or 'no'}"
-            + (f" heartbeat_age={self.executor.heartbeat_age():.1f}s" if self.executor is not None else "")
+            + (
+                f" heartbeat_age={self.executor.heartbeat_age():.1f}s"
+                if self.executor is not None
+                else ""
+            )
         )
 
     # ------------------------------------------------------------------ start-up
@@ -133,21 +150,30 @@ class BotRunner:
         if cfg.metrics.enabled:
             server = self.metrics.serve(cfg.metrics.host, cfg.metrics.port)
             self._started.append(("metrics", server.shutdown))
-            log.info("metrics on http://%s:%s/metrics", cfg.metrics.host, server.port if hasattr(server, "port") else cfg.metrics.port)
+            log.info(
+                "metrics on http://%s:%s/metrics",
+                cfg.metrics.host,
+                server.port if hasattr(server, "port") else cfg.metrics.port,
+            )
 
         if cfg.mode in ("sim", "paper"):
             self._start_sim()
             cfg = self.cfg  # sim mode points the venue URLs at the local exchange
         key = self._key or generated_key()
 
+        from pmbot.ratelimit import RateBudget
         from pmbot.venue.auth import derive_api_creds
-        from pmbot.venue.ratelimit import RateBudget
         from pmbot.venue.rest import ClobRest
         from pmbot.venue.signer import OrderSigner
 
         venue = cfg.venue
         exec_url = self._exec_clob_url()
-        signer = OrderSigner(key, chain_id=venue.chain_id, signature_type=cfg.wallet.signature_type, funder=cfg.wallet.funder or None)
+        signer = OrderSigner(
+            key,
+            chain_id=venue.chain_id,
+            signature_type=cfg.wallet.signature_type,
+            funder=cfg.wallet.funder or None,
+        )
         self.signer = signer
         funder = signer.funder
         state_dir = cfg.resolved_state_dir
@@ -155,17 +181,43 @@ class BotRunner:
             # A generated throw-away wallet (sim and paper): its journal can never be reopened, so keep
             # it in a temporary directory removed at exit instead of piling files up in state_dir.
             state_dir = tempfile.mkdtemp(prefix=f"pmbot-{cfg.mode}-")
-            self._started.append(("throw-away state", lambda: shutil.rmtree(state_dir, ignore_errors=True)))
-            log.info("%s mode with a generated wallet: journal in %s (removed at exit)", cfg.mode, state_dir)
+            self._started.append(
+                ("throw-away state", lambda: shutil.rmtree(state_dir, ignore_errors=True))
+            )
+            log.info(
+                "%s mode with a generated wallet: journal in %s (removed at exit)",
+                cfg.mode,
+                state_dir,
+            )
         self.lock = WalletLock(state_dir, funder)
         self.lock.acquire()
         self._started.append(("lock", self.lock.release))
 
         creds = derive_api_creds(exec_url, key, venue.chain_id, nonce=cfg.wallet.api_key_nonce)
-        timeout = (float(cfg.execution.connect_timeout_secs), float(cfg.execution.read_timeout_secs))
+        timeout = (
+            float(cfg.execution.connect_timeout_secs),
+            float(cfg.execution.read_timeout_secs),
+        )
         budget = RateBudget(fraction=float(cfg.execution.rate_budget_fraction))
-        rest = ClobRest(exec_url, creds=creds, address=signer.address, timeout=timeout, metrics=self.metrics, rate_budget=budget)
-        data_rest = rest if exec_url == venue.clob_url else ClobRest(venue.clob_url, creds=None, address=signer.address, timeout=timeout, metrics=self.metrics)
+        rest = ClobRest(
+            exec_url,
+            creds=creds,
+            address=signer.address,
+            timeout=timeout,
+            metrics=self.metrics,
+            rate_budget=budget,
+        )
+        data_rest = (
+            rest
+            if exec_url == venue.clob_url
+            else ClobRest(
+                venue.clob_url,
+                creds=None,
+                address=signer.address,
+                timeout=timeout,
+                metrics=self.metrics,
+            )
+        )
         self.rest = rest
 
         markets, events = self._resolve_markets(data_rest)
@@ -173,10 +225,16 @@ class BotRunner:
             raise FatalError("no markets to trade: configure markets (or arbitrage.events)")
         for m in markets + [m for e in events for m in e.markets]:
             self.metrics.declare_market(m.condition_id, ((m.yes_token, "YES"), (m.no_token, "NO")))
-        log.info("trading %d markets, watching %d arbitrage events, wallet %s (signature type %d), mode %s",
-                 len(markets), len(events), funder, cfg.wallet.signature_type, cfg.mode)
+        log.info(
+            "trading %d markets, watching %d arbitrage events, wallet %s (signature type %d), mode %s",
+            len(markets),
+            len(events),
+            funder,
+            cfg.wallet.signature_type,
+            cfg.mode,
+        )
 
-        from pmbot.journal import Journal
+        from pmbot.trading.journal import Journal
 
         self.journal = Journal(state_dir, venue_name(exec_url), funder)
         self._started.append(("journal", self.journal.close))
@@ -185,12 +243,17 @@ class BotRunner:
         commands: queue.Queue = queue.Queue()
         self._build_engine(markets, events, inbound, commands, creds, funder)
 
-        from pmbot.executor import Executor
+        from pmbot.execution.executor import Executor
 
         self.exec_stop = threading.Event()
         self.executor = Executor(
-            rest, signer, creds, commands, inbound,
-            stop=self.exec_stop, metrics=self.metrics,
+            rest,
+            signer,
+            creds,
+            commands,
+            inbound,
+            stop=self.exec_stop,
+            metrics=self.metrics,
             heartbeat_enabled=cfg.heartbeat_enabled,
             heartbeat_secs=float(cfg.execution.heartbeat_secs),
             reconcile_secs=float(cfg.execution.reconcile_secs),
@@ -199,7 +262,11 @@ class BotRunner:
         # No orphans: before the first quote, cancel (or adopt) whatever this key has resting.
         orphans = self.executor.cleanup_orphans(set(), adopt=cfg.execution.orphan_policy == "adopt")
         if orphans:
-            log.info("start-up: %s %d order(s) this bot did not know", "adopted" if cfg.execution.orphan_policy == "adopt" else "cancelled", len(orphans))
+            log.info(
+                "start-up: %s %d order(s) this bot did not know",
+                "adopted" if cfg.execution.orphan_policy == "adopt" else "cancelled",
+                len(orphans),
+            )
         self.executor.start()
 
         from pmbot.venue.market_ws import MarketFeed
@@ -208,21 +275,36 @@ class BotRunner:
         all_markets = markets + [m for e in events for m in e.markets if m not in markets]
         self.feed_stop = threading.Event()
         self.market_feed = MarketFeed(
-            venue.market_ws_url, all_markets, self._market_out(inbound), stop=self.feed_stop, get_book=data_rest.get_book,
-            shard_size=cfg.feed.shard_size, metrics=self.metrics,
-            spot_check_secs=float(cfg.feed.spot_check_secs), spot_check_tokens=cfg.feed.spot_check_tokens,
+            venue.market_ws_url,
+            all_markets,
+            self._market_out(inbound),
+            stop=self.feed_stop,
+            get_book=data_rest.get_book,
+            shard_size=cfg.feed.shard_size,
+            metrics=self.metrics,
+            spot_check_secs=float(cfg.feed.spot_check_secs),
+            spot_check_tokens=cfg.feed.spot_check_tokens,
             ping_interval=float(cfg.feed.ping_interval_secs),
         )
         self.user_feed = UserFeed(
-            self._exec_user_ws_url(), creds, [m.condition_id for m in all_markets], inbound,
-            stop=self.feed_stop, reconcile=self.engine.user_reconcile_source(rest), metrics=self.metrics,
+            self._exec_user_ws_url(),
+            creds,
+            [m.condition_id for m in all_markets],
+            inbound,
+            stop=self.feed_stop,
+            reconcile=self.engine.user_reconcile_source(rest),
+            metrics=self.metrics,
             ping_interval=float(cfg.feed.ping_interval_secs),
         )
         from pmbot.venue.positions import PositionsPoller
 
         self.positions_poller = PositionsPoller(
-            self._data_api_url(), funder, inbound, stop=self.feed_stop,
-            interval_secs=float(cfg.feed.positions_reconcile_secs), metrics=self.metrics,
+            self._data_api_url(),
+            funder,
+            inbound,
+            stop=self.feed_stop,
+            interval_secs=float(cfg.feed.positions_reconcile_secs),
+            metrics=self.metrics,
         )
         self.engine.start()
         self.market_feed.start()
@@ -252,7 +334,12 @@ class BotRunner:
             # Only the live markets (added in _resolve_markets); the sim's own ones could even share
             # their ids with a venue that is itself a pmbot.sim.
             sim_cfg = dataclasses.replace(sim_cfg, background=False, markets=(), events=())
-        self.sim = SimServer(sim_cfg, host=self.cfg.sim.host, port=self.cfg.sim.port, chain_id=self.cfg.venue.chain_id)
+        self.sim = SimServer(
+            sim_cfg,
+            host=self.cfg.sim.host,
+            port=self.cfg.sim.port,
+            chain_id=self.cfg.venue.chain_id,
+        )
         self.sim.start()
         self._started.append(("sim", self.sim.stop))
         if self.cfg.mode == "paper":
@@ -260,12 +347,28 @@ class BotRunner:
 
             self.paper_mirror = PaperMirror(self.sim.exchange)
             self._started.append(("paper-mirror", self.paper_mirror.close))
-            log.info("paper: market data from %s; orders go to the local exchange on %s (nothing reaches the venue)",
-                     self.cfg.venue.market_ws_url, self.sim.urls["clob_url"])
+            log.info(
+                "paper: market data from %s; orders go to the local exchange on %s (nothing reaches the venue)",
+                self.cfg.venue.market_ws_url,
+                self.sim.urls["clob_url"],
+            )
         if self.cfg.mode == "sim":
             urls = self.sim.urls
-            self.cfg = self.cfg.replace(venue=dataclasses.replace(self.cfg.venue, **{k: urls[k] for k in (
-                "clob_url", "market_ws_url", "user_ws_url", "data_api_url", "gamma_url")}))
+            self.cfg = self.cfg.replace(
+                venue=dataclasses.replace(
+                    self.cfg.venue,
+                    **{
+                        k: urls[k]
+                        for k in (
+                            "clob_url",
+                            "market_ws_url",
+                            "user_ws_url",
+                            "data_api_url",
+                            "gamma_url",
+                        )
+                    },
+                )
+            )
             log.info("sim exchange on %s", urls["clob_url"])
 
     def _resolve_markets(self, rest) -> tuple[list[MarketInfo], list[EventInfo]]:
@@ -281,7 +384,9 @@ class BotRunner:
             if ref.slug:
                 markets.append(venue_markets.resolve_market_slug(cfg.venue.gamma_url, ref.slug))
             else:
-                markets.append(venue_markets.market_info_from_token(rest, ref.yes_token, ref.no_token))
+                markets.append(
+                    venue_markets.market_info_from_token(rest, ref.yes_token, ref.no_token)
+                )
         if cfg.arbitrage.enabled:
             slugs = [e.slug for e in cfg.arbitrage.events]
             if not slugs and cfg.mode == "sim" and self.sim is not None:
@@ -302,21 +407,35 @@ class BotRunner:
         return inbound
 
     def _data_api_url(self) -> str:
-        return self.sim.urls["data_api_url"] if self.cfg.mode == "paper" else self.cfg.venue.data_api_url
+        return (
+            self.sim.urls["data_api_url"]
+            if self.cfg.mode == "paper"
+            else self.cfg.venue.data_api_url
+        )
 
     def _build_engine(self, markets, events, inbound, commands, creds, funder) -> None:
-        from pmbot.engine import Engine
         from pmbot.model import PositionsSnapshot
+        from pmbot.trading.engine import Engine
         from pmbot.venue.positions import fetch_positions
 
         data_api = self._data_api_url()
 
         def positions() -> PositionsSnapshot:
-            return PositionsSnapshot(positions=tuple(fetch_positions(data_api, funder)), taken_ts=time.time())
+            return PositionsSnapshot(
+                positions=tuple(fetch_positions(data_api, funder)), taken_ts=time.time()
+            )
 
         self.engine = Engine(
-            cfg=self.cfg, markets=tuple(markets), events=tuple(events), inbound=inbound, commands=commands,
-            state=self.state, journal=self.journal, metrics=self.metrics, api_key=creds.api_key, funder=funder,
+            cfg=self.cfg,
+            markets=tuple(markets),
+            events=tuple(events),
+            inbound=inbound,
+            commands=commands,
+            state=self.state,
+            journal=self.journal,
+            metrics=self.metrics,
+            api_key=creds.api_key,
+            funder=funder,
             positions_source=positions,
         )
         seeded = self.engine.seed_positions()
@@ -346,7 +465,12 @@ class BotRunner:
                     log.error("cancel-all failed: %s", exc)
                     left = ["<unverified>"]
                 if left:
-                    log.error("kill switch: %d order(s) LEFT OPEN after %.0fs: %s", len(left), deadline, ", ".join(left))
+                    log.error(
+                        "kill switch: %d order(s) LEFT OPEN after %.0fs: %s",
+                        len(left),
+                        deadline,
+                        ", ".join(left),
+                    )
                 else:
                     log.info("kill switch: every order cancelled and verified on the venue")
         if self.metrics is not None:
@@ -367,7 +491,11 @@ class BotRunner:
                 closer()
             except Exception:  # a failing closer must not stop the others from running
                 log.exception("closing %s failed", name)
-        alive = [t.name for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+        alive = [
+            t.name
+            for t in threading.enumerate()
+            if t is not threading.main_thread() and not t.daemon
+        ]
         if alive:
             log.warning("threads still alive at exit: %s", ", ".join(alive))
         return 1 if left else 0

@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 import threading
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +57,9 @@ def status(text: str) -> bool:
     return notify(f"STATUS={text}")
 
 
-def watchdog_interval_secs(env: Mapping[str, str] | None = None, pid: int | None = None) -> float | None:
+def watchdog_interval_secs(
+    env: Mapping[str, str] | None = None, pid: int | None = None
+) -> float | None:
     """The watchdog timeout in seconds from ``$WATCHDOG_USEC``, or None when the watchdog is off or meant for
     another process (``$WATCHDOG_PID`` set to a different pid). Ping at half of it."""
     env = os.environ if env is None else env
@@ -98,7 +100,9 @@ class WatchdogPinger:
         self.withheld = 0
 
     @classmethod
-    def from_env(cls, healthy: Callable[[], tuple[bool, str]], *, stop: threading.Event) -> "WatchdogPinger | None":
+    def from_env(
+        cls, healthy: Callable[[], tuple[bool, str]], *, stop: threading.Event
+    ) -> WatchdogPinger | None:
         """A pinger at half the systemd watchdog timeout, or None when no watchdog is configured."""
         timeout = watchdog_interval_secs()
         return None if timeout is None else cls(healthy, stop=stop, interval=timeout / 2)

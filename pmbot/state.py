@@ -8,9 +8,9 @@ under the same lock and never hold it during I/O.
 from __future__ import annotations
 
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Mapping
 
 from pmbot.model import ZERO, VenueMode
 

@@ -15,14 +15,20 @@ from pmbot.errors import ConfigError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pmbot.sim", description=__doc__.splitlines()[0])
-    parser.add_argument("--config", default=None, help="sim YAML (default: the bundled pmbot/sim/sim.yaml)")
+    parser = argparse.ArgumentParser(
+        prog="python -m pmbot.sim", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument(
+        "--config", default=None, help="sim YAML (default: the bundled pmbot/sim/sim.yaml)"
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 = an ephemeral port")
     parser.add_argument("--seed", type=int, default=None, help="override the config's seed")
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
 
     from pmbot.sim.markets import load_sim_config
     from pmbot.sim.server import SimServer

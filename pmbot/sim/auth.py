@@ -22,8 +22,8 @@ import hmac
 import logging
 import threading
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping, Optional
 
 log = logging.getLogger(__name__)
 
@@ -95,16 +95,19 @@ class KeyStore:
             self._by_key[creds.api_key] = creds
         return creds
 
-    def lookup(self, api_key: str) -> Optional[ApiCredentials]:
+    def lookup(self, api_key: str) -> ApiCredentials | None:
         with self._lock:
             return self._by_key.get(api_key)
 
-    def check_raw(self, api_key: str, secret: str, passphrase: str) -> Optional[ApiCredentials]:
+    def check_raw(self, api_key: str, secret: str, passphrase: str) -> ApiCredentials | None:
         """User-channel auth: the raw credentials are sent in the subscribe message."""
         creds = self.lookup(api_key)
         if creds is None:
             return None
-        if not (hmac.compare_digest(creds.secret, secret) and hmac.compare_digest(creds.passphrase, passphrase)):
+        if not (
+            hmac.compare_digest(creds.secret, secret)
+            and hmac.compare_digest(creds.passphrase, passphrase)
+        ):
             return None
         return creds
 
@@ -140,7 +143,9 @@ def verify_l1(headers: Mapping[str, str], *, chain_id: int) -> tuple[str, int]:
     return address.lower(), nonce
 
 
-def verify_l2(headers: Mapping[str, str], method: str, path: str, body: str, keys: KeyStore) -> ApiCredentials:
+def verify_l2(
+    headers: Mapping[str, str], method: str, path: str, body: str, keys: KeyStore
+) -> ApiCredentials:
     """Check the L2 HMAC headers; return the caller's credentials.
 
     ``path`` is the request path without the query string; ``body`` the exact body text.
@@ -165,7 +170,9 @@ def verify_l2(headers: Mapping[str, str], method: str, path: str, body: str, key
     return creds
 
 
-def verify_order_signature(order: Mapping, creds: ApiCredentials, *, neg_risk: bool, chain_id: int) -> None:
+def verify_order_signature(
+    order: Mapping, creds: ApiCredentials, *, neg_risk: bool, chain_id: int
+) -> None:
     """The venue's order-signature rules (reference 7):
 
     - types 0/1/2: ``signer`` must be the API key's EOA and the EIP-712 signature must recover to it;

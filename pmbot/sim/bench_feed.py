@@ -22,7 +22,6 @@ import random
 import threading
 import time
 from decimal import Decimal
-from typing import Optional
 
 from pmbot.sim import wsproto
 
@@ -37,10 +36,16 @@ class _BenchBook:
 
     __slots__ = ("condition_id", "yes", "no", "bids", "asks", "bid_prices", "ask_prices")
 
-    def __init__(self, condition_id: str, yes: str, no: str, levels: int, rng: random.Random) -> None:
+    def __init__(
+        self, condition_id: str, yes: str, no: str, levels: int, rng: random.Random
+    ) -> None:
         self.condition_id, self.yes, self.no = condition_id, yes, no
-        self.bids = {Decimal("0.49") - TICK * i: Decimal(rng.randint(10, 5000)) for i in range(levels)}
-        self.asks = {Decimal("0.51") + TICK * i: Decimal(rng.randint(10, 5000)) for i in range(levels)}
+        self.bids = {
+            Decimal("0.49") - TICK * i: Decimal(rng.randint(10, 5000)) for i in range(levels)
+        }
+        self.asks = {
+            Decimal("0.51") + TICK * i: Decimal(rng.randint(10, 5000)) for i in range(levels)
+        }
         self.bid_prices = sorted(self.bids)  # ascending
         self.ask_prices = sorted(self.asks)
 
@@ -51,10 +56,18 @@ class _BenchBook:
         else:
             bids = [(ONE - p, self.asks[p]) for p in reversed(self.ask_prices)]
             asks = [(ONE - p, self.bids[p]) for p in self.bid_prices]
-        snap = {"market": self.condition_id, "asset_id": token, "timestamp": now_ms, "hash": "",
-                "bids": [{"price": str(p), "size": str(s)} for p, s in bids],
-                "asks": [{"price": str(p), "size": str(s)} for p, s in asks],
-                "min_order_size": "5", "tick_size": str(TICK), "neg_risk": False, "last_trade_price": ""}
+        snap = {
+            "market": self.condition_id,
+            "asset_id": token,
+            "timestamp": now_ms,
+            "hash": "",
+            "bids": [{"price": str(p), "size": str(s)} for p, s in bids],
+            "asks": [{"price": str(p), "size": str(s)} for p, s in asks],
+            "min_order_size": "5",
+            "tick_size": str(TICK),
+            "neg_risk": False,
+            "last_trade_price": "",
+        }
         snap["hash"] = hashlib.sha1(repr(sorted(snap.items())).encode()).hexdigest()
         return snap
 
@@ -71,7 +84,7 @@ class BenchFeed:
         self._books: dict[str, _BenchBook] = {}  # by token
         self._markets: list[_BenchBook] = []
         self._stop = threading.Event()
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
         self.sent = 0
         self.last_flood: dict = {}
         self._seq = 0
@@ -98,7 +111,9 @@ class BenchFeed:
             market = make_binary_market(991, f"bench-market-{n}", question=f"Benchmark market {n}?")
             if exchange is not None:  # outside our lock: lock order is always exchange, then bench
                 exchange.add_market(market, background=False)
-            book = _BenchBook(market.condition_id, market.yes_token, market.no_token, levels, self._rng)
+            book = _BenchBook(
+                market.condition_id, market.yes_token, market.no_token, levels, self._rng
+            )
             out.append(book)
         with self.lock:
             for book in out:
@@ -116,7 +131,9 @@ class BenchFeed:
             raise RuntimeError("no bench markets: POST /_sim/bench_markets first")
         if self._thread is not None and self._thread.is_alive():
             raise RuntimeError("a flood is already running")
-        self._thread = threading.Thread(target=self._flood, args=(rate, count), name="sim-bench-flood", daemon=False)
+        self._thread = threading.Thread(
+            target=self._flood, args=(rate, count), name="sim-bench-flood", daemon=False
+        )
         self._thread.start()
         return {"started": True, "rate": rate, "count": count, "markets": len(self._markets)}
 

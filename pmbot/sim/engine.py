@@ -21,22 +21,46 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Callable, Iterable, Optional
 
 from pmbot.sim import payloads
 from pmbot.sim.ledger import Account, Ledger
 from pmbot.sim.markets import SimConfig, SimEvent, SimMarket
 from pmbot.sim.matching import FEE_QUANTUM, SimTrade, match, new_trade
-from pmbot.sim.orderbook import (BUY, CANCELED, LIVE, MATCHED, MICRO, ONE, SELL, ZERO, SimOrder,
-                                 UnifiedBook)
+from pmbot.sim.orderbook import (
+    BUY,
+    CANCELED,
+    LIVE,
+    MATCHED,
+    MICRO,
+    ONE,
+    SELL,
+    ZERO,
+    SimOrder,
+    UnifiedBook,
+)
 from pmbot.sim.payloads import fmt
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Exchange", "SimReject", "Listener", "fmt", "BUY", "SELL", "LIVE", "MATCHED", "CANCELED",
-           "ZERO", "ONE", "MICRO", "FEE_QUANTUM", "GTD_MIN_LIFETIME_SECS"]
+__all__ = [
+    "Exchange",
+    "SimReject",
+    "Listener",
+    "fmt",
+    "BUY",
+    "SELL",
+    "LIVE",
+    "MATCHED",
+    "CANCELED",
+    "ZERO",
+    "ONE",
+    "MICRO",
+    "FEE_QUANTUM",
+    "GTD_MIN_LIFETIME_SECS",
+]
 
 GTD_MIN_LIFETIME_SECS = 60  # venue "security threshold": expiration >= now + 60
 
@@ -64,8 +88,13 @@ def _locked(fn):
 class Exchange:
     """The simulated CLOB. See the module docstring; the server calls only public methods."""
 
-    def __init__(self, config: SimConfig, *, clock: Callable[[], float] = time.time,
-                 rng: Optional[random.Random] = None) -> None:
+    def __init__(
+        self,
+        config: SimConfig,
+        *,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
         self.config = config
         self.lock = threading.RLock()
         self._clock = clock
@@ -86,7 +115,9 @@ class Exchange:
         self._seq = 0
         self.internal_owners: set[str] = set()
         self.listener_errors = 0
-        self._front_run: dict[str, list] = {}  # token -> [orders left, shares left to them] (see front_run)
+        self._front_run: dict[
+            str, list
+        ] = {}  # token -> [orders left, shares left to them] (see front_run)
         for m in config.markets:
             self._register_market(m)
         from pmbot.sim.traders import BackgroundTraders  # traders import this module
@@ -137,7 +168,9 @@ class Exchange:
         self.markets[market.condition_id] = replace(market, tick=tick)
         now = self._clock()
         for token in market.tokens:
-            self._emit("market", token, payloads.tick_size_change_message(market, token, old, tick, now))
+            self._emit(
+                "market", token, payloads.tick_size_change_message(market, token, old, tick, now)
+            )
         log.info("tick size of %s changed %s -> %s", market.slug, old, tick)
 
     @_locked
@@ -166,7 +199,7 @@ class Exchange:
         else:
             self._front_run[token_id] = [int(count), max_size]
 
-    def _take_front_run(self, token_id: str, owner: str, order_type: str) -> Optional[Decimal]:
+    def _take_front_run(self, token_id: str, owner: str, order_type: str) -> Decimal | None:
         entry = self._front_run.get(token_id)
         if entry is None or order_type not in ("FOK", "FAK") or owner in self.internal_owners:
             return None
@@ -175,7 +208,9 @@ class Exchange:
             del self._front_run[token_id]
         return entry[1]
 
-    def _sweep_makers(self, book: UnifiedBook, taker_yes_side: str, limit: Decimal, now: float) -> None:
+    def _sweep_makers(
+        self, book: UnifiedBook, taker_yes_side: str, limit: Decimal, now: float
+    ) -> None:
         """Cancel the background makers' orders a taker on ``taker_yes_side`` could reach at ``limit``."""
         for order in book.reachable_makers(taker_yes_side, limit):
             if order.owner in self.internal_owners:
@@ -213,11 +248,16 @@ class Exchange:
             self._cancel(order, now)
         winner = market.yes_token if yes_wins else market.no_token
         self._ledger.redeem(market.tokens, winner)
-        self.markets[condition_id] = replace(market, closed=True, active=False, accepting_orders=False)
+        self.markets[condition_id] = replace(
+            market, closed=True, active=False, accepting_orders=False
+        )
         self.traders.frozen.add(condition_id)
         msg = self._new_market_message(market, now)
-        msg.update(event_type="market_resolved", winning_asset_id=winner,
-                   winning_outcome="Yes" if yes_wins else "No")
+        msg.update(
+            event_type="market_resolved",
+            winning_asset_id=winner,
+            winning_outcome="Yes" if yes_wins else "No",
+        )
         self._emit("market", condition_id, msg)
 
     def _new_market_message(self, market: SimMarket, now: float) -> dict:
@@ -256,7 +296,7 @@ class Exchange:
         return payloads.book_snapshot(market, self._books[market.condition_id], token_id, now)
 
     @_locked
-    def top_of_book(self, token_id: str) -> tuple[Optional[Decimal], Optional[Decimal]]:
+    def top_of_book(self, token_id: str) -> tuple[Decimal | None, Decimal | None]:
         market = self.market_of_token(token_id)
         book = self._books[market.condition_id]
         bb, ba = book.best_bid(), book.best_ask()
@@ -264,12 +304,22 @@ class Exchange:
             return bb, ba
         return (ONE - ba if ba is not None else None), (ONE - bb if bb is not None else None)
 
-    def _emit_level(self, market: SimMarket, book: UnifiedBook, yes_side: str, yes_price: Decimal,
-                    total: Decimal, now: float) -> None:
+    def _emit_level(
+        self,
+        market: SimMarket,
+        book: UnifiedBook,
+        yes_side: str,
+        yes_price: Decimal,
+        total: Decimal,
+        now: float,
+    ) -> None:
         """A price_change with mirrored entries for both tokens (reference 2.3), then
         best_bid_ask for both tokens if the top moved."""
-        self._emit("market", market.condition_id,
-                   payloads.price_change_message(market, book, yes_side, yes_price, total, now))
+        self._emit(
+            "market",
+            market.condition_id,
+            payloads.price_change_message(market, book, yes_side, yes_price, total, now),
+        )
         self._emit_top_if_changed(market, book, now)
 
     def _emit_top_if_changed(self, market: SimMarket, book: UnifiedBook, now: float) -> None:
@@ -336,15 +386,20 @@ class Exchange:
                 continue
             market = self.markets[self._token_market[token]]
             bb, ba = self.top_of_book(token)
-            cur = (bb + ba) / 2 if bb is not None and ba is not None else (
-                market.fair_value if token == market.yes_token else ONE - market.fair_value)
+            cur = (
+                (bb + ba) / 2
+                if bb is not None and ba is not None
+                else (market.fair_value if token == market.yes_token else ONE - market.fair_value)
+            )
             rows.append(payloads.position_row(user, market, acct, token, size, cur))
         return rows
 
     # ------------------------------------------------------------------ placing orders
 
     @_locked
-    def place_order(self, owner: str, order: dict, *, order_type: str, post_only: bool, order_id: str) -> dict:
+    def place_order(
+        self, owner: str, order: dict, *, order_type: str, post_only: bool, order_id: str
+    ) -> dict:
         """Validate and execute a wire order (signature already checked by the server)."""
         try:
             token = str(order["tokenId"])
@@ -363,12 +418,28 @@ class Exchange:
         if token not in self._token_market:
             raise SimReject(400, "Invalid order payload")
         if side == BUY:
-            exact, size = Decimal(maker_amount) / Decimal(taker_amount), Decimal(taker_amount) * MICRO
+            exact, size = (
+                Decimal(maker_amount) / Decimal(taker_amount),
+                Decimal(taker_amount) * MICRO,
+            )
         else:
-            exact, size = Decimal(taker_amount) / Decimal(maker_amount), Decimal(maker_amount) * MICRO
-        return self._submit(owner=owner, address=address, token_id=token, side=side,
-                            price=self._implied_price(exact, token), size=size, order_type=order_type,
-                            post_only=post_only, order_id=order_id, expiration=expiration, now=self._clock())
+            exact, size = (
+                Decimal(taker_amount) / Decimal(maker_amount),
+                Decimal(maker_amount) * MICRO,
+            )
+        return self._submit(
+            owner=owner,
+            address=address,
+            token_id=token,
+            side=side,
+            price=self._implied_price(exact, token),
+            size=size,
+            order_type=order_type,
+            post_only=post_only,
+            order_id=order_id,
+            expiration=expiration,
+            now=self._clock(),
+        )
 
     def _implied_price(self, exact: Decimal, token: str) -> Decimal:
         """makerAmount/takerAmount is exact for SDK limit orders; market orders round amounts, so a
@@ -379,8 +450,21 @@ class Exchange:
             return rounded
         return exact.quantize(Decimal("1e-8")).normalize()
 
-    def _submit(self, *, owner: str, address: str, token_id: str, side: str, price: Decimal, size: Decimal,
-                order_type: str, post_only: bool, order_id: str, expiration: int, now: float) -> dict:
+    def _submit(
+        self,
+        *,
+        owner: str,
+        address: str,
+        token_id: str,
+        side: str,
+        price: Decimal,
+        size: Decimal,
+        order_type: str,
+        post_only: bool,
+        order_id: str,
+        expiration: int,
+        now: float,
+    ) -> dict:
         """The one order path: checks in venue order, then match, then rest. Background traders
         call this too, so their orders produce the same events and can fill anybody."""
         market = self.markets[self._token_market[token_id]]
@@ -390,14 +474,25 @@ class Exchange:
         if order_id in self._orders:
             raise SimReject(400, f"order {order_id} is invalid. Duplicated.")
         if post_only and order_type in ("FOK", "FAK"):
-            raise SimReject(400, "invalid post-only order: post_only is not supported for FOK/FAK orders")
+            raise SimReject(
+                400, "invalid post-only order: post_only is not supported for FOK/FAK orders"
+            )
         tick = market.tick
         if (price / tick) != (price / tick).to_integral_value():
-            raise SimReject(400, f"order {order_id} is invalid. Price ({fmt(price)}) breaks minimum tick size rule: {fmt(tick)}")
+            raise SimReject(
+                400,
+                f"order {order_id} is invalid. Price ({fmt(price)}) breaks minimum tick size rule: {fmt(tick)}",
+            )
         if not tick <= price <= ONE - tick:
-            raise SimReject(400, f"order {order_id} is invalid. Price ({fmt(price)}) is out of bounds: min {fmt(tick)} - max {fmt(ONE - tick)}")
+            raise SimReject(
+                400,
+                f"order {order_id} is invalid. Price ({fmt(price)}) is out of bounds: min {fmt(tick)} - max {fmt(ONE - tick)}",
+            )
         if size < market.min_size:
-            raise SimReject(400, f"order {order_id} is invalid. Size ({fmt(size)}) lower than the minimum: {fmt(market.min_size)}")
+            raise SimReject(
+                400,
+                f"order {order_id} is invalid. Size ({fmt(size)}) lower than the minimum: {fmt(market.min_size)}",
+            )
         if order_type == "GTD" and expiration < now + GTD_MIN_LIFETIME_SECS:
             raise SimReject(400, "invalid expiration")
 
@@ -417,25 +512,49 @@ class Exchange:
                 raise SimReject(400, "not enough balance / allowance")
 
         best = book.best_ask() if yes_side == BUY else book.best_bid()
-        marketable = best is not None and (best <= yes_price if yes_side == BUY else best >= yes_price)
+        marketable = best is not None and (
+            best <= yes_price if yes_side == BUY else best >= yes_price
+        )
         if post_only and marketable:
             raise SimReject(400, "invalid post-only order: order crosses book")
         cap = self._take_front_run(token_id, owner, order_type) if marketable else None
-        if order_type == "FOK" and (not marketable or min(book.fillable(yes_side, yes_price), cap or size) < size):
+        if order_type == "FOK" and (
+            not marketable or min(book.fillable(yes_side, yes_price), cap or size) < size
+        ):
             if cap is not None:
                 self._sweep_makers(book, yes_side, yes_price, now)
-            raise SimReject(400, "order couldn't be fully filled. FOK orders are fully filled or killed.")
+            raise SimReject(
+                400, "order couldn't be fully filled. FOK orders are fully filled or killed."
+            )
         if order_type == "FAK" and not marketable:
-            raise SimReject(400, "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found.")
+            raise SimReject(
+                400,
+                "no orders found to match with FAK order. FAK orders are partially filled or killed if no match is found.",
+            )
         if marketable and side == BUY and size * price < ONE:
-            raise SimReject(400, f"invalid amount for a marketable BUY order (${fmt(size * price)}), min size: $1")
+            raise SimReject(
+                400,
+                f"invalid amount for a marketable BUY order (${fmt(size * price)}), min size: $1",
+            )
 
         self._seq += 1
         order = SimOrder(
-            id=order_id, owner=owner, address=address.lower(), market=market.condition_id, token_id=token_id,
-            outcome="Yes" if is_yes else "No", is_yes=is_yes, side=side, price=price, original_size=size,
-            order_type=order_type, expiration=expiration if order_type == "GTD" else 0, created_at=int(now),
-            seq=self._seq, yes_side=yes_side, yes_price=yes_price,
+            id=order_id,
+            owner=owner,
+            address=address.lower(),
+            market=market.condition_id,
+            token_id=token_id,
+            outcome="Yes" if is_yes else "No",
+            is_yes=is_yes,
+            side=side,
+            price=price,
+            original_size=size,
+            order_type=order_type,
+            expiration=expiration if order_type == "GTD" else 0,
+            created_at=int(now),
+            seq=self._seq,
+            yes_side=yes_side,
+            yes_price=yes_price,
         )
         self._orders[order_id] = order
         self._user_order_event(order, "PLACEMENT", now)
@@ -455,14 +574,26 @@ class Exchange:
         if trade is not None:
             self._after_trade(market, book, trade, now)
 
-        response = {"success": True, "errorMsg": "", "orderID": order_id, "takingAmount": "",
-                    "makingAmount": "", "status": "live", "transactionsHashes": [], "tradeIDs": []}
+        response = {
+            "success": True,
+            "errorMsg": "",
+            "orderID": order_id,
+            "takingAmount": "",
+            "makingAmount": "",
+            "status": "live",
+            "transactionsHashes": [],
+            "tradeIDs": [],
+        }
         if trade is not None:
             paid = sum((e["_cash"] for e in trade.maker_entries), ZERO)
             shares = order.size_matched
             making, taking = (paid, shares) if side == BUY else (shares, paid)
-            response.update(status="matched", makingAmount=fmt(making), takingAmount=fmt(taking),
-                            tradeIDs=[trade.id])
+            response.update(
+                status="matched",
+                makingAmount=fmt(making),
+                takingAmount=fmt(taking),
+                tradeIDs=[trade.id],
+            )
         return response
 
     def _rest(self, market: SimMarket, book: UnifiedBook, order: SimOrder, now: float) -> None:
@@ -476,38 +607,69 @@ class Exchange:
 
     # ------------------------------------------------------------------ matching
 
-    def _match(self, market: SimMarket, book: UnifiedBook, taker: SimOrder, now: float,
-               cap: Optional[Decimal] = None) -> Optional[SimTrade]:
+    def _match(
+        self,
+        market: SimMarket,
+        book: UnifiedBook,
+        taker: SimOrder,
+        now: float,
+        cap: Decimal | None = None,
+    ) -> SimTrade | None:
         """Match ``taker`` (see ``matching.match``), emitting the makers' user-channel updates and a
         price_change per level as it goes; ``cap`` is the front_run knob."""
+
         def maker_filled(maker: SimOrder) -> None:
             if maker.remaining == 0:
                 self._open_by_owner.get(maker.owner, {}).pop(maker.id, None)
             self._user_order_event(maker, "UPDATE", now)
 
         return match(
-            self._ledger, market, book, taker, cap=cap,
-            start_trade=lambda yes_price: new_trade(market, taker, yes_price, now, self.rng, self.trade_fail_share),
+            self._ledger,
+            market,
+            book,
+            taker,
+            cap=cap,
+            start_trade=lambda yes_price: new_trade(
+                market, taker, yes_price, now, self.rng, self.trade_fail_share
+            ),
             on_maker_filled=maker_filled,
-            on_level_changed=lambda side, level, total: self._emit_level(market, book, side, level, total, now),
+            on_level_changed=lambda side, level, total: self._emit_level(
+                market, book, side, level, total, now
+            ),
         )
 
-    def _after_trade(self, market: SimMarket, book: UnifiedBook, trade: SimTrade, now: float) -> None:
+    def _after_trade(
+        self, market: SimMarket, book: UnifiedBook, trade: SimTrade, now: float
+    ) -> None:
         taker = trade.taker
         self._trades[trade.id] = trade
         for owner in trade.owners():
             self._trades_by_owner.setdefault(owner, []).append(trade.id)
         self._user_trade_event(trade, now)
         book.last_trade_yes = trade.last_yes_price()
-        self._emit("market", taker.token_id, payloads.last_trade_price_message(
-            market, taker, trade.last_fill_price(), trade.size, trade.fee_rate_bps, trade.tx_hash, now))
+        self._emit(
+            "market",
+            taker.token_id,
+            payloads.last_trade_price_message(
+                market,
+                taker,
+                trade.last_fill_price(),
+                trade.size,
+                trade.fee_rate_bps,
+                trade.tx_hash,
+                now,
+            ),
+        )
         for token in market.tokens:
             snap = self._snapshot(token, now)
             snap["event_type"] = "book"
             self._emit("market", token, snap)
         delay = self.config.settle_mined_secs
         self._seq += 1
-        heapq.heappush(self._settle_heap, (now + delay, self._seq, trade.id, "FAILED" if trade.will_fail else "MINED"))
+        heapq.heappush(
+            self._settle_heap,
+            (now + delay, self._seq, trade.id, "FAILED" if trade.will_fail else "MINED"),
+        )
 
     # ------------------------------------------------------------------ user channel
 
@@ -561,9 +723,14 @@ class Exchange:
         return self._cancel_ids(owner, list(self._open_by_owner.get(owner, {})), self._clock())
 
     @_locked
-    def cancel_market_orders(self, owner: str, market: Optional[str] = None, asset_id: Optional[str] = None) -> dict:
-        ids = [o.id for o in self._open_by_owner.get(owner, {}).values()
-               if (not market or o.market == market) and (not asset_id or o.token_id == asset_id)]
+    def cancel_market_orders(
+        self, owner: str, market: str | None = None, asset_id: str | None = None
+    ) -> dict:
+        ids = [
+            o.id
+            for o in self._open_by_owner.get(owner, {}).values()
+            if (not market or o.market == market) and (not asset_id or o.token_id == asset_id)
+        ]
         return self._cancel_ids(owner, ids, self._clock())
 
     @_locked
@@ -577,24 +744,41 @@ class Exchange:
     # ------------------------------------------------------------------ queries
 
     @_locked
-    def open_orders(self, owner: str, *, order_id: Optional[str] = None, market: Optional[str] = None,
-                    asset_id: Optional[str] = None) -> list[dict]:
+    def open_orders(
+        self,
+        owner: str,
+        *,
+        order_id: str | None = None,
+        market: str | None = None,
+        asset_id: str | None = None,
+    ) -> list[dict]:
         orders = sorted(self._open_by_owner.get(owner, {}).values(), key=lambda o: o.seq)
-        return [payloads.order_view(o) for o in orders
-                if (not order_id or o.id == order_id) and (not market or o.market == market)
-                and (not asset_id or o.token_id == asset_id)]
+        return [
+            payloads.order_view(o)
+            for o in orders
+            if (not order_id or o.id == order_id)
+            and (not market or o.market == market)
+            and (not asset_id or o.token_id == asset_id)
+        ]
 
     @_locked
-    def get_order(self, owner: str, order_id: str) -> Optional[dict]:
+    def get_order(self, owner: str, order_id: str) -> dict | None:
         order = self._orders.get(order_id)
         if order is None or order.owner != owner:
             return None
         return payloads.order_view(order)
 
     @_locked
-    def trades(self, owner: str, *, trade_id: Optional[str] = None, market: Optional[str] = None,
-               asset_id: Optional[str] = None, after: Optional[int] = None,
-               before: Optional[int] = None) -> list[dict]:
+    def trades(
+        self,
+        owner: str,
+        *,
+        trade_id: str | None = None,
+        market: str | None = None,
+        asset_id: str | None = None,
+        after: int | None = None,
+        before: int | None = None,
+    ) -> list[dict]:
         rows = []
         for tid in self._trades_by_owner.get(owner, []):
             t = self._trades[tid]
@@ -602,7 +786,11 @@ class Exchange:
                 continue
             if market and t.market != market:
                 continue
-            if asset_id and t.taker.token_id != asset_id and all(e["asset_id"] != asset_id for e in t.maker_entries):
+            if (
+                asset_id
+                and t.taker.token_id != asset_id
+                and all(e["asset_id"] != asset_id for e in t.maker_entries)
+            ):
                 continue
             if after is not None and int(t.matched_at) < after:
                 continue
@@ -614,7 +802,7 @@ class Exchange:
     # ------------------------------------------------------------------ time
 
     @_locked
-    def step(self, now: Optional[float] = None) -> None:
+    def step(self, now: float | None = None) -> None:
         """Advance time: GTD expiry, trade settlement, background traders."""
         now = self._clock() if now is None else now
         while self._expiry_heap and self._expiry_heap[0][0] <= now:
@@ -636,6 +824,8 @@ class Exchange:
             log.info("trade %s FAILED; ledger reversed", trade.id)
         elif status == "MINED":
             self._seq += 1
-            due = trade.matched_at + max(self.config.settle_confirmed_secs, self.config.settle_mined_secs)
+            due = trade.matched_at + max(
+                self.config.settle_confirmed_secs, self.config.settle_mined_secs
+            )
             heapq.heappush(self._settle_heap, (due, self._seq, trade.id, "CONFIRMED"))
         self._user_trade_event(trade, now)

@@ -20,13 +20,16 @@ import logging
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Callable, Optional
+from typing import Any
 
 log = logging.getLogger(__name__)
 
-CANCEL_ONLY_ERROR = "Trading is currently cancel-only. New orders are not accepted, but cancels are allowed."
+CANCEL_ONLY_ERROR = (
+    "Trading is currently cancel-only. New orders are not accepted, but cancels are allowed."
+)
 POST_ONLY_MODE_ERROR = "post-only mode: only post-only orders and cancels are allowed"
 TOO_MANY_REQUESTS = "Too Many Requests"
 ORDER_TIMED_OUT = "order timed out"
@@ -48,12 +51,14 @@ class Faults:
     ``exchange`` and ``drop_connections`` are bound by the server so engine-side knobs and WebSocket
     drops work from the same object (and from the control endpoint)."""
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic, rng: Optional[random.Random] = None) -> None:
+    def __init__(
+        self, *, clock: Callable[[], float] = time.monotonic, rng: random.Random | None = None
+    ) -> None:
         self._clock = clock
         self._rng = rng or random.Random(0)
         self._lock = threading.Lock()
         self.exchange: Any = None
-        self.drop_connections: Optional[Callable[[str], int]] = None
+        self.drop_connections: Callable[[str], int] | None = None
         self._reset_locked()
 
     def _reset_locked(self) -> None:
@@ -179,19 +184,24 @@ class Faults:
         handlers: dict[str, Callable[[Any], Any]] = {
             "reset": lambda v: self.reset() if v else None,
             "http_429": lambda v: self.http_429(v.get("count", 1), v.get("retry_after_secs", 1.0)),
-            "restart": lambda v: self.restart(v.get("too_early_secs", 1.0), v.get("post_only_secs", 120.0)),
+            "restart": lambda v: self.restart(
+                v.get("too_early_secs", 1.0), v.get("post_only_secs", 120.0)
+            ),
             "post_only_secs": lambda v: self.post_only_mode(v),
             "cancel_only": lambda v: self.cancel_only(v),
             "order_timeout": lambda v: self.order_timeouts(v.get("count", 1)),
-            "error_probability": lambda v: self.error_probability(v.get("p_429", 0.0), v.get("p_500", 0.0)),
+            "error_probability": lambda v: self.error_probability(
+                v.get("p_429", 0.0), v.get("p_500", 0.0)
+            ),
             "delay_ms": lambda v: self.delay_ms(v),
             "hang": lambda v: self.hang(v.get("count", 1), v.get("secs", 5.0)),
             "silent_feed": lambda v: self.silent_feed(v),
             "ws_drop": lambda v: self.ws_drop(v if isinstance(v, str) else "all"),
             "trade_fail_share": lambda v: self.trade_fail_share(v),
             "tick_size": lambda v: self.tick_size(v["token_id"], v["tick"]),
-            "set_book": lambda v: self.set_book(v["token_id"], v.get("bids", []), v.get("asks", []),
-                                                freeze=v.get("freeze", True)),
+            "set_book": lambda v: self.set_book(
+                v["token_id"], v.get("bids", []), v.get("asks", []), freeze=v.get("freeze", True)
+            ),
             "set_balance": lambda v: self.set_balance(v["address"], v["amount"]),
             "set_position": lambda v: self.set_position(v["address"], v["token_id"], v["size"]),
             "front_run": lambda v: self.front_run(v["token_id"], v["max_size"], v.get("count", 1)),
@@ -211,7 +221,9 @@ class Faults:
                 "http_429_left": self._http_429_left,
                 "retry_after_secs": self._retry_after_secs,
                 "too_early_secs_left": max(0.0, self._too_early_until - now),
-                "post_only_secs_left": max(0.0, self._post_only_until - max(now, self._too_early_until)),
+                "post_only_secs_left": max(
+                    0.0, self._post_only_until - max(now, self._too_early_until)
+                ),
                 "cancel_only": self._cancel_only,
                 "order_timeouts_left": self._timeouts_left,
                 "p_429": self._p_429,
@@ -234,16 +246,21 @@ class Faults:
     def _retry_after(self, secs: float) -> tuple[tuple[str, str], ...]:
         return (("Retry-After", str(max(1, int(secs + 0.999)))),)
 
-    def before_order(self, *, all_post_only: bool) -> Optional[FaultReply]:
+    def before_order(self, *, all_post_only: bool) -> FaultReply | None:
         """Called before an order placement request is processed; a reply means "answer this"."""
         now = self._clock()
         with self._lock:
             if now < self._too_early_until:
-                return FaultReply(425, {"error": TOO_EARLY}, self._retry_after(self._too_early_until - now))
+                return FaultReply(
+                    425, {"error": TOO_EARLY}, self._retry_after(self._too_early_until - now)
+                )
             if now < self._post_only_until and not all_post_only:
                 left = self._post_only_until - now
-                body = {"error": POST_ONLY_MODE_ERROR, "code": "post_only_mode",
-                        "retry_after_seconds": max(1, int(left + 0.999))}
+                body = {
+                    "error": POST_ONLY_MODE_ERROR,
+                    "code": "post_only_mode",
+                    "retry_after_seconds": max(1, int(left + 0.999)),
+                }
                 return FaultReply(503, body, self._retry_after(left))
             if self._cancel_only:
                 return FaultReply(503, {"error": CANCEL_ONLY_ERROR})
@@ -256,23 +273,29 @@ class Faults:
             if self._p_429 or self._p_500:
                 draw = self._rng.random()
                 if draw < self._p_429:
-                    return FaultReply(429, {"error": TOO_MANY_REQUESTS}, self._retry_after(self._retry_after_secs))
+                    return FaultReply(
+                        429, {"error": TOO_MANY_REQUESTS}, self._retry_after(self._retry_after_secs)
+                    )
                 if draw < self._p_429 + self._p_500:
                     return FaultReply(500, {"error": ORDER_TIMED_OUT})
         return None
 
-    def before_cancel(self) -> Optional[FaultReply]:
+    def before_cancel(self) -> FaultReply | None:
         """Cancels work in cancel-only and post-only modes, but not during a restart or a 429."""
         now = self._clock()
         with self._lock:
             if now < self._too_early_until:
-                return FaultReply(425, {"error": TOO_EARLY}, self._retry_after(self._too_early_until - now))
+                return FaultReply(
+                    425, {"error": TOO_EARLY}, self._retry_after(self._too_early_until - now)
+                )
             return self._take_429_locked()
 
-    def _take_429_locked(self) -> Optional[FaultReply]:
+    def _take_429_locked(self) -> FaultReply | None:
         if self._http_429_left > 0:
             self._http_429_left -= 1
-            return FaultReply(429, {"error": TOO_MANY_REQUESTS}, self._retry_after(self._retry_after_secs))
+            return FaultReply(
+                429, {"error": TOO_MANY_REQUESTS}, self._retry_after(self._retry_after_secs)
+            )
         return None
 
     def take_hang_secs(self) -> float:

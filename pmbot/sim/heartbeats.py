@@ -13,12 +13,17 @@ import random
 import threading
 import time
 import uuid
-from typing import Callable, Optional
+from collections.abc import Callable
 
 
 class Heartbeats:
-    def __init__(self, timeout_secs: float, *, clock: Callable[[], float] = time.monotonic,
-                 rng: Optional[random.Random] = None) -> None:
+    def __init__(
+        self,
+        timeout_secs: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
         self.timeout_secs = timeout_secs
         self._clock = clock
         self._rng = rng or random.Random()

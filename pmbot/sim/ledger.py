@@ -8,9 +8,9 @@ Not thread-safe on its own: the exchange's lock guards it.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterable, Optional
 
 from pmbot.sim.orderbook import BUY, ZERO, SimOrder
 
@@ -50,7 +50,9 @@ class Ledger:
         if order.side == BUY:
             acct.reserved_collateral += order.remaining * order.price
         else:
-            acct.reserved_shares[order.token_id] = acct.reserved_shares.get(order.token_id, ZERO) + order.remaining
+            acct.reserved_shares[order.token_id] = (
+                acct.reserved_shares.get(order.token_id, ZERO) + order.remaining
+            )
 
     def release(self, order: SimOrder, q: Decimal) -> None:
         """Give back the reservation of ``q`` shares of a resting order (filled or cancelled)."""
@@ -75,7 +77,7 @@ class Ledger:
         self.fees_collected += fee
         deltas.append((address, -fee, None, ZERO))
 
-    def apply(self, acct: Account, token: Optional[str], d_cash: Decimal, d_shares: Decimal) -> None:
+    def apply(self, acct: Account, token: str | None, d_cash: Decimal, d_shares: Decimal) -> None:
         acct.collateral += d_cash
         if token is None or d_shares == 0:
             return
@@ -119,5 +121,8 @@ class Ledger:
         for acct in self.accounts.values():
             for token, size in acct.positions.items():
                 shares[token] = shares.get(token, ZERO) + size
-        return {"collateral": sum((a.collateral for a in self.accounts.values()), ZERO),
-                "fees": self.fees_collected, "shares": shares}
+        return {
+            "collateral": sum((a.collateral for a in self.accounts.values()), ZERO),
+            "fees": self.fees_collected,
+            "shares": shares,
+        }

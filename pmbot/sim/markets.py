@@ -14,9 +14,10 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
-from typing import Any, Mapping, Optional, Union
+from typing import Any
 
 import yaml
 
@@ -44,7 +45,7 @@ class SimMarket:
     min_size: Decimal = Decimal(5)
     neg_risk: bool = False
     fee_rate: Decimal = Decimal(0)
-    event_slug: Optional[str] = None
+    event_slug: str | None = None
     outcome_label: str = ""
     end_date_iso: str = DEFAULT_END_DATE
     fair_value: Decimal = Decimal("0.5")
@@ -139,7 +140,7 @@ def make_binary_market(
     min_size: Decimal = Decimal(5),
     fee_rate: Decimal = Decimal(0),
     neg_risk: bool = False,
-    event_slug: Optional[str] = None,
+    event_slug: str | None = None,
     outcome_label: str = "",
     end_date_iso: str = DEFAULT_END_DATE,
     gamma_id: str = "",
@@ -173,17 +174,52 @@ def make_binary_market(
 # --------------------------------------------------------------------------- loading
 
 _TOP_KEYS = {
-    "seed", "markets", "events", "initial_balance", "settle_mined_secs", "settle_confirmed_secs",
-    "trade_fail_share", "background", "step_secs", "heartbeat_timeout_secs", "maker_refresh_prob",
-    "taker_prob", "jump_prob", "jump_max", "background_balance", "extra",
+    "seed",
+    "markets",
+    "events",
+    "initial_balance",
+    "settle_mined_secs",
+    "settle_confirmed_secs",
+    "trade_fail_share",
+    "background",
+    "step_secs",
+    "heartbeat_timeout_secs",
+    "maker_refresh_prob",
+    "taker_prob",
+    "jump_prob",
+    "jump_max",
+    "background_balance",
+    "extra",
 }
 _MARKET_KEYS = {
-    "slug", "question", "fair_value", "tick", "min_size", "fee_rate", "end_date_iso", "volatility",
-    "half_spread_ticks", "ladder_levels", "active", "closed", "accepting_orders",
+    "slug",
+    "question",
+    "fair_value",
+    "tick",
+    "min_size",
+    "fee_rate",
+    "end_date_iso",
+    "volatility",
+    "half_spread_ticks",
+    "ladder_levels",
+    "active",
+    "closed",
+    "accepting_orders",
 }
 _EVENT_KEYS = {
-    "slug", "title", "neg_risk_augmented", "fee_rate", "tick", "min_size", "end_date_iso", "volatility",
-    "half_spread_ticks", "ladder_levels", "outcomes", "dislocation_prob", "dislocation_max",
+    "slug",
+    "title",
+    "neg_risk_augmented",
+    "fee_rate",
+    "tick",
+    "min_size",
+    "end_date_iso",
+    "volatility",
+    "half_spread_ticks",
+    "ladder_levels",
+    "outcomes",
+    "dislocation_prob",
+    "dislocation_max",
 }
 _OUTCOME_KEYS = {"label", "fair_value", "slug", "question"}
 
@@ -232,7 +268,7 @@ def _market_common(where: str, raw: Mapping[str, Any], defaults: Mapping[str, An
     )
 
 
-def load_sim_config(source: Union[str, os.PathLike, Mapping[str, Any], None] = None) -> SimConfig:
+def load_sim_config(source: str | os.PathLike | Mapping[str, Any] | None = None) -> SimConfig:
     """Load a ``SimConfig`` from a YAML path, an already-parsed dict, or (None) the bundled
     ``pmbot/sim/sim.yaml``."""
     if source is None:
@@ -253,7 +289,9 @@ def load_sim_config(source: Union[str, os.PathLike, Mapping[str, Any], None] = N
         if "slug" not in m:
             raise ConfigError(f"{where}.slug", "missing")
         market = make_binary_market(
-            seed, str(m["slug"]), question=str(m.get("question", "")),
+            seed,
+            str(m["slug"]),
+            question=str(m.get("question", "")),
             fair_value=_fair(f"{where}.fair_value", m.get("fair_value", "0.5")),
             **_market_common(where, m, {}),
         )
@@ -277,19 +315,32 @@ def load_sim_config(source: Union[str, os.PathLike, Mapping[str, Any], None] = N
             label = str(o.get("label", f"Outcome {k + 1}"))
             slug = str(o.get("slug") or f"{event_slug}-{slugify(label)}")
             market = make_binary_market(
-                seed, slug, question=str(o.get("question") or f"{title}: {label}?"),
-                fair_value=_fair(f"{owhere}.fair_value", o.get("fair_value", Decimal(1) / len(outcomes))),
-                neg_risk=True, event_slug=event_slug, outcome_label=label, **common,
+                seed,
+                slug,
+                question=str(o.get("question") or f"{title}: {label}?"),
+                fair_value=_fair(
+                    f"{owhere}.fair_value", o.get("fair_value", Decimal(1) / len(outcomes))
+                ),
+                neg_risk=True,
+                event_slug=event_slug,
+                outcome_label=label,
+                **common,
             )
             markets.append(market)
             cids.append(market.condition_id)
-        events.append(SimEvent(
-            slug=event_slug, title=title,
-            neg_risk_augmented=bool(e.get("neg_risk_augmented", False)),
-            condition_ids=tuple(cids), gamma_id=str(90001 + j),
-            dislocation_prob=float(e.get("dislocation_prob", 0.01)),
-            dislocation_max=_decimal(f"{where}.dislocation_max", e.get("dislocation_max", "0.08")),
-        ))
+        events.append(
+            SimEvent(
+                slug=event_slug,
+                title=title,
+                neg_risk_augmented=bool(e.get("neg_risk_augmented", False)),
+                condition_ids=tuple(cids),
+                gamma_id=str(90001 + j),
+                dislocation_prob=float(e.get("dislocation_prob", 0.01)),
+                dislocation_max=_decimal(
+                    f"{where}.dislocation_max", e.get("dislocation_max", "0.08")
+                ),
+            )
+        )
 
     slugs = [m.slug for m in markets]
     dupes = {s for s in slugs if slugs.count(s) > 1}
@@ -312,7 +363,9 @@ def load_sim_config(source: Union[str, os.PathLike, Mapping[str, Any], None] = N
         taker_prob=float(raw.get("taker_prob", 0.03)),
         jump_prob=float(raw.get("jump_prob", 0.002)),
         jump_max=_decimal("jump_max", raw.get("jump_max", "0.08")),
-        background_balance=_decimal("background_balance", raw.get("background_balance", 1_000_000_000)),
+        background_balance=_decimal(
+            "background_balance", raw.get("background_balance", 1_000_000_000)
+        ),
         extra=dict(raw.get("extra") or {}),
     )
     if not Decimal(0) <= cfg.trade_fail_share <= Decimal(1):

@@ -17,9 +17,9 @@ from __future__ import annotations
 import hashlib
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from typing import Callable, Optional
 
 from pmbot.sim.ledger import Ledger
 from pmbot.sim.markets import SimMarket
@@ -62,17 +62,32 @@ class SimTrade:
         return p if self.taker.is_yes else ONE - p
 
 
-def new_trade(market: SimMarket, taker: SimOrder, yes_price: Decimal, now: float,
-              rng: random.Random, fail_share: Decimal) -> SimTrade:
+def new_trade(
+    market: SimMarket,
+    taker: SimOrder,
+    yes_price: Decimal,
+    now: float,
+    rng: random.Random,
+    fail_share: Decimal,
+) -> SimTrade:
     """A trade id from ``rng`` (reproducible runs) and its fate: FAILED with ``fail_share``."""
     trade_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
     will_fail = fail_share > 0 and Decimal(str(rng.random())) < fail_share
     return SimTrade(
-        id=trade_id, market=market.condition_id, taker=taker, size=ZERO,
-        price=yes_price if taker.is_yes else ONE - yes_price, fee=ZERO,
-        fee_rate_bps=market.fee_rate_bps, matched_at=now,
-        tx_hash="0x" + hashlib.sha256(trade_id.encode()).hexdigest(), maker_entries=[],
-        maker_owners=[], deltas=[], will_fail=will_fail, last_update=now,
+        id=trade_id,
+        market=market.condition_id,
+        taker=taker,
+        size=ZERO,
+        price=yes_price if taker.is_yes else ONE - yes_price,
+        fee=ZERO,
+        fee_rate_bps=market.fee_rate_bps,
+        matched_at=now,
+        tx_hash="0x" + hashlib.sha256(trade_id.encode()).hexdigest(),
+        maker_entries=[],
+        maker_owners=[],
+        deltas=[],
+        will_fail=will_fail,
+        last_update=now,
     )
 
 
@@ -84,8 +99,15 @@ def round_fee(fee_raw: Decimal) -> Decimal:
     return fee
 
 
-def fill(ledger: Ledger, market: SimMarket, trade: SimTrade, taker: SimOrder, maker: SimOrder, q: Decimal,
-         yes_price: Decimal) -> Decimal:
+def fill(
+    ledger: Ledger,
+    market: SimMarket,
+    trade: SimTrade,
+    taker: SimOrder,
+    maker: SimOrder,
+    q: Decimal,
+    yes_price: Decimal,
+) -> Decimal:
     """Move shares and collateral for ``q`` shares at the maker's YES price; returns the
     taker's unrounded fee for this fill."""
     if taker.token_id == maker.token_id:  # NORMAL
@@ -94,7 +116,9 @@ def fill(ledger: Ledger, market: SimMarket, trade: SimTrade, taker: SimOrder, ma
         taker_cash = maker_cash = cash
     else:  # MINT (both BUY) or MERGE (both SELL): YES and NO cash add up to exactly q
         yes_cash = (q * yes_price).quantize(MICRO, rounding=ROUND_DOWN)
-        taker_cash, maker_cash = (yes_cash, q - yes_cash) if taker.is_yes else (q - yes_cash, yes_cash)
+        taker_cash, maker_cash = (
+            (yes_cash, q - yes_cash) if taker.is_yes else (q - yes_cash, yes_cash)
+        )
     for order, cash in ((taker, taker_cash), (maker, maker_cash)):
         ledger.transfer(trade.deltas, order, q, cash)
     ledger.release(maker, q)
@@ -105,21 +129,36 @@ def fill(ledger: Ledger, market: SimMarket, trade: SimTrade, taker: SimOrder, ma
             order.associate_trades.append(trade.id)
     if maker.owner not in trade.maker_owners:
         trade.maker_owners.append(maker.owner)
-    trade.maker_entries.append({
-        "order_id": maker.id, "owner": maker.owner, "maker_address": maker.address,
-        "asset_id": maker.token_id, "matched_amount": fmt(q), "price": fmt(maker.price),
-        "outcome": maker.outcome, "side": maker.side, "fee_rate_bps": "0",
-        "outcome_index": 0 if maker.is_yes else 1, "_cash": taker_cash,
-    })
+    trade.maker_entries.append(
+        {
+            "order_id": maker.id,
+            "owner": maker.owner,
+            "maker_address": maker.address,
+            "asset_id": maker.token_id,
+            "matched_amount": fmt(q),
+            "price": fmt(maker.price),
+            "outcome": maker.outcome,
+            "side": maker.side,
+            "fee_rate_bps": "0",
+            "outcome_index": 0 if maker.is_yes else 1,
+            "_cash": taker_cash,
+        }
+    )
     x_t = yes_price if taker.is_yes else ONE - yes_price
     return q * market.fee_rate * x_t * (ONE - x_t)
 
 
-def match(ledger: Ledger, market: SimMarket, book: UnifiedBook, taker: SimOrder, *,
-          start_trade: Callable[[Decimal], SimTrade],
-          on_maker_filled: Callable[[SimOrder], None],
-          on_level_changed: Callable[[str, Decimal, Decimal], None],
-          cap: Optional[Decimal] = None) -> Optional[SimTrade]:
+def match(
+    ledger: Ledger,
+    market: SimMarket,
+    book: UnifiedBook,
+    taker: SimOrder,
+    *,
+    start_trade: Callable[[Decimal], SimTrade],
+    on_maker_filled: Callable[[SimOrder], None],
+    on_level_changed: Callable[[str, Decimal, Decimal], None],
+    cap: Decimal | None = None,
+) -> SimTrade | None:
     """Match ``taker`` against the book, best level first, FIFO within a level.
 
     ``start_trade(yes_price)`` makes the trade at the first fill; ``on_maker_filled(maker)`` runs
@@ -131,7 +170,7 @@ def match(ledger: Ledger, market: SimMarket, book: UnifiedBook, taker: SimOrder,
     else:
         levels, prices, totals = book.bids, book.bid_prices, book.bid_total
     maker_side = SELL if taker.yes_side == BUY else BUY
-    trade: Optional[SimTrade] = None
+    trade: SimTrade | None = None
     fee_raw = ZERO
 
     def room() -> Decimal:

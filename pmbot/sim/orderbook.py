@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from bisect import insort
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Iterable, Optional
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -54,8 +54,17 @@ class SimOrder:
 class UnifiedBook:
     """The unified YES book of one condition: price levels of FIFO queues, plus level totals."""
 
-    __slots__ = ("bids", "asks", "bid_prices", "ask_prices", "bid_total", "ask_total", "version",
-                 "last_trade_yes", "last_top")
+    __slots__ = (
+        "bids",
+        "asks",
+        "bid_prices",
+        "ask_prices",
+        "bid_total",
+        "ask_total",
+        "version",
+        "last_trade_yes",
+        "last_top",
+    )
 
     def __init__(self) -> None:
         self.bids: dict[Decimal, deque] = {}
@@ -65,13 +74,13 @@ class UnifiedBook:
         self.bid_total: dict[Decimal, Decimal] = {}
         self.ask_total: dict[Decimal, Decimal] = {}
         self.version = 0
-        self.last_trade_yes: Optional[Decimal] = None
+        self.last_trade_yes: Decimal | None = None
         self.last_top: tuple = (None, None)
 
-    def best_bid(self) -> Optional[Decimal]:
+    def best_bid(self) -> Decimal | None:
         return self.bid_prices[-1] if self.bid_prices else None
 
-    def best_ask(self) -> Optional[Decimal]:
+    def best_ask(self) -> Decimal | None:
         return self.ask_prices[0] if self.ask_prices else None
 
     def side(self, yes_side: str):

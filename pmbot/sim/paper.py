@@ -49,9 +49,8 @@ import hashlib
 import logging
 import queue
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
-from typing import Optional
 
 from pmbot.model import BASE_UNITS, MarketInfo, MarketUpdate
 from pmbot.sim.engine import Exchange, SimReject
@@ -72,12 +71,20 @@ def sim_market_from_info(info: MarketInfo) -> SimMarket:
     size, neg_risk flag and fee rate, so the bot's orders are validated as the venue would."""
     end = DEFAULT_END_DATE
     if info.end_date_ts is not None:
-        end = datetime.fromtimestamp(info.end_date_ts, tz=timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        end = datetime.fromtimestamp(info.end_date_ts, tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     return SimMarket(
-        condition_id=info.condition_id, question=info.question or info.slug or info.condition_id,
-        slug=info.slug or info.condition_id, yes_token=info.yes_token, no_token=info.no_token,
-        tick=info.tick, min_size=info.min_size, neg_risk=info.neg_risk, fee_rate=info.fee_rate,
-        event_slug=info.event_slug or None, outcome_label=info.outcome_label, end_date_iso=end,
+        condition_id=info.condition_id,
+        question=info.question or info.slug or info.condition_id,
+        slug=info.slug or info.condition_id,
+        yes_token=info.yes_token,
+        no_token=info.no_token,
+        tick=info.tick,
+        min_size=info.min_size,
+        neg_risk=info.neg_risk,
+        fee_rate=info.fee_rate,
+        event_slug=info.event_slug or None,
+        outcome_label=info.outcome_label,
+        end_date_iso=end,
         base_tick=info.tick,
     )
 
@@ -109,15 +116,25 @@ class _MarketMirror:
 class PaperMirror:
     """Keeps the live book's visible levels resting on the local exchange; see the module docstring."""
 
-    def __init__(self, exchange: Exchange, *, owner: str = MIRROR_OWNER, address: str = MIRROR_ADDRESS) -> None:
+    def __init__(
+        self, exchange: Exchange, *, owner: str = MIRROR_OWNER, address: str = MIRROR_ADDRESS
+    ) -> None:
         self.exchange = exchange
         self.owner = owner
         self.address = address.lower()
         self._markets: dict[str, _MarketMirror] = {}
         self._by_token: dict[str, str] = {}
         self._n = 0
-        self.stats = {"updates": 0, "ignored": 0, "placed": 0, "cancelled": 0, "refused": 0,
-                      "below_min": 0, "withdrawn": 0, "errors": 0}
+        self.stats = {
+            "updates": 0,
+            "ignored": 0,
+            "placed": 0,
+            "cancelled": 0,
+            "refused": 0,
+            "below_min": 0,
+            "withdrawn": 0,
+            "errors": 0,
+        }
         with exchange.lock:
             exchange.internal_owners.add(owner)  # no user-channel events for the mirror's account
             exchange.set_balance(self.address, MIRROR_BALANCE)
@@ -150,8 +167,11 @@ class PaperMirror:
             if not update.live or crossed:
                 if mm.orders:
                     self.stats["withdrawn"] += 1
-                    log.info("paper: live book of %s not trusted (%s); mirrored liquidity withdrawn",
-                             mm.info.slug or cid, "crossed" if crossed else update.reason or "not live")
+                    log.info(
+                        "paper: live book of %s not trusted (%s); mirrored liquidity withdrawn",
+                        mm.info.slug or cid,
+                        "crossed" if crossed else update.reason or "not live",
+                    )
                 self._cancel(mm, list(mm.orders))
                 return
             if update.tick != self.exchange.tick_size(mm.info.yes_token):
@@ -198,7 +218,9 @@ class PaperMirror:
     def _sync(self, mm: _MarketMirror, live: dict) -> None:
         market = self.exchange.markets[mm.info.condition_id]
         for key in [k for k in mm.consumed if k not in live]:
-            del mm.consumed[key]  # the level left the live book: its next incarnation is fresh liquidity
+            del mm.consumed[
+                key
+            ]  # the level left the live book: its next incarnation is fresh liquidity
         want: dict = {}
         for key, size in live.items():
             avail = (size - mm.consumed.get(key, ZERO)).quantize(SIZE_QUANTUM, rounding=ROUND_DOWN)
@@ -210,34 +232,55 @@ class PaperMirror:
         stale = []
         for oid, rest in mm.orders.items():
             key = (rest.yes_side, rest.yes_price)
-            if want.get(key) == rest.remaining and key not in have:  # remaining as of the harvest just done
+            if (
+                want.get(key) == rest.remaining and key not in have
+            ):  # remaining as of the harvest just done
                 have[key] = oid
             else:
                 stale.append(oid)
         self._cancel(mm, stale)  # before placing: an old level must never cross a new one
         # Bids best first, then asks best first: each crossing level meets the bot's best orders.
         for side in (BID, ASK):
-            keys = sorted((k for k in want if k[0] == side and k not in have), key=lambda k: k[1],
-                          reverse=side == BID)
+            keys = sorted(
+                (k for k in want if k[0] == side and k not in have),
+                key=lambda k: k[1],
+                reverse=side == BID,
+            )
             for key in keys:
                 self._place(mm, market, key[0], key[1], want[key])
 
-    def _place(self, mm: _MarketMirror, market: SimMarket, yes_side: str, yes_price: Decimal, size: Decimal) -> None:
+    def _place(
+        self, mm: _MarketMirror, market: SimMarket, yes_side: str, yes_price: Decimal, size: Decimal
+    ) -> None:
         # A YES bid is BUY YES at p; a YES ask is BUY NO at 1-p: collateral only, no shares needed.
-        token, price = (market.yes_token, yes_price) if yes_side == BID else (market.no_token, ONE - yes_price)
+        token, price = (
+            (market.yes_token, yes_price) if yes_side == BID else (market.no_token, ONE - yes_price)
+        )
         collateral = size * price * BASE_UNITS
         if collateral != collateral.to_integral_value():
-            size = size.to_integral_value(rounding=ROUND_DOWN)  # whole shares keep the amounts exact
+            size = size.to_integral_value(
+                rounding=ROUND_DOWN
+            )  # whole shares keep the amounts exact
             collateral = size * price * BASE_UNITS
         self._n += 1
         oid = "0x" + hashlib.sha256(f"pmbot.paper:{self.owner}:{self._n}".encode()).hexdigest()
-        wire = {"tokenId": token, "makerAmount": str(int(collateral)), "takerAmount": str(int(size * BASE_UNITS)),
-                "side": "BUY", "maker": self.address, "expiration": "0"}
+        wire = {
+            "tokenId": token,
+            "makerAmount": str(int(collateral)),
+            "takerAmount": str(int(size * BASE_UNITS)),
+            "side": "BUY",
+            "maker": self.address,
+            "expiration": "0",
+        }
         try:
-            self.exchange.place_order(self.owner, wire, order_type="GTC", post_only=False, order_id=oid)
+            self.exchange.place_order(
+                self.owner, wire, order_type="GTC", post_only=False, order_id=oid
+            )
         except SimReject as exc:
             self.stats["refused"] += 1
-            log.debug("paper: mirror level %s %s x %s refused: %s", yes_side, yes_price, size, exc.message)
+            log.debug(
+                "paper: mirror level %s %s x %s refused: %s", yes_side, yes_price, size, exc.message
+            )
             return
         self.stats["placed"] += 1
         mm.orders[oid] = _Resting(yes_side, yes_price, size)
@@ -267,7 +310,7 @@ class PaperTee:
         self.inner = inner
         self.mirror = mirror
 
-    def put(self, item, block: bool = True, timeout: Optional[float] = None) -> None:
+    def put(self, item, block: bool = True, timeout: float | None = None) -> None:
         if isinstance(item, MarketUpdate):
             try:
                 self.mirror.on_update(item)
@@ -280,4 +323,11 @@ class PaperTee:
         self.put(item, block=False)
 
 
-__all__ = ["PaperMirror", "PaperTee", "add_live_market", "sim_market_from_info", "MIRROR_OWNER", "MIRROR_ADDRESS"]
+__all__ = [
+    "PaperMirror",
+    "PaperTee",
+    "add_live_market",
+    "sim_market_from_info",
+    "MIRROR_OWNER",
+    "MIRROR_ADDRESS",
+]

@@ -14,13 +14,21 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any, Callable, Optional
+from typing import Any
 
 from pmbot import eip712
 from pmbot.sim import views
-from pmbot.sim.auth import OWNER_MISMATCH_ERROR, AuthError, ApiCredentials, verify_l1, verify_l2, verify_order_signature
+from pmbot.sim.auth import (
+    OWNER_MISMATCH_ERROR,
+    ApiCredentials,
+    AuthError,
+    verify_l1,
+    verify_l2,
+    verify_order_signature,
+)
 from pmbot.sim.faults import FaultReply
 
 log = logging.getLogger(__name__)
@@ -31,8 +39,18 @@ ORDERS_PAGE = 100
 MARKETS_PAGE = 500
 INVALID_PAYLOAD = "Invalid order payload"
 ORDER_TYPES = ("GTC", "GTD", "FOK", "FAK")
-_ORDER_FIELDS = {"salt": int, "maker": str, "signer": str, "tokenId": str, "makerAmount": str,
-                 "takerAmount": str, "side": str, "signatureType": int, "timestamp": str, "signature": str}
+_ORDER_FIELDS = {
+    "salt": int,
+    "maker": str,
+    "signer": str,
+    "tokenId": str,
+    "makerAmount": str,
+    "takerAmount": str,
+    "side": str,
+    "signatureType": int,
+    "timestamp": str,
+    "signature": str,
+}
 MAX_UINT256 = str(2**256 - 1)
 
 
@@ -62,7 +80,7 @@ class Request:
         return json.loads(self.body) if self.body else None
 
 
-def _fault(reply: Optional[FaultReply]) -> Optional[Reply]:
+def _fault(reply: FaultReply | None) -> Reply | None:
     return None if reply is None else Reply(reply.status, reply.body, reply.headers)
 
 
@@ -70,8 +88,17 @@ class RestApi:
     """Routes a :class:`Request` to an endpoint. ``exchange`` is the engine; ``keys``, ``faults``,
     ``heartbeats`` and ``bench`` are the server's collaborators."""
 
-    def __init__(self, *, exchange, keys, faults, heartbeats, chain_id: int, bench=None,
-                 wall_clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        *,
+        exchange,
+        keys,
+        faults,
+        heartbeats,
+        chain_id: int,
+        bench=None,
+        wall_clock: Callable[[], float] = time.time,
+    ) -> None:
         self.exchange = exchange
         self.keys = keys
         self.faults = faults
@@ -79,7 +106,9 @@ class RestApi:
         self.chain_id = chain_id
         self.bench = bench
         self._now = wall_clock
-        self._funder_of: dict[str, str] = {}  # api key -> last order maker seen (for balance-allowance)
+        self._funder_of: dict[
+            str, str
+        ] = {}  # api key -> last order maker seen (for balance-allowance)
         self._public = {
             ("GET", "/ok"): lambda r: Reply(200, "OK"),
             ("GET", "/time"): lambda r: Reply(200, int(self._now())),
@@ -125,7 +154,9 @@ class RestApi:
             ("GET", "/balance-allowance"): self.balance_allowance,
             ("GET", "/balance-allowance/update"): self.balance_allowance,
             ("GET", "/auth/api-keys"): lambda r, c: Reply(200, {"apiKeys": [c.api_key]}),
-            ("GET", "/auth/ban-status/closed-only"): lambda r, c: Reply(200, {"closed_only": False}),
+            ("GET", "/auth/ban-status/closed-only"): lambda r, c: Reply(
+                200, {"closed_only": False}
+            ),
         }
 
     # ------------------------------------------------------------------ dispatch
@@ -133,28 +164,34 @@ class RestApi:
     def handle(self, req: Request) -> Reply:
         route = (req.method, req.path)
         try:
-            if route in self._private or (req.method == "GET" and req.path.startswith("/data/order/")):
+            if route in self._private or (
+                req.method == "GET" and req.path.startswith("/data/order/")
+            ):
                 try:
                     creds = verify_l2(req.headers, req.method, req.path, req.body, self.keys)
                 except AuthError as exc:
                     return error(exc.status, exc.message)
                 if route in self._private:
                     return self._private[route](req, creds)
-                return self.get_order(req, creds, req.path[len("/data/order/"):])
+                return self.get_order(req, creds, req.path[len("/data/order/") :])
             if route in self._public:
                 if req.path.startswith("/_sim/") and not _is_loopback(req.client_ip):
                     return error(403, "control endpoints are loopback only")
                 return self._public[route](req)
             for method, prefix, fn in self._prefixed:
-                if req.method == method and req.path.startswith(prefix) and len(req.path) > len(prefix):
-                    return fn(req, req.path[len(prefix):])
+                if (
+                    req.method == method
+                    and req.path.startswith(prefix)
+                    and len(req.path) > len(prefix)
+                ):
+                    return fn(req, req.path[len(prefix) :])
             return error(404, "not found")
         except json.JSONDecodeError:
             return error(400, "Invalid payload")
 
     # ------------------------------------------------------------------ public market data
 
-    def _market_of(self, token_id: Optional[str]):
+    def _market_of(self, token_id: str | None):
         if not token_id:
             return None
         try:
@@ -162,7 +199,7 @@ class RestApi:
         except KeyError:
             return None
 
-    def _snapshot(self, token_id: Optional[str]) -> Optional[dict]:
+    def _snapshot(self, token_id: str | None) -> dict | None:
         if not token_id:
             return None
         if self.bench is not None and self.bench.has_token(token_id):
@@ -178,7 +215,9 @@ class RestApi:
         return m.fair_value
 
     def markets(self, req: Request) -> Reply:
-        rows = [views.clob_market(m, self._yes_mid(m)) for m in list(self.exchange.markets.values())]
+        rows = [
+            views.clob_market(m, self._yes_mid(m)) for m in list(self.exchange.markets.values())
+        ]
         try:
             return Reply(200, views.paginate(rows, req.query.get("next_cursor"), MARKETS_PAGE))
         except ValueError:
@@ -231,7 +270,7 @@ class RestApi:
             return error(404, "market not found")
         return Reply(200, {"neg_risk": m.neg_risk})
 
-    def fee_rate(self, req: Request, token_id: Optional[str] = None) -> Reply:
+    def fee_rate(self, req: Request, token_id: str | None = None) -> Reply:
         m = self._market_of(token_id or req.query.get("token_id"))
         if m is None:
             return error(404, "market not found")
@@ -255,7 +294,12 @@ class RestApi:
         top = self._top_of(req)
         side = req.query.get("side", "").upper()
         if top is None or side not in ("BUY", "SELL"):
-            return error(400, "Invalid side" if top is not None else "No orderbook exists for the requested token id")
+            return error(
+                400,
+                "Invalid side"
+                if top is not None
+                else "No orderbook exists for the requested token id",
+            )
         value = top[0] if side == "BUY" else top[1]
         if value is None:
             return error(404, "No orderbook exists for the requested token id")
@@ -294,12 +338,15 @@ class RestApi:
         neg_risk = bool(market.neg_risk) if market is not None else False
         verify_order_signature(order, creds, neg_risk=neg_risk, chain_id=self.chain_id)
         try:
-            order_id = "0x" + eip712.order_digest(order, neg_risk=neg_risk, chain_id=self.chain_id).hex()
+            order_id = (
+                "0x" + eip712.order_digest(order, neg_risk=neg_risk, chain_id=self.chain_id).hex()
+            )
         except (ValueError, TypeError, KeyError):
             raise _Invalid(INVALID_PAYLOAD) from None
         self._funder_of[creds.api_key] = order["maker"].lower()
-        return self.exchange.place_order(creds.api_key, order, order_type=order_type,
-                                         post_only=post_only, order_id=order_id)
+        return self.exchange.place_order(
+            creds.api_key, order, order_type=order_type, post_only=post_only, order_id=order_id
+        )
 
     def post_order(self, req: Request, creds: ApiCredentials) -> Reply:
         from pmbot.sim.engine import SimReject
@@ -322,7 +369,9 @@ class RestApi:
         if not isinstance(payloads, list) or not payloads:
             return error(400, INVALID_PAYLOAD)
         if len(payloads) > MAX_BATCH_ORDERS:
-            return error(400, f"Too many orders in payload: {len(payloads)}, max allowed: {MAX_BATCH_ORDERS}")
+            return error(
+                400, f"Too many orders in payload: {len(payloads)}, max allowed: {MAX_BATCH_ORDERS}"
+            )
         all_post_only = all(isinstance(p, dict) and p.get("postOnly") is True for p in payloads)
         fault = _fault(self.faults.before_order(all_post_only=all_post_only))
         if fault:
@@ -337,7 +386,11 @@ class RestApi:
 
     def cancel_order(self, req: Request, creds: ApiCredentials) -> Reply:
         body = req.json()
-        if not isinstance(body, dict) or not isinstance(body.get("orderID"), str) or not body["orderID"]:
+        if (
+            not isinstance(body, dict)
+            or not isinstance(body.get("orderID"), str)
+            or not body["orderID"]
+        ):
             return error(400, "Invalid orderID")
         fault = _fault(self.faults.before_cancel())
         if fault:
@@ -368,15 +421,23 @@ class RestApi:
         fault = _fault(self.faults.before_cancel())
         if fault:
             return fault
-        return Reply(200, self.exchange.cancel_market_orders(creds.api_key, body.get("market") or None,
-                                                             body.get("asset_id") or None))
+        return Reply(
+            200,
+            self.exchange.cancel_market_orders(
+                creds.api_key, body.get("market") or None, body.get("asset_id") or None
+            ),
+        )
 
     # ------------------------------------------------------------------ queries
 
     def open_orders(self, req: Request, creds: ApiCredentials) -> Reply:
         q = req.query
-        rows = self.exchange.open_orders(creds.api_key, order_id=q.get("id") or None,
-                                         market=q.get("market") or None, asset_id=q.get("asset_id") or None)
+        rows = self.exchange.open_orders(
+            creds.api_key,
+            order_id=q.get("id") or None,
+            market=q.get("market") or None,
+            asset_id=q.get("asset_id") or None,
+        )
         try:
             return Reply(200, views.paginate(rows, q.get("next_cursor"), ORDERS_PAGE))
         except ValueError:
@@ -395,8 +456,14 @@ class RestApi:
             before = int(q["before"]) if q.get("before") else None
         except ValueError:
             return error(400, "invalid after/before")
-        rows = self.exchange.trades(creds.api_key, trade_id=q.get("id") or None, market=q.get("market") or None,
-                                    asset_id=q.get("asset_id") or None, after=after, before=before)
+        rows = self.exchange.trades(
+            creds.api_key,
+            trade_id=q.get("id") or None,
+            market=q.get("market") or None,
+            asset_id=q.get("asset_id") or None,
+            after=after,
+            before=before,
+        )
         maker = (q.get("maker_address") or "").lower()
         if maker:
             rows = [r for r in rows if str(r.get("maker_address", "")).lower() == maker]
@@ -425,9 +492,18 @@ class RestApi:
             token = req.query.get("token_id") or ""
             positions = self.exchange.ledger(funder).get("positions", {})
             amount = Decimal(str(positions.get(token, "0")))
-        allowances = {eip712.exchange_address(False): MAX_UINT256, eip712.exchange_address(True): MAX_UINT256}
-        return Reply(200, {"balance": str(int(amount * 1_000_000)), "allowance": MAX_UINT256,
-                           "allowances": allowances})
+        allowances = {
+            eip712.exchange_address(False): MAX_UINT256,
+            eip712.exchange_address(True): MAX_UINT256,
+        }
+        return Reply(
+            200,
+            {
+                "balance": str(int(amount * 1_000_000)),
+                "allowance": MAX_UINT256,
+                "allowances": allowances,
+            },
+        )
 
     # ------------------------------------------------------------------ Data API and Gamma
 
@@ -453,7 +529,9 @@ class RestApi:
         event = None
         if m.event_slug and m.event_slug in self.exchange.events:
             event = views.gamma_event_header(self.exchange.events[m.event_slug])
-        return views.gamma_market(m, yes_bid=bid, yes_ask=ask, last=Decimal(last) if last else None, event=event)
+        return views.gamma_market(
+            m, yes_bid=bid, yes_ask=ask, last=Decimal(last) if last else None, event=event
+        )
 
     def gamma_market_by_slug(self, req: Request, slug: str) -> Reply:
         for m in list(self.exchange.markets.values()):
@@ -477,8 +555,11 @@ class RestApi:
         return Reply(200, out)
 
     def _gamma_event(self, e) -> dict:
-        markets = [self._gamma_market(self.exchange.markets[cid]) for cid in e.condition_ids
-                   if cid in self.exchange.markets]
+        markets = [
+            self._gamma_market(self.exchange.markets[cid])
+            for cid in e.condition_ids
+            if cid in self.exchange.markets
+        ]
         return views.gamma_event(e, markets)
 
     def gamma_event_by_slug(self, req: Request, slug: str) -> Reply:
@@ -489,8 +570,14 @@ class RestApi:
 
     def gamma_events(self, req: Request) -> Reply:
         slugs = set(_multi(req, "slug"))
-        return Reply(200, [self._gamma_event(e) for e in list(self.exchange.events.values())
-                           if not slugs or e.slug in slugs])
+        return Reply(
+            200,
+            [
+                self._gamma_event(e)
+                for e in list(self.exchange.events.values())
+                if not slugs or e.slug in slugs
+            ],
+        )
 
     # ------------------------------------------------------------------ /_sim control
 
@@ -550,7 +637,11 @@ def _parse_order_payload(payload: Any) -> tuple[dict, str, bool]:
     if order_type not in ORDER_TYPES or not isinstance(post_only, bool):
         raise _Invalid(INVALID_PAYLOAD)
     try:
-        if int(order["makerAmount"]) <= 0 or int(order["takerAmount"]) <= 0 or int(order.get("expiration", "0")) < 0:
+        if (
+            int(order["makerAmount"]) <= 0
+            or int(order["takerAmount"]) <= 0
+            or int(order.get("expiration", "0")) < 0
+        ):
             raise _Invalid(INVALID_PAYLOAD)
     except (ValueError, TypeError):
         raise _Invalid(INVALID_PAYLOAD) from None
@@ -558,11 +649,19 @@ def _parse_order_payload(payload: Any) -> tuple[dict, str, bool]:
 
 
 def _failed_order(message: str) -> dict:
-    return {"success": False, "errorMsg": message, "orderID": "", "takingAmount": "", "makingAmount": "",
-            "status": "", "transactionsHashes": [], "tradeIDs": []}
+    return {
+        "success": False,
+        "errorMsg": message,
+        "orderID": "",
+        "takingAmount": "",
+        "makingAmount": "",
+        "status": "",
+        "transactionsHashes": [],
+        "tradeIDs": [],
+    }
 
 
-def _top(snapshot: dict) -> tuple[Optional[Decimal], Optional[Decimal]]:
+def _top(snapshot: dict) -> tuple[Decimal | None, Decimal | None]:
     """Best bid and ask of a REST-shaped book (best level is LAST in each array)."""
     bids = [Decimal(level["price"]) for level in snapshot.get("bids", [])]
     asks = [Decimal(level["price"]) for level in snapshot.get("asks", [])]

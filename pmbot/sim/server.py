@@ -22,7 +22,6 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Optional
 from urllib.parse import parse_qs, urlsplit
 
 from pmbot.sim import wsproto
@@ -35,7 +34,9 @@ from pmbot.sim.ws_hub import MarketHub, UserHub, WsConnection, dumps
 
 log = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 4 << 20  # a 1000-id cancel batch is ~70 kB; the venue answers "Payload exceeds the limit"
+MAX_BODY_BYTES = (
+    4 << 20
+)  # a 1000-id cancel batch is ~70 kB; the venue answers "Payload exceeds the limit"
 WS_QUEUE_FRAMES = 100_000  # per connection; overflow drops the client (as the venue would)
 _conn_ids = itertools.count(1)
 
@@ -48,15 +49,19 @@ class _HttpServer(ThreadingHTTPServer):
     block_on_close = False
     allow_reuse_address = True
 
-    def __init__(self, addr, handler, sim: "SimServer") -> None:
+    def __init__(self, addr, handler, sim: SimServer) -> None:
         self.sim = sim
         self._conn_lock = threading.Lock()
         self._conns: dict[threading.Thread, socket.socket] = {}
         super().__init__(addr, handler)
 
     def process_request(self, request, client_address) -> None:
-        t = threading.Thread(target=self._serve_one, args=(request, client_address),
-                             name=f"sim-http-conn-{next(_conn_ids)}", daemon=False)
+        t = threading.Thread(
+            target=self._serve_one,
+            args=(request, client_address),
+            name=f"sim-http-conn-{next(_conn_ids)}",
+            daemon=False,
+        )
         with self._conn_lock:
             self._conns[t] = request
         t.start()
@@ -114,8 +119,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self, method: str) -> None:
         sim: SimServer = self.server.sim
         parts = urlsplit(self.path)
-        if method == "GET" and parts.path in ("/ws/market", "/ws/user") and \
-                self.headers.get("Upgrade", "").lower() == "websocket":
+        if (
+            method == "GET"
+            and parts.path in ("/ws/market", "/ws/user")
+            and self.headers.get("Upgrade", "").lower() == "websocket"
+        ):
             self._upgrade(sim, parts.path)
             return
         try:
@@ -135,8 +143,15 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(Reply(400, {"error": "Invalid payload"}))
             return
         lists = parse_qs(parts.query, keep_blank_values=True)
-        req = Request(method=method, path=parts.path, query={k: v[0] for k, v in lists.items()},
-                      headers=self.headers, body=body, client_ip=self.client_address[0], query_lists=lists)
+        req = Request(
+            method=method,
+            path=parts.path,
+            query={k: v[0] for k, v in lists.items()},
+            headers=self.headers,
+            body=body,
+            client_ip=self.client_address[0],
+            query_lists=lists,
+        )
         if not parts.path.startswith("/_sim/"):
             delay = sim.faults.response_delay_secs()
             if delay and sim.stopping.wait(delay):
@@ -162,7 +177,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._headers_buffer.append(b"\r\n" + data)  # headers and body in ONE write
         self.flush_headers()
 
-    def _upgrade(self, sim: "SimServer", path: str) -> None:
+    def _upgrade(self, sim: SimServer, path: str) -> None:
         key = self.headers.get("Sec-WebSocket-Key")
         if not key:
             self._send(Reply(400, {"error": "missing Sec-WebSocket-Key"}))
@@ -194,8 +209,15 @@ class SimServer:
     """The simulator: ``start()``, use ``urls``, ``stop()``. ``exchange`` is the matching engine;
     ``faults`` drives misbehaviour from Python (same knobs as ``POST /_sim/control``)."""
 
-    def __init__(self, config=None, *, host: str = "127.0.0.1", port: int = 0, chain_id: int = 137,
-                 ws_queue_frames: int = WS_QUEUE_FRAMES) -> None:
+    def __init__(
+        self,
+        config=None,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        chain_id: int = 137,
+        ws_queue_frames: int = WS_QUEUE_FRAMES,
+    ) -> None:
         from pmbot.sim.engine import Exchange
         from pmbot.sim.markets import load_sim_config
 
@@ -212,18 +234,26 @@ class SimServer:
         self.faults = Faults(rng=random.Random(seed + 1))
         self.faults.exchange = self.exchange
         self.faults.drop_connections = self.drop_connections
-        self.heartbeats = Heartbeats(float(self.config.heartbeat_timeout_secs), rng=random.Random(seed + 2))
+        self.heartbeats = Heartbeats(
+            float(self.config.heartbeat_timeout_secs), rng=random.Random(seed + 2)
+        )
         self.market_hub = MarketHub(is_silent=lambda: self.faults.feed_silent)
         self.user_hub = UserHub()
         self.bench = BenchFeed(self.market_hub, seed=seed + 3)
-        self.rest = RestApi(exchange=self.exchange, keys=self.keys, faults=self.faults,
-                            heartbeats=self.heartbeats, chain_id=chain_id, bench=self.bench)
+        self.rest = RestApi(
+            exchange=self.exchange,
+            keys=self.keys,
+            faults=self.faults,
+            heartbeats=self.heartbeats,
+            chain_id=chain_id,
+            bench=self.bench,
+        )
         self.stopping = threading.Event()
         self.urls: dict = {}
         self.malformed_ws_messages = 0
         self._ws_lock = threading.Lock()
         self._ws_conns: set[WsConnection] = set()
-        self._httpd: Optional[_HttpServer] = None
+        self._httpd: _HttpServer | None = None
         self._threads: list[threading.Thread] = []
         self._started = False
         self._stopped = False
@@ -245,8 +275,12 @@ class SimServer:
             "data_api_url": f"http://{base}/data-api",
             "gamma_url": f"http://{base}/gamma",
         }
-        http = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.2},
-                                name="sim-http", daemon=False)
+        http = threading.Thread(
+            target=self._httpd.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name="sim-http",
+            daemon=False,
+        )
         clock = threading.Thread(target=self._clock_loop, name="sim-clock", daemon=False)
         self._threads = [http, clock]
         for t in self._threads:
@@ -269,7 +303,7 @@ class SimServer:
             t.join(5.0)
         log.info("sim stopped")
 
-    def __enter__(self) -> "SimServer":
+    def __enter__(self) -> SimServer:
         self.start()
         return self
 
@@ -283,7 +317,11 @@ class SimServer:
                 self.exchange.step()
                 for api_key in self.heartbeats.sweep():
                     cancelled = self.exchange.cancel_all_for_key(api_key, "heartbeat")
-                    log.info("heartbeat lapsed for key %s…: cancelled %d orders", api_key[:8], len(cancelled))
+                    log.info(
+                        "heartbeat lapsed for key %s…: cancelled %d orders",
+                        api_key[:8],
+                        len(cancelled),
+                    )
             except Exception:  # noqa: BLE001 - the clock must keep ticking
                 log.exception("sim clock step failed")
 
@@ -312,7 +350,7 @@ class SimServer:
         elif channel == "user":
             self.user_hub.publish(key, message)
 
-    def _book_event(self, token_id: str) -> Optional[dict]:
+    def _book_event(self, token_id: str) -> dict | None:
         """The WS ``book`` snapshot for a token (REST shape + event_type, as the real feed sends)."""
         if self.bench.has_token(token_id):
             snap = self.bench.book_snapshot(token_id)
@@ -322,7 +360,11 @@ class SimServer:
             except KeyError:
                 return None
             snap = self.exchange.book_snapshot(token_id)
-        event = {k: snap[k] for k in ("market", "asset_id", "timestamp", "hash", "bids", "asks") if k in snap}
+        event = {
+            k: snap[k]
+            for k in ("market", "asset_id", "timestamp", "hash", "bids", "asks")
+            if k in snap
+        }
         event["tick_size"] = snap.get("tick_size")
         event["event_type"] = "book"
         if snap.get("last_trade_price"):
@@ -374,8 +416,14 @@ class SimServer:
             op = msg.get("operation")
             if op == "unsubscribe":
                 self.market_hub.unsubscribe(conn, tokens)
-            elif op == "subscribe" or msg.get("type", "").lower() == "market" or (op is None and tokens):
-                self._subscribe_market(conn, tokens, dump=msg.get("initial_dump", True) is not False)
+            elif (
+                op == "subscribe"
+                or msg.get("type", "").lower() == "market"
+                or (op is None and tokens)
+            ):
+                self._subscribe_market(
+                    conn, tokens, dump=msg.get("initial_dump", True) is not False
+                )
             else:
                 self.malformed_ws_messages += 1
 
@@ -387,8 +435,11 @@ class SimServer:
                 continue
             auth = msg.get("auth") if isinstance(msg, dict) else None
             if isinstance(auth, dict):
-                creds = self.keys.check_raw(str(auth.get("apiKey", "")), str(auth.get("secret", "")),
-                                            str(auth.get("passphrase", "")))
+                creds = self.keys.check_raw(
+                    str(auth.get("apiKey", "")),
+                    str(auth.get("secret", "")),
+                    str(auth.get("passphrase", "")),
+                )
             if creds is None:
                 log.info("%r: user channel auth failed, closing", conn)
                 conn.close(wsproto.CLOSE_POLICY, "invalid auth")

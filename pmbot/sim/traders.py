@@ -21,7 +21,7 @@ import hashlib
 import logging
 import random
 from decimal import Decimal
-from typing import TYPE_CHECKING, Optional
+from typing import TYPE_CHECKING
 
 from pmbot.model import round_down, round_up
 from pmbot.sim.markets import SimConfig, SimMarket
@@ -49,7 +49,9 @@ def _clamp(x: Decimal, lo: Decimal, hi: Decimal) -> Decimal:
     return max(lo, min(hi, x))
 
 
-def ladder_prices(fair: Decimal, tick: Decimal, half_spread_ticks: int, levels: int) -> tuple[list, list]:
+def ladder_prices(
+    fair: Decimal, tick: Decimal, half_spread_ticks: int, levels: int
+) -> tuple[list, list]:
     """YES bid and ask prices (best first) of a ladder around ``fair``: the spread is
     ``2*h - 1`` ticks (``2*h`` when fair sits on a tick), ``levels`` deep, inside [tick, 1-tick]."""
     lo, hi = round_down(fair, tick), round_up(fair, tick)
@@ -66,7 +68,7 @@ def ladder_prices(fair: Decimal, tick: Decimal, half_spread_ticks: int, levels: 
 
 
 class BackgroundTraders:
-    def __init__(self, exchange: "Exchange", config: SimConfig, rng: random.Random) -> None:
+    def __init__(self, exchange: Exchange, config: SimConfig, rng: random.Random) -> None:
         self.x = exchange
         self.config = config
         self.rng = rng
@@ -81,36 +83,87 @@ class BackgroundTraders:
 
     # ------------------------------------------------------------------ order plumbing
 
-    def _place(self, owner: str, address: str, token: str, side: str, price: Decimal, size: Decimal,
-               order_type: str, now: float) -> Optional[str]:
+    def _place(
+        self,
+        owner: str,
+        address: str,
+        token: str,
+        side: str,
+        price: Decimal,
+        size: Decimal,
+        order_type: str,
+        now: float,
+    ) -> str | None:
         from pmbot.sim.engine import SimReject
 
         self._n += 1
-        order_id = "0x" + hashlib.sha256(f"pmbot.sim.background:{self.config.seed}:{self._n}".encode()).hexdigest()
+        order_id = (
+            "0x"
+            + hashlib.sha256(
+                f"pmbot.sim.background:{self.config.seed}:{self._n}".encode()
+            ).hexdigest()
+        )
         try:
-            self.x._submit(owner=owner, address=address, token_id=token, side=side, price=price, size=size,
-                           order_type=order_type, post_only=False, order_id=order_id, expiration=0, now=now)
+            self.x._submit(
+                owner=owner,
+                address=address,
+                token_id=token,
+                side=side,
+                price=price,
+                size=size,
+                order_type=order_type,
+                post_only=False,
+                order_id=order_id,
+                expiration=0,
+                now=now,
+            )
         except SimReject as exc:
             log.debug("background %s order refused: %s", owner, exc.message)
             return None
         return order_id
 
     def _maker_orders(self, cid: str) -> list:
-        live = [self.x._orders[oid] for oid in self.ladder.get(cid, []) if self.x._orders[oid].resting]
+        live = [
+            self.x._orders[oid] for oid in self.ladder.get(cid, []) if self.x._orders[oid].resting
+        ]
         self.ladder[cid] = [o.id for o in live]
         return live
 
-    def _place_level(self, market: SimMarket, yes_side: str, yes_price: Decimal, size: Decimal, now: float) -> None:
+    def _place_level(
+        self, market: SimMarket, yes_side: str, yes_price: Decimal, size: Decimal, now: float
+    ) -> None:
         """A YES bid is BUY YES; a YES ask is SELL YES when the maker holds the shares, else BUY NO."""
         if yes_side == "BUY":
-            oid = self._place(MAKER_OWNER, MAKER_ADDRESS, market.yes_token, "BUY", yes_price, size, "GTC", now)
+            oid = self._place(
+                MAKER_OWNER, MAKER_ADDRESS, market.yes_token, "BUY", yes_price, size, "GTC", now
+            )
         else:
             acct = self.x._account(MAKER_ADDRESS)
-            free = acct.positions.get(market.yes_token, ZERO) - acct.reserved_shares.get(market.yes_token, ZERO)
+            free = acct.positions.get(market.yes_token, ZERO) - acct.reserved_shares.get(
+                market.yes_token, ZERO
+            )
             if free >= size:
-                oid = self._place(MAKER_OWNER, MAKER_ADDRESS, market.yes_token, "SELL", yes_price, size, "GTC", now)
+                oid = self._place(
+                    MAKER_OWNER,
+                    MAKER_ADDRESS,
+                    market.yes_token,
+                    "SELL",
+                    yes_price,
+                    size,
+                    "GTC",
+                    now,
+                )
             else:
-                oid = self._place(MAKER_OWNER, MAKER_ADDRESS, market.no_token, "BUY", ONE - yes_price, size, "GTC", now)
+                oid = self._place(
+                    MAKER_OWNER,
+                    MAKER_ADDRESS,
+                    market.no_token,
+                    "BUY",
+                    ONE - yes_price,
+                    size,
+                    "GTC",
+                    now,
+                )
         if oid is not None and self.x._orders[oid].resting:
             self.ladder.setdefault(market.condition_id, []).append(oid)
 
@@ -144,7 +197,9 @@ class BackgroundTraders:
     def refresh(self, cid: str, now: float) -> None:
         """Move the ladder to the current fair value, touching only the levels that differ."""
         market = self.x.markets[cid]
-        bids, asks = ladder_prices(self.fair[cid], market.tick, market.half_spread_ticks, market.ladder_levels)
+        bids, asks = ladder_prices(
+            self.fair[cid], market.tick, market.half_spread_ticks, market.ladder_levels
+        )
         want = {("BUY", p) for p in bids} | {("SELL", p) for p in asks}
         have = set()
         for order in self._maker_orders(cid):
@@ -164,7 +219,9 @@ class BackgroundTraders:
     # ------------------------------------------------------------------ the clock
 
     def step(self, now: float) -> None:
-        live = [m for m in self.x.markets.values() if m.condition_id not in self.frozen and not m.closed]
+        live = [
+            m for m in self.x.markets.values() if m.condition_id not in self.frozen and not m.closed
+        ]
         for market in live:
             self._walk(market)
         for event in self.x.events.values():
@@ -183,7 +240,9 @@ class BackgroundTraders:
         fv = self.fair.setdefault(cid, market.fair_value)
         step = self.rng.gauss(0.0, float(market.volatility))
         if self.rng.random() < self.config.jump_prob:
-            step += self.rng.choice((-1.0, 1.0)) * self.rng.uniform(0.02, float(self.config.jump_max))
+            step += self.rng.choice((-1.0, 1.0)) * self.rng.uniform(
+                0.02, float(self.config.jump_max)
+            )
             log.debug("fair value jump on %s", market.slug)
         step += 0.001 * float(market.fair_value - fv)
         self.fair[cid] = _clamp(fv + _d(step), FAIR_MIN, FAIR_MAX)
@@ -201,7 +260,9 @@ class BackgroundTraders:
             return
         target = ONE + dis
         for cid in event.condition_ids:
-            self.fair[cid] = _clamp((self.fair[cid] * target / total).quantize(MICRO), FAIR_MIN, FAIR_MAX)
+            self.fair[cid] = _clamp(
+                (self.fair[cid] * target / total).quantize(MICRO), FAIR_MIN, FAIR_MAX
+            )
 
     def _maybe_change_tick(self, market: SimMarket) -> None:
         """The venue tightens the tick when the price leaves the 0.04..0.96 band (reference 1.11)."""
@@ -228,14 +289,43 @@ class BackgroundTraders:
         if self.rng.random() < p_buy:  # buy YES (or sell NO we hold) up to the ask plus a tick
             yes_limit = min(ba + tick * self.rng.randint(0, 1), ONE - tick)
             if acct.positions.get(market.no_token, ZERO) >= size:
-                self._place(TAKER_OWNER, TAKER_ADDRESS, market.no_token, "SELL", ONE - yes_limit, size, "FAK", now)
+                self._place(
+                    TAKER_OWNER,
+                    TAKER_ADDRESS,
+                    market.no_token,
+                    "SELL",
+                    ONE - yes_limit,
+                    size,
+                    "FAK",
+                    now,
+                )
             else:
                 size = max(size, (ONE / yes_limit).to_integral_value() + 1)
-                self._place(TAKER_OWNER, TAKER_ADDRESS, market.yes_token, "BUY", yes_limit, size, "FAK", now)
+                self._place(
+                    TAKER_OWNER, TAKER_ADDRESS, market.yes_token, "BUY", yes_limit, size, "FAK", now
+                )
         else:  # sell YES (or buy NO) down to the bid minus a tick
             yes_limit = max(bb - tick * self.rng.randint(0, 1), tick)
             if acct.positions.get(market.yes_token, ZERO) >= size:
-                self._place(TAKER_OWNER, TAKER_ADDRESS, market.yes_token, "SELL", yes_limit, size, "FAK", now)
+                self._place(
+                    TAKER_OWNER,
+                    TAKER_ADDRESS,
+                    market.yes_token,
+                    "SELL",
+                    yes_limit,
+                    size,
+                    "FAK",
+                    now,
+                )
             else:
                 size = max(size, (ONE / (ONE - yes_limit)).to_integral_value() + 1)
-                self._place(TAKER_OWNER, TAKER_ADDRESS, market.no_token, "BUY", ONE - yes_limit, size, "FAK", now)
+                self._place(
+                    TAKER_OWNER,
+                    TAKER_ADDRESS,
+                    market.no_token,
+                    "BUY",
+                    ONE - yes_limit,
+                    size,
+                    "FAK",
+                    now,
+                )

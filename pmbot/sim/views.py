@@ -13,8 +13,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, Iterable, Optional
+from typing import Any
 
 INITIAL_CURSOR = "MA=="
 END_CURSOR = "LTE="
@@ -24,7 +25,7 @@ def encode_cursor(offset: int) -> str:
     return base64.b64encode(str(offset).encode()).decode()
 
 
-def decode_cursor(cursor: Optional[str]) -> int:
+def decode_cursor(cursor: str | None) -> int:
     """``MA==`` (or nothing) is the first page; raises ValueError on garbage or ``LTE=``."""
     if not cursor:
         return 0
@@ -34,13 +35,17 @@ def decode_cursor(cursor: Optional[str]) -> int:
     return offset
 
 
-def paginate(rows: list, cursor: Optional[str], limit: int) -> dict:
+def paginate(rows: list, cursor: str | None, limit: int) -> dict:
     """The CLOB's ``{data, next_cursor, limit, count}`` envelope; last page says ``LTE=``."""
     offset = decode_cursor(cursor)
-    page = rows[offset:offset + limit]
+    page = rows[offset : offset + limit]
     end = offset + limit >= len(rows)
-    return {"data": page, "next_cursor": END_CURSOR if end else encode_cursor(offset + limit),
-            "limit": limit, "count": len(page)}
+    return {
+        "data": page,
+        "next_cursor": END_CURSOR if end else encode_cursor(offset + limit),
+        "limit": limit,
+        "count": len(page),
+    }
 
 
 def _num(value: Decimal) -> Any:
@@ -70,7 +75,12 @@ def clob_market(m, yes_price: Decimal) -> dict:
         "taker_base_fee": m.fee_rate_bps,
         "tokens": [
             {"token_id": m.yes_token, "outcome": "Yes", "price": _num(yes_price), "winner": False},
-            {"token_id": m.no_token, "outcome": "No", "price": _num(1 - yes_price), "winner": False},
+            {
+                "token_id": m.no_token,
+                "outcome": "No",
+                "price": _num(1 - yes_price),
+                "winner": False,
+            },
         ],
         "tags": [],
     }
@@ -101,8 +111,14 @@ def _neg_risk_id(m) -> str:
     return "0x" + hashlib.sha256(f"negrisk:{m.event_slug or m.slug}".encode()).hexdigest()
 
 
-def gamma_market(m, *, yes_bid: Optional[Decimal], yes_ask: Optional[Decimal], last: Optional[Decimal],
-                 event: Optional[dict] = None) -> dict:
+def gamma_market(
+    m,
+    *,
+    yes_bid: Decimal | None,
+    yes_ask: Decimal | None,
+    last: Decimal | None,
+    event: dict | None = None,
+) -> dict:
     """A Gamma market object (reference 5.2)."""
     mid = (yes_bid + yes_ask) / 2 if yes_bid is not None and yes_ask is not None else m.fair_value
     out = {
@@ -130,7 +146,12 @@ def gamma_market(m, *, yes_bid: Optional[Decimal], yes_ask: Optional[Decimal], l
         "secondsDelay": 0,
         "feesEnabled": m.fee_rate > 0,
         "feeType": "taker" if m.fee_rate > 0 else None,
-        "feeSchedule": {"exponent": 1, "rate": _num(m.fee_rate), "takerOnly": True, "rebateRate": 0},
+        "feeSchedule": {
+            "exponent": 1,
+            "rate": _num(m.fee_rate),
+            "takerOnly": True,
+            "rebateRate": 0,
+        },
         "bestBid": _num(yes_bid) if yes_bid is not None else None,
         "bestAsk": _num(yes_ask) if yes_ask is not None else None,
         "spread": _num(yes_ask - yes_bid) if yes_bid is not None and yes_ask is not None else None,

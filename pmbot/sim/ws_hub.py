@@ -17,7 +17,7 @@ import logging
 import queue
 import socket
 import threading
-from typing import Callable, Iterable, Optional
+from collections.abc import Callable, Iterable
 
 from pmbot.sim import wsproto
 
@@ -46,8 +46,9 @@ class WsConnection:
         self.dropped_reason = ""
         self._queue: queue.Queue = queue.Queue(maxsize=queue_size)
         self._closed = threading.Event()
-        self._writer = threading.Thread(target=self._write_loop, name=f"sim-ws-{channel}-writer-{self.id}",
-                                        daemon=False)
+        self._writer = threading.Thread(
+            target=self._write_loop, name=f"sim-ws-{channel}-writer-{self.id}", daemon=False
+        )
         self._writer.start()
 
     def __repr__(self) -> str:
@@ -65,7 +66,9 @@ class WsConnection:
             self._queue.put_nowait(frame)
             return True
         except queue.Full:
-            log.warning("%r: outbound queue full (%d), dropping the slow client", self, self._queue.maxsize)
+            log.warning(
+                "%r: outbound queue full (%d), dropping the slow client", self, self._queue.maxsize
+            )
             self.abort("outbound queue overflow")
             return False
 
@@ -100,7 +103,7 @@ class WsConnection:
         except queue.Full:
             pass  # the writer sees _closed on its next wake-up
 
-    def join(self, timeout: Optional[float] = None) -> None:
+    def join(self, timeout: float | None = None) -> None:
         self._writer.join(timeout)
 
     def _write_loop(self) -> None:
@@ -262,8 +265,11 @@ class UserHub:
     def publish(self, api_key: str, message: dict) -> int:
         """An order/trade event for one API key; ``[]`` market filter means all markets."""
         with self._lock:
-            targets = [c for c, markets in self._by_key.get(api_key, {}).items()
-                       if not markets or message.get("market") in markets]
+            targets = [
+                c
+                for c, markets in self._by_key.get(api_key, {}).items()
+                if not markets or message.get("market") in markets
+            ]
         if not targets:
             return 0
         frame = wsproto.encode_text(dumps(message))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import struct
-from typing import BinaryIO, Optional
+from typing import BinaryIO
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -40,7 +40,9 @@ class ProtocolError(Exception):
 
 def accept_key(client_key: str) -> str:
     """``Sec-WebSocket-Accept`` for a ``Sec-WebSocket-Key``."""
-    return base64.b64encode(hashlib.sha1((client_key + GUID).encode("ascii")).digest()).decode("ascii")
+    return base64.b64encode(hashlib.sha1((client_key + GUID).encode("ascii")).digest()).decode(
+        "ascii"
+    )
 
 
 def handshake_response(client_key: str) -> bytes:
@@ -117,7 +119,7 @@ class MessageReader:
     def __init__(self, stream: BinaryIO) -> None:
         self._stream = stream
         self._parts: list[bytes] = []
-        self._opcode: Optional[int] = None
+        self._opcode: int | None = None
 
     def next(self) -> tuple[int, bytes]:
         while True:

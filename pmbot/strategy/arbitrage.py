@@ -29,9 +29,9 @@ Legging repair lives in ``legging.py``; ``plan_leg_repair`` is re-exported here.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Mapping, Optional, Sequence
 
 from pmbot.model import ONE, ZERO, EventInfo, Level, MarketInfo, OrderType, Outcome, Side
 from pmbot.strategy.params import ArbitrageParams
@@ -75,7 +75,7 @@ class Opportunity:
     def actionable(self) -> bool:
         return not self.skipped and self.sets > ZERO
 
-    def skip(self, reason: str) -> "Opportunity":
+    def skip(self, reason: str) -> Opportunity:
         return dataclasses.replace(self, skipped=reason)
 
     def orders(self) -> tuple[DesiredOrder, ...]:
@@ -99,7 +99,7 @@ class _LegSource:
     market: MarketInfo
     token_id: str
     outcome: Outcome
-    book: Optional[BookView]
+    book: BookView | None
 
     @property
     def complement(self) -> str:
@@ -117,14 +117,17 @@ def scan(
     books: Mapping[str, BookView],
     params: ArbitrageParams,
     *,
-    now_budget_usd: Optional[Decimal] = None,
+    now_budget_usd: Decimal | None = None,
     stale_secs: float = 60.0,
 ) -> tuple[Opportunity, ...]:
     """Every basket and complete-set opportunity visible in ``books`` (actionable or skipped)."""
     budget = params.max_total_usd if now_budget_usd is None else now_budget_usd
     found: list[Opportunity] = []
     for event in events:
-        for opp in (basket_yes(event, books, params, budget, stale_secs), basket_no(event, books, params, budget, stale_secs)):
+        for opp in (
+            basket_yes(event, books, params, budget, stale_secs),
+            basket_no(event, books, params, budget, stale_secs),
+        ):
             if opp is not None:
                 found.append(opp)
     for market in markets:
@@ -135,36 +138,82 @@ def scan(
 
 
 def basket_yes(
-    event: EventInfo, books: Mapping[str, BookView], params: ArbitrageParams, budget_usd: Decimal, stale_secs: float = 60.0
-) -> Optional[Opportunity]:
-    legs = [_LegSource(m, m.yes_token, Outcome.YES, book_for(m.yes_token, books, m.no_token)) for m in event.markets]
+    event: EventInfo,
+    books: Mapping[str, BookView],
+    params: ArbitrageParams,
+    budget_usd: Decimal,
+    stale_secs: float = 60.0,
+) -> Opportunity | None:
+    legs = [
+        _LegSource(m, m.yes_token, Outcome.YES, book_for(m.yes_token, books, m.no_token))
+        for m in event.markets
+    ]
     return _evaluate(
-        "basket_yes", event.slug, legs, ONE, params, budget_usd, stale_secs,
-        augmented=event.neg_risk_augmented, order_type=params.leg_order_type,
+        "basket_yes",
+        event.slug,
+        legs,
+        ONE,
+        params,
+        budget_usd,
+        stale_secs,
+        augmented=event.neg_risk_augmented,
+        order_type=params.leg_order_type,
     )
 
 
 def basket_no(
-    event: EventInfo, books: Mapping[str, BookView], params: ArbitrageParams, budget_usd: Decimal, stale_secs: float = 60.0
-) -> Optional[Opportunity]:
-    legs = [_LegSource(m, m.no_token, Outcome.NO, book_for(m.no_token, books, m.yes_token)) for m in event.markets]
+    event: EventInfo,
+    books: Mapping[str, BookView],
+    params: ArbitrageParams,
+    budget_usd: Decimal,
+    stale_secs: float = 60.0,
+) -> Opportunity | None:
+    legs = [
+        _LegSource(m, m.no_token, Outcome.NO, book_for(m.no_token, books, m.yes_token))
+        for m in event.markets
+    ]
     payout = Decimal(len(event.markets) - 1)
     return _evaluate(
-        "basket_no", event.slug, legs, payout, params, budget_usd, stale_secs,
-        augmented=event.neg_risk_augmented, order_type=params.leg_order_type,
+        "basket_no",
+        event.slug,
+        legs,
+        payout,
+        params,
+        budget_usd,
+        stale_secs,
+        augmented=event.neg_risk_augmented,
+        order_type=params.leg_order_type,
     )
 
 
 def binary_set(
-    market: MarketInfo, books: Mapping[str, BookView], params: ArbitrageParams, budget_usd: Decimal, stale_secs: float = 60.0
-) -> Optional[Opportunity]:
+    market: MarketInfo,
+    books: Mapping[str, BookView],
+    params: ArbitrageParams,
+    budget_usd: Decimal,
+    stale_secs: float = 60.0,
+) -> Opportunity | None:
     legs = [
-        _LegSource(market, market.yes_token, Outcome.YES, book_for(market.yes_token, books, market.no_token)),
-        _LegSource(market, market.no_token, Outcome.NO, book_for(market.no_token, books, market.yes_token)),
+        _LegSource(
+            market,
+            market.yes_token,
+            Outcome.YES,
+            book_for(market.yes_token, books, market.no_token),
+        ),
+        _LegSource(
+            market, market.no_token, Outcome.NO, book_for(market.no_token, books, market.yes_token)
+        ),
     ]
     return _evaluate(
-        "binary_set", market.condition_id, legs, ONE, params, budget_usd, stale_secs,
-        augmented=False, order_type=OrderType.FOK,
+        "binary_set",
+        market.condition_id,
+        legs,
+        ONE,
+        params,
+        budget_usd,
+        stale_secs,
+        augmented=False,
+        order_type=OrderType.FOK,
     )
 
 
@@ -179,7 +228,7 @@ def _evaluate(
     *,
     augmented: bool,
     order_type: OrderType,
-) -> Optional[Opportunity]:
+) -> Opportunity | None:
     if len(sources) < 2:
         return None
     levels = [s.book.ask_levels() if s.book is not None else () for s in sources]
@@ -189,10 +238,20 @@ def _evaluate(
     if payout - sum(top_prices) <= ZERO:
         return None  # no gross edge: nothing seen
     rates = [s.market.fee_rate for s in sources]
-    top_edge = payout - sum(top_prices) - sum(taker_fee(ONE, p, r) for p, r in zip(top_prices, rates))
+    top_edge = (
+        payout - sum(top_prices) - sum(taker_fee(ONE, p, r) for p, r in zip(top_prices, rates))
+    )
     base = Opportunity(
-        kind=kind, key=f"{kind}:{ident}", legs=(), sets=ZERO, payout_per_set=payout, cost_usd=ZERO,
-        fees_usd=ZERO, edge_usd=ZERO, top_edge_per_set=top_edge, order_type=order_type,
+        kind=kind,
+        key=f"{kind}:{ident}",
+        legs=(),
+        sets=ZERO,
+        payout_per_set=payout,
+        cost_usd=ZERO,
+        fees_usd=ZERO,
+        edge_usd=ZERO,
+        top_edge_per_set=top_edge,
+        order_type=order_type,
     )
     if augmented:
         return base.skip("augmented")
@@ -206,19 +265,32 @@ def _evaluate(
     walk = _walk(levels, rates, payout, params.min_edge_usd, budget)
     legs = tuple(
         ArbLeg(
-            market=s.market.condition_id, token_id=s.token_id, outcome=s.outcome, side=Side.BUY,
-            price=limit, size=walk.sets, tick=s.market.tick, min_size=s.market.min_size,
-            fee_rate=s.market.fee_rate, neg_risk=s.market.neg_risk, cost_usd=cost,
+            market=s.market.condition_id,
+            token_id=s.token_id,
+            outcome=s.outcome,
+            side=Side.BUY,
+            price=limit,
+            size=walk.sets,
+            tick=s.market.tick,
+            min_size=s.market.min_size,
+            fee_rate=s.market.fee_rate,
+            neg_risk=s.market.neg_risk,
+            cost_usd=cost,
             complement_token=s.complement,
         )
         for s, limit, cost in zip(sources, walk.limits, walk.leg_costs)
     )
     opp = dataclasses.replace(
-        base, legs=legs, sets=walk.sets, cost_usd=walk.cost, fees_usd=walk.fees,
+        base,
+        legs=legs,
+        sets=walk.sets,
+        cost_usd=walk.cost,
+        fees_usd=walk.fees,
         edge_usd=walk.sets * payout - walk.cost - walk.fees,
     )
     too_small = walk.sets <= ZERO or any(
-        walk.sets < s.market.min_size or cost < MIN_MARKETABLE_BUY_USD for s, cost in zip(sources, walk.leg_costs)
+        walk.sets < s.market.min_size or cost < MIN_MARKETABLE_BUY_USD
+        for s, cost in zip(sources, walk.leg_costs)
     )
     if too_small:
         return opp.skip("budget" if walk.budget_bound else "below_min_size")
@@ -236,7 +308,11 @@ class _Walk:
 
 
 def _walk(
-    levels: Sequence[Sequence[Level]], rates: Sequence[Decimal], payout: Decimal, min_edge: Decimal, budget: Decimal
+    levels: Sequence[Sequence[Level]],
+    rates: Sequence[Decimal],
+    payout: Decimal,
+    min_edge: Decimal,
+    budget: Decimal,
 ) -> _Walk:
     n = len(levels)
     idx = [0] * n
@@ -277,6 +353,15 @@ def _walk(
 from pmbot.strategy.legging import LegFill, LegRepairPlan, plan_leg_repair  # noqa: E402  (re-export)
 
 __all__ = [
-    "ArbLeg", "Opportunity", "taker_fee", "book_for", "scan", "basket_yes", "basket_no", "binary_set",
-    "LegFill", "LegRepairPlan", "plan_leg_repair",
+    "ArbLeg",
+    "Opportunity",
+    "taker_fee",
+    "book_for",
+    "scan",
+    "basket_yes",
+    "basket_no",
+    "binary_set",
+    "LegFill",
+    "LegRepairPlan",
+    "plan_leg_repair",
 ]

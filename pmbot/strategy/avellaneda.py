@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 from decimal import Decimal
-from typing import Optional
 
 from pmbot.model import ZERO, MarketInfo, round_down, round_up
 from pmbot.strategy.params import QuotingParams
@@ -32,10 +31,10 @@ from pmbot.strategy.views import BookView
 
 
 def update_variance(
-    variance_per_sec: Optional[Decimal],
-    last_mid: Optional[Decimal],
-    last_ts: Optional[float],
-    mid: Optional[Decimal],
+    variance_per_sec: Decimal | None,
+    last_mid: Decimal | None,
+    last_ts: float | None,
+    mid: Decimal | None,
     now: float,
     params: QuotingParams,
 ) -> Decimal:
@@ -51,7 +50,7 @@ def update_variance(
     return current + weight * (sample - current)
 
 
-def fair_value(book: BookView, params: QuotingParams) -> Optional[Decimal]:
+def fair_value(book: BookView, params: QuotingParams) -> Decimal | None:
     if params.fair_value == "microprice":
         return book.microprice
     return book.mid
@@ -82,7 +81,11 @@ def avellaneda_ladder(
     var_t = max(variance_per_sec, ZERO) * horizon_secs(market, now, params)
     gamma = params.risk_aversion
     reservation = s - net_yes_shares * gamma * var_t
-    half = params.min_half_spread_ticks * tick + gamma * var_t / 2 + params.vol_spread_mult * var_t.sqrt()
+    half = (
+        params.min_half_spread_ticks * tick
+        + gamma * var_t / 2
+        + params.vol_spread_mult * var_t.sqrt()
+    )
     bid0 = reservation - half
     ask0 = reservation + half
     size0 = size

@@ -34,9 +34,9 @@ cancelled. With the venue disabled nothing is sent (cancels would fail as well).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Mapping, Optional
 
 from pmbot.model import ZERO, EventInfo, MarketInfo, VenueMode
 from pmbot.strategy import arbitrage, risk
@@ -45,7 +45,16 @@ from pmbot.strategy.params import StrategyParams
 from pmbot.strategy.quoting import Ladder, edge_ladder, ladder_orders, quote_size
 from pmbot.strategy.reconcile import reconcile, resting_keys
 from pmbot.strategy.requote import QuoteState, mid_bucket, requote_reason
-from pmbot.strategy.views import PAUSED, QUOTING, REDUCE_ONLY, BookView, DesiredOrder, LiveOrder, QuoteKey, Verdict
+from pmbot.strategy.views import (
+    PAUSED,
+    QUOTING,
+    REDUCE_ONLY,
+    BookView,
+    DesiredOrder,
+    LiveOrder,
+    QuoteKey,
+    Verdict,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,11 +77,11 @@ class StrategyInput:
 
 @dataclass(frozen=True, slots=True)
 class MarketMemory:
-    state: Optional[QuoteState] = None  # the re-quote state when the market was last (re)quoted
+    state: QuoteState | None = None  # the re-quote state when the market was last (re)quoted
     wanted: tuple[QuoteKey, ...] = ()  # the quote set wanted then
-    last_mid: Optional[Decimal] = None
-    last_mid_ts: Optional[float] = None
-    variance_per_sec: Optional[Decimal] = None
+    last_mid: Decimal | None = None
+    last_mid_ts: float | None = None
+    variance_per_sec: Decimal | None = None
     jump_until: float = 0.0
 
 
@@ -141,7 +150,11 @@ def decide(inp: StrategyInput, memory: StrategyMemory, params: StrategyParams) -
     opportunities: tuple[arbitrage.Opportunity, ...] = ()
     arb_orders: tuple[DesiredOrder, ...] = ()
     arb_fired = memory.arb_fired
-    if params.arbitrage.enabled and g.verdict.state == QUOTING and inp.venue_mode is VenueMode.NORMAL:
+    if (
+        params.arbitrage.enabled
+        and g.verdict.state == QUOTING
+        and inp.venue_mode is VenueMode.NORMAL
+    ):
         opportunities, arb_orders, arb_fired = _arbitrage(inp, memory, params)
 
     return Decision(
@@ -156,7 +169,11 @@ def decide(inp: StrategyInput, memory: StrategyMemory, params: StrategyParams) -
 
 
 def _decide_market(
-    inp: StrategyInput, market: MarketInfo, prev: MarketMemory, global_verdict: Verdict, params: StrategyParams
+    inp: StrategyInput,
+    market: MarketInfo,
+    prev: MarketMemory,
+    global_verdict: Verdict,
+    params: StrategyParams,
 ) -> tuple[MarketDecision, MarketMemory]:
     q, r = params.quoting, params.risk
     book = inp.books.get(market.yes_token)
@@ -168,7 +185,11 @@ def _decide_market(
     variance = prev.variance_per_sec
     if q.name == "avellaneda":
         variance = update_variance(variance, prev.last_mid, prev.last_mid_ts, mid, inp.now, q)
-    verdict = risk.combine(global_verdict, problem or ("price_jump" if cooling else ""), risk.near_end(market, inp.now, r))
+    verdict = risk.combine(
+        global_verdict,
+        problem or ("price_jump" if cooling else ""),
+        risk.near_end(market, inp.now, r),
+    )
 
     free_yes = inp.inventory.get(market.yes_token, ZERO) - inp.hedged.get(market.yes_token, ZERO)
     free_no = inp.inventory.get(market.no_token, ZERO) - inp.hedged.get(market.no_token, ZERO)
@@ -178,8 +199,14 @@ def _decide_market(
         size = quote_size(q.order_size, market)
         if q.name == "avellaneda":
             ladder = avellaneda_ladder(
-                book, tick, net_yes, size, q.initial_variance_per_sec if variance is None else variance,
-                market, inp.now, q,
+                book,
+                tick,
+                net_yes,
+                size,
+                q.initial_variance_per_sec if variance is None else variance,
+                market,
+                inp.now,
+                q,
             )
         else:
             ladder = edge_ladder(book, tick, net_yes, size, q, r)
@@ -219,10 +246,17 @@ def _arbitrage(
     inp: StrategyInput, memory: StrategyMemory, params: StrategyParams
 ) -> tuple[tuple[arbitrage.Opportunity, ...], tuple[DesiredOrder, ...], Mapping[str, float]]:
     a = params.arbitrage
-    busy_tokens = {o.token_id for o in inp.open_orders if o.tag in ("arb", "unwind") and not o.cancel_pending}
+    busy_tokens = {
+        o.token_id for o in inp.open_orders if o.tag in ("arb", "unwind") and not o.cancel_pending
+    }
     budget = a.max_total_usd - inp.arb_exposure_usd
     found = arbitrage.scan(
-        inp.markets if a.binary_markets else (), inp.events, inp.books, a, now_budget_usd=budget, stale_secs=float(params.risk.stale_book_secs)
+        inp.markets if a.binary_markets else (),
+        inp.events,
+        inp.books,
+        a,
+        now_budget_usd=budget,
+        stale_secs=float(params.risk.stale_book_secs),
     )
     fired = dict(memory.arb_fired)
     out: list[arbitrage.Opportunity] = []

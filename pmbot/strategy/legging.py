@@ -19,9 +19,10 @@ Payout per set is 1 for YES baskets and binary sets, ``n - 1`` for an n-leg NO b
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Mapping, Optional, Sequence, Union
+from typing import TYPE_CHECKING
 
 from pmbot.model import ONE, ZERO, Level, OrderType, Outcome, Side
 from pmbot.strategy.quoting import SIZE_STEP
@@ -37,7 +38,7 @@ MIN_MARKETABLE_BUY_USD = ONE
 class LegFill:
     token_id: str
     size: Decimal
-    avg_price: Optional[Decimal] = None  # None: assume the leg's limit price (the worst case)
+    avg_price: Decimal | None = None  # None: assume the leg's limit price (the worst case)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,20 +51,24 @@ class LegRepairPlan:
     reason: str = ""
 
 
-def payout_per_set(legs: Sequence["ArbLeg"]) -> Decimal:
+def payout_per_set(legs: Sequence[ArbLeg]) -> Decimal:
     markets = {leg.market for leg in legs}
-    if len(legs) > 1 and len(markets) == len(legs) and all(leg.outcome is Outcome.NO for leg in legs):
+    if (
+        len(legs) > 1
+        and len(markets) == len(legs)
+        and all(leg.outcome is Outcome.NO for leg in legs)
+    ):
         return Decimal(len(legs) - 1)
     return ONE
 
 
 def plan_leg_repair(
-    legs_requested: Sequence["ArbLeg"],
-    legs_filled: Mapping[str, Union[LegFill, Decimal]],
+    legs_requested: Sequence[ArbLeg],
+    legs_filled: Mapping[str, LegFill | Decimal],
     books: Mapping[str, BookView],
     max_loss_usd: Decimal,
     *,
-    payout: Optional[Decimal] = None,
+    payout: Decimal | None = None,
     order_type: OrderType = OrderType.FAK,
     stale_secs: float = 60.0,
 ) -> LegRepairPlan:
@@ -74,7 +79,11 @@ def plan_leg_repair(
     if target == done:
         return LegRepairPlan("none", complete_sets=done)
     pay = payout if payout is not None else payout_per_set(legs_requested)
-    naked = tuple((leg.token_id, sizes[leg.token_id] - done) for leg in legs_requested if sizes[leg.token_id] > done)
+    naked = tuple(
+        (leg.token_id, sizes[leg.token_id] - done)
+        for leg in legs_requested
+        if sizes[leg.token_id] > done
+    )
 
     options: list[LegRepairPlan] = []
     reasons: list[str] = []
@@ -88,24 +97,31 @@ def plan_leg_repair(
         best = min(options, key=lambda p: p.expected_loss_usd)
         if best.expected_loss_usd <= max_loss_usd:
             return best
-        return LegRepairPlan("hold", naked=naked, complete_sets=done, expected_loss_usd=best.expected_loss_usd,
-                             reason="loss_above_bound")
+        return LegRepairPlan(
+            "hold",
+            naked=naked,
+            complete_sets=done,
+            expected_loss_usd=best.expected_loss_usd,
+            reason="loss_above_bound",
+        )
     return LegRepairPlan("hold", naked=naked, complete_sets=done, reason=",".join(reasons))
 
 
-def _fill_of(leg: "ArbLeg", value: Union[LegFill, Decimal, None]) -> LegFill:
+def _fill_of(leg: ArbLeg, value: LegFill | Decimal | None) -> LegFill:
     if value is None:
         return LegFill(leg.token_id, ZERO, leg.price)
     if isinstance(value, LegFill):
-        return value if value.avg_price is not None else LegFill(leg.token_id, value.size, leg.price)
+        return (
+            value if value.avg_price is not None else LegFill(leg.token_id, value.size, leg.price)
+        )
     return LegFill(leg.token_id, value, leg.price)
 
 
-def _usable(book: Optional[BookView], stale_secs: float) -> bool:
+def _usable(book: BookView | None, stale_secs: float) -> bool:
     return book is not None and book.live and book.age_secs <= stale_secs
 
 
-def _sweep(levels: Sequence[Level], size: Decimal) -> Optional[tuple[Decimal, Decimal]]:
+def _sweep(levels: Sequence[Level], size: Decimal) -> tuple[Decimal, Decimal] | None:
     """(notional, worst price) to trade ``size`` through ``levels``, or None if too thin."""
     left, notional, worst = size, ZERO, None
     for price, avail in levels:
@@ -120,7 +136,7 @@ def _sweep(levels: Sequence[Level], size: Decimal) -> Optional[tuple[Decimal, De
     return None
 
 
-def _book(books: Mapping[str, BookView], leg: "ArbLeg") -> Optional[BookView]:
+def _book(books: Mapping[str, BookView], leg: ArbLeg) -> BookView | None:
     return book_for(leg.token_id, books, leg.complement_token or None)
 
 
@@ -142,8 +158,18 @@ def _unwind(legs, fills, books, done, target, pay, order_type, stale_secs):
         proceeds, worst = swept
         fee = _fee(book.bid_levels(), excess, leg.fee_rate)
         loss += excess * fills[leg.token_id].avg_price - proceeds + fee
-        orders.append(DesiredOrder(leg.market, leg.token_id, Side.SELL, worst, excess, post_only=False,
-                                   order_type=order_type, tag="unwind"))
+        orders.append(
+            DesiredOrder(
+                leg.market,
+                leg.token_id,
+                Side.SELL,
+                worst,
+                excess,
+                post_only=False,
+                order_type=order_type,
+                tag="unwind",
+            )
+        )
     return LegRepairPlan("unwind", tuple(orders), complete_sets=done, expected_loss_usd=loss), ""
 
 
@@ -168,10 +194,22 @@ def _complete(legs, fills, books, done, target, pay, order_type, stale_secs):
         if notional < MIN_MARKETABLE_BUY_USD:
             return None, "complete_below_min_size"
         spent += notional + _fee(book.ask_levels(), missing, leg.fee_rate)
-        orders.append(DesiredOrder(leg.market, leg.token_id, Side.BUY, worst, missing, post_only=False,
-                                   order_type=order_type, tag="unwind"))
+        orders.append(
+            DesiredOrder(
+                leg.market,
+                leg.token_id,
+                Side.BUY,
+                worst,
+                missing,
+                post_only=False,
+                order_type=order_type,
+                tag="unwind",
+            )
+        )
     loss = spent - (target - done) * pay
-    return LegRepairPlan("complete", tuple(orders), complete_sets=target, expected_loss_usd=loss), ""
+    return LegRepairPlan(
+        "complete", tuple(orders), complete_sets=target, expected_loss_usd=loss
+    ), ""
 
 
 def _fee(levels: Sequence[Level], size: Decimal, rate: Decimal) -> Decimal:

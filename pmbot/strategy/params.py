@@ -70,7 +70,9 @@ class ArbitrageParams:
     max_total_usd: Decimal = Decimal(1000)
     leg_order_type: OrderType = OrderType.FAK
     max_leg_loss_usd: Decimal = Decimal(5)
-    arb_cooldown_secs: float = 2.0  # do not fire the same opportunity again while the book catches up
+    arb_cooldown_secs: float = (
+        2.0  # do not fire the same opportunity again while the book catches up
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,7 +82,9 @@ class StrategyParams:
     arbitrage: ArbitrageParams = field(default_factory=ArbitrageParams)
 
     @classmethod
-    def from_sections(cls, strategy: Any = None, risk: Any = None, arbitrage: Any = None) -> "StrategyParams":
+    def from_sections(
+        cls, strategy: Any = None, risk: Any = None, arbitrage: Any = None
+    ) -> StrategyParams:
         """Build from objects (e.g. ``cfg.strategy``, ``cfg.risk``, ``cfg.arbitrage``) or mappings."""
         return cls(
             quoting=_build(QuotingParams, strategy),

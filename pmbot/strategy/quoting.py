@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
-from typing import Optional
 
 from pmbot.model import ONE, ZERO, MarketInfo, Side, round_down, round_up
 from pmbot.strategy.params import QuotingParams, RiskParams
@@ -42,11 +41,11 @@ class Ladder:
     skew: int = 0
 
     @property
-    def best_bid(self) -> Optional[Decimal]:
+    def best_bid(self) -> Decimal | None:
         return self.bids[0][0] if self.bids else None
 
     @property
-    def best_ask(self) -> Optional[Decimal]:
+    def best_ask(self) -> Decimal | None:
         return self.asks[0][0] if self.asks else None
 
 
@@ -60,7 +59,7 @@ def quote_size(order_size: Decimal, market: MarketInfo) -> Decimal:
     return round_up(size, SIZE_STEP)
 
 
-def skew_direction(net_yes_shares: Decimal, mid: Optional[Decimal], max_imbalance_usd: Decimal) -> int:
+def skew_direction(net_yes_shares: Decimal, mid: Decimal | None, max_imbalance_usd: Decimal) -> int:
     """-1 (lower both prices) while long YES beyond the dollar limit, +1 while short, else 0."""
     if mid is None or net_yes_shares == ZERO:
         return 0
@@ -69,7 +68,7 @@ def skew_direction(net_yes_shares: Decimal, mid: Optional[Decimal], max_imbalanc
     return -1 if net_yes_shares > ZERO else 1
 
 
-def bid_cap(best_ask: Optional[Decimal], tick: Decimal) -> Decimal:
+def bid_cap(best_ask: Decimal | None, tick: Decimal) -> Decimal:
     """Highest post-only bid on the tick: strictly below the best ask, at most 1 - tick."""
     cap = ONE - tick
     if best_ask is not None:
@@ -77,7 +76,7 @@ def bid_cap(best_ask: Optional[Decimal], tick: Decimal) -> Decimal:
     return cap
 
 
-def ask_floor(best_bid: Optional[Decimal], tick: Decimal) -> Decimal:
+def ask_floor(best_bid: Decimal | None, tick: Decimal) -> Decimal:
     """Lowest post-only ask on the tick: strictly above the best bid, at least ``tick``."""
     floor = tick
     if best_bid is not None:
@@ -85,19 +84,23 @@ def ask_floor(best_bid: Optional[Decimal], tick: Decimal) -> Decimal:
     return floor
 
 
-def fit_bid(price: Decimal, best_ask: Optional[Decimal], tick: Decimal) -> Optional[Decimal]:
+def fit_bid(price: Decimal, best_ask: Decimal | None, tick: Decimal) -> Decimal | None:
     price = min(max(round_down(price, tick), tick), bid_cap(best_ask, tick))
     return price if price >= tick else None
 
 
-def fit_ask(price: Decimal, best_bid: Optional[Decimal], tick: Decimal) -> Optional[Decimal]:
+def fit_ask(price: Decimal, best_bid: Decimal | None, tick: Decimal) -> Decimal | None:
     price = max(min(round_up(price, tick), ONE - tick), ask_floor(best_bid, tick))
     return price if price <= ONE - tick else None
 
 
 def edge_prices(
-    best_bid: Decimal, best_ask: Decimal, tick: Decimal, edge_fraction: Decimal, shift_ticks: int = 0
-) -> tuple[Optional[Decimal], Optional[Decimal]]:
+    best_bid: Decimal,
+    best_ask: Decimal,
+    tick: Decimal,
+    edge_fraction: Decimal,
+    shift_ticks: int = 0,
+) -> tuple[Decimal | None, Decimal | None]:
     """The seed's prices for one YES book, shifted by ``shift_ticks`` and fitted to the book."""
     shift = tick * shift_ticks
     bid = round_down(best_bid * (ONE - edge_fraction), tick) + shift
@@ -110,7 +113,12 @@ def edge_prices(
 
 
 def edge_ladder(
-    book: BookView, tick: Decimal, net_yes_shares: Decimal, size: Decimal, quoting: QuotingParams, risk: RiskParams
+    book: BookView,
+    tick: Decimal,
+    net_yes_shares: Decimal,
+    size: Decimal,
+    quoting: QuotingParams,
+    risk: RiskParams,
 ) -> Ladder:
     """``edge`` quotes for a two-sided YES book (callers check ``book.two_sided`` first)."""
     skew = skew_direction(net_yes_shares, book.mid, risk.max_inventory_imbalance_usd)
@@ -128,7 +136,7 @@ def ladder_orders(
     ladder: Ladder,
     free_yes_shares: Decimal,
     *,
-    reduce_only_net: Optional[Decimal] = None,
+    reduce_only_net: Decimal | None = None,
 ) -> tuple[DesiredOrder, ...]:
     """YES-terms ladder -> post-only GTC orders.
 
@@ -148,16 +156,22 @@ def ladder_orders(
     orders: list[DesiredOrder] = []
     for price, size in bids:
         if size >= market.min_size:
-            orders.append(DesiredOrder(market.condition_id, market.yes_token, Side.BUY, price, size))
+            orders.append(
+                DesiredOrder(market.condition_id, market.yes_token, Side.BUY, price, size)
+            )
     yes_left = free_yes_shares
     for price, size in asks:
         if size < market.min_size:
             continue
         if yes_left >= size:
             yes_left -= size
-            orders.append(DesiredOrder(market.condition_id, market.yes_token, Side.SELL, price, size))
+            orders.append(
+                DesiredOrder(market.condition_id, market.yes_token, Side.SELL, price, size)
+            )
         else:
-            orders.append(DesiredOrder(market.condition_id, market.no_token, Side.BUY, ONE - price, size))
+            orders.append(
+                DesiredOrder(market.condition_id, market.no_token, Side.BUY, ONE - price, size)
+            )
     return tuple(orders)
 
 

@@ -10,8 +10,8 @@ round. Orders whose cancel was already sent (``cancel_pending``) count as gone.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from pmbot.strategy.views import DesiredOrder, LiveOrder, QuoteKey
 

@@ -17,27 +17,26 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Optional
 
 from pmbot.strategy.views import QuoteKey
 
 
 @dataclass(frozen=True, slots=True)
 class QuoteState:
-    mid_bucket: Optional[int]
+    mid_bucket: int | None
     skew: int
     tick: Decimal
     risk_state: str
 
 
-def mid_bucket(mid: Optional[Decimal]) -> Optional[int]:
+def mid_bucket(mid: Decimal | None) -> int | None:
     if mid is None:
         return None
     return math.ceil(mid * 100)
 
 
 def requote_reason(
-    previous: Optional[QuoteState],
+    previous: QuoteState | None,
     last_wanted: tuple[QuoteKey, ...],
     current: QuoteState,
     resting: Counter[QuoteKey],

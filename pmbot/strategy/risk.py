@@ -24,9 +24,9 @@ holds, the per-market reconcile keeps cancelling anything that still rests.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Optional, Sequence
 
 from pmbot.model import MarketInfo, VenueMode
 from pmbot.strategy.params import RiskParams
@@ -38,9 +38,9 @@ CANCEL_ALL_REASONS = frozenset({"daily_loss_limit", "position_limit"})
 @dataclass(frozen=True, slots=True)
 class RiskMemory:
     position_paused: bool = False
-    halted_day: Optional[str] = None  # the trading day the daily loss limit tripped on
+    halted_day: str | None = None  # the trading day the daily loss limit tripped on
     breaker_until: float = 0.0
-    breaker_tripped_at: Optional[float] = None
+    breaker_tripped_at: float | None = None
     last_global: str = "quoting"
 
 
@@ -83,7 +83,9 @@ def evaluate_global(
     tripped_at = memory.breaker_tripped_at
     if now >= breaker_until:
         window_start = now - float(params.reject_breaker_window_secs)
-        counted = [t for t in recent_rejects if t > window_start and (tripped_at is None or t > tripped_at)]
+        counted = [
+            t for t in recent_rejects if t > window_start and (tripped_at is None or t > tripped_at)
+        ]
         if len(counted) >= params.reject_breaker_count:
             breaker_until = now + float(params.reject_cooloff_secs)
             tripped_at = now
@@ -115,7 +117,7 @@ def evaluate_global(
     return GlobalRisk(verdict=verdict, cancel_all=cancel_all, memory=new_memory)
 
 
-def book_problem(book: Optional[BookView], params: RiskParams) -> str:
+def book_problem(book: BookView | None, params: RiskParams) -> str:
     """Why this YES book cannot be quoted, or "" when it can."""
     if book is None:
         return "no_book"
@@ -131,7 +133,7 @@ def book_problem(book: Optional[BookView], params: RiskParams) -> str:
 
 
 def jump_cooloff(
-    now: float, mid: Optional[Decimal], last_mid: Optional[Decimal], jump_until: float, params: RiskParams
+    now: float, mid: Decimal | None, last_mid: Decimal | None, jump_until: float, params: RiskParams
 ) -> tuple[bool, float]:
     """(cooling off?, new cool-off end). A mid move of at least ``jump_threshold`` restarts it."""
     if mid is not None and last_mid is not None and abs(mid - last_mid) >= params.jump_threshold:
@@ -139,9 +141,11 @@ def jump_cooloff(
     return now < jump_until, jump_until
 
 
-def extreme_price(bid: Optional[Decimal], ask: Optional[Decimal], params: RiskParams) -> bool:
+def extreme_price(bid: Decimal | None, ask: Decimal | None, params: RiskParams) -> bool:
     """The seed's rule: no quoting while the computed bid <= min_bid or ask >= max_ask."""
-    return (bid is not None and bid <= params.min_bid) or (ask is not None and ask >= params.max_ask)
+    return (bid is not None and bid <= params.min_bid) or (
+        ask is not None and ask >= params.max_ask
+    )
 
 
 def near_end(market: MarketInfo, now: float, params: RiskParams) -> bool:

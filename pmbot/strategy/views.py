@@ -12,9 +12,9 @@ YES side is known.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Mapping, Optional
 
 from pmbot.model import ONE, ZERO, Level, MarketUpdate, NewOrder, OrderType, Side
 
@@ -26,8 +26,8 @@ class BookView:
     """Top of book plus a few levels of one token, best first. ``age_secs`` is the time since the
     token's last book event; ``live`` is False while the feed is resyncing or down."""
 
-    best_bid: Optional[Decimal]
-    best_ask: Optional[Decimal]
+    best_bid: Decimal | None
+    best_ask: Decimal | None
     bid_size: Decimal = ZERO
     ask_size: Decimal = ZERO
     bids: tuple[Level, ...] = ()
@@ -37,7 +37,7 @@ class BookView:
     age_secs: float = 0.0
 
     @classmethod
-    def from_update(cls, update: MarketUpdate, age_secs: float = 0.0) -> "BookView":
+    def from_update(cls, update: MarketUpdate, age_secs: float = 0.0) -> BookView:
         return cls(
             best_bid=update.best_bid,
             best_ask=update.best_ask,
@@ -55,13 +55,13 @@ class BookView:
         return self.best_bid is not None and self.best_ask is not None
 
     @property
-    def mid(self) -> Optional[Decimal]:
+    def mid(self) -> Decimal | None:
         if not self.two_sided:
             return None
         return (self.best_bid + self.best_ask) / 2  # type: ignore[operator]
 
     @property
-    def microprice(self) -> Optional[Decimal]:
+    def microprice(self) -> Decimal | None:
         """Size-weighted mid: leans toward the side with less size (the side more likely to give way)."""
         if not self.two_sided:
             return None
@@ -80,7 +80,7 @@ class BookView:
             return self.asks
         return ((self.best_ask, self.ask_size),) if self.best_ask is not None else ()
 
-    def mirrored(self) -> "BookView":
+    def mirrored(self) -> BookView:
         """The complementary token's view of the same unified book: bids become asks at 1 - p."""
         bids = tuple((ONE - p, s) for p, s in self.ask_levels())
         asks = tuple((ONE - p, s) for p, s in self.bid_levels())
@@ -97,7 +97,9 @@ class BookView:
         )
 
 
-def book_for(token_id: str, books: Mapping[str, BookView], complement: Optional[str]) -> Optional[BookView]:
+def book_for(
+    token_id: str, books: Mapping[str, BookView], complement: str | None
+) -> BookView | None:
     """The token's own book, else the mirror of its complement's book (one unified book per market)."""
     book = books.get(token_id)
     if book is None and complement is not None and complement in books:
@@ -142,7 +144,9 @@ class DesiredOrder:
     def key(self) -> QuoteKey:
         return (self.token_id, self.side, self.price, self.size)
 
-    def to_new_order(self, client_id: str, *, neg_risk: bool = False, tick: Decimal = Decimal("0.01")) -> NewOrder:
+    def to_new_order(
+        self, client_id: str, *, neg_risk: bool = False, tick: Decimal = Decimal("0.01")
+    ) -> NewOrder:
         return NewOrder(
             client_id=client_id,
             market=self.market,

@@ -40,7 +40,9 @@ class ApiCreds:
     __str__ = __repr__
 
 
-def hmac_signature(secret: str, timestamp: int | str, method: str, path: str, body: str | None) -> str:
+def hmac_signature(
+    secret: str, timestamp: int | str, method: str, path: str, body: str | None
+) -> str:
     """The venue's HMAC recipe (protocol reference 1.3)."""
     key = base64.urlsafe_b64decode(secret)
     message = f"{timestamp}{method}{path}"
@@ -50,7 +52,9 @@ def hmac_signature(secret: str, timestamp: int | str, method: str, path: str, bo
     return base64.urlsafe_b64encode(digest).decode("utf-8")
 
 
-def l2_headers(creds: ApiCreds, address: str, method: str, path: str, body: str | None, timestamp: int) -> dict:
+def l2_headers(
+    creds: ApiCreds, address: str, method: str, path: str, body: str | None, timestamp: int
+) -> dict:
     """Headers for one private request. ``path`` excludes the query string; ``body`` is the exact text sent."""
     if "?" in path:
         raise ValueError("sign the path without its query string")
@@ -81,8 +85,12 @@ def derive_api_creds(clob_url: str, private_key: str, chain_id: int, *, nonce: i
     except PolyApiException as exc:
         status = getattr(exc, "status_code", None)
         if status is None or status >= 500 or status in (425, 429):
-            raise TransientError(f"API key derivation failed: HTTP {status}", status=status) from None
-        raise FatalError(f"API key derivation refused: HTTP {status} {getattr(exc, 'error_msg', '')}") from None
+            raise TransientError(
+                f"API key derivation failed: HTTP {status}", status=status
+            ) from None
+        raise FatalError(
+            f"API key derivation refused: HTTP {status} {getattr(exc, 'error_msg', '')}"
+        ) from None
     except (OSError, ConnectionError) as exc:
         raise TransientError(f"API key derivation failed: {type(exc).__name__}") from None
     except Exception as exc:  # httpx errors and the like

@@ -34,11 +34,11 @@ import queue
 import random
 import threading
 import time
+from collections.abc import Callable, Iterable
 from decimal import Decimal
-from typing import Callable, Iterable, Optional
 
-from pmbot.book import OrderBook
 from pmbot.model import FeedStatus, MarketInfo, MarketUpdate, Side
+from pmbot.venue.book import OrderBook
 from pmbot.venue.wire_market import (
     BestBidAskEvent,
     BookEvent,
@@ -66,10 +66,22 @@ _ZERO = Decimal(0)
 
 
 class _Token:
-    __slots__ = ("token_id", "market", "book", "live", "reason", "last_ns", "not_live_ns", "resync_pending",
-                 "resolved", "shard")
+    __slots__ = (
+        "token_id",
+        "market",
+        "book",
+        "live",
+        "reason",
+        "last_ns",
+        "not_live_ns",
+        "resync_pending",
+        "resolved",
+        "shard",
+    )
 
-    def __init__(self, token_id: str, market: str, tick: Decimal, shard: "_Shard", now_ns: int) -> None:
+    def __init__(
+        self, token_id: str, market: str, tick: Decimal, shard: _Shard, now_ns: int
+    ) -> None:
         self.token_id = token_id
         self.market = market
         self.book = OrderBook(token_id, tick)
@@ -83,14 +95,24 @@ class _Token:
 
 
 class _Shard:
-    __slots__ = ("name", "tokens", "lock", "runner", "up_ns", "spot_mark_ns", "spot_cursor", "messages",
-                 "received", "reported")
+    __slots__ = (
+        "name",
+        "tokens",
+        "lock",
+        "runner",
+        "up_ns",
+        "spot_mark_ns",
+        "spot_cursor",
+        "messages",
+        "received",
+        "reported",
+    )
 
     def __init__(self, name: str) -> None:
         self.name = name
         self.tokens: dict[str, None] = {}  # ordered set
         self.lock = threading.Lock()
-        self.runner: Optional[WsRunner] = None
+        self.runner: WsRunner | None = None
         self.up_ns = 0  # when the connection last came up (0 = down)
         self.spot_mark_ns = 0  # when the previous spot check ran
         self.spot_cursor = 0
@@ -116,7 +138,7 @@ class MarketFeed:
         spot_check_tokens: int = 3,
         clock_ns: Callable[[], int] = time.monotonic_ns,
         ping_interval: float = 10.0,
-        rng: Optional[random.Random] = None,
+        rng: random.Random | None = None,
         depth: int = 5,
         snapshot_timeout_secs: float = 5.0,
         backoff_initial: float = 0.5,
@@ -148,10 +170,12 @@ class MarketFeed:
         self._shard_seq = 0
         self._started = False
         self._closed = threading.Event()
-        self._resync_q: "queue.Queue[tuple[str, str]]" = queue.Queue()
-        self._maint: Optional[threading.Thread] = None
+        self._resync_q: queue.Queue[tuple[str, str]] = queue.Queue()
+        self._maint: threading.Thread | None = None
         self._logged_kinds: set[str] = set()
-        self._count_lock = threading.Lock()  # guards the shards' ``reported`` (flushes from two threads)
+        self._count_lock = (
+            threading.Lock()
+        )  # guards the shards' ``reported`` (flushes from two threads)
         # counters for tests and the bench (metrics carry the same numbers when given)
         self.parse_errors: dict[str, int] = {}
         self.resyncs: dict[str, int] = {}
@@ -171,7 +195,9 @@ class MarketFeed:
             shards = list(self._shards)
         for shard in shards:
             self._start_shard(shard)
-        self._maint = threading.Thread(target=self._maint_loop, name="market-feed-maint", daemon=False)
+        self._maint = threading.Thread(
+            target=self._maint_loop, name="market-feed-maint", daemon=False
+        )
         self._maint.start()
 
     def close(self) -> None:
@@ -181,7 +207,7 @@ class MarketFeed:
         for r in runners:
             r.close()
 
-    def join(self, timeout: Optional[float] = None) -> None:
+    def join(self, timeout: float | None = None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._lock:
             runners = [s.runner for s in self._shards if s.runner is not None] + list(self._retired)
@@ -198,7 +224,9 @@ class MarketFeed:
         for shard, tokens in sends:
             runner = shard.runner
             if runner is not None:
-                runner.send(_subscribe_op(tokens))  # if not connected, on_open subscribes everything
+                runner.send(
+                    _subscribe_op(tokens)
+                )  # if not connected, on_open subscribes everything
         if self._started:
             for shard in new_shards:
                 self._start_shard(shard)
@@ -218,8 +246,20 @@ class MarketFeed:
                     if st is None:
                         continue
                     by_shard.setdefault(st.shard, []).append(tok)
-                    updates.append(MarketUpdate(tok, st.market, None, None, _ZERO, _ZERO, st.book.tick or _ZERO,
-                                                False, now, reason=UNSUBSCRIBED))
+                    updates.append(
+                        MarketUpdate(
+                            tok,
+                            st.market,
+                            None,
+                            None,
+                            _ZERO,
+                            _ZERO,
+                            st.book.tick or _ZERO,
+                            False,
+                            now,
+                            reason=UNSUBSCRIBED,
+                        )
+                    )
             for shard, toks in by_shard.items():
                 with shard.lock:
                     for tok in toks:
@@ -249,7 +289,9 @@ class MarketFeed:
                 if m.condition_id in self._markets:
                     continue
                 toks = [t for t in (m.yes_token, m.no_token) if t and t not in self._tokens]
-                shard = next((s for s in self._shards if len(s.tokens) + len(toks) <= self.shard_size), None)
+                shard = next(
+                    (s for s in self._shards if len(s.tokens) + len(toks) <= self.shard_size), None
+                )
                 if shard is None:
                     self._shard_seq += 1
                     shard = _Shard(f"market-{self._shard_seq}")
@@ -266,12 +308,17 @@ class MarketFeed:
 
     def _start_shard(self, shard: _Shard) -> None:
         runner = WsRunner(
-            shard.name, self.url,
+            shard.name,
+            self.url,
             on_open=lambda r, s=shard: self._on_open(s, r),
             on_text=lambda text, recv_ns, s=shard: self._on_text(s, text, recv_ns),
             on_state=lambda up, reason, s=shard: self._on_state(s, up, reason),
-            stop=self._stop, ping_interval=self.ping_interval, backoff_initial=self.backoff_initial,
-            backoff_max=self.backoff_max, rng=random.Random(self._rng.random()), metrics=self._metrics,
+            stop=self._stop,
+            ping_interval=self.ping_interval,
+            backoff_initial=self.backoff_initial,
+            backoff_max=self.backoff_max,
+            rng=random.Random(self._rng.random()),
+            metrics=self._metrics,
         )
         if self._metrics is not None:
             shard.messages = self._metrics.feed_messages_total.labels(connection=shard.name)
@@ -282,7 +329,7 @@ class MarketFeed:
 
     # ------------------------------------------------------------------ read API
 
-    def book(self, token_id: str) -> Optional[OrderBook]:
+    def book(self, token_id: str) -> OrderBook | None:
         st = self._tokens.get(token_id)
         return None if st is None else st.book
 
@@ -290,7 +337,7 @@ class MarketFeed:
         st = self._tokens.get(token_id)
         return st is not None and st.live
 
-    def token_age_secs(self, token_id: str) -> Optional[float]:
+    def token_age_secs(self, token_id: str) -> float | None:
         st = self._tokens.get(token_id)
         if st is None or not st.last_ns:
             return None
@@ -380,7 +427,9 @@ class MarketFeed:
                     st = tokens.get(ev.asset_id)
                     if st is None or st.shard is not shard:
                         continue
-                    log.info("tick size of %s… %s -> %s", ev.asset_id[:12], st.book.tick, ev.new_tick)
+                    log.info(
+                        "tick size of %s… %s -> %s", ev.asset_id[:12], st.book.tick, ev.new_tick
+                    )
                     st.book.tick = ev.new_tick
                     st.last_ns = recv_ns
                     changed[st.token_id] = st
@@ -415,8 +464,9 @@ class MarketFeed:
         for u in updates:
             put(u)
 
-    def _apply_price_change(self, shard: _Shard, ev: PriceChangeEvent, recv_ns: int,
-                            changed: dict, resync: list) -> None:
+    def _apply_price_change(
+        self, shard: _Shard, ev: PriceChangeEvent, recv_ns: int, changed: dict, resync: list
+    ) -> None:
         tokens = self._tokens
         depth = self.depth
         last = {}
@@ -440,8 +490,14 @@ class MarketFeed:
                 continue
             # local top disagrees with the exchange's own report: stop trusting this book
             self.inconsistencies += 1
-            log.warning("book %s… inconsistent: local %s/%s, venue %s/%s; resyncing", st.token_id[:12],
-                        book.best_bid, book.best_ask, e.best_bid, e.best_ask)
+            log.warning(
+                "book %s… inconsistent: local %s/%s, venue %s/%s; resyncing",
+                st.token_id[:12],
+                book.best_bid,
+                book.best_ask,
+                e.best_bid,
+                e.best_ask,
+            )
             st.live = False
             st.reason = INCONSISTENT
             st.not_live_ns = recv_ns
@@ -455,10 +511,19 @@ class MarketFeed:
         bids = book.levels(Side.BUY, self.depth)
         asks = book.levels(Side.SELL, self.depth)
         return MarketUpdate(
-            st.token_id, st.market,
-            bids[0][0] if bids else None, asks[0][0] if asks else None,
-            bids[0][1] if bids else _ZERO, asks[0][1] if asks else _ZERO,
-            book.tick, st.live, recv_ns, tuple(bids), tuple(asks), st.reason, book.last_trade_price,
+            st.token_id,
+            st.market,
+            bids[0][0] if bids else None,
+            asks[0][0] if asks else None,
+            bids[0][1] if bids else _ZERO,
+            asks[0][1] if asks else _ZERO,
+            book.tick,
+            st.live,
+            recv_ns,
+            tuple(bids),
+            tuple(asks),
+            st.reason,
+            book.last_trade_price,
         )
 
     def _parse_error(self, exc: ParseError) -> None:
@@ -468,8 +533,12 @@ class MarketFeed:
             self._metrics.feed_parse_errors_total.labels(kind=kind).inc()
         if kind not in self._logged_kinds:
             self._logged_kinds.add(kind)
-            log.warning("market frame skipped (%s: %s); sample: %s; later ones of this kind are only counted",
-                        kind, exc.detail, exc.sample)
+            log.warning(
+                "market frame skipped (%s: %s); sample: %s; later ones of this kind are only counted",
+                kind,
+                exc.detail,
+                exc.sample,
+            )
 
     # ------------------------------------------------------------------ maintenance thread (REST)
 
@@ -481,7 +550,9 @@ class MarketFeed:
             now = time.monotonic()
             due = min(t for t in (next_spot, next_scan) if t is not None)
             try:
-                token, reason = self._resync_q.get(timeout=max(0.0, min(due - now, _MAINT_TICK_SECS)))
+                token, reason = self._resync_q.get(
+                    timeout=max(0.0, min(due - now, _MAINT_TICK_SECS))
+                )
             except queue.Empty:
                 token = None
             try:
@@ -504,7 +575,7 @@ class MarketFeed:
         if self._stop.is_set():
             self.close()
 
-    def _flush_counts(self, shards: Optional[list] = None) -> None:
+    def _flush_counts(self, shards: list | None = None) -> None:
         """Add the frames counted since the last flush to ``feed_messages_total`` (a few times a second)."""
         if shards is None:
             with self._lock:
@@ -516,7 +587,7 @@ class MarketFeed:
                     shard.messages.inc(received - shard.reported)
                     shard.reported = received
 
-    def _fetch(self, token: str) -> Optional[BookEvent]:
+    def _fetch(self, token: str) -> BookEvent | None:
         try:
             return parse_rest_book(self._get_book(token))
         except ParseError as exc:
@@ -525,7 +596,7 @@ class MarketFeed:
             log.warning("GET /book %s… failed: %r", token[:12], exc)
         return None
 
-    def _resync(self, token: str, reason: str, snap: Optional[BookEvent] = None) -> None:
+    def _resync(self, token: str, reason: str, snap: BookEvent | None = None) -> None:
         st = self._tokens.get(token)
         if st is None:
             return
@@ -580,7 +651,11 @@ class MarketFeed:
             if runner is None or not shard.up_ns:
                 continue
             with shard.lock:
-                live = [t for t in shard.tokens if self._tokens.get(t) is not None and self._tokens[t].live]
+                live = [
+                    t
+                    for t in shard.tokens
+                    if self._tokens.get(t) is not None and self._tokens[t].live
+                ]
                 prev_mark = shard.spot_mark_ns
                 shard.spot_mark_ns = now
             if not live:
@@ -607,8 +682,11 @@ class MarketFeed:
                     self.rotations += 1
                     if self._metrics is not None:
                         self._metrics.feed_rotations_total.labels(reason="silent_feed").inc()
-                    log.warning("connection %s is silent (PONG only) while the book of %s… changed: rotating",
-                                shard.name, tok[:12])
+                    log.warning(
+                        "connection %s is silent (PONG only) while the book of %s… changed: rotating",
+                        shard.name,
+                        tok[:12],
+                    )
                     runner.rotate("silent feed")
                     break
                 self._resync(tok, "spot_check", snap)
@@ -633,7 +711,9 @@ def _subscribe_msg(tokens: list[str]) -> str:
 
 
 def _subscribe_op(tokens: list[str]) -> str:
-    return json.dumps({"operation": "subscribe", "assets_ids": tokens, "custom_feature_enabled": True})
+    return json.dumps(
+        {"operation": "subscribe", "assets_ids": tokens, "custom_feature_enabled": True}
+    )
 
 
 def _unsubscribe_op(tokens: list[str]) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 import requests
 
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 TIMEOUT = (3.05, 10.0)
 
 
-def _get_json(session: Optional[requests.Session], url: str, what: str) -> Any:
+def _get_json(session: requests.Session | None, url: str, what: str) -> Any:
     http = session or requests
     try:
         response = http.get(url, timeout=TIMEOUT)
@@ -58,7 +58,7 @@ def _json_list(value: Any, field: str, slug: str) -> list:
     return [str(v) for v in value]
 
 
-def _iso_to_ts(value: Any) -> Optional[float]:
+def _iso_to_ts(value: Any) -> float | None:
     if not isinstance(value, str) or not value:
         return None
     try:
@@ -76,19 +76,29 @@ def _yes_no(outcomes: list[str], tokens: list[str], where: str) -> tuple[str, st
     return tokens[0], tokens[1]
 
 
-def market_from_gamma(m: dict, *, event_slug: str = "", require_tradeable: bool = True) -> MarketInfo:
+def market_from_gamma(
+    m: dict, *, event_slug: str = "", require_tradeable: bool = True
+) -> MarketInfo:
     """One Gamma market object -> MarketInfo (see the module docstring for the quirks)."""
     slug = str(m.get("slug", ""))
     if str(m.get("version", "v1")) == "v2":
         raise FatalError(f"market {slug}: Protocol V2 markets (position ids) are not supported")
-    if require_tradeable and not (m.get("enableOrderBook") and m.get("acceptingOrders") and not m.get("closed")):
-        raise FatalError(f"market {slug}: not tradeable (enableOrderBook/acceptingOrders false or closed)")
+    if require_tradeable and not (
+        m.get("enableOrderBook") and m.get("acceptingOrders") and not m.get("closed")
+    ):
+        raise FatalError(
+            f"market {slug}: not tradeable (enableOrderBook/acceptingOrders false or closed)"
+        )
     outcomes = _json_list(m.get("outcomes"), "outcomes", slug)
     tokens = _json_list(m.get("clobTokenIds"), "clobTokenIds", slug)
     yes, no = _yes_no(outcomes, tokens, f"market {slug}")
     fee = ZERO
     schedule = m.get("feeSchedule")
-    if m.get("feesEnabled", True) and isinstance(schedule, dict) and schedule.get("rate") is not None:
+    if (
+        m.get("feesEnabled", True)
+        and isinstance(schedule, dict)
+        and schedule.get("rate") is not None
+    ):
         fee = dec(schedule["rate"])
     events = m.get("events") or []
     if not event_slug and m.get("negRisk") and events and isinstance(events[0], dict):
@@ -109,9 +119,13 @@ def market_from_gamma(m: dict, *, event_slug: str = "", require_tradeable: bool 
     )
 
 
-def resolve_market_slug(gamma_url: str, slug: str, *, session: Optional[requests.Session] = None) -> MarketInfo:
+def resolve_market_slug(
+    gamma_url: str, slug: str, *, session: requests.Session | None = None
+) -> MarketInfo:
     """Gamma ``GET /markets/slug/{slug}`` (the slug in a polymarket.com URL)."""
-    body = _get_json(session, f"{gamma_url.rstrip('/')}/markets/slug/{slug}", f"market slug {slug!r}")
+    body = _get_json(
+        session, f"{gamma_url.rstrip('/')}/markets/slug/{slug}", f"market slug {slug!r}"
+    )
     if isinstance(body, list):  # some deployments answer the filter form with a list
         if not body:
             raise FatalError(f"market slug {slug!r}: not found")
@@ -119,7 +133,9 @@ def resolve_market_slug(gamma_url: str, slug: str, *, session: Optional[requests
     return market_from_gamma(body)
 
 
-def resolve_event(gamma_url: str, slug: str, *, session: Optional[requests.Session] = None) -> EventInfo:
+def resolve_event(
+    gamma_url: str, slug: str, *, session: requests.Session | None = None
+) -> EventInfo:
     """Gamma ``GET /events/slug/{slug}``: a multi-outcome event with one binary market per outcome.
     Closed or non-tradeable outcome markets are left out (and logged)."""
     body = _get_json(session, f"{gamma_url.rstrip('/')}/events/slug/{slug}", f"event slug {slug!r}")
@@ -142,7 +158,7 @@ def resolve_event(gamma_url: str, slug: str, *, session: Optional[requests.Sessi
     )
 
 
-def market_from_clob_info(condition_id: str, info: dict, detail: Optional[dict] = None) -> MarketInfo:
+def market_from_clob_info(condition_id: str, info: dict, detail: dict | None = None) -> MarketInfo:
     """``/clob-markets/{cid}`` compact info (+ optional ``/markets/{cid}`` for text fields) -> MarketInfo."""
     tokens = info.get("t") or []
     ids = [str(t["t"]) for t in tokens if isinstance(t, dict) and "t" in t]
@@ -169,7 +185,10 @@ def market_info_from_clob(rest, condition_id: str) -> MarketInfo:
     info = rest.clob_market(condition_id)
     try:
         detail = rest.market(condition_id)
-    except (TransientError, FatalError) as exc:  # text only; the trading facts came from /clob-markets
+    except (
+        TransientError,
+        FatalError,
+    ) as exc:  # text only; the trading facts came from /clob-markets
         log.info("market %s: no /markets detail (%s)", condition_id, exc)
         detail = None
     except Exception as exc:  # noqa: BLE001 - a RejectedError (404) here is not fatal either
@@ -186,7 +205,9 @@ def market_info_from_token(rest, yes_token: str, no_token: str) -> MarketInfo:
         raise FatalError(f"token {yes_token}: the venue did not name its market")
     info = market_info_from_clob(rest, condition_id)
     if {info.yes_token, info.no_token} != {yes_token, no_token}:
-        raise FatalError(f"tokens {yes_token}/{no_token} are not the two outcomes of market {condition_id}")
+        raise FatalError(
+            f"tokens {yes_token}/{no_token} are not the two outcomes of market {condition_id}"
+        )
     if info.yes_token != yes_token:  # the config says which one is YES
         info = MarketInfo(**{**_fields(info), "yes_token": yes_token, "no_token": no_token})
     return info
@@ -196,7 +217,7 @@ def _fields(info: MarketInfo) -> dict:
     return {name: getattr(info, name) for name in info.__slots__}
 
 
-def market_from_listing(row: dict) -> Optional[MarketInfo]:
+def market_from_listing(row: dict) -> MarketInfo | None:
     """One ``GET /markets`` row -> MarketInfo, or None when it is not tradeable or malformed."""
     if row.get("closed") or row.get("archived") or row.get("active") is False:
         return None
@@ -235,9 +256,17 @@ def list_clob_markets(rest, *, with_fees: bool = True) -> list[MarketInfo]:
             continue
         if with_fees:
             compact = rest.clob_market(info.condition_id)
-            fd = compact.get("fd") if isinstance(compact, dict) and isinstance(compact.get("fd"), dict) else {}
-            info = MarketInfo(**{**_fields(info), "fee_rate": dec(fd.get("r", 0)),
-                                 "neg_risk": bool(compact.get("nr", info.neg_risk))})
+            fd = (
+                compact.get("fd")
+                if isinstance(compact, dict) and isinstance(compact.get("fd"), dict)
+                else {}
+            )
+            info = MarketInfo(
+                **{
+                    **_fields(info),
+                    "fee_rate": dec(fd.get("r", 0)),
+                    "neg_risk": bool(compact.get("nr", info.neg_risk)),
+                }
+            )
         out.append(info)
     return out
-

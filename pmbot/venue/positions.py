@@ -22,9 +22,10 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Callable, Collection, Iterable, Mapping, Optional
+from typing import Any
 
 import requests
 
@@ -37,8 +38,15 @@ PAGE_LIMIT = 500
 MAX_OFFSET = 10_000
 _STOP_POLL_SECS = 0.5
 
-__all__ = ["PositionRow", "MalformedPositionsError", "fetch_positions", "parse_position_row",
-           "PositionAction", "PositionReconciler", "PositionsPoller"]
+__all__ = [
+    "PositionRow",
+    "MalformedPositionsError",
+    "fetch_positions",
+    "parse_position_row",
+    "PositionAction",
+    "PositionReconciler",
+    "PositionsPoller",
+]
 
 
 class MalformedPositionsError(TransientError):
@@ -55,7 +63,9 @@ def _number(row: dict, key: str) -> Decimal:
     try:
         result = dec(value)
     except (InvalidOperation, ValueError):
-        raise MalformedPositionsError(f"positions row field {key!r} is not a number: {value!r}") from None
+        raise MalformedPositionsError(
+            f"positions row field {key!r} is not a number: {value!r}"
+        ) from None
     if not result.is_finite():
         raise MalformedPositionsError(f"positions row field {key!r} is not finite")
     return result
@@ -104,19 +114,27 @@ def _get_page(session, url: str, params: dict, timeout) -> list:
             retry_after = float(resp.headers.get("Retry-After", ""))
         except ValueError:
             pass
-        raise TransientError(f"data api positions: HTTP {status}", status=status, retry_after=retry_after)
+        raise TransientError(
+            f"data api positions: HTTP {status}", status=status, retry_after=retry_after
+        )
     if status >= 400:
         raise RejectedError(f"data api positions: HTTP {status}: {resp.text[:200]}", status=status)
     try:
         body = resp.json()
     except ValueError:
-        raise MalformedPositionsError(f"data api positions: body is not JSON ({resp.text[:80]!r})") from None
+        raise MalformedPositionsError(
+            f"data api positions: body is not JSON ({resp.text[:80]!r})"
+        ) from None
     if not isinstance(body, list):
-        raise MalformedPositionsError(f"data api positions: expected a JSON array, got {type(body).__name__}")
+        raise MalformedPositionsError(
+            f"data api positions: expected a JSON array, got {type(body).__name__}"
+        )
     return body
 
 
-def fetch_positions(data_api_url: str, user: str, *, session=None, timeout=(3.05, 10)) -> list[PositionRow]:
+def fetch_positions(
+    data_api_url: str, user: str, *, session=None, timeout=(3.05, 10)
+) -> list[PositionRow]:
     """Every position of ``user`` (the funder address), dust included."""
     if not user:
         raise ValueError("fetch_positions needs the funder address")
@@ -126,7 +144,12 @@ def fetch_positions(data_api_url: str, user: str, *, session=None, timeout=(3.05
     seen: set[str] = set()
     offset = 0
     while True:
-        params = {"user": user, "sizeThreshold": "0", "limit": str(PAGE_LIMIT), "offset": str(offset)}
+        params = {
+            "user": user,
+            "sizeThreshold": "0",
+            "limit": str(PAGE_LIMIT),
+            "offset": str(offset),
+        }
         page = [parse_position_row(r) for r in _get_page(session, url, params, timeout)]
         fresh = [r for r in page if r.token_id not in seen]
         rows.extend(fresh)
@@ -154,7 +177,7 @@ class PositionAction:
     token_id: str
     local: Decimal
     venue: Decimal
-    avg_price: Optional[Decimal]
+    avg_price: Decimal | None
     since: float
 
 
@@ -163,7 +186,9 @@ class PositionReconciler:
     difference has lasted. A difference that changes (a new fill, the Data API catching up) restarts
     its clock; only one that stays the same past ``settlement_lag_secs`` is resolved for the venue."""
 
-    def __init__(self, *, settlement_lag_secs: float = 60.0, dust: Decimal = Decimal("0.01")) -> None:
+    def __init__(
+        self, *, settlement_lag_secs: float = 60.0, dust: Decimal = Decimal("0.01")
+    ) -> None:
         self.settlement_lag_secs = settlement_lag_secs
         self.dust = dust
         self._open: dict[str, tuple[float, Decimal]] = {}  # token -> (since, diff)
@@ -172,8 +197,14 @@ class PositionReconciler:
     def pending(self) -> dict[str, Decimal]:
         return {t: diff for t, (_, diff) in self._open.items()}
 
-    def compare(self, local: Mapping[str, Decimal], venue: Iterable[PositionRow], now: float,
-                *, tokens: Optional[Collection[str]] = None) -> list[PositionAction]:
+    def compare(
+        self,
+        local: Mapping[str, Decimal],
+        venue: Iterable[PositionRow],
+        now: float,
+        *,
+        tokens: Collection[str] | None = None,
+    ) -> list[PositionAction]:
         venue_rows = {r.token_id: r for r in venue}
         universe = set(venue_rows) | {t for t, s in local.items() if s != 0} | set(self._open)
         if tokens is not None:
@@ -212,10 +243,19 @@ class PositionsPoller:
     ``PositionsSnapshot`` on ``out`` for the strategy thread. Failures are logged (first of a run at
     warning) and counted; the loop never dies and never sends partial data."""
 
-    def __init__(self, data_api_url: str, user: str, out: queue.Queue, *, stop: threading.Event,
-                 interval_secs: float = 30.0, session=None, metrics=None,
-                 clock: Callable[[], float] = time.time,
-                 fetch: Callable[..., list[PositionRow]] = fetch_positions) -> None:
+    def __init__(
+        self,
+        data_api_url: str,
+        user: str,
+        out: queue.Queue,
+        *,
+        stop: threading.Event,
+        interval_secs: float = 30.0,
+        session=None,
+        metrics=None,
+        clock: Callable[[], float] = time.time,
+        fetch: Callable[..., list[PositionRow]] = fetch_positions,
+    ) -> None:
         self.data_api_url = data_api_url
         self.user = user
         self.out = out
@@ -228,7 +268,7 @@ class PositionsPoller:
         self._metrics = metrics
         self._clock = clock
         self._fetch = fetch
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="positions-poller", daemon=False)
@@ -237,18 +277,22 @@ class PositionsPoller:
     def close(self) -> None:
         self._halt.set()
 
-    def join(self, timeout: Optional[float] = None) -> None:
+    def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:
             self._thread.join(timeout)
 
-    def poll_once(self) -> Optional[PositionsSnapshot]:
+    def poll_once(self) -> PositionsSnapshot | None:
         try:
             rows = self._fetch(self.data_api_url, self.user, session=self._session)
         except (TransientError, RejectedError) as exc:
             self.failures += 1
             level = logging.WARNING if self.failures == 1 else logging.DEBUG
             log.log(level, "positions poll failed (%d so far): %s", self.failures, exc)
-            self._count_error("positions_malformed" if isinstance(exc, MalformedPositionsError) else "positions_error")
+            self._count_error(
+                "positions_malformed"
+                if isinstance(exc, MalformedPositionsError)
+                else "positions_error"
+            )
             return None
         self.polls += 1
         snap = PositionsSnapshot(tuple(rows), self._clock())
@@ -267,6 +311,10 @@ class PositionsPoller:
                 self._halt.wait(min(left, _STOP_POLL_SECS))
 
     def _count_error(self, kind: str) -> None:
-        metric = getattr(self._metrics, "feed_parse_errors_total", None) if self._metrics is not None else None
+        metric = (
+            getattr(self._metrics, "feed_parse_errors_total", None)
+            if self._metrics is not None
+            else None
+        )
         if metric is not None:
             metric.labels(kind=kind).inc()

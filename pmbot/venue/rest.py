@@ -20,14 +20,21 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable, Optional
+from typing import Any
 
 import requests
 
-from pmbot.errors import FatalError, RejectedError, TransientError, UnknownOutcomeError, VenueModeError
+from pmbot import ratelimit
+from pmbot.errors import (
+    FatalError,
+    RejectedError,
+    TransientError,
+    UnknownOutcomeError,
+    VenueModeError,
+)
 from pmbot.model import dec
-from pmbot.venue import ratelimit
 from pmbot.venue.auth import ApiCreds, l2_headers
 
 log = logging.getLogger(__name__)
@@ -43,7 +50,7 @@ def compact_json(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
-def _retry_after(response: requests.Response, body: Any) -> Optional[float]:
+def _retry_after(response: requests.Response, body: Any) -> float | None:
     raw = response.headers.get("Retry-After")
     if raw is not None:
         try:
@@ -95,8 +102,14 @@ def classify_http_error(response: requests.Response) -> Exception:
     if status >= 500:
         return TransientError(f"HTTP {status}: {text}", status=status, retry_after=retry_after)
     rejected = RejectedError(f"HTTP {status}: {text}", status=status)
-    if isinstance(body, dict) and isinstance(body.get("heartbeat_id"), str) and "heartbeat" in lowered:
-        rejected.expected_heartbeat_id = body["heartbeat_id"]  # 400 "Invalid Heartbeat ID" names the id it wants
+    if (
+        isinstance(body, dict)
+        and isinstance(body.get("heartbeat_id"), str)
+        and "heartbeat" in lowered
+    ):
+        rejected.expected_heartbeat_id = body[
+            "heartbeat_id"
+        ]  # 400 "Invalid Heartbeat ID" names the id it wants
     return rejected
 
 
@@ -121,13 +134,13 @@ class ClobRest:
         self,
         clob_url: str,
         *,
-        creds: Optional[ApiCreds],
+        creds: ApiCreds | None,
         address: str,
         timeout: tuple[float, float] = (3.05, 5.0),
-        session: Optional[requests.Session] = None,
+        session: requests.Session | None = None,
         clock: Callable[[], float] = time.time,
         metrics: Any = None,
-        rate_budget: Optional[ratelimit.RateBudget] = None,
+        rate_budget: ratelimit.RateBudget | None = None,
     ) -> None:
         self.base = clob_url.rstrip("/")
         self.creds = creds
@@ -153,7 +166,7 @@ class ClobRest:
         method: str,
         path: str,
         *,
-        params: Optional[dict] = None,
+        params: dict | None = None,
         body: Any = None,
         private: bool = False,
         submit: bool = False,
@@ -173,7 +186,9 @@ class ClobRest:
         if private:
             if self.creds is None:
                 raise FatalError(f"{endpoint} needs API credentials")
-            headers.update(l2_headers(self.creds, self.address, method, path, text, int(self._clock())))
+            headers.update(
+                l2_headers(self.creds, self.address, method, path, text, int(self._clock()))
+            )
         if self.rate_budget is not None:
             self.rate_budget.acquire(family, cost)
         started = time.perf_counter()
@@ -189,17 +204,23 @@ class ClobRest:
         except requests.exceptions.ConnectionError as exc:
             # ReadTimeout is not a ConnectionError; ConnectTimeout is both (checked first in _never_connected).
             if submit and not _never_connected(exc):
-                raise UnknownOutcomeError(f"{endpoint}: connection lost after send ({type(exc).__name__})") from None
+                raise UnknownOutcomeError(
+                    f"{endpoint}: connection lost after send ({type(exc).__name__})"
+                ) from None
             raise TransientError(f"{endpoint}: connection failed ({type(exc).__name__})") from None
         except requests.exceptions.Timeout as exc:
             if submit:
-                raise UnknownOutcomeError(f"{endpoint}: no answer within {self.timeout[1]} s") from None
+                raise UnknownOutcomeError(
+                    f"{endpoint}: no answer within {self.timeout[1]} s"
+                ) from None
             raise TransientError(f"{endpoint}: timed out ({type(exc).__name__})") from None
         except requests.exceptions.RequestException as exc:
             raise TransientError(f"{endpoint}: request failed ({type(exc).__name__})") from None
         finally:
             if self._metrics is not None:
-                self._metrics.exec_request_seconds.labels(endpoint=endpoint).observe(time.perf_counter() - started)
+                self._metrics.exec_request_seconds.labels(endpoint=endpoint).observe(
+                    time.perf_counter() - started
+                )
         self._observe_rate_headers(family, response)
         if allow_404 and response.status_code == 404:
             return None
@@ -215,11 +236,13 @@ class ClobRest:
     def _observe_rate_headers(self, family: str, response: requests.Response) -> None:
         if "Poly-RateLimit-Remaining" not in response.headers:
             return
-        parsed: Optional[dict] = None
+        parsed: dict | None = None
         if self.rate_budget is not None:
             parsed = self.rate_budget.observe(family, response.headers)
         if parsed is None:
-            parsed = {k: v for k, v in response.headers.items() if k.lower().startswith("poly-ratelimit-")}
+            parsed = {
+                k: v for k, v in response.headers.items() if k.lower().startswith("poly-ratelimit-")
+            }
         self.last_rate_limit = dict(parsed, family=family)
 
     def _paged(self, path: str, params: dict, *, private: bool, endpoint: str) -> list[dict]:
@@ -227,8 +250,13 @@ class ClobRest:
         out: list[dict] = []
         cursor = FIRST_CURSOR
         for _ in range(MAX_PAGES):
-            page = self._request("GET", path, params={**params, "next_cursor": cursor}, private=private,
-                                 endpoint=endpoint)
+            page = self._request(
+                "GET",
+                path,
+                params={**params, "next_cursor": cursor},
+                private=private,
+                endpoint=endpoint,
+            )
             if not isinstance(page, dict) or not isinstance(page.get("data"), list):
                 raise TransientError(f"{endpoint}: malformed page")
             out.extend(page["data"])
@@ -252,12 +280,14 @@ class ClobRest:
     def get_books(self, token_ids: list[str]) -> list[dict]:
         out: list[dict] = []
         for start in range(0, len(token_ids), 500):  # POST /books takes at most 500 items
-            chunk = [{"token_id": t} for t in token_ids[start:start + 500]]
+            chunk = [{"token_id": t} for t in token_ids[start : start + 500]]
             out.extend(self._request("POST", "/books", body=chunk, endpoint="books") or [])
         return out
 
     def tick_size(self, token_id: str) -> Decimal:
-        body = self._request("GET", "/tick-size", params={"token_id": token_id}, endpoint="tick_size")
+        body = self._request(
+            "GET", "/tick-size", params={"token_id": token_id}, endpoint="tick_size"
+        )
         return dec(body["minimum_tick_size"])
 
     def neg_risk(self, token_id: str) -> bool:
@@ -282,40 +312,89 @@ class ClobRest:
             return []
         if len(payloads) > MAX_BATCH_ORDERS:
             raise ValueError(f"at most {MAX_BATCH_ORDERS} orders per batch, got {len(payloads)}")
-        result = self._request("POST", "/orders", body=payloads, private=True, submit=True,
-                               family=ratelimit.ORDERS, cost=len(payloads), endpoint="post_orders")
+        result = self._request(
+            "POST",
+            "/orders",
+            body=payloads,
+            private=True,
+            submit=True,
+            family=ratelimit.ORDERS,
+            cost=len(payloads),
+            endpoint="post_orders",
+        )
         if not isinstance(result, list):
-            raise UnknownOutcomeError(f"post_orders: unexpected response shape {type(result).__name__}")
+            raise UnknownOutcomeError(
+                f"post_orders: unexpected response shape {type(result).__name__}"
+            )
         return result
 
     def post_order(self, payload: dict) -> dict:
-        result = self._request("POST", "/order", body=payload, private=True, submit=True,
-                               family=ratelimit.ORDERS, endpoint="post_order")
+        result = self._request(
+            "POST",
+            "/order",
+            body=payload,
+            private=True,
+            submit=True,
+            family=ratelimit.ORDERS,
+            endpoint="post_order",
+        )
         if not isinstance(result, dict):
-            raise UnknownOutcomeError(f"post_order: unexpected response shape {type(result).__name__}")
+            raise UnknownOutcomeError(
+                f"post_order: unexpected response shape {type(result).__name__}"
+            )
         return result
 
     def cancel_orders(self, order_ids: list[str]) -> dict:
         """``DELETE /orders`` with a bare JSON array (at most 1000 ids per request; split here)."""
         merged: dict = {"canceled": [], "not_canceled": {}}
         for start in range(0, len(order_ids), MAX_BATCH_CANCELS):
-            chunk = list(order_ids[start:start + MAX_BATCH_CANCELS])
-            result = self._request("DELETE", "/orders", body=chunk, private=True, family=ratelimit.CANCELS,
-                                   cost=len(chunk), endpoint="cancel_orders") or {}
+            chunk = list(order_ids[start : start + MAX_BATCH_CANCELS])
+            result = (
+                self._request(
+                    "DELETE",
+                    "/orders",
+                    body=chunk,
+                    private=True,
+                    family=ratelimit.CANCELS,
+                    cost=len(chunk),
+                    endpoint="cancel_orders",
+                )
+                or {}
+            )
             merged["canceled"].extend(result.get("canceled") or [])
             merged["not_canceled"].update(result.get("not_canceled") or {})
         return merged
 
     def cancel_order(self, order_id: str) -> dict:
-        return self._request("DELETE", "/order", body={"orderID": order_id}, private=True,
-                             family=ratelimit.CANCELS, endpoint="cancel_order") or {}
+        return (
+            self._request(
+                "DELETE",
+                "/order",
+                body={"orderID": order_id},
+                private=True,
+                family=ratelimit.CANCELS,
+                endpoint="cancel_order",
+            )
+            or {}
+        )
 
     def cancel_all(self) -> dict:
-        result = self._request("DELETE", "/cancel-all", private=True, family=ratelimit.CANCELS,
-                               endpoint="cancel_all") or {}
-        return {"canceled": list(result.get("canceled") or []), "not_canceled": dict(result.get("not_canceled") or {})}
+        result = (
+            self._request(
+                "DELETE",
+                "/cancel-all",
+                private=True,
+                family=ratelimit.CANCELS,
+                endpoint="cancel_all",
+            )
+            or {}
+        )
+        return {
+            "canceled": list(result.get("canceled") or []),
+            "not_canceled": dict(result.get("not_canceled") or {}),
+        }
 
-    def cancel_market_orders(self, market: Optional[str] = None, asset_id: Optional[str] = None) -> dict:
+    def cancel_market_orders(self, market: str | None = None, asset_id: str | None = None) -> dict:
         body = {}
         if market:
             body["market"] = market
@@ -323,11 +402,23 @@ class ClobRest:
             body["asset_id"] = asset_id
         if not body:
             raise ValueError("give market or asset_id")
-        result = self._request("DELETE", "/cancel-market-orders", body=body, private=True,
-                               family=ratelimit.CANCELS, endpoint="cancel_market_orders") or {}
-        return {"canceled": list(result.get("canceled") or []), "not_canceled": dict(result.get("not_canceled") or {})}
+        result = (
+            self._request(
+                "DELETE",
+                "/cancel-market-orders",
+                body=body,
+                private=True,
+                family=ratelimit.CANCELS,
+                endpoint="cancel_market_orders",
+            )
+            or {}
+        )
+        return {
+            "canceled": list(result.get("canceled") or []),
+            "not_canceled": dict(result.get("not_canceled") or {}),
+        }
 
-    def open_orders(self, *, market: Optional[str] = None, asset_id: Optional[str] = None) -> list[dict]:
+    def open_orders(self, *, market: str | None = None, asset_id: str | None = None) -> list[dict]:
         params = {}
         if market:
             params["market"] = market
@@ -335,11 +426,13 @@ class ClobRest:
             params["asset_id"] = asset_id
         return self._paged("/data/orders", params, private=True, endpoint="open_orders")
 
-    def get_order(self, order_id: str) -> Optional[dict]:
-        result = self._request("GET", f"/data/order/{order_id}", private=True, endpoint="get_order", allow_404=True)
+    def get_order(self, order_id: str) -> dict | None:
+        result = self._request(
+            "GET", f"/data/order/{order_id}", private=True, endpoint="get_order", allow_404=True
+        )
         return result if isinstance(result, dict) and result else None
 
-    def trades(self, *, after: Optional[int] = None, market: Optional[str] = None) -> list[dict]:
+    def trades(self, *, after: int | None = None, market: str | None = None) -> list[dict]:
         params: dict = {}
         if after is not None:
             params["after"] = int(after)
@@ -352,8 +445,13 @@ class ClobRest:
         ``Invalid Heartbeat ID`` carrying the expected id: resend once with that id."""
         for _ in range(2):
             try:
-                body = self._request("POST", "/v1/heartbeats", body={"heartbeat_id": heartbeat_id}, private=True,
-                                     endpoint="heartbeat")
+                body = self._request(
+                    "POST",
+                    "/v1/heartbeats",
+                    body={"heartbeat_id": heartbeat_id},
+                    private=True,
+                    endpoint="heartbeat",
+                )
             except RejectedError as exc:
                 expected = getattr(exc, "expected_heartbeat_id", None)
                 if expected is None or expected == heartbeat_id:

@@ -21,27 +21,29 @@ The private key is held only as a coincurve key object; it never appears in repr
 from __future__ import annotations
 
 import logging
-import os
 import random
-import stat
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
-from typing import Any, Callable, Optional
+from typing import Any
 
 import coincurve
 
 from pmbot import eip712
-from pmbot.errors import FatalError
 from pmbot.model import BASE_UNITS, OrderType, Side
 
 log = logging.getLogger(__name__)
 
 BYTES32_ZERO = "0x" + "00" * 32
-SIZE_QUANTUM = Decimal("0.01")  # the venue's size precision (ROUNDING_CONFIG size dp = 2 on every tick)
+SIZE_QUANTUM = Decimal(
+    "0.01"
+)  # the venue's size precision (ROUNDING_CONFIG size dp = 2 on every tick)
 # The ticks the venue uses (ROUNDING_CONFIG in py_clob_client_v2). All have <= 4 price decimals, so
 # size (2 dp) * price fits in 6 decimals = 1e-6 base units exactly.
-SUPPORTED_TICKS = frozenset(Decimal(t) for t in ("0.1", "0.01", "0.005", "0.0025", "0.001", "0.0001"))
+SUPPORTED_TICKS = frozenset(
+    Decimal(t) for t in ("0.1", "0.01", "0.005", "0.0025", "0.001", "0.0001")
+)
 _UINT256_LIMIT = 1 << 256
 _SIDE_CODE = {Side.BUY: 0, Side.SELL: 1}
 
@@ -61,14 +63,20 @@ class SignedOrder:
     neg_risk: bool = False
 
 
-def exact_amounts(side: Side, price: Decimal, size: Decimal, tick: Decimal) -> tuple[Decimal, int, int]:
+def exact_amounts(
+    side: Side, price: Decimal, size: Decimal, tick: Decimal
+) -> tuple[Decimal, int, int]:
     """(size rounded down to 2 dp, makerAmount, takerAmount) in 1e-6 base units, exactly.
 
     BUY: maker gives ``size*price`` pUSD, takes ``size`` shares. SELL: the reverse.
     Raises ValueError for an unsupported tick, a price off the tick or outside ``[tick, 1-tick]``,
     or a size that rounds down to zero.
     """
-    if not isinstance(price, Decimal) or not isinstance(size, Decimal) or not isinstance(tick, Decimal):
+    if (
+        not isinstance(price, Decimal)
+        or not isinstance(size, Decimal)
+        or not isinstance(tick, Decimal)
+    ):
         raise ValueError("price, size and tick must be Decimal")
     if tick not in SUPPORTED_TICKS:
         raise ValueError(f"unsupported tick size {tick}")
@@ -130,9 +138,9 @@ class OrderSigner:
         *,
         chain_id: int = 137,
         signature_type: int = 0,
-        funder: Optional[str] = None,
-        rng: Optional[random.Random] = None,
-        clock_ms: Optional[Callable[[], int]] = None,
+        funder: str | None = None,
+        rng: random.Random | None = None,
+        clock_ms: Callable[[], int] | None = None,
         builder_code: str = BYTES32_ZERO,
         metadata: str = BYTES32_ZERO,
     ) -> None:
@@ -142,7 +150,9 @@ class OrderSigner:
         self.address = eip712.address_of(self._key)
         self.funder = eip712.checksum_address(funder) if funder is not None else self.address
         if signature_type == 0 and self.funder != self.address:
-            raise ValueError("signature type 0 (EOA) trades from the EOA itself: funder must be the signer address")
+            raise ValueError(
+                "signature type 0 (EOA) trades from the EOA itself: funder must be the signer address"
+            )
         self.chain_id = int(chain_id)
         self.signature_type = int(signature_type)
         self._rng = rng if rng is not None else random.Random()
@@ -156,7 +166,8 @@ class OrderSigner:
         self._metadata = metadata
         self._builder = builder_code
         self._domains = {
-            nr: eip712.exchange_domain_separator(neg_risk=nr, chain_id=self.chain_id) for nr in (False, True)
+            nr: eip712.exchange_domain_separator(neg_risk=nr, chain_id=self.chain_id)
+            for nr in (False, True)
         }
 
     def __repr__(self) -> str:
@@ -180,8 +191,8 @@ class OrderSigner:
         neg_risk: bool,
         tick: Decimal,
         expiration: int = 0,
-        salt: Optional[int] = None,
-        timestamp_ms: Optional[int] = None,
+        salt: int | None = None,
+        timestamp_ms: int | None = None,
     ) -> SignedOrder:
         """Sign one limit order. ``salt``/``timestamp_ms`` default to the injected rng/clock (the
         SDK's shape: salt in ``[1, now_ms)``, timestamp in ms). ``expiration`` (unix seconds, GTD
@@ -250,7 +261,11 @@ class OrderSigner:
 
 
 def order_payload(
-    signed: SignedOrder, owner: str, order_type: OrderType, post_only: bool, defer_exec: bool = False
+    signed: SignedOrder,
+    owner: str,
+    order_type: OrderType,
+    post_only: bool,
+    defer_exec: bool = False,
 ) -> dict:
     """One element of a ``POST /order(s)`` body, shaped exactly like ``order_to_json_v2``.
     ``owner`` is the API key (not the address). Post-only is refused with FOK/FAK, as the SDK does."""
@@ -264,37 +279,3 @@ def order_payload(
         "deferExec": bool(defer_exec),
         "postOnly": bool(post_only),
     }
-
-
-def private_key_from_env_or_file(env_name: str, file_path: Optional[str]) -> str:
-    """The signing key as ``0x`` + 64 hex digits, from env var ``env_name`` or else from
-    ``file_path``, which must not be readable or writable by group or others (0600/0400).
-
-    Raises FatalError naming what is wrong (variable, path, permissions, format), never the key.
-    """
-    value = os.environ.get(env_name, "").strip()
-    source = f"environment variable {env_name}"
-    if not value:
-        if not file_path:
-            raise FatalError(f"no private key: set {env_name} or configure a key file")
-        try:
-            st = os.stat(file_path)
-        except OSError as exc:
-            raise FatalError(f"private key file {file_path}: {exc.strerror}") from None
-        if not stat.S_ISREG(st.st_mode):
-            raise FatalError(f"private key file {file_path} is not a regular file")
-        mode = stat.S_IMODE(st.st_mode)
-        if mode & 0o077:
-            raise FatalError(f"private key file {file_path} has permissions {mode:04o}; it must be 0600")
-        try:
-            with open(file_path, encoding="ascii") as fh:
-                value = fh.read().strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise FatalError(f"private key file {file_path} cannot be read: {type(exc).__name__}") from None
-        source = f"private key file {file_path}"
-    try:
-        raw = eip712.private_key_bytes(value)
-    except ValueError as exc:
-        raise FatalError(f"{source}: {exc}") from None
-    log.info("private key loaded from %s", source)
-    return "0x" + raw.hex()

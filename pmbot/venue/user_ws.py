@@ -23,10 +23,17 @@ import queue
 import random
 import threading
 import time
-from typing import Any, Callable, Iterable, Optional
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from pmbot.model import FeedStatus, OpenOrdersSnapshot, TradeEvent
-from pmbot.venue.wire_user import UserWireError, parse_open_order, parse_rows, parse_trade, parse_user_frame
+from pmbot.venue.wire_user import (
+    UserWireError,
+    parse_open_order,
+    parse_rows,
+    parse_trade,
+    parse_user_frame,
+)
 from pmbot.venue.ws import WsRunner
 
 log = logging.getLogger(__name__)
@@ -44,13 +51,22 @@ class RestCatchUp:
     newest trade seen on either path, because ``after`` has one-second resolution and clocks differ.
     """
 
-    def __init__(self, list_open_orders: Callable[[], list], list_trades_since: Callable[..., list], *,
-                 since: float, overlap_secs: float = 120.0, clock: Callable[[], int] = time.monotonic_ns) -> None:
+    def __init__(
+        self,
+        list_open_orders: Callable[[], list],
+        list_trades_since: Callable[..., list],
+        *,
+        since: float,
+        overlap_secs: float = 120.0,
+        clock: Callable[[], int] = time.monotonic_ns,
+    ) -> None:
         self._list_open_orders = list_open_orders
         self._list_trades_since = list_trades_since
         self._overlap = overlap_secs
         self._clock = clock
-        self._lock = threading.Lock()  # observe() runs on the WS thread, __call__ on the reconcile thread
+        self._lock = (
+            threading.Lock()
+        )  # observe() runs on the WS thread, __call__ on the reconcile thread
         self.last_trade_ts = since
         self.errors: list[UserWireError] = []
 
@@ -73,10 +89,22 @@ class RestCatchUp:
 
 
 class UserFeed:
-    def __init__(self, url: str, creds, condition_ids: Iterable[str], out: queue.Queue, *, stop: threading.Event,
-                 reconcile: Callable[[], list] | None = None, metrics=None, ping_interval: float = 10.0,
-                 rng: Optional[random.Random] = None, backoff_initial: float = 0.5, backoff_max: float = 30.0,
-                 reconcile_retry_secs: float = 2.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        creds,
+        condition_ids: Iterable[str],
+        out: queue.Queue,
+        *,
+        stop: threading.Event,
+        reconcile: Callable[[], list] | None = None,
+        metrics=None,
+        ping_interval: float = 10.0,
+        rng: random.Random | None = None,
+        backoff_initial: float = 0.5,
+        backoff_max: float = 30.0,
+        reconcile_retry_secs: float = 2.0,
+    ) -> None:
         self.url = url
         self.out = out
         self._creds = creds
@@ -88,14 +116,22 @@ class UserFeed:
         self._reconcile_retry_secs = reconcile_retry_secs
         self._reconcile_due = threading.Event()
         self._closed = threading.Event()
-        self._reconcile_thread: Optional[threading.Thread] = None
+        self._reconcile_thread: threading.Thread | None = None
         self.parse_errors: dict[str, int] = {}
         self.messages = 0
         self.reconciles = 0
         self.reconcile_failures = 0
         self._runner = WsRunner(
-            CONNECTION, url, on_open=self._on_open, on_text=self._on_text, on_state=self._on_state, stop=stop,
-            ping_interval=ping_interval, backoff_initial=backoff_initial, backoff_max=backoff_max, rng=rng,
+            CONNECTION,
+            url,
+            on_open=self._on_open,
+            on_text=self._on_text,
+            on_state=self._on_state,
+            stop=stop,
+            ping_interval=ping_interval,
+            backoff_initial=backoff_initial,
+            backoff_max=backoff_max,
+            rng=rng,
             metrics=metrics,
         )
 
@@ -106,8 +142,9 @@ class UserFeed:
 
     def start(self) -> None:
         if self._reconcile is not None:
-            self._reconcile_thread = threading.Thread(target=self._reconcile_loop, name="user-reconcile",
-                                                      daemon=False)
+            self._reconcile_thread = threading.Thread(
+                target=self._reconcile_loop, name="user-reconcile", daemon=False
+            )
             self._reconcile_thread.start()
         self._runner.start()
 
@@ -116,7 +153,7 @@ class UserFeed:
         self._reconcile_due.set()
         self._runner.close()
 
-    def join(self, timeout: Optional[float] = None) -> None:
+    def join(self, timeout: float | None = None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
         self._runner.join(timeout)
         if self._reconcile_thread is not None:
@@ -143,12 +180,17 @@ class UserFeed:
     def _auth_frame(self) -> str:
         with self._markets_lock:
             markets = list(self._markets)
-        return json.dumps({
-            "auth": {"apiKey": self._creds.api_key, "secret": self._creds.secret,
-                     "passphrase": self._creds.passphrase},
-            "markets": markets,
-            "type": "user",
-        })
+        return json.dumps(
+            {
+                "auth": {
+                    "apiKey": self._creds.api_key,
+                    "secret": self._creds.secret,
+                    "passphrase": self._creds.passphrase,
+                },
+                "markets": markets,
+                "type": "user",
+            }
+        )
 
     def _on_open(self, runner: WsRunner) -> None:
         if not runner.send(self._auth_frame()):
@@ -182,12 +224,19 @@ class UserFeed:
     def _parse_error(self, err: UserWireError) -> None:
         first = err.kind not in self.parse_errors
         self.parse_errors[err.kind] = self.parse_errors.get(err.kind, 0) + 1
-        metric = getattr(self._metrics, "feed_parse_errors_total", None) if self._metrics is not None else None
+        metric = (
+            getattr(self._metrics, "feed_parse_errors_total", None)
+            if self._metrics is not None
+            else None
+        )
         if metric is not None:
             metric.labels(kind=err.kind).inc()
         if first:
-            log.warning("user channel: skipped a malformed message (%s: %s); later ones are only counted",
-                        err.kind, err)
+            log.warning(
+                "user channel: skipped a malformed message (%s: %s); later ones are only counted",
+                err.kind,
+                err,
+            )
 
     def _stopping(self) -> bool:
         return self._closed.is_set() or self._stop.is_set()
@@ -203,8 +252,12 @@ class UserFeed:
                 results = self._reconcile()
             except Exception as exc:  # noqa: BLE001 - any failure is retried; the thread never dies
                 self.reconcile_failures += 1
-                log.warning("user channel catch-up failed (%s: %s); retrying in %.1fs",
-                            type(exc).__name__, exc, self._reconcile_retry_secs)
+                log.warning(
+                    "user channel catch-up failed (%s: %s); retrying in %.1fs",
+                    type(exc).__name__,
+                    exc,
+                    self._reconcile_retry_secs,
+                )
                 deadline = time.monotonic() + self._reconcile_retry_secs
                 while not self._stopping() and (left := deadline - time.monotonic()) > 0:
                     self._closed.wait(min(left, _STOP_POLL_SECS))
@@ -215,4 +268,6 @@ class UserFeed:
             self.reconciles += 1
             for message in results:
                 self._deliver(message)
-            log.info("user channel catch-up #%d delivered %d messages", self.reconciles, len(results))
+            log.info(
+                "user channel catch-up #%d delivered %d messages", self.reconciles, len(results)
+            )

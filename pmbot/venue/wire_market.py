@@ -25,7 +25,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import Any, Optional, Union
+from typing import Any, Union
 
 from pmbot.errors import PmbotError
 from pmbot.model import Level, Side
@@ -34,7 +34,9 @@ _ZERO = Decimal(0)
 _ONE = Decimal(1)
 _SIDES = {"BUY": Side.BUY, "SELL": Side.SELL, "buy": Side.BUY, "sell": Side.SELL}
 _SAMPLE_CHARS = 200
-_decode_str = json.JSONDecoder().decode  # json.loads minus its per-call type and BOM checks (str only)
+_decode_str = (
+    json.JSONDecoder().decode
+)  # json.loads minus its per-call type and BOM checks (str only)
 
 
 class ParseError(PmbotError, ValueError):
@@ -59,11 +61,11 @@ class BookEvent:
     market: str
     bids: tuple[Level, ...]  # as sent (any order)
     asks: tuple[Level, ...]
-    timestamp_ms: Optional[int] = None
+    timestamp_ms: int | None = None
     hash: str = ""
-    tick: Optional[Decimal] = None
-    last_trade_price: Optional[Decimal] = None
-    min_order_size: Optional[Decimal] = None
+    tick: Decimal | None = None
+    last_trade_price: Decimal | None = None
+    min_order_size: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,8 +74,8 @@ class PriceChangeEntry:
     price: Decimal
     size: Decimal  # new total at that level; 0 deletes
     side: Side  # BUY = bid side
-    best_bid: Optional[Decimal]  # None = that side is empty (or unknown if not top_known)
-    best_ask: Optional[Decimal]
+    best_bid: Decimal | None  # None = that side is empty (or unknown if not top_known)
+    best_ask: Decimal | None
     hash: str = ""
     top_known: bool = True  # False only for the legacy schemas, which carry no best_bid/best_ask
 
@@ -82,7 +84,7 @@ class PriceChangeEntry:
 class PriceChangeEvent:
     market: str
     entries: tuple[PriceChangeEntry, ...]
-    timestamp_ms: Optional[int] = None
+    timestamp_ms: int | None = None
     legacy: bool = False
 
 
@@ -90,9 +92,9 @@ class PriceChangeEvent:
 class TickSizeChangeEvent:
     asset_id: str
     market: str
-    old_tick: Optional[Decimal]
+    old_tick: Decimal | None
     new_tick: Decimal
-    timestamp_ms: Optional[int] = None
+    timestamp_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,20 +102,20 @@ class LastTradeEvent:
     asset_id: str
     market: str
     price: Decimal
-    size: Optional[Decimal]
-    side: Optional[Side]  # the taker's side
-    fee_rate_bps: Optional[Decimal] = None
-    timestamp_ms: Optional[int] = None
+    size: Decimal | None
+    side: Side | None  # the taker's side
+    fee_rate_bps: Decimal | None = None
+    timestamp_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class BestBidAskEvent:
     asset_id: str
     market: str
-    best_bid: Optional[Decimal]
-    best_ask: Optional[Decimal]
-    spread: Optional[Decimal] = None
-    timestamp_ms: Optional[int] = None
+    best_bid: Decimal | None
+    best_ask: Decimal | None
+    spread: Decimal | None = None
+    timestamp_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,8 +125,8 @@ class NewMarketEvent:
     outcomes: tuple[str, ...] = ()
     question: str = ""
     slug: str = ""
-    tick: Optional[Decimal] = None
-    timestamp_ms: Optional[int] = None
+    tick: Decimal | None = None
+    timestamp_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,17 +135,24 @@ class MarketResolvedEvent:
     asset_ids: tuple[str, ...]
     winning_asset_id: str = ""
     winning_outcome: str = ""
-    timestamp_ms: Optional[int] = None
+    timestamp_ms: int | None = None
 
 
-MarketEvent = Union[BookEvent, PriceChangeEvent, TickSizeChangeEvent, LastTradeEvent, BestBidAskEvent,
-                    NewMarketEvent, MarketResolvedEvent]
+MarketEvent = Union[
+    BookEvent,
+    PriceChangeEvent,
+    TickSizeChangeEvent,
+    LastTradeEvent,
+    BestBidAskEvent,
+    NewMarketEvent,
+    MarketResolvedEvent,
+]
 
 
 # --------------------------------------------------------------------------- field readers
 
 
-def _num(obj: dict, key: str, *, required: bool = True) -> Optional[Decimal]:
+def _num(obj: dict, key: str, *, required: bool = True) -> Decimal | None:
     """A finite Decimal from a venue string (or JSON number). Missing/empty -> None unless required."""
     v = obj.get(key)
     t = type(v)
@@ -171,7 +180,7 @@ def _num(obj: dict, key: str, *, required: bool = True) -> Optional[Decimal]:
     return d
 
 
-def _price(obj: dict, key: str, *, required: bool = True) -> Optional[Decimal]:
+def _price(obj: dict, key: str, *, required: bool = True) -> Decimal | None:
     d = _num(obj, key, required=required)
     if d is not None and (d < _ZERO or d > _ONE):
         raise ParseError("price_out_of_range", f"{key}={d}", obj)
@@ -211,7 +220,7 @@ def _asset(obj: dict, key: str = "asset_id") -> str:
     raise ParseError("bad_type", f"{key} is {type(v).__name__}", obj)
 
 
-def _side(obj: dict, key: str = "side", *, required: bool = True) -> Optional[Side]:
+def _side(obj: dict, key: str = "side", *, required: bool = True) -> Side | None:
     v = obj.get(key)
     side = _SIDES.get(v) if type(v) is str else None
     if side is not None:
@@ -223,7 +232,7 @@ def _side(obj: dict, key: str = "side", *, required: bool = True) -> Optional[Si
     raise ParseError("bad_side", f"{key}={v!r}", obj)
 
 
-def _ts(obj: dict) -> Optional[int]:
+def _ts(obj: dict) -> int | None:
     v = obj.get("timestamp")
     if type(v) is str and v.isdigit():
         return int(v)
@@ -232,12 +241,12 @@ def _ts(obj: dict) -> Optional[int]:
     return None  # ISO strings in doc examples; the timestamp is informational only
 
 
-def _top_bid(obj: dict) -> Optional[Decimal]:
+def _top_bid(obj: dict) -> Decimal | None:
     d = _price(obj, "best_bid", required=False)
     return None if d is None or d == _ZERO else d
 
 
-def _top_ask(obj: dict) -> Optional[Decimal]:
+def _top_ask(obj: dict) -> Decimal | None:
     d = _price(obj, "best_ask", required=False)
     return None if d is None or d == _ONE else d
 
@@ -272,7 +281,9 @@ def parse_rest_book(obj: Any) -> BookEvent:
         timestamp_ms=_ts(obj),
         hash=_str(obj, "hash", required=False),
         tick=_price(obj, "tick_size", required=False),
-        last_trade_price=_price(obj, "last_trade_price", required=False) if ltp not in (None, "") else None,
+        last_trade_price=_price(obj, "last_trade_price", required=False)
+        if ltp not in (None, "")
+        else None,
         min_order_size=_num(obj, "min_order_size", required=False),
     )
 
@@ -291,8 +302,15 @@ def _price_change(obj: dict) -> PriceChangeEvent:
             raise ParseError("bad_type", f"price_changes entry is {type(e).__name__}", obj)
         entry = _fast_entry(e)
         if entry is None:  # anything unusual: the careful readers decide (and name the error)
-            entry = PriceChangeEntry(_asset(e), _price(e, "price"), _size(e, "size"), _side(e),
-                                     _top_bid(e), _top_ask(e), e.get("hash") or "")
+            entry = PriceChangeEntry(
+                _asset(e),
+                _price(e, "price"),
+                _size(e, "size"),
+                _side(e),
+                _top_bid(e),
+                _top_ask(e),
+                e.get("hash") or "",
+            )
         entries.append(entry)
     return PriceChangeEvent(market, tuple(entries), ts)
 
@@ -305,7 +323,7 @@ _PRICES: dict[str, Decimal] = {}
 _PRICES_MAX = 16384
 
 
-def _valid_price(text: str) -> Optional[Decimal]:
+def _valid_price(text: str) -> Decimal | None:
     """Decimal for a price string inside [0, 1] (cached), else None. May raise InvalidOperation."""
     d = _PRICES.get(text)
     if d is not None:
@@ -318,14 +336,20 @@ def _valid_price(text: str) -> Optional[Decimal]:
     return d
 
 
-def _fast_entry(e: dict) -> Optional[PriceChangeEntry]:
+def _fast_entry(e: dict) -> PriceChangeEntry | None:
     """The hot path (tens of thousands of entries a second): every field a well-formed string.
     Returns None for anything else so the careful readers produce the exact error."""
     try:
         asset, p, s, bb, ba = e["asset_id"], e["price"], e["size"], e["best_bid"], e["best_ask"]
         side = _SIDES[e["side"]]
-        if not (type(asset) is str and asset and type(p) is str and type(s) is str
-                and type(bb) is str and type(ba) is str):
+        if not (
+            type(asset) is str
+            and asset
+            and type(p) is str
+            and type(s) is str
+            and type(bb) is str
+            and type(ba) is str
+        ):
             return None
         price = _PRICES.get(p) or _valid_price(p)
         if price is None:
@@ -352,10 +376,12 @@ def _fast_entry(e: dict) -> Optional[PriceChangeEntry]:
     except (KeyError, TypeError, InvalidOperation):
         return None
     h = e.get("hash")
-    return PriceChangeEntry(asset, price, size, side, best_bid, best_ask, h if type(h) is str else "")
+    return PriceChangeEntry(
+        asset, price, size, side, best_bid, best_ask, h if type(h) is str else ""
+    )
 
 
-def _legacy_price_change(obj: dict, market: str, ts: Optional[int]) -> PriceChangeEvent:
+def _legacy_price_change(obj: dict, market: str, ts: int | None) -> PriceChangeEvent:
     """Pre-Sept-2025 shapes: top-level asset_id with ``changes[]``, or one flat change."""
     asset = _asset(obj)
     changes = obj.get("changes")
@@ -369,8 +395,18 @@ def _legacy_price_change(obj: dict, market: str, ts: Optional[int]) -> PriceChan
     for e in changes:
         if type(e) is not dict:
             raise ParseError("bad_type", f"changes entry is {type(e).__name__}", obj)
-        entries.append(PriceChangeEntry(asset, _price(e, "price"), _size(e, "size"), _side(e), None, None,
-                                        e.get("hash") or obj.get("hash") or "", top_known=False))
+        entries.append(
+            PriceChangeEntry(
+                asset,
+                _price(e, "price"),
+                _size(e, "size"),
+                _side(e),
+                None,
+                None,
+                e.get("hash") or obj.get("hash") or "",
+                top_known=False,
+            )
+        )
     return PriceChangeEvent(market, tuple(entries), ts, legacy=True)
 
 
@@ -378,19 +414,36 @@ def _tick_size_change(obj: dict) -> TickSizeChangeEvent:
     new_tick = _price(obj, "new_tick_size")
     if new_tick <= _ZERO:
         raise ParseError("price_out_of_range", f"new_tick_size={new_tick}", obj)
-    return TickSizeChangeEvent(_asset(obj), _str(obj, "market", required=False),
-                               _price(obj, "old_tick_size", required=False), new_tick, _ts(obj))
+    return TickSizeChangeEvent(
+        _asset(obj),
+        _str(obj, "market", required=False),
+        _price(obj, "old_tick_size", required=False),
+        new_tick,
+        _ts(obj),
+    )
 
 
 def _last_trade(obj: dict) -> LastTradeEvent:
-    return LastTradeEvent(_asset(obj), _str(obj, "market", required=False), _price(obj, "price"),
-                          _num(obj, "size", required=False), _side(obj, required=False),
-                          _num(obj, "fee_rate_bps", required=False), _ts(obj))
+    return LastTradeEvent(
+        _asset(obj),
+        _str(obj, "market", required=False),
+        _price(obj, "price"),
+        _num(obj, "size", required=False),
+        _side(obj, required=False),
+        _num(obj, "fee_rate_bps", required=False),
+        _ts(obj),
+    )
 
 
 def _best_bid_ask(obj: dict) -> BestBidAskEvent:
-    return BestBidAskEvent(_asset(obj), _str(obj, "market", required=False), _top_bid(obj), _top_ask(obj),
-                           _num(obj, "spread", required=False), _ts(obj))
+    return BestBidAskEvent(
+        _asset(obj),
+        _str(obj, "market", required=False),
+        _top_bid(obj),
+        _top_ask(obj),
+        _num(obj, "spread", required=False),
+        _ts(obj),
+    )
 
 
 def _ids(obj: dict, key: str) -> tuple[str, ...]:
@@ -409,17 +462,25 @@ def _ids(obj: dict, key: str) -> tuple[str, ...]:
 
 def _new_market(obj: dict) -> NewMarketEvent:
     assets = _ids(obj, "assets_ids") or _ids(obj, "clob_token_ids")
-    return NewMarketEvent(_str(obj, "market", required=False) or _str(obj, "condition_id", required=False),
-                          assets, _ids(obj, "outcomes"), _str(obj, "question", required=False),
-                          _str(obj, "slug", required=False),
-                          _price(obj, "order_price_min_tick_size", required=False), _ts(obj))
+    return NewMarketEvent(
+        _str(obj, "market", required=False) or _str(obj, "condition_id", required=False),
+        assets,
+        _ids(obj, "outcomes"),
+        _str(obj, "question", required=False),
+        _str(obj, "slug", required=False),
+        _price(obj, "order_price_min_tick_size", required=False),
+        _ts(obj),
+    )
 
 
 def _market_resolved(obj: dict) -> MarketResolvedEvent:
-    return MarketResolvedEvent(_str(obj, "market", required=False) or _str(obj, "condition_id", required=False),
-                               _ids(obj, "assets_ids") or _ids(obj, "clob_token_ids"),
-                               _str(obj, "winning_asset_id", required=False),
-                               _str(obj, "winning_outcome", required=False), _ts(obj))
+    return MarketResolvedEvent(
+        _str(obj, "market", required=False) or _str(obj, "condition_id", required=False),
+        _ids(obj, "assets_ids") or _ids(obj, "clob_token_ids"),
+        _str(obj, "winning_asset_id", required=False),
+        _str(obj, "winning_outcome", required=False),
+        _ts(obj),
+    )
 
 
 _PARSERS = {
@@ -447,11 +508,16 @@ def parse_event(obj: Any) -> MarketEvent:
         return parser(obj)
     except ParseError:
         raise
-    except (TypeError, ValueError, AttributeError, KeyError) as exc:  # a shape the readers did not foresee
+    except (
+        TypeError,
+        ValueError,
+        AttributeError,
+        KeyError,
+    ) as exc:  # a shape the readers did not foresee
         raise ParseError("bad_type", f"{et}: {exc!r}"[:120], obj) from None
 
 
-def parse_frame(text: Union[str, bytes], errors: Optional[list] = None) -> list[MarketEvent]:
+def parse_frame(text: str | bytes, errors: list | None = None) -> list[MarketEvent]:
     """One WebSocket text frame -> events, in order.
 
     Raises ParseError for a frame that is not JSON (or not an object/array). For a bad event inside

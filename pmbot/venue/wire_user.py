@@ -20,8 +20,9 @@ Venue quirks handled here (protocol reference sections 1.8 and 3):
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
-from typing import Any, Iterable, Optional, Union
+from typing import Any, Union
 
 from pmbot.model import (
     ZERO,
@@ -251,7 +252,7 @@ def parse_trade(d: dict) -> TradeEvent:
 # --------------------------------------------------------------------------- frames
 
 
-def parse_user_object(d: Any) -> Optional[UserMessage]:
+def parse_user_object(d: Any) -> UserMessage | None:
     """One decoded user-channel object; ``None`` for event types the bot does not use."""
     if not isinstance(d, dict):
         raise UserWireError("user message is not an object")

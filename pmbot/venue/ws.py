@@ -40,7 +40,7 @@ import logging
 import random
 import threading
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 
 import websocket
 
@@ -136,14 +136,14 @@ class WsRunner:
         name: str,
         url: str,
         *,
-        on_open: Callable[["WsRunner"], None],
+        on_open: Callable[[WsRunner], None],
         on_text: Callable[[str, int], None],
-        on_state: Optional[Callable[[bool, str], None]] = None,
+        on_state: Callable[[bool, str], None] | None = None,
         stop: threading.Event,
         ping_interval: float = 10.0,
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
-        rng: Optional[random.Random] = None,
+        rng: random.Random | None = None,
         metrics=None,
         skip_utf8_validation: bool = True,
     ) -> None:
@@ -171,10 +171,10 @@ class WsRunner:
 
         self._halt = threading.Event()  # set by close(): no more reconnects
         self._lock = threading.Lock()  # guards _app and _reason
-        self._app: Optional[websocket.WebSocketApp] = None
+        self._app: websocket.WebSocketApp | None = None
         self._reason = ""
-        self._thread: Optional[threading.Thread] = None
-        self._ping_thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
+        self._ping_thread: threading.Thread | None = None
 
     # ------------------------------------------------------------------ public API
 
@@ -182,7 +182,9 @@ class WsRunner:
         if self._thread is not None:
             raise RuntimeError(f"WsRunner {self.name} already started")
         self._thread = threading.Thread(target=self._run, name=f"ws-{self.name}", daemon=False)
-        self._ping_thread = threading.Thread(target=self._ping_loop, name=f"ws-{self.name}-ping", daemon=False)
+        self._ping_thread = threading.Thread(
+            target=self._ping_loop, name=f"ws-{self.name}-ping", daemon=False
+        )
         self._thread.start()
         self._ping_thread.start()
 
@@ -212,7 +214,7 @@ class WsRunner:
         self._halt.set()
         self._abort("closed")
 
-    def join(self, timeout: Optional[float] = None) -> None:
+    def join(self, timeout: float | None = None) -> None:
         deadline = None if timeout is None else time.monotonic() + timeout
         for thread in (self._thread, self._ping_thread):
             if thread is None:
@@ -245,7 +247,9 @@ class WsRunner:
             try:
                 # reconnect=0: this loop owns reconnects (backoff, jitter, stop); no WS-level pings:
                 # Polymarket wants a text "PING", sent by the ping thread.
-                app.run_forever(skip_utf8_validation=self.skip_utf8_validation, reconnect=0, ping_interval=0)
+                app.run_forever(
+                    skip_utf8_validation=self.skip_utf8_validation, reconnect=0, ping_interval=0
+                )
             except Exception as exc:  # noqa: BLE001 - never let the connection thread die
                 self._set_reason(f"run_forever raised {exc!r}")
                 log.exception("ws %s: run_forever raised", self.name)
@@ -321,7 +325,11 @@ class WsRunner:
             app.keep_running = False
             return
         conn = app.sock
-        if conn is not None and conn.sock is not None and not isinstance(conn.sock, _ReadAheadSocket):
+        if (
+            conn is not None
+            and conn.sock is not None
+            and not isinstance(conn.sock, _ReadAheadSocket)
+        ):
             conn.sock = _ReadAheadSocket(conn.sock)
         self.connected = True
         self.connected_ns = time.monotonic_ns()
@@ -376,8 +384,12 @@ class WsRunner:
         self.handler_errors[kind] = self.handler_errors.get(kind, 0) + 1
         self._count("ws_handler_errors_total", kind=kind)
         if first:
-            log.error("ws %s handler error (%s), first of its kind; later ones are only counted",
-                      self.name, kind, exc_info=(type(exc), exc, exc.__traceback__))
+            log.error(
+                "ws %s handler error (%s), first of its kind; later ones are only counted",
+                self.name,
+                kind,
+                exc_info=(type(exc), exc, exc.__traceback__),
+            )
 
     def _count(self, name: str, **labels) -> None:
         metric = getattr(self._metrics, name, None) if self._metrics is not None else None

@@ -15,8 +15,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Callable, Optional
 
 import yaml
 
@@ -30,7 +30,9 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for(predicate: Callable[[], object], timeout: float, interval: float = 0.2, what: str = "condition"):
+def wait_for(
+    predicate: Callable[[], object], timeout: float, interval: float = 0.2, what: str = "condition"
+):
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -45,8 +47,12 @@ def parse_samples(text: str, name: str) -> list[tuple[dict, float]]:
     """The samples named ``name`` in a Prometheus exposition, as (labels, value)."""
     from prometheus_client.parser import text_string_to_metric_families
 
-    return [(dict(s.labels), s.value) for fam in text_string_to_metric_families(text)
-            for s in fam.samples if s.name == name]
+    return [
+        (dict(s.labels), s.value)
+        for fam in text_string_to_metric_families(text)
+        for s in fam.samples
+        if s.name == name
+    ]
 
 
 def stop_process(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 10.0) -> None:
@@ -89,7 +95,10 @@ class SimProcess(SimClient):
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pmbot.sim", "--port", "0", *args],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
         )
         line = self.proc.stdout.readline()
         if not line:
@@ -100,8 +109,12 @@ class SimProcess(SimClient):
         return self._post("/_sim/control", knobs)
 
     def _post(self, path: str, body: dict) -> dict:
-        req = urllib.request.Request(self.urls["clob_url"] + path, data=json.dumps(body).encode(),
-                                     headers={"Content-Type": "application/json"}, method="POST")
+        req = urllib.request.Request(
+            self.urls["clob_url"] + path,
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
         with urllib.request.urlopen(req, timeout=5) as resp:
             return json.loads(resp.read())
 
@@ -110,12 +123,22 @@ class SimProcess(SimClient):
 
 
 class BotProcess:
-    def __init__(self, sim: SimProcess, tmp_path, *, key: str = TEST_KEY, extra: Optional[dict] = None,
-                 name: str = "bot") -> None:
+    def __init__(
+        self,
+        sim: SimProcess,
+        tmp_path,
+        *,
+        key: str = TEST_KEY,
+        extra: dict | None = None,
+        name: str = "bot",
+    ) -> None:
         self.metrics_port = free_port()
         cfg = {
             "mode": "live",
-            "venue": {k: sim.urls[k] for k in ("clob_url", "market_ws_url", "user_ws_url", "data_api_url", "gamma_url")},
+            "venue": {
+                k: sim.urls[k]
+                for k in ("clob_url", "market_ws_url", "user_ws_url", "data_api_url", "gamma_url")
+            },
             "metrics": {"host": "127.0.0.1", "port": self.metrics_port, "summary_secs": 5},
             "state_dir": str(tmp_path / "state"),
             "markets": sim.binary_markets(),
@@ -132,22 +155,33 @@ class BotProcess:
         self.log_path = tmp_path / f"{name}.log"
         env = dict(os.environ, POLYMARKET_PRIVATE_KEY=key, PYTHONUNBUFFERED="1")
         self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([sys.executable, "bot.py", "--config", str(self.config_path)],
-                                     cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        self.proc = subprocess.Popen(
+            [sys.executable, "bot.py", "--config", str(self.config_path)],
+            cwd=ROOT,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
 
     def log(self) -> str:
         return self.log_path.read_text()
 
     def metrics_text(self) -> str:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=2) as resp:
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=2
+            ) as resp:
                 return resp.read().decode()
         except OSError:
             return ""
 
-    def metric(self, name: str, **labels) -> Optional[float]:
+    def metric(self, name: str, **labels) -> float | None:
         """Sum of the samples of ``name`` whose labels include ``labels``; None when absent."""
-        values = [v for got, v in self.samples(name) if all(got.get(k) == want for k, want in labels.items())]
+        values = [
+            v
+            for got, v in self.samples(name)
+            if all(got.get(k) == want for k, want in labels.items())
+        ]
         return sum(values) if values else None
 
     def samples(self, name: str) -> list[tuple[dict, float]]:
@@ -178,4 +212,8 @@ def venue_client(sim: SimProcess, key: str = TEST_KEY):
 
 def ledger_positions(sim: SimProcess, address: str) -> dict[str, Decimal]:
     led = sim.ledger(address)
-    return {tok: Decimal(str(size)) for tok, size in led.get("positions", {}).items() if Decimal(str(size)) != 0}
+    return {
+        tok: Decimal(str(size))
+        for tok, size in led.get("positions", {}).items()
+        if Decimal(str(size)) != 0
+    }

@@ -19,7 +19,14 @@ def quiet_config(**overrides):
     settlement, so tests see only their own orders."""
     with open(BUNDLED_CONFIG, encoding="utf-8") as fh:
         raw = yaml.safe_load(fh)
-    raw.update({"background": False, "settle_mined_secs": 0.05, "settle_confirmed_secs": 0.1, "step_secs": 0.02})
+    raw.update(
+        {
+            "background": False,
+            "settle_mined_secs": 0.05,
+            "settle_confirmed_secs": 0.1,
+            "step_secs": 0.02,
+        }
+    )
     raw.update(overrides)
     return load_sim_config(raw)
 
@@ -31,8 +38,11 @@ def start_sim(**overrides) -> SimServer:
 
 
 def first_market(sim, *, neg_risk=False):
-    return next(m for m in sim.exchange.markets.values() if m.neg_risk == neg_risk and m.tick == m.base_tick
-                and str(m.tick) == "0.01")
+    return next(
+        m
+        for m in sim.exchange.markets.values()
+        if m.neg_risk == neg_risk and m.tick == m.base_tick and str(m.tick) == "0.01"
+    )
 
 
 def recv_json(ws, *, skip_pong=True):

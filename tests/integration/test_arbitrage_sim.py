@@ -54,10 +54,19 @@ def bots():
 
 
 def start_bot(sim, tmp_path, bots, **arbitrage) -> BotProcess:
-    bot = BotProcess(sim, tmp_path, extra={
-        "markets": [],  # no quoting: the event's books hold only what the test puts there
-        "arbitrage": {"enabled": True, "events": [{"slug": SLUG}], "binary_markets": False, **arbitrage},
-    })
+    bot = BotProcess(
+        sim,
+        tmp_path,
+        extra={
+            "markets": [],  # no quoting: the event's books hold only what the test puts there
+            "arbitrage": {
+                "enabled": True,
+                "events": [{"slug": SLUG}],
+                "binary_markets": False,
+                **arbitrage,
+            },
+        },
+    )
     bots.append(bot)
     return bot
 
@@ -80,7 +89,9 @@ def shares(bot, token) -> float | None:
 
 def logged_sets(log: str, what: str) -> list[D]:
     """The set counts of the engine's ``arbitrage basket_yes:<slug>: <n> <what>`` log lines."""
-    return [D(n) for n in re.findall(rf"arbitrage basket_yes:{SLUG}: ([0-9.]+) {re.escape(what)}", log)]
+    return [
+        D(n) for n in re.findall(rf"arbitrage basket_yes:{SLUG}: ([0-9.]+) {re.escape(what)}", log)
+    ]
 
 
 def address() -> str:
@@ -95,8 +106,11 @@ TOP_ASKS = (D("0.30"), D("0.31"), D("0.33"))
 
 def basket_books(*third_leg_deeper: str):
     """The outcome books; the third outcome's asks continue at ``third_leg_deeper`` (50 each)."""
-    asks = ([["0.30", 20], ["0.45", 50]], [["0.31", 20], ["0.46", 50]],
-            [["0.33", 20]] + [[p, 50] for p in third_leg_deeper])
+    asks = (
+        [["0.30", 20], ["0.45", 50]],
+        [["0.31", 20], ["0.46", 50]],
+        [["0.33", 20]] + [[p, 50] for p in third_leg_deeper],
+    )
     return list(zip(BIDS, asks))
 
 
@@ -109,15 +123,25 @@ def test_three_outcome_basket_at_094_is_bought_and_held_as_hedged_sets(sim, tmp_
     set_books(sim, tokens, basket_books("0.47"))
     bot = start_bot(sim, tmp_path, bots)
 
-    wait_for(lambda: bot.metric("pmbot_arb_taken_total", kind="basket_yes") == 1, 30, what="basket taken")
-    wait_for(lambda: all(shares(bot, t) == float(SETS) for t in tokens), 15, what="20 YES of each outcome")
-    wait_for(lambda: bot.metric("pmbot_arb_open_sets") == float(SETS), 10, what="hedged sets recorded")
+    wait_for(
+        lambda: bot.metric("pmbot_arb_taken_total", kind="basket_yes") == 1, 30, what="basket taken"
+    )
+    wait_for(
+        lambda: all(shares(bot, t) == float(SETS) for t in tokens),
+        15,
+        what="20 YES of each outcome",
+    )
+    wait_for(
+        lambda: bot.metric("pmbot_arb_open_sets") == float(SETS), 10, what="hedged sets recorded"
+    )
     log = bot.log()
     assert logged_sets(log, "sets x 3 legs") == [SETS]
     assert logged_sets(log, "complete set(s) held as a hedged position") == [SETS]
     assert "unevenly" not in log and "NAKED" not in log
 
-    assert bot.metric("pmbot_arb_edge_usd_total") == pytest.approx(float(expected_edge(SETS)), abs=1e-9)
+    assert bot.metric("pmbot_arb_edge_usd_total") == pytest.approx(
+        float(expected_edge(SETS)), abs=1e-9
+    )
     assert bot.metric("pmbot_arb_legging_loss_usd_total") == 0
     assert bot.metric("pmbot_arb_taken_total", kind="binary_set") == 0  # pre-initialised, untouched
     assert ledger_positions(sim, address()) == {t: SETS for t in tokens}
@@ -137,7 +161,9 @@ UNEVEN = D(6)
 def unwind_loss(n) -> D:
     """Sell ``n`` of outcome 1 at its 0.27 bid and of outcome 2 at 0.28, against 0.30 / 0.31 paid."""
     n = D(n)
-    return n * (D("0.30") - D("0.27")) + n * (D("0.31") - D("0.28")) + fee(n, "0.27") + fee(n, "0.28")
+    return (
+        n * (D("0.30") - D("0.27")) + n * (D("0.31") - D("0.28")) + fee(n, "0.27") + fee(n, "0.28")
+    )
 
 
 def complete_loss(n, price: str) -> D:
@@ -148,22 +174,60 @@ def complete_loss(n, price: str) -> D:
 
 CASES = {
     # completing 14 at 0.60 would lose 3.07, unwinding 14 loses 1.06 (< 5): unwind
-    "unwind": dict(deeper=("0.60",), front_runs=1, max_loss="5", final=(6, 6, 6), hedged=[6],
-                   loss=unwind_loss(14), naked=0, logs=["unwind with expected loss", "legs repaired"]),
+    "unwind": dict(
+        deeper=("0.60",),
+        front_runs=1,
+        max_loss="5",
+        final=(6, 6, 6),
+        hedged=[6],
+        loss=unwind_loss(14),
+        naked=0,
+        logs=["unwind with expected loss", "legs repaired"],
+    ),
     # completing 14 at 0.34 gains 0.57: complete, and the 14 sets are recorded once bought
-    "complete": dict(deeper=("0.34",), front_runs=1, max_loss="5", final=(20, 20, 20), hedged=[6, 14],
-                     loss=D(0), naked=0, logs=["complete with expected loss", "legs repaired"]),
+    "complete": dict(
+        deeper=("0.34",),
+        front_runs=1,
+        max_loss="5",
+        final=(20, 20, 20),
+        hedged=[6, 14],
+        loss=D(0),
+        naked=0,
+        logs=["complete with expected loss", "legs repaired"],
+    ),
     # both repairs lose more than the 0.5 bound: hold and report the naked legs
-    "hold": dict(deeper=("0.60",), front_runs=1, max_loss="0.5", final=(20, 20, 6), hedged=[6],
-                 loss=D(0), naked=1, logs=["NAKED exposure left (loss_above_bound)"]),
+    "hold": dict(
+        deeper=("0.60",),
+        front_runs=1,
+        max_loss="0.5",
+        final=(20, 20, 6),
+        hedged=[6],
+        loss=D(0),
+        naked=1,
+        logs=["NAKED exposure left (loss_above_bound)"],
+    ),
     # the completing buy is front-run too (6 of 14); round 2 finds no asks left and unwinds 8
-    "complete_then_unwind": dict(deeper=("0.34",), front_runs=2, max_loss="5", final=(12, 12, 12), hedged=[6, 6],
-                                 loss=unwind_loss(8), naked=0,
-                                 logs=["complete with expected loss", "unwind with expected loss", "legs repaired"]),
+    "complete_then_unwind": dict(
+        deeper=("0.34",),
+        front_runs=2,
+        max_loss="5",
+        final=(12, 12, 12),
+        hedged=[6, 6],
+        loss=unwind_loss(8),
+        naked=0,
+        logs=["complete with expected loss", "unwind with expected loss", "legs repaired"],
+    ),
     # every repair is front-run: after two rounds the rest is reported, not assumed repaired
-    "naked_after_repairs": dict(deeper=("0.34", "0.35"), front_runs=3, max_loss="5", final=(20, 20, 18),
-                                hedged=[6, 6, 6], loss=D(0), naked=1,
-                                logs=["NAKED exposure left (repairs filled partly)"]),
+    "naked_after_repairs": dict(
+        deeper=("0.34", "0.35"),
+        front_runs=3,
+        max_loss="5",
+        final=(20, 20, 18),
+        hedged=[6, 6, 6],
+        loss=D(0),
+        naked=1,
+        logs=["NAKED exposure left (repairs filled partly)"],
+    ),
 }
 
 
@@ -175,22 +239,40 @@ def test_uneven_leg_is_repaired_within_the_bound_or_reported_naked(sim, tmp_path
     assert unwind_loss(8) > 0 > complete_loss(8, "0.35")
     tokens = outcome_tokens(sim)
     set_books(sim, tokens, basket_books(*c["deeper"]))
-    sim.control(front_run={"token_id": tokens[2], "max_size": str(UNEVEN), "count": c["front_runs"]})
+    sim.control(
+        front_run={"token_id": tokens[2], "max_size": str(UNEVEN), "count": c["front_runs"]}
+    )
     bot = start_bot(sim, tmp_path, bots, max_leg_loss_usd=c["max_loss"])
 
     final = {t: D(n) for t, n in zip(tokens, c["final"])}
-    wait_for(lambda: bot.metric("pmbot_arb_taken_total", kind="basket_yes") == 1, 30, what="basket taken")
-    wait_for(lambda: all(shares(bot, t) == float(n) for t, n in final.items()), 20, what=f"inventory {final}")
+    wait_for(
+        lambda: bot.metric("pmbot_arb_taken_total", kind="basket_yes") == 1, 30, what="basket taken"
+    )
+    wait_for(
+        lambda: all(shares(bot, t) == float(n) for t, n in final.items()),
+        20,
+        what=f"inventory {final}",
+    )
     wait_for(lambda: ledger_positions(sim, address()) == final, 10, what="the ledger agrees")
-    wait_for(lambda: bot.metric("pmbot_arb_open_sets") == float(sum(c["hedged"])), 10, what="hedged sets recorded")
-    wait_for(lambda: all(line in bot.log() for line in c["logs"]), 10, what=f"log lines {c['logs']}")
+    wait_for(
+        lambda: bot.metric("pmbot_arb_open_sets") == float(sum(c["hedged"])),
+        10,
+        what="hedged sets recorded",
+    )
+    wait_for(
+        lambda: all(line in bot.log() for line in c["logs"]), 10, what=f"log lines {c['logs']}"
+    )
     log = bot.log()
-    assert logged_sets(log, "complete set(s) held as a hedged position") == [D(h) for h in c["hedged"]]
+    assert logged_sets(log, "complete set(s) held as a hedged position") == [
+        D(h) for h in c["hedged"]
+    ]
     loss = bot.metric("pmbot_arb_legging_loss_usd_total")
     assert loss == pytest.approx(float(c["loss"]), abs=1e-9) and loss <= float(c["max_loss"])
     assert bot.metric("pmbot_arb_skipped_total", reason="naked_leg") == c["naked"]
     if c["naked"]:
-        excess = {t[-8:]: final[t] - min(final.values()) for t in tokens if final[t] > min(final.values())}
+        excess = {
+            t[-8:]: final[t] - min(final.values()) for t in tokens if final[t] > min(final.values())
+        }
         [listed] = re.findall(r"NAKED exposure left \([^)]*\): (.*)", log)
         reported = dict(item.strip().split("=") for item in listed.split(","))
         assert {t: D(n) for t, n in reported.items()} == excess
@@ -202,10 +284,14 @@ def test_uneven_leg_is_repaired_within_the_bound_or_reported_naked(sim, tmp_path
 
 
 def test_binary_markets_with_a_mirrored_book_never_take_a_complete_set(sim, tmp_path, bots):
-    bot = BotProcess(sim, tmp_path, extra={"arbitrage": {"enabled": True, "binary_markets": True, "events": []}})
+    bot = BotProcess(
+        sim, tmp_path, extra={"arbitrage": {"enabled": True, "binary_markets": True, "events": []}}
+    )
     bots.append(bot)
     wait_for(lambda: (bot.metric("pmbot_up") or 0) == 1, 30, what="bot up")
-    first = {m["yes_token"]: sim.get(f"/book?token_id={m['yes_token']}") for m in sim.binary_markets()}
+    first = {
+        m["yes_token"]: sim.get(f"/book?token_id={m['yes_token']}") for m in sim.binary_markets()
+    }
     deadline = time.monotonic() + 30
     for drop_at in (8, 18):
         time.sleep(max(0.0, deadline - 30 + drop_at - time.monotonic()))
@@ -217,7 +303,11 @@ def test_binary_markets_with_a_mirrored_book_never_take_a_complete_set(sim, tmp_
     assert "arbitrage binary_set" not in bot.log()
     # the run was real: prices moved, the feed reconnected and the bot kept trading on it
     last = {tok: sim.get(f"/book?token_id={tok}") for tok in first}
-    moved = [tok for tok in first if (first[tok]["bids"], first[tok]["asks"]) != (last[tok]["bids"], last[tok]["asks"])]
+    moved = [
+        tok
+        for tok in first
+        if (first[tok]["bids"], first[tok]["asks"]) != (last[tok]["bids"], last[tok]["asks"])
+    ]
     assert moved, "background traders did not move any binary book"
     assert (bot.metric("pmbot_feed_reconnects_total") or 0) >= 2
     assert (bot.metric("pmbot_orders_created_total") or 0) > 0

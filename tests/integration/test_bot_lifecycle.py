@@ -8,7 +8,13 @@ from decimal import Decimal
 
 import pytest
 
-from tests.integration.botproc import BotProcess, SimProcess, ledger_positions, venue_client, wait_for
+from tests.integration.botproc import (
+    BotProcess,
+    SimProcess,
+    ledger_positions,
+    venue_client,
+    wait_for,
+)
 
 
 @pytest.fixture
@@ -29,7 +35,9 @@ def start_bot(sim, tmp_path, **kw):
 
 def wait_quoting(bot, rest, timeout=30):
     try:
-        return wait_for(lambda: len(open_orders(rest)) >= 2, timeout, what="the bot's quotes on the exchange")
+        return wait_for(
+            lambda: len(open_orders(rest)) >= 2, timeout, what="the bot's quotes on the exchange"
+        )
     except AssertionError:
         bot.kill()
         raise AssertionError("bot never quoted; log:\n" + bot.log()[-4000:])
@@ -65,17 +73,24 @@ def test_sigterm_when_the_exchange_fails_the_first_cancel_attempts(sim, tmp_path
     assert open_orders(rest) == []
 
 
-def test_sigkill_leaves_orders_that_the_heartbeat_switch_cancels_then_restart_finds_no_orphans(sim, tmp_path):
+def test_sigkill_leaves_orders_that_the_heartbeat_switch_cancels_then_restart_finds_no_orphans(
+    sim, tmp_path
+):
     rest, _ = venue_client(sim)
     bot = start_bot(sim, tmp_path)
     try:
         wait_quoting(bot, rest)
-        wait_for(lambda: (bot.metric("pmbot_heartbeat_age_seconds") or 99) < 6, 10,
-                 what="heartbeats running (the dead-man switch is armed only after the first one)")
+        wait_for(
+            lambda: (bot.metric("pmbot_heartbeat_age_seconds") or 99) < 6,
+            10,
+            what="heartbeats running (the dead-man switch is armed only after the first one)",
+        )
         bot.kill()  # SIGKILL: no chance to cancel anything
         assert len(open_orders(rest)) >= 2
         t0 = time.monotonic()
-        wait_for(lambda: open_orders(rest) == [], 15, interval=0.5, what="the dead-man switch to cancel")
+        wait_for(
+            lambda: open_orders(rest) == [], 15, interval=0.5, what="the dead-man switch to cancel"
+        )
         assert time.monotonic() - t0 <= 15
     finally:
         bot.kill()
@@ -90,7 +105,9 @@ def test_sigkill_leaves_orders_that_the_heartbeat_switch_cancels_then_restart_fi
 
 
 def _inventory_by_token(bot):
-    return {labels["token"]: Decimal(str(v)) for labels, v in bot.samples("pmbot_inventory_shares") if v}
+    return {
+        labels["token"]: Decimal(str(v)) for labels, v in bot.samples("pmbot_inventory_shares") if v
+    }
 
 
 def test_inventory_equals_the_exchange_ledger_and_survives_a_restart(sim, tmp_path):
@@ -99,7 +116,9 @@ def test_inventory_equals_the_exchange_ledger_and_survives_a_restart(sim, tmp_pa
     extra = {"strategy": {"edge_fraction": 0.0, "order_size": 5}}
     bot = start_bot(sim, tmp_path, extra=extra)
     try:
-        wait_for(lambda: (bot.metric("pmbot_fills_total") or 0) >= 2, 60, interval=0.5, what="fills")
+        wait_for(
+            lambda: (bot.metric("pmbot_fills_total") or 0) >= 2, 60, interval=0.5, what="fills"
+        )
         code = bot.terminate()
     finally:
         bot.kill()
@@ -111,9 +130,11 @@ def test_inventory_equals_the_exchange_ledger_and_survives_a_restart(sim, tmp_pa
 
     again = start_bot(sim, tmp_path, extra=extra, name="bot2")
     try:
+
         def agrees():
             inv = _inventory_by_token(again)
             return inv == ledger_positions(sim, address) and inv
+
         wait_for(agrees, 20, interval=0.5, what="restarted bot's inventory to equal the ledger")
         realized_after = again.metric("pmbot_pnl_usd", kind="realized")
         assert realized_after is not None
@@ -141,7 +162,9 @@ def test_a_second_bot_for_the_same_wallet_exits_with_a_clear_message(sim, tmp_pa
     assert open_orders(rest) == []
 
 
-def test_a_position_changed_outside_the_bot_is_adopted_from_the_venue_after_the_settlement_lag(sim, tmp_path):
+def test_a_position_changed_outside_the_bot_is_adopted_from_the_venue_after_the_settlement_lag(
+    sim, tmp_path
+):
     rest, address = venue_client(sim)
     extra = {"feed": {"positions_reconcile_secs": 1, "settlement_lag_secs": 2}}
     bot = start_bot(sim, tmp_path, extra=extra)

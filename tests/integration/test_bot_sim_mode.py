@@ -29,11 +29,20 @@ def test_python_bot_py_in_sim_mode_quotes_fills_and_exposes_metrics_within_20s(t
 
     port = free_port()
     cfg = tmp_path / "c.yaml"
-    cfg.write_text(yaml.safe_dump({"metrics": {"port": port}, "state_dir": str(tmp_path / "state")}))
+    cfg.write_text(
+        yaml.safe_dump({"metrics": {"port": port}, "state_dir": str(tmp_path / "state")})
+    )
     env = {k: v for k, v in os.environ.items() if k != "POLYMARKET_PRIVATE_KEY"}
-    proc = subprocess.Popen([sys.executable, "bot.py", "--config", str(cfg)], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "bot.py", "--config", str(cfg)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
+
         def scraped():
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=1) as r:
@@ -58,8 +67,12 @@ def test_python_bot_py_in_sim_mode_quotes_fills_and_exposes_metrics_within_20s(t
 def sim_runner(tmp_path, **sections):
     """The bot in sim mode, in this process (its exchange is ``r.sim.exchange``); quoting only unless
     ``sections`` say otherwise. The kill switch must leave nothing open."""
-    raw = {"mode": "sim", "metrics": {"port": 0}, "state_dir": str(tmp_path / "state"),
-           "arbitrage": {"enabled": False}}
+    raw = {
+        "mode": "sim",
+        "metrics": {"port": 0},
+        "state_dir": str(tmp_path / "state"),
+        "arbitrage": {"enabled": False},
+    }
     raw.update(sections)
     r = BotRunner(parse_config(raw), private_key=None)
     try:
@@ -82,7 +95,9 @@ def bot_orders(r):
 def test_resting_quotes_sit_at_the_edge_rule_prices_for_the_exchange_book(runner):
     market = next(m for m in runner.engine.markets if m.tick == D("0.01"))
     # Freeze the market with a known book: best bid 0.50, best ask 0.54 (the issue's worked example).
-    runner.sim.faults.set_book(market.yes_token, [("0.50", "200"), ("0.49", "300")], [("0.54", "200"), ("0.55", "300")])
+    runner.sim.faults.set_book(
+        market.yes_token, [("0.50", "200"), ("0.49", "300")], [("0.54", "200"), ("0.55", "300")]
+    )
 
     def quotes():
         mine = [o for o in bot_orders(runner) if o["market"] == market.condition_id]
@@ -108,7 +123,9 @@ def test_resting_quotes_sit_at_the_edge_rule_prices_for_the_exchange_book(runner
         assert o["order_type"] == "GTC"
 
 
-def test_metrics_equal_the_exchange_ledger_and_read_zero_resting_orders_after_the_kill_switch(runner):
+def test_metrics_equal_the_exchange_ledger_and_read_zero_resting_orders_after_the_kill_switch(
+    runner,
+):
     exch = runner.sim.exchange
     funder = runner.signer.funder
     wait_for(lambda: runner.state.view().fills >= 1, 40, interval=0.5, what="a fill")
@@ -120,15 +137,26 @@ def test_metrics_equal_the_exchange_ledger_and_read_zero_resting_orders_after_th
         gauges = {}
         for mk in runner.engine.market_by_cid.values():
             for tok, outcome in ((mk.yes_token, "YES"), (mk.no_token, "NO")):
-                v = m.value("pmbot_inventory_shares", {"market": mk.condition_id, "token": tok, "outcome": outcome})
+                v = m.value(
+                    "pmbot_inventory_shares",
+                    {"market": mk.condition_id, "token": tok, "outcome": outcome},
+                )
                 if v:
                     gauges[tok] = D(str(v)).quantize(D("0.000001"))
-        wanted = {t: s.quantize(D("0.000001")) for t, s in ledger.items() if t in runner.engine.market_by_token}
+        wanted = {
+            t: s.quantize(D("0.000001"))
+            for t, s in ledger.items()
+            if t in runner.engine.market_by_token
+        }
         return gauges == wanted and bool(wanted)
 
     wait_for(agree, 10, interval=0.3, what="inventory gauges to equal the exchange ledger")
     line = runner.summary()  # the periodic log line that replaces the print monitor
-    assert "\n" not in line and f"fills={runner.state.view().fills}" in line and "heartbeat_age=" in line
+    assert (
+        "\n" not in line
+        and f"fills={runner.state.view().fills}" in line
+        and "heartbeat_age=" in line
+    )
     assert sum(v for _, v in _samples(runner, "pmbot_open_orders")) > 0
     runner._teardown(cancel=True)
     assert exch.open_orders(runner.engine.api_key) == []
@@ -142,14 +170,27 @@ def _samples(runner, name):
 def test_markets_given_by_slug_are_resolved_through_gamma(tmp_path):
     with sim_runner(tmp_path, markets=[{"slug": "fed-cuts-rates-in-december-2026"}]) as r:
         [market] = r.engine.markets
-        sim_market = next(m for m in r.sim.exchange.markets.values() if m.slug == "fed-cuts-rates-in-december-2026")
+        sim_market = next(
+            m
+            for m in r.sim.exchange.markets.values()
+            if m.slug == "fed-cuts-rates-in-december-2026"
+        )
         assert (market.condition_id, market.yes_token, market.no_token) == (
-            sim_market.condition_id, sim_market.yes_token, sim_market.no_token)
-        wait_for(lambda: any(o["market"] == market.condition_id for o in bot_orders(r)), 20, what="quotes on it")
+            sim_market.condition_id,
+            sim_market.yes_token,
+            sim_market.no_token,
+        )
+        wait_for(
+            lambda: any(o["market"] == market.condition_id for o in bot_orders(r)),
+            20,
+            what="quotes on it",
+        )
 
 
 def test_the_inventory_aware_model_quotes_a_ladder_in_sim_mode(tmp_path):
-    with sim_runner(tmp_path, strategy={"name": "avellaneda", "ladder_levels": 2, "order_size": 5}) as r:
+    with sim_runner(
+        tmp_path, strategy={"name": "avellaneda", "ladder_levels": 2, "order_size": 5}
+    ) as r:
         market = next(m for m in r.engine.markets if m.tick == D("0.01"))
 
         def ladder():

@@ -23,7 +23,7 @@ class NotifySocket:
         while time.monotonic() < end:
             try:
                 data = self.sock.recv(4096)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             self.messages.append((time.monotonic(), data.decode()))
 
@@ -41,7 +41,9 @@ def notify(tmp_path):
     n.close()
 
 
-def test_ready_watchdog_only_while_healthy_and_unverified_kill_switch_exits_nonzero(tmp_path, notify, monkeypatch):
+def test_ready_watchdog_only_while_healthy_and_unverified_kill_switch_exits_nonzero(
+    tmp_path, notify, monkeypatch
+):
     sim = SimProcess()
     monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify.sock"))
     monkeypatch.setenv("WATCHDOG_USEC", "2000000")  # pings every second while healthy
@@ -49,8 +51,17 @@ def test_ready_watchdog_only_while_healthy_and_unverified_kill_switch_exits_nonz
     bot = None
     try:
         rest, _ = venue_client(sim)
-        bot = BotProcess(sim, tmp_path, extra={"execution": {"cancel_deadline_secs": 3, "read_timeout_secs": 1,
-                                                             "connect_timeout_secs": 0.5}})
+        bot = BotProcess(
+            sim,
+            tmp_path,
+            extra={
+                "execution": {
+                    "cancel_deadline_secs": 3,
+                    "read_timeout_secs": 1,
+                    "connect_timeout_secs": 0.5,
+                }
+            },
+        )
         wait_for(lambda: (notify.pump(0.5), notify.seen("READY=1"))[1], 30, what="READY=1")
         wait_for(lambda: len(rest.open_orders()) >= 2, 20, what="quotes")
         t0 = time.monotonic()

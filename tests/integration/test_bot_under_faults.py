@@ -83,9 +83,17 @@ class OrderHistory:
     def __call__(self, channel: str, key: str, msg: dict) -> None:
         if channel != "user" or key != self.owner or msg.get("event_type") != "order":
             return
-        ev = OrderEventSeen(str(msg["type"]), str(msg["id"]), str(msg["market"]), str(msg["asset_id"]),
-                            str(msg["side"]), Decimal(msg["price"]), Decimal(msg["original_size"]),
-                            Decimal(msg["size_matched"]), time.time())
+        ev = OrderEventSeen(
+            str(msg["type"]),
+            str(msg["id"]),
+            str(msg["market"]),
+            str(msg["asset_id"]),
+            str(msg["side"]),
+            Decimal(msg["price"]),
+            Decimal(msg["original_size"]),
+            Decimal(msg["size_matched"]),
+            time.time(),
+        )
         with self._lock:
             self._events.append(ev)
 
@@ -102,8 +110,11 @@ def doubled_orders(events: list[OrderEventSeen]) -> list[tuple[str, str]]:
     for ev in events:
         if ev.kind == "PLACEMENT":
             for other in alive.values():
-                if (other.token_id, other.side, other.price) == (ev.token_id, ev.side, ev.price) \
-                        and other.original_size - other.size_matched == ev.original_size - ev.size_matched:
+                if (
+                    (other.token_id, other.side, other.price) == (ev.token_id, ev.side, ev.price)
+                    and other.original_size - other.size_matched
+                    == ev.original_size - ev.size_matched
+                ):
                     doubles.append((other.order_id, ev.order_id))
         if ev.kind == "CANCELLATION" or ev.size_matched >= ev.original_size:
             alive.pop(ev.order_id, None)
@@ -114,13 +125,24 @@ def doubled_orders(events: list[OrderEventSeen]) -> list[tuple[str, str]]:
 
 def exchange_view(rest) -> tuple[Counter, Counter, set[str]]:
     rows = rest.open_orders()
-    return (Counter(r["market"] for r in rows), Counter((r["market"], r["side"].upper()) for r in rows),
-            {r["id"] for r in rows})
+    return (
+        Counter(r["market"] for r in rows),
+        Counter((r["market"], r["side"].upper()) for r in rows),
+        {r["id"] for r in rows},
+    )
 
 
 def bot_view(bot) -> tuple[Counter, Counter]:
-    by_market = Counter({labels["market"]: int(v) for labels, v in bot.samples("pmbot_open_orders") if v})
-    by_side = Counter({(labels["market"], labels["side"]): int(v) for labels, v in bot.samples("pmbot_quotes") if v})
+    by_market = Counter(
+        {labels["market"]: int(v) for labels, v in bot.samples("pmbot_open_orders") if v}
+    )
+    by_side = Counter(
+        {
+            (labels["market"], labels["side"]): int(v)
+            for labels, v in bot.samples("pmbot_quotes")
+            if v
+        }
+    )
     return by_market, by_side
 
 
@@ -151,18 +173,29 @@ def rest(sim):
     client.close()
 
 
-def test_bot_under_venue_faults_keeps_its_orders_equal_to_the_exchange_and_never_doubles_one(sim, rest, tmp_path):
+def test_bot_under_venue_faults_keeps_its_orders_equal_to_the_exchange_and_never_doubles_one(
+    sim, rest, tmp_path
+):
     history = OrderHistory(rest.creds.api_key)
     sim.server.exchange.add_listener(history)
     extra = {
-        "strategy": {"edge_fraction": 0.02},  # tight quotes: the background traders make it re-quote often
-        "execution": {"reconcile_secs": 2, "read_timeout_secs": 1},  # a 2 s hang is an unknown outcome
-        "risk": {"reject_breaker_count": 1000},  # keep quoting through the faults: more orders under fire
+        "strategy": {
+            "edge_fraction": 0.02
+        },  # tight quotes: the background traders make it re-quote often
+        "execution": {
+            "reconcile_secs": 2,
+            "read_timeout_secs": 1,
+        },  # a 2 s hang is an unknown outcome
+        "risk": {
+            "reject_breaker_count": 1000
+        },  # keep quoting through the faults: more orders under fire
     }
     bot = BotProcess(sim, tmp_path, extra=extra)
     try:
         try:
-            wait_for(lambda: len(rest.open_orders()) >= 2, 30, what="the bot's quotes on the exchange")
+            wait_for(
+                lambda: len(rest.open_orders()) >= 2, 30, what="the bot's quotes on the exchange"
+            )
         except AssertionError:
             raise AssertionError("bot never quoted; log:\n" + bot.log()[-4000:])
         placed_before = sum(1 for e in history.events() if e.kind == "PLACEMENT")
@@ -173,10 +206,14 @@ def test_bot_under_venue_faults_keeps_its_orders_equal_to_the_exchange_and_never
         dropped = []
         for drop_at in (FAULT_SECS / 3, 2 * FAULT_SECS / 3):
             time.sleep(max(0.0, started + drop_at - time.monotonic()))
-            dropped.append(sim.server.faults.ws_drop("all"))  # same knob as ws_drop over /_sim/control
+            dropped.append(
+                sim.server.faults.ws_drop("all")
+            )  # same knob as ws_drop over /_sim/control
         time.sleep(max(0.0, started + FAULT_SECS - time.monotonic()))
         hangs_left = sim.control(error_probability={"p_429": 0.0, "p_500": 0.0})["hangs_left"]
-        placed_under_faults = sum(1 for e in history.events() if e.kind == "PLACEMENT") - placed_before
+        placed_under_faults = (
+            sum(1 for e in history.events() if e.kind == "PLACEMENT") - placed_before
+        )
 
         # ---- cancel-only mode, then back to normal
         sim.control(cancel_only=True)
@@ -188,7 +225,12 @@ def test_bot_under_venue_faults_keeps_its_orders_equal_to_the_exchange_and_never
             ex_market, ex_side, ex_ids = exchange_view(rest)
             bot_market, bot_side = bot_view(bot)
             unknown = bot.metric("pmbot_unknown_outcome_orders")
-            same = ex_market == bot_market and ex_side == bot_side and unknown == 0 and len(ex_ids) >= 2
+            same = (
+                ex_market == bot_market
+                and ex_side == bot_side
+                and unknown == 0
+                and len(ex_ids) >= 2
+            )
             return (ex_market, ex_side, ex_ids) if same else None
 
         try:
@@ -197,13 +239,17 @@ def test_bot_under_venue_faults_keeps_its_orders_equal_to_the_exchange_and_never
             time.sleep(1.0)
             _, _, ex_ids = wait_for(agree, 10, interval=0.5, what="agreement to hold")
         except AssertionError as exc:
-            raise AssertionError(f"{exc}\nexchange: {exchange_view(rest)[:2]}\nbot: {bot_view(bot)}\n"
-                                 f"log:\n{bot.log()[-6000:]}")
+            raise AssertionError(
+                f"{exc}\nexchange: {exchange_view(rest)[:2]}\nbot: {bot_view(bot)}\n"
+                f"log:\n{bot.log()[-6000:]}"
+            )
         post_retries = bot.metric("pmbot_exec_retries_total", endpoint="post_orders") or 0
         log_text = bot.log()
         unknown_ids = {m.group(1).lower(): m.group(2) for m in UNKNOWN_LINE.finditer(log_text)}
         known = {i.lower() for i in journal_order_ids(tmp_path / "state")} | set(unknown_ids)
-        assert {i.lower() for i in ex_ids} <= known, "the exchange rests orders the bot was never told about"
+        assert {i.lower() for i in ex_ids} <= known, (
+            "the exchange rests orders the bot was never told about"
+        )
 
         # ---- SIGTERM: cancel everything, verify, exit 0 within the deadline
         t0 = time.monotonic()
@@ -218,8 +264,12 @@ def test_bot_under_venue_faults_keeps_its_orders_equal_to_the_exchange_and_never
 
     # ---- the scenario really exercised the faults
     assert hangs_left == 0, "no order request was held past the read timeout"
-    assert all(n >= 2 for n in dropped), f"WebSocket drops closed {dropped} connection(s), not market + user"
-    assert placed_under_faults >= 10, f"only {placed_under_faults} orders placed while faults were on"
+    assert all(n >= 2 for n in dropped), (
+        f"WebSocket drops closed {dropped} connection(s), not market + user"
+    )
+    assert placed_under_faults >= 10, (
+        f"only {placed_under_faults} orders placed while faults were on"
+    )
     assert unknown_ids, "no unknown-outcome order: the hangs did not reach the executor"
     # The sim's fault draws are seeded (seed 7 + 1): of the first 5 order requests, 2 get a 429/500.
     assert post_retries >= 2, f"only {post_retries} order batches retried after a 429/500"
@@ -246,7 +296,9 @@ def _explain(doubles, events, log_text: str) -> str:
     for first, second in doubles:
         out.append(f"--- {first} / {second}")
         out += [f"  {e}" for e in events if e.order_id in (first, second)]
-        out += [f"  {line}" for line in log_text.splitlines()
-                if any(oid[:12] in line or oid[2:12] in line for oid in (first, second))]
+        out += [
+            f"  {line}"
+            for line in log_text.splitlines()
+            if any(oid[:12] in line or oid[2:12] in line for oid in (first, second))
+        ]
     return "\n".join(out)
-

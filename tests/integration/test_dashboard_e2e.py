@@ -54,7 +54,10 @@ class Prometheus:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = {
-            "global": {"scrape_interval": f"{SCRAPE_SECS}s", "evaluation_interval": f"{SCRAPE_SECS}s"},
+            "global": {
+                "scrape_interval": f"{SCRAPE_SECS}s",
+                "evaluation_interval": f"{SCRAPE_SECS}s",
+            },
             "rule_files": [os.path.join(ROOT, "deploy", "prometheus", "alerts.yml")],
             "scrape_configs": [{"job_name": "pmbot", "static_configs": [{"targets": [target]}]}],
         }
@@ -63,9 +66,15 @@ class Prometheus:
         self.log_path = tmp_path / "prometheus.log"
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [binary, f"--config.file={cfg}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
-            stdout=self._log, stderr=subprocess.STDOUT,
+            [
+                binary,
+                f"--config.file={cfg}",
+                f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--log.level=warn",
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
         )
         self._wait_ready()
 
@@ -73,7 +82,9 @@ class Prometheus:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                pytest.fail(f"prometheus exited: {self.log_path.read_text(errors='replace')[-2000:]}")
+                pytest.fail(
+                    f"prometheus exited: {self.log_path.read_text(errors='replace')[-2000:]}"
+                )
             try:
                 if requests.get(self.url + "/-/ready", timeout=1).status_code == 200:
                     return
@@ -115,7 +126,11 @@ def empty_panels(prom: Prometheus, instance: str) -> list[str]:
 
 def check_instance_variable(prom: Prometheus, instance: str) -> None:
     """label_values(pmbot_build_info, instance), as Grafana asks Prometheus for it."""
-    r = requests.get(prom.url + "/api/v1/label/instance/values", params={"match[]": "pmbot_build_info"}, timeout=10)
+    r = requests.get(
+        prom.url + "/api/v1/label/instance/values",
+        params={"match[]": "pmbot_build_info"},
+        timeout=10,
+    )
     assert instance in r.json()["data"]
 
 
@@ -145,7 +160,9 @@ class Activity:
             m.mark_heartbeat()
             if i % 5 == 0:
                 m.count_fill("0xmarket0", Side.SELL, Decimal("10"), Decimal("0.55"))
-                m.set_inventory("0xmarket0", "1111", Outcome.YES, Decimal(30 - i % 10), Decimal("13.5"))
+                m.set_inventory(
+                    "0xmarket0", "1111", Outcome.YES, Decimal(30 - i % 10), Decimal("13.5")
+                )
 
     def __enter__(self):
         self.thread.start()
@@ -165,7 +182,7 @@ def test_every_dashboard_query_has_data_from_the_metrics_module(tmp_path):
         with Activity(metrics):
             prom = Prometheus(tmp_path, instance)
             # enough scrapes for rate() windows to hold several samples
-            prom.wait_for('count_over_time(pmbot_up[1m]) >= 4', timeout=20)
+            prom.wait_for("count_over_time(pmbot_up[1m]) >= 4", timeout=20)
             check_instance_variable(prom, instance)
             failures = empty_panels(prom, instance) + empty_panels(prom, ".*")
         assert failures == [], "\n".join(failures)
@@ -191,16 +208,30 @@ def bot(tmp_path):
     """``python bot.py --config <tmp> --mode sim`` with metrics on a free loopback port; SIGTERM at teardown."""
     port = free_port()
     cfg = tmp_path / "config.yaml"
-    cfg.write_text(yaml.safe_dump({
-        "mode": "sim",
-        "metrics": {"host": "127.0.0.1", "port": port},
-        "state_dir": str(tmp_path / "state"),
-    }), encoding="utf-8")
+    cfg.write_text(
+        yaml.safe_dump(
+            {
+                "mode": "sim",
+                "metrics": {"host": "127.0.0.1", "port": port},
+                "state_dir": str(tmp_path / "state"),
+            }
+        ),
+        encoding="utf-8",
+    )
     log_path = tmp_path / "bot.log"
     log = open(log_path, "wb")
-    env = {k: v for k, v in os.environ.items() if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")}
-    proc = subprocess.Popen([sys.executable, os.path.join(ROOT, "bot.py"), "--config", str(cfg), "--mode", "sim"],
-                            cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
+    }
+    proc = subprocess.Popen(
+        [sys.executable, os.path.join(ROOT, "bot.py"), "--config", str(cfg), "--mode", "sim"],
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
     handle = type("Bot", (), {})()
     handle.proc, handle.port, handle.log_path = proc, port, log_path
     handle.instance = f"127.0.0.1:{port}"
@@ -237,14 +268,17 @@ def test_every_dashboard_query_has_data_from_the_bot_in_sim_mode(bot, tmp_path):
     prom = Prometheus(tmp_path, bot.instance)
     try:
         wait_for_fills(bot, timeout=60)
-        prom.wait_for('sum(pmbot_fills_total) > 0', timeout=15)
-        prom.wait_for('count_over_time(pmbot_up[1m]) >= 4', timeout=15)
+        prom.wait_for("sum(pmbot_fills_total) > 0", timeout=15)
+        prom.wait_for("count_over_time(pmbot_up[1m]) >= 4", timeout=15)
         check_instance_variable(prom, bot.instance)
         failures = empty_panels(prom, bot.instance)
         assert failures == [], "panels without data:\n" + "\n".join(failures) + "\n" + bot_log(bot)
         # The alert rules load and evaluate against the real bot; a healthy sim bot fires none of the critical ones.
-        firing = {a["labels"]["alertname"] for a in requests.get(prom.url + "/api/v1/alerts", timeout=10).json()["data"]["alerts"]
-                  if a["state"] == "firing" and a["labels"].get("severity") == "critical"}
+        firing = {
+            a["labels"]["alertname"]
+            for a in requests.get(prom.url + "/api/v1/alerts", timeout=10).json()["data"]["alerts"]
+            if a["state"] == "firing" and a["labels"].get("severity") == "critical"
+        }
         assert firing == set(), firing
     finally:
         prom.stop()

@@ -13,10 +13,9 @@ from decimal import Decimal
 
 import coincurve
 import pytest
-
 from prometheus_client import CollectorRegistry
 
-from pmbot.executor import Executor
+from pmbot.execution.executor import Executor
 from pmbot.metrics import Metrics
 from pmbot.model import (
     Cancel,
@@ -60,15 +59,26 @@ def bot(sim):
     made = []
 
     def make(**kw):
-        opts = dict(heartbeat_enabled=False, reconcile_secs=0, max_retries=6, backoff_initial=0.01,
-                    backoff_max=0.05, rng=random.Random(5), mode_probe_secs=0.2)
+        opts = dict(
+            heartbeat_enabled=False,
+            reconcile_secs=0,
+            max_retries=6,
+            backoff_initial=0.01,
+            backoff_max=0.05,
+            rng=random.Random(5),
+            mode_probe_secs=0.2,
+        )
         opts.update(kw)
         stop = threading.Event()
         ex = Executor(rest, signer, creds, queue.Queue(), queue.Queue(), stop=stop, **opts)
         made.append((ex, stop))
         return ex
 
-    yield type("Bot", (), dict(signer=signer, creds=creds, rest=rest, market=market, make=staticmethod(make)))
+    yield type(
+        "Bot",
+        (),
+        dict(signer=signer, creds=creds, rest=rest, market=market, make=staticmethod(make)),
+    )
     for ex, stop in made:
         stop.set()
         assert ex.join(5)
@@ -78,9 +88,19 @@ def bot(sim):
 def _orders(market, n, start=0):
     """Distinct sizes so a duplicate placement would show as two resting orders of one size."""
     tick = market.tick
-    return [NewOrder(client_id=f"c{i}", market=market.condition_id, token_id=market.yes_token, side=Side.BUY,
-                     price=tick * (1 + i % 5), size=Decimal(5) + Decimal(i) / 100, neg_risk=market.neg_risk,
-                     tick=tick) for i in range(start, start + n)]
+    return [
+        NewOrder(
+            client_id=f"c{i}",
+            market=market.condition_id,
+            token_id=market.yes_token,
+            side=Side.BUY,
+            price=tick * (1 + i % 5),
+            size=Decimal(5) + Decimal(i) / 100,
+            neg_risk=market.neg_risk,
+            tick=tick,
+        )
+        for i in range(start, start + n)
+    ]
 
 
 def _collect(ex, client_ids, timeout=20.0):
@@ -110,12 +130,17 @@ def test_under_faults_nothing_is_lost_nothing_is_doubled_and_reconcile_matches_e
     orders = _orders(bot.market, 40)
     done = {}
     for start in range(0, 40, 4):  # one request per batch, so the fault draws hit many requests
-        batch = orders[start:start + 4]
+        batch = orders[start : start + 4]
         ex.commands.put(Create(tuple(batch)))
         done.update(_collect(ex, [o.client_id for o in batch])[0])
     sim.faults.reset()
-    retries = sum(s.value for m in metrics.registry.collect() if m.name == "pmbot_exec_retries"
-                  for s in m.samples if s.name.endswith("_total"))
+    retries = sum(
+        s.value
+        for m in metrics.registry.collect()
+        if m.name == "pmbot_exec_retries"
+        for s in m.samples
+        if s.name.endswith("_total")
+    )
     assert retries >= 1, "the 20% fault rate should have forced retries"
 
     venue = _venue_open(sim, bot.creds)

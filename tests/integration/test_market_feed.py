@@ -12,9 +12,9 @@ from decimal import Decimal as D
 import pytest
 import requests
 
-from pmbot.book import OrderBook
 from pmbot.model import FeedStatus, MarketInfo, MarketUpdate, Side
 from pmbot.sim import SimServer
+from pmbot.venue.book import OrderBook
 from pmbot.venue.market_ws import MarketFeed
 from pmbot.venue.wire_market import parse_rest_book
 
@@ -45,7 +45,11 @@ class Collector:
 
     def updates(self, token=None) -> list[MarketUpdate]:
         self.drain()
-        return [u for u in self.items if isinstance(u, MarketUpdate) and (token is None or u.token_id == token)]
+        return [
+            u
+            for u in self.items
+            if isinstance(u, MarketUpdate) and (token is None or u.token_id == token)
+        ]
 
     def statuses(self) -> list[FeedStatus]:
         self.drain()
@@ -85,8 +89,15 @@ def make_feed(sim, rest):
         kw.setdefault("snapshot_timeout_secs", 1.0)
         kw.setdefault("backoff_initial", 0.05)
         kw.setdefault("backoff_max", 0.3)
-        feed = MarketFeed(sim.urls["market_ws_url"], markets, out, stop=stop, get_book=rest,
-                          rng=random.Random(5), **kw)
+        feed = MarketFeed(
+            sim.urls["market_ws_url"],
+            markets,
+            out,
+            stop=stop,
+            get_book=rest,
+            rng=random.Random(5),
+            **kw,
+        )
         feeds.append(feed)
         feed.start()
         return feed, Collector(out)
@@ -97,12 +108,17 @@ def make_feed(sim, rest):
         f.close()
     for f in feeds:
         f.join(10)
-    leftover = [t.name for t in threading.enumerate() if t.name.startswith(("ws-market", "market-feed"))]
+    leftover = [
+        t.name for t in threading.enumerate() if t.name.startswith(("ws-market", "market-feed"))
+    ]
     assert leftover == []
 
 
 def sim_markets(sim) -> list[MarketInfo]:
-    return [MarketInfo(m.condition_id, m.yes_token, m.no_token, tick=m.tick) for m in sim.exchange.markets.values()]
+    return [
+        MarketInfo(m.condition_id, m.yes_token, m.no_token, tick=m.tick)
+        for m in sim.exchange.markets.values()
+    ]
 
 
 def tokens_of(markets):
@@ -236,15 +252,21 @@ def test_add_and_remove_markets_at_run_time(sim, make_feed):
 
 
 def test_600_tokens_spread_over_3_shards(sim, rest, make_feed):
-    resp = requests.post(sim.urls["clob_url"] + "/_sim/bench_markets", json={"count": 300, "levels": 5}, timeout=30)
+    resp = requests.post(
+        sim.urls["clob_url"] + "/_sim/bench_markets", json={"count": 300, "levels": 5}, timeout=30
+    )
     resp.raise_for_status()
-    markets = [MarketInfo(m["condition_id"], m["yes_token"], m["no_token"]) for m in resp.json()["markets"]]
+    markets = [
+        MarketInfo(m["condition_id"], m["yes_token"], m["no_token"]) for m in resp.json()["markets"]
+    ]
     feed, col = make_feed(markets, shard_size=200, spot_check_secs=0)
     shards = feed.shard_tokens()
     assert len(shards) == 3 and all(len(t) == 200 for t in shards.values())
     toks = tokens_of(markets)
     assert wait_for(lambda: all_live(feed, toks), timeout=20)
-    assert len({r.name for r in feed.connections}) == 3 and all(r.connected for r in feed.connections)
+    assert len({r.name for r in feed.connections}) == 3 and all(
+        r.connected for r in feed.connections
+    )
     # both tokens of a market share a shard
     where = {t: name for name, ts in shards.items() for t in ts}
     assert all(where[m.yes_token] == where[m.no_token] for m in markets)

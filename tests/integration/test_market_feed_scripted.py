@@ -22,15 +22,35 @@ MARKET = MarketInfo(CID, YES, NO, tick=D("0.01"))
 
 
 def book(asset, bids, asks, **extra):
-    return {"event_type": "book", "asset_id": asset, "market": CID, "timestamp": "1", "hash": "h",
-            "bids": [{"price": p, "size": s} for p, s in bids], "asks": [{"price": p, "size": s} for p, s in asks],
-            **extra}
+    return {
+        "event_type": "book",
+        "asset_id": asset,
+        "market": CID,
+        "timestamp": "1",
+        "hash": "h",
+        "bids": [{"price": p, "size": s} for p, s in bids],
+        "asks": [{"price": p, "size": s} for p, s in asks],
+        **extra,
+    }
 
 
 def change(asset, price, size, side, best_bid, best_ask):
-    return {"event_type": "price_change", "market": CID, "timestamp": "2",
-            "price_changes": [{"asset_id": asset, "price": price, "size": size, "side": side, "hash": "x",
-                               "best_bid": best_bid, "best_ask": best_ask}]}
+    return {
+        "event_type": "price_change",
+        "market": CID,
+        "timestamp": "2",
+        "price_changes": [
+            {
+                "asset_id": asset,
+                "price": price,
+                "size": size,
+                "side": side,
+                "hash": "x",
+                "best_bid": best_bid,
+                "best_ask": best_ask,
+            }
+        ],
+    }
 
 
 class Rest:
@@ -50,8 +70,18 @@ def env():
     out: queue.Queue = queue.Queue()
     stop = threading.Event()
     metrics = Metrics(process_collector=False)
-    feed = MarketFeed(server.url, [MARKET], out, stop=stop, get_book=rest, metrics=metrics, spot_check_secs=0,
-                      snapshot_timeout_secs=30, rng=random.Random(1), depth=3)
+    feed = MarketFeed(
+        server.url,
+        [MARKET],
+        out,
+        stop=stop,
+        get_book=rest,
+        metrics=metrics,
+        spot_check_secs=0,
+        snapshot_timeout_secs=30,
+        rng=random.Random(1),
+        depth=3,
+    )
     feed.start()
     items: list = []
 
@@ -64,13 +94,21 @@ def env():
 
     assert wait_for(lambda: server.accepted == 1 and not server.received.empty())
     n, sub = server.received.get()
-    assert json.loads(sub) == {"assets_ids": [YES, NO], "type": "market", "custom_feature_enabled": True}
+    assert json.loads(sub) == {
+        "assets_ids": [YES, NO],
+        "type": "market",
+        "custom_feature_enabled": True,
+    }
 
     def send(obj):
         server.send_text(server.latest(), obj if isinstance(obj, str) else json.dumps(obj))
 
-    send([book(YES, [("0.40", "10"), ("0.41", "5")], [("0.45", "7")]),
-          book(NO, [("0.55", "7")], [("0.60", "10"), ("0.59", "5")])])
+    send(
+        [
+            book(YES, [("0.40", "10"), ("0.41", "5")], [("0.45", "7")]),
+            book(NO, [("0.55", "7")], [("0.60", "10"), ("0.59", "5")]),
+        ]
+    )
     assert wait_for(lambda: feed.is_live(YES) and feed.is_live(NO))
     yield feed, send, drain, rest, metrics, items
     stop.set()
@@ -85,9 +123,16 @@ def test_malformed_frames_are_counted_skipped_and_the_feed_lives_on(env):
     send({"event_type": "mystery"})
     send(change(YES, "1.7", "5", "BUY", "0.41", "0.45"))  # price outside [0, 1]
     send(change(YES, "0.42", "oops", "BUY", "0.42", "0.45"))
-    send([{"event_type": "nope"}, change(YES, "0.42", "3", "BUY", "0.42", "0.45")])  # good one in a bad array
+    send(
+        [{"event_type": "nope"}, change(YES, "0.42", "3", "BUY", "0.42", "0.45")]
+    )  # good one in a bad array
     assert wait_for(lambda: feed.book(YES).best_bid == D("0.42"))
-    assert feed.parse_errors == {"bad_json": 1, "unknown_event": 2, "price_out_of_range": 1, "bad_number": 1}
+    assert feed.parse_errors == {
+        "bad_json": 1,
+        "unknown_event": 2,
+        "price_out_of_range": 1,
+        "bad_number": 1,
+    }
     assert metrics.value("pmbot_feed_parse_errors_total", {"kind": "unknown_event"}) == 2
     assert feed.is_live(YES) and feed.connections[0].connected
     assert feed.connections[0].handler_errors == {}  # nothing escaped into websocket-client
@@ -98,13 +143,20 @@ def test_updates_only_when_top_levels_change_and_are_self_contained(env):
     drain()
     before = len(drain())
     send(change(YES, "0.30", "9", "BUY", "0.41", "0.45"))  # 3rd+ level (depth=3 -> still visible)
-    send(change(YES, "0.20", "9", "BUY", "0.41", "0.45"))  # 4th level: not visible in a 3-level update
+    send(
+        change(YES, "0.20", "9", "BUY", "0.41", "0.45")
+    )  # 4th level: not visible in a 3-level update
     send(change(YES, "0.43", "2", "BUY", "0.43", "0.45"))  # new best bid
     assert wait_for(lambda: feed.book(YES).best_bid == D("0.43"))
     ups = [u for u in drain()[before:] if u.token_id == YES]
     assert len(ups) == 2
     last = ups[-1]
-    assert (last.best_bid, last.bid_size, last.best_ask, last.ask_size) == (D("0.43"), D("2"), D("0.45"), D("7"))
+    assert (last.best_bid, last.bid_size, last.best_ask, last.ask_size) == (
+        D("0.43"),
+        D("2"),
+        D("0.45"),
+        D("7"),
+    )
     assert last.bids == ((D("0.43"), D("2")), (D("0.41"), D("5")), (D("0.40"), D("10")))
     assert last.live and last.market == CID and last.tick == D("0.01")
 
@@ -117,7 +169,10 @@ def test_top_mismatch_marks_inconsistent_until_rest_resync(env):
     ups = [u for u in drain() if u.token_id == YES]
     assert any(not u.live and u.reason == "inconsistent" for u in ups)
     assert ups[-1].live and ups[-1].best_bid == D("0.38") and ups[-1].best_ask == D("0.44")
-    assert feed.book(YES).snapshot() == ([(D("0.38"), D("1"))], [(D("0.44"), D("2")), (D("0.46"), D("3"))])
+    assert feed.book(YES).snapshot() == (
+        [(D("0.38"), D("1"))],
+        [(D("0.44"), D("2")), (D("0.46"), D("3"))],
+    )
     assert rest.calls == [YES]
     assert metrics.value("pmbot_feed_resyncs_total", {"reason": "inconsistent"}) == 1
     assert feed.inconsistencies == 1
@@ -126,13 +181,31 @@ def test_top_mismatch_marks_inconsistent_until_rest_resync(env):
 def test_empty_side_markers_and_last_trade_and_resolution(env):
     feed, send, drain, *_ = env
     send(change(NO, "0.55", "0", "BUY", "0", "0.59"))  # bid side emptied: venue reports "0"
-    send({"event_type": "last_trade_price", "asset_id": NO, "market": CID, "price": "0.59", "size": "1",
-          "side": "BUY", "fee_rate_bps": "0", "timestamp": "3"})
+    send(
+        {
+            "event_type": "last_trade_price",
+            "asset_id": NO,
+            "market": CID,
+            "price": "0.59",
+            "size": "1",
+            "side": "BUY",
+            "fee_rate_bps": "0",
+            "timestamp": "3",
+        }
+    )
     assert wait_for(lambda: feed.book(NO).last_trade_price == D("0.59"))
     assert feed.is_live(NO) and feed.book(NO).best_bid is None and feed.inconsistencies == 0
     assert drain()[-1].last_trade_price == D("0.59")
-    send({"event_type": "market_resolved", "market": CID, "assets_ids": [YES, NO], "winning_asset_id": YES,
-          "winning_outcome": "Yes", "timestamp": "4"})
+    send(
+        {
+            "event_type": "market_resolved",
+            "market": CID,
+            "assets_ids": [YES, NO],
+            "winning_asset_id": YES,
+            "winning_outcome": "Yes",
+            "timestamp": "4",
+        }
+    )
     assert wait_for(lambda: not feed.is_live(YES) and not feed.is_live(NO))
     send(book(YES, [("0.98", "1")], []))  # a later snapshot does not revive a resolved market
     send("[]")
@@ -153,8 +226,10 @@ def test_connection_and_token_ages_are_metrics(env):
 
     def ages():
         metrics.refresh_ages()
-        return (metrics.value("pmbot_token_last_event_age_seconds", {"market": CID, "token": YES}),
-                metrics.value("pmbot_feed_last_event_age_seconds", {"connection": "market-1"}))
+        return (
+            metrics.value("pmbot_token_last_event_age_seconds", {"market": CID, "token": YES}),
+            metrics.value("pmbot_feed_last_event_age_seconds", {"connection": "market-1"}),
+        )
 
     assert wait_for(lambda: None not in ages())
     token_age, conn_age = ages()
@@ -169,4 +244,6 @@ def test_frames_are_counted_in_the_metric_within_a_maintenance_tick(env):
         send(change(YES, "0.30", str(i + 1), "BUY", "0.41", "0.45"))
     send("{not json")  # counted as received too: the metric is frames off the wire
     # 1 snapshot frame from the fixture + 8 here
-    assert wait_for(lambda: metrics.value("pmbot_feed_messages_total", {"connection": name}) == 9, timeout=3)
+    assert wait_for(
+        lambda: metrics.value("pmbot_feed_messages_total", {"connection": name}) == 9, timeout=3
+    )

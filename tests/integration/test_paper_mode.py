@@ -38,8 +38,12 @@ def get(url: str):
 
 
 def post(url: str, body: dict) -> dict:
-    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=5) as resp:
         return json.loads(resp.read())
 
@@ -61,10 +65,14 @@ def test_paper_bot_quotes_and_fills_locally_and_nothing_reaches_the_venue(venue,
     markets = venue.binary_markets()
     target, moving = markets[0], markets[1]
     yes, no = target["yes_token"], target["no_token"]
-    venue.control(set_book={"token_id": yes, "bids": FROZEN_BIDS, "asks": FROZEN_ASKS, "freeze": True})
+    venue.control(
+        set_book={"token_id": yes, "bids": FROZEN_BIDS, "asks": FROZEN_ASKS, "freeze": True}
+    )
     bot = BotProcess(venue, tmp_path, extra={"mode": "paper", "markets": [target, moving]})
     try:
-        local = from_log(bot, r"local exchange on (http://\S+)", "the local exchange URL in the log")
+        local = from_log(
+            bot, r"local exchange on (http://\S+)", "the local exchange URL in the log"
+        )
         wallet = from_log(bot, r"wallet (0x[0-9a-fA-F]{40})", "the wallet in the log").lower()
         assert local != venue.urls["clob_url"]
 
@@ -74,7 +82,11 @@ def test_paper_bot_quotes_and_fills_locally_and_nothing_reaches_the_venue(venue,
             book = get(f"{local}/book?token_id={yes}")
             want_bids = {D("0.50"): D(200), D("0.49"): D(300), D("0.45"): D(10)}
             want_asks = {D("0.54"): D(200), D("0.55"): D(300), D("0.59"): D(10)}
-            return book if (levels(book, "bids"), levels(book, "asks")) == (want_bids, want_asks) else None
+            return (
+                book
+                if (levels(book, "bids"), levels(book, "asks")) == (want_bids, want_asks)
+                else None
+            )
 
         try:
             wait_for(local_book_with_quotes, 30, what="the bot's quotes in the local book")
@@ -87,11 +99,17 @@ def test_paper_bot_quotes_and_fills_locally_and_nothing_reaches_the_venue(venue,
             assert levels(book, "bids") == {D(p): D(s) for p, s in FROZEN_BIDS}
             assert levels(book, "asks") == {D(p): D(s) for p, s in FROZEN_ASKS}
             led = venue.ledger(wallet)
-            assert (D(led["collateral"]), led["positions"], D(led["reserved"]["collateral"])) == (D(10000), {}, 0)
+            assert (D(led["collateral"]), led["positions"], D(led["reserved"]["collateral"])) == (
+                D(10000),
+                {},
+                0,
+            )
 
         venue_untouched()
         local_ledger = get(f"{local}/_sim/ledger?user={wallet}")
-        assert D(local_ledger["reserved"]["collateral"]) >= D("8.6")  # 10 x 0.45 + 10 x 0.41 on this market
+        assert D(local_ledger["reserved"]["collateral"]) >= D(
+            "8.6"
+        )  # 10 x 0.45 + 10 x 0.41 on this market
 
         # The local book follows a venue market that background traders move.
         def same_top():
@@ -99,21 +117,35 @@ def test_paper_bot_quotes_and_fills_locally_and_nothing_reaches_the_venue(venue,
             lo = top(get(f"{local}/book?token_id={moving['yes_token']}"))
             return v[0] is not None and v == lo
 
-        wait_for(same_top, 15, interval=0.1, what="the local top of the moving market to equal the venue's")
+        wait_for(
+            same_top,
+            15,
+            interval=0.1,
+            what="the local top of the moving market to equal the venue's",
+        )
 
         # The venue's book moves through the bot's 0.45 bid: the live best ask becomes 0.44. The local
         # exchange answers slowly for a moment, so the bot's reaction to the intermediate frames of the
         # venue's set_book (its ladder is cancelled, then re-placed) cannot pull the quote first.
         post(f"{local}/_sim/control", {"delay_ms": 500})
-        venue.control(set_book={"token_id": yes, "bids": [["0.40", "200"]],
-                                "asks": [["0.44", "200"], ["0.45", "300"]], "freeze": True})
+        venue.control(
+            set_book={
+                "token_id": yes,
+                "bids": [["0.40", "200"]],
+                "asks": [["0.44", "200"], ["0.45", "300"]],
+                "freeze": True,
+            }
+        )
         position = lambda: D(get(f"{local}/_sim/ledger?user={wallet}")["positions"].get(yes, "0"))  # noqa: E731
         wait_for(lambda: position() == 10, 10, what="the bot's 10 YES bought on the local exchange")
         post(f"{local}/_sim/control", {"delay_ms": 0})
         led = get(f"{local}/_sim/ledger?user={wallet}")
         assert D(led["positions"].get(no, "0")) == 0
-        wait_for(lambda: bot.metric("pmbot_inventory_shares", token=yes) == 10.0, 10,
-                 what="the inventory metric to show the fill")
+        wait_for(
+            lambda: bot.metric("pmbot_inventory_shares", token=yes) == 10.0,
+            10,
+            what="the inventory metric to show the fill",
+        )
         assert (bot.metric("pmbot_fills_total") or 0) >= 1
         # Filled at the bot's own limit (0.45, not the venue's 0.44), as the maker: no fee. The bot's
         # collateral moved only by this fill unless the moving market filled it too.
@@ -126,7 +158,11 @@ def test_paper_bot_quotes_and_fills_locally_and_nothing_reaches_the_venue(venue,
         assert levels(book, "bids") == {D("0.40"): D(200)}
         assert levels(book, "asks") == {D("0.44"): D(200), D("0.45"): D(300)}
         led = venue.ledger(wallet)
-        assert (D(led["collateral"]), led["positions"], D(led["reserved"]["collateral"])) == (D(10000), {}, 0)
+        assert (D(led["collateral"]), led["positions"], D(led["reserved"]["collateral"])) == (
+            D(10000),
+            {},
+            0,
+        )
 
         code = bot.terminate(signal.SIGTERM, timeout=20)
     finally:
@@ -142,16 +178,26 @@ def test_paper_arbitrage_legs_take_the_mirrored_venue_depth_on_the_local_exchang
 
     slug = "next-fed-chair-2026"
     tokens = [m.yes_token for m in resolve_event(venue.urls["gamma_url"], slug).markets]
-    books = [([["0.27", 50]], [["0.30", 20], ["0.45", 50]]), ([["0.28", 50]], [["0.31", 20], ["0.46", 50]]),
-             ([["0.30", 50]], [["0.33", 20], ["0.47", 50]])]
+    books = [
+        ([["0.27", 50]], [["0.30", 20], ["0.45", 50]]),
+        ([["0.28", 50]], [["0.31", 20], ["0.46", 50]]),
+        ([["0.30", 50]], [["0.33", 20], ["0.47", 50]]),
+    ]
     for tok, (bids, asks) in zip(tokens, books):
         venue.control(set_book={"token_id": tok, "bids": bids, "asks": asks, "freeze": True})
-    bot = BotProcess(venue, tmp_path, extra={
-        "mode": "paper", "markets": [],
-        "arbitrage": {"enabled": True, "events": [{"slug": slug}], "binary_markets": False},
-    })
+    bot = BotProcess(
+        venue,
+        tmp_path,
+        extra={
+            "mode": "paper",
+            "markets": [],
+            "arbitrage": {"enabled": True, "events": [{"slug": slug}], "binary_markets": False},
+        },
+    )
     try:
-        local = from_log(bot, r"local exchange on (http://\S+)", "the local exchange URL in the log")
+        local = from_log(
+            bot, r"local exchange on (http://\S+)", "the local exchange URL in the log"
+        )
         wallet = from_log(bot, r"wallet (0x[0-9a-fA-F]{40})", "the wallet in the log").lower()
 
         def held():
@@ -159,17 +205,28 @@ def test_paper_arbitrage_legs_take_the_mirrored_venue_depth_on_the_local_exchang
             return [D(pos.get(t, "0")) for t in tokens]
 
         try:
-            wait_for(lambda: held() == [D(20)] * 3, 30, what="20 YES of each outcome on the local exchange")
+            wait_for(
+                lambda: held() == [D(20)] * 3,
+                30,
+                what="20 YES of each outcome on the local exchange",
+            )
         except AssertionError:
             raise AssertionError("no basket; bot log:\n" + bot.log()[-4000:]) from None
-        wait_for(lambda: all(bot.metric("pmbot_inventory_shares", token=t) == 20.0 for t in tokens), 10,
-                 what="the inventory metrics")
+        wait_for(
+            lambda: all(bot.metric("pmbot_inventory_shares", token=t) == 20.0 for t in tokens),
+            10,
+            what="the inventory metrics",
+        )
         # The taken levels are used up locally (not re-offered by the next identical live update) ...
         for tok, (_, asks) in zip(tokens, books):
-            assert levels(get(f"{local}/book?token_id={tok}"), "asks") == {D(asks[1][0]): D(asks[1][1])}
+            assert levels(get(f"{local}/book?token_id={tok}"), "asks") == {
+                D(asks[1][0]): D(asks[1][1])
+            }
         # ... and untouched on the venue, whose ledger for the wallet is empty.
         for tok, (_, asks) in zip(tokens, books):
-            assert levels(get(f"{venue.urls['clob_url']}/book?token_id={tok}"), "asks") == {D(p): D(s) for p, s in asks}
+            assert levels(get(f"{venue.urls['clob_url']}/book?token_id={tok}"), "asks") == {
+                D(p): D(s) for p, s in asks
+            }
         led = venue.ledger(wallet)
         assert (D(led["collateral"]), led["positions"]) == (D(10000), {})
         code = bot.terminate(signal.SIGTERM, timeout=20)

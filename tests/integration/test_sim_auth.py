@@ -3,19 +3,25 @@
 import json
 
 import pytest
-from py_clob_client_v2.clob_types import ApiCreds, CreateOrderOptions, OrderArgs, OrderType, RequestArgs
+from py_clob_client_v2.clob_types import (
+    ApiCreds,
+    CreateOrderOptions,
+    OrderArgs,
+    OrderType,
+    RequestArgs,
+)
 from py_clob_client_v2.headers.headers import create_level_1_headers, create_level_2_headers
 from py_clob_client_v2.order_builder.builder import OrderBuilder
 from py_clob_client_v2.order_utils.model.order_data_v2 import order_to_json_v2
 from py_clob_client_v2.signer import Signer
 
 from pmbot.sim.auth import (
-    AuthError,
-    KeyStore,
+    BAD_SIGNATURE_ERROR,
     L1_ERROR,
     L2_ERROR,
     SIGNER_MISMATCH_ERROR,
-    BAD_SIGNATURE_ERROR,
+    AuthError,
+    KeyStore,
     hmac_signature,
     verify_l1,
     verify_l2,
@@ -36,7 +42,10 @@ def test_keys_are_deterministic_per_address_and_nonce(keys):
     a = keys.derive("0xAbC0000000000000000000000000000000000001", 0)
     assert keys.derive("0xabc0000000000000000000000000000000000001", 0) == a
     assert keys.derive("0xabc0000000000000000000000000000000000001", 1).api_key != a.api_key
-    assert KeyStore(b"other").derive("0xabc0000000000000000000000000000000000001", 0).api_key != a.api_key
+    assert (
+        KeyStore(b"other").derive("0xabc0000000000000000000000000000000000001", 0).api_key
+        != a.api_key
+    )
     assert a.secret not in repr(a) and a.passphrase not in repr(a)
     assert keys.lookup(a.api_key) == a
 
@@ -46,7 +55,11 @@ def test_l1_accepts_sdk_headers_and_rejects_tampering():
     headers = create_level_1_headers(signer, nonce=3)
     address, nonce = verify_l1(headers, chain_id=137)
     assert address == signer.address().lower() and nonce == 3
-    for name, value in [("POLY_NONCE", "4"), ("POLY_TIMESTAMP", "1"), ("POLY_ADDRESS", Signer(KEY_B, 137).address())]:
+    for name, value in [
+        ("POLY_NONCE", "4"),
+        ("POLY_TIMESTAMP", "1"),
+        ("POLY_ADDRESS", Signer(KEY_B, 137).address()),
+    ]:
         bad = dict(headers, **{name: value})
         with pytest.raises(AuthError) as err:
             verify_l1(bad, chain_id=137)
@@ -64,11 +77,19 @@ def test_l2_accepts_sdk_hmac_and_rejects_bad_ones(keys):
     body = json.dumps({"orderID": "0xabc", "note": "it's"}, separators=(",", ":"))
     headers = create_level_2_headers(signer, api, RequestArgs("DELETE", "/order", None, body))
     assert verify_l2(headers, "DELETE", "/order", body, keys) == creds
-    for method, path, sent in [("POST", "/order", body), ("DELETE", "/orders", body), ("DELETE", "/order", body + " ")]:
+    for method, path, sent in [
+        ("POST", "/order", body),
+        ("DELETE", "/orders", body),
+        ("DELETE", "/order", body + " "),
+    ]:
         with pytest.raises(AuthError) as err:
             verify_l2(headers, method, path, sent, keys)
         assert err.value.status == 401 and err.value.message == L2_ERROR
-    for name, value in [("POLY_PASSPHRASE", "x"), ("POLY_API_KEY", "nope"), ("POLY_ADDRESS", Signer(KEY_B, 137).address())]:
+    for name, value in [
+        ("POLY_PASSPHRASE", "x"),
+        ("POLY_API_KEY", "nope"),
+        ("POLY_ADDRESS", Signer(KEY_B, 137).address()),
+    ]:
         with pytest.raises(AuthError):
             verify_l2(dict(headers, **{name: value}), "DELETE", "/order", body, keys)
 
@@ -77,15 +98,21 @@ def test_hmac_matches_sdk_recipe():
     from py_clob_client_v2.signing.hmac import build_hmac_signature
 
     secret = "c2VjcmV0LXNlY3JldC1zZWNyZXQtc2VjcmV0LTEyMzQ="
-    assert hmac_signature(secret, "1767000000", "POST", "/order", '{"a":1}') == build_hmac_signature(
-        secret, "1767000000", "POST", "/order", '{"a":1}')
-    assert hmac_signature(secret, "1", "GET", "/data/orders") == build_hmac_signature(secret, "1", "GET", "/data/orders")
+    assert hmac_signature(
+        secret, "1767000000", "POST", "/order", '{"a":1}'
+    ) == build_hmac_signature(secret, "1767000000", "POST", "/order", '{"a":1}')
+    assert hmac_signature(secret, "1", "GET", "/data/orders") == build_hmac_signature(
+        secret, "1", "GET", "/data/orders"
+    )
 
 
 def _signed_order(key, *, sig_type=0, funder=None, neg_risk=False):
     builder = OrderBuilder(signer=Signer(key, 137), signature_type=sig_type, funder=funder)
-    signed = builder.build_order(OrderArgs(token_id=TOKEN, price=0.52, size=10, side="BUY"),
-                                 CreateOrderOptions(tick_size="0.01", neg_risk=neg_risk), version=2)
+    signed = builder.build_order(
+        OrderArgs(token_id=TOKEN, price=0.52, size=10, side="BUY"),
+        CreateOrderOptions(tick_size="0.01", neg_risk=neg_risk),
+        version=2,
+    )
     return order_to_json_v2(signed, "owner", OrderType.GTC)["order"]
 
 

@@ -24,18 +24,35 @@ def sim():
 def test_positions_after_a_fill(sim):
     m = first_market(sim)
     a, b = clob_client(sim, KEY_A), clob_client(sim, KEY_B)
-    a.create_and_post_order(OrderArgs(token_id=m.yes_token, price=0.40, size=10, side="BUY"), post_only=True)
+    a.create_and_post_order(
+        OrderArgs(token_id=m.yes_token, price=0.40, size=10, side="BUY"), post_only=True
+    )
     b.create_and_post_order(OrderArgs(token_id=m.no_token, price=0.60, size=10, side="BUY"))
-    rows = requests.get(sim.urls["data_api_url"] + "/positions", params={"user": a.get_address()}, timeout=5).json()
+    rows = requests.get(
+        sim.urls["data_api_url"] + "/positions", params={"user": a.get_address()}, timeout=5
+    ).json()
     assert isinstance(rows, list) and len(rows) == 1
     row = rows[0]
     assert (row["asset"], row["conditionId"], row["outcome"], row["oppositeAsset"]) == (
-        m.yes_token, m.condition_id, "Yes", m.no_token)
-    assert row["size"] == 10 and row["avgPrice"] == 0.4 and row["proxyWallet"] == a.get_address().lower()
-    b_rows = requests.get(sim.urls["data_api_url"] + "/positions", params={"user": b.get_address()}, timeout=5).json()
+        m.yes_token,
+        m.condition_id,
+        "Yes",
+        m.no_token,
+    )
+    assert (
+        row["size"] == 10
+        and row["avgPrice"] == 0.4
+        and row["proxyWallet"] == a.get_address().lower()
+    )
+    b_rows = requests.get(
+        sim.urls["data_api_url"] + "/positions", params={"user": b.get_address()}, timeout=5
+    ).json()
     assert [(r["asset"], r["size"]) for r in b_rows] == [(m.no_token, 10)]
-    small = requests.get(sim.urls["data_api_url"] + "/positions",
-                         params={"user": a.get_address(), "sizeThreshold": 11}, timeout=5).json()
+    small = requests.get(
+        sim.urls["data_api_url"] + "/positions",
+        params={"user": a.get_address(), "sizeThreshold": 11},
+        timeout=5,
+    ).json()
     assert small == []
     bal = a.get_balance_allowance()
     assert bal["balance"] == str((10000 - 4) * 1_000_000)
@@ -47,10 +64,14 @@ def test_gamma_market_by_slug(sim):
     assert g["conditionId"] == m.condition_id and g["slug"] == m.slug
     assert json.loads(g["outcomes"]) == ["Yes", "No"]
     assert json.loads(g["clobTokenIds"]) == [m.yes_token, m.no_token]
-    assert g["negRisk"] is False and g["enableOrderBook"] and g["acceptingOrders"] and not g["closed"]
+    assert (
+        g["negRisk"] is False and g["enableOrderBook"] and g["acceptingOrders"] and not g["closed"]
+    )
     assert g["orderMinSize"] == 5 and g["orderPriceMinTickSize"] == 0.01 and g["endDate"]
     assert g["feeSchedule"]["rate"] == float(m.fee_rate)
-    listed = requests.get(f"{sim.urls['gamma_url']}/markets", params={"slug": m.slug}, timeout=5).json()
+    listed = requests.get(
+        f"{sim.urls['gamma_url']}/markets", params={"slug": m.slug}, timeout=5
+    ).json()
     assert [x["conditionId"] for x in listed] == [m.condition_id]
     assert requests.get(f"{sim.urls['gamma_url']}/markets/slug/nope", timeout=5).status_code == 404
 
@@ -60,8 +81,10 @@ def test_gamma_neg_risk_event(sim):
     e = requests.get(f"{sim.urls['gamma_url']}/events/slug/{event.slug}", timeout=5).json()
     assert e["slug"] == event.slug and e["negRisk"] is True and e["negRiskAugmented"] is False
     assert [mk["conditionId"] for mk in e["markets"]] == list(event.condition_ids)
-    assert all(mk["negRisk"] is True and mk["negRiskMarketID"] == e["markets"][0]["negRiskMarketID"]
-               for mk in e["markets"])
+    assert all(
+        mk["negRisk"] is True and mk["negRiskMarketID"] == e["markets"][0]["negRiskMarketID"]
+        for mk in e["markets"]
+    )
     assert all(mk["groupItemTitle"] for mk in e["markets"])
 
 
@@ -69,26 +92,47 @@ def test_clob_market_views(sim):
     m = first_market(sim)
     url = sim.urls["clob_url"]
     listing = requests.get(url + "/markets", timeout=5).json()
-    assert listing["next_cursor"] == "LTE=" and {x["condition_id"] for x in listing["data"]} >= {m.condition_id}
+    assert listing["next_cursor"] == "LTE=" and {x["condition_id"] for x in listing["data"]} >= {
+        m.condition_id
+    }
     one = requests.get(f"{url}/markets/{m.condition_id}", timeout=5).json()
     assert [t["token_id"] for t in one["tokens"]] == [m.yes_token, m.no_token]
     info = requests.get(f"{url}/clob-markets/{m.condition_id}", timeout=5).json()
     assert info["mts"] == 0.01 and info["mos"] == 5 and "nr" not in info
-    assert requests.get(f"{url}/markets-by-token/{m.no_token}", timeout=5).json()["condition_id"] == m.condition_id
-    assert requests.get(url + "/neg-risk", params={"token_id": m.yes_token}, timeout=5).json() == {"neg_risk": False}
+    assert (
+        requests.get(f"{url}/markets-by-token/{m.no_token}", timeout=5).json()["condition_id"]
+        == m.condition_id
+    )
+    assert requests.get(url + "/neg-risk", params={"token_id": m.yes_token}, timeout=5).json() == {
+        "neg_risk": False
+    }
     assert requests.get(url + "/fee-rate", params={"token_id": m.yes_token}, timeout=5).json() == {
-        "base_fee": m.fee_rate_bps}
-    books = requests.post(url + "/books", json=[{"token_id": m.yes_token}, {"token_id": m.no_token}], timeout=5)
+        "base_fee": m.fee_rate_bps
+    }
+    books = requests.post(
+        url + "/books", json=[{"token_id": m.yes_token}, {"token_id": m.no_token}], timeout=5
+    )
     assert [b["asset_id"] for b in books.json()] == [m.yes_token, m.no_token]
 
 
 def test_cli_prints_urls_and_exits_cleanly_on_sigterm():
-    proc = subprocess.Popen([sys.executable, "-m", "pmbot.sim", "--port", "0", "--seed", "11"], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pmbot.sim", "--port", "0", "--seed", "11"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = proc.stdout.readline().strip()
         urls = dict(part.split("=", 1) for part in line.split())
-        assert list(urls) == ["clob_url", "market_ws_url", "user_ws_url", "data_api_url", "gamma_url"]
+        assert list(urls) == [
+            "clob_url",
+            "market_ws_url",
+            "user_ws_url",
+            "data_api_url",
+            "gamma_url",
+        ]
         assert requests.get(urls["clob_url"] + "/version", timeout=5).json() == {"version": 2}
         ws = websocket.create_connection(urls["market_ws_url"], timeout=5)
         ws.send("PING")
@@ -106,10 +150,12 @@ def test_garbage_requests_get_answers_not_crashes(sim):
     import socket
 
     url = sim.urls["clob_url"]
-    assert requests.post(url + "/order", data="{not json", timeout=5).status_code == 401  # auth comes first
+    assert (
+        requests.post(url + "/order", data="{not json", timeout=5).status_code == 401
+    )  # auth comes first
     assert requests.get(url + "/nope", timeout=5).status_code == 404
     assert requests.get(url + "/book", params={"token_id": "123"}, timeout=5).status_code == 404
-    host, port = url[len("http://"):].split(":")
+    host, port = url[len("http://") :].split(":")
     with socket.create_connection((host, int(port)), timeout=5) as s:
         s.sendall(b"POST /books HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n")
         assert s.recv(4096).startswith(b"HTTP/1.1 400")

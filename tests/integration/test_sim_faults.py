@@ -10,7 +10,14 @@ from py_clob_client_v2.clob_types import CreateOrderOptions, OrderArgs, OrderTyp
 from py_clob_client_v2.exceptions import PolyApiException
 from py_clob_client_v2.order_utils.model.order_data_v2 import order_to_json_v2
 
-from tests.integration.sim_support import KEY_A, KEY_B, clob_client, first_market, start_sim, wait_for
+from tests.integration.sim_support import (
+    KEY_A,
+    KEY_B,
+    clob_client,
+    first_market,
+    start_sim,
+    wait_for,
+)
 from tests.integration.test_sim_rejections import _send
 
 
@@ -35,8 +42,11 @@ def _control(sim, knobs):
 
 
 def _body(client, market, price=0.30, size=10, post_only=False):
-    signed = client.builder.build_order(OrderArgs(token_id=market.yes_token, price=price, size=size, side="BUY"),
-                                        CreateOrderOptions(tick_size="0.01", neg_risk=False), version=2)
+    signed = client.builder.build_order(
+        OrderArgs(token_id=market.yes_token, price=price, size=size, side="BUY"),
+        CreateOrderOptions(tick_size="0.01", neg_risk=False),
+        version=2,
+    )
     return order_to_json_v2(signed, client.creds.api_key, OrderType.GTC, post_only)
 
 
@@ -44,7 +54,11 @@ def test_429_with_retry_after(sim, market):
     client = clob_client(sim, KEY_A)
     _control(sim, {"http_429": {"count": 1, "retry_after_secs": 2}})
     r = _send(sim, client, "POST", "/order", _body(client, market))
-    assert r.status_code == 429 and r.json() == {"error": "Too Many Requests"} and r.headers["Retry-After"] == "2"
+    assert (
+        r.status_code == 429
+        and r.json() == {"error": "Too Many Requests"}
+        and r.headers["Retry-After"] == "2"
+    )
     assert _send(sim, client, "POST", "/order", _body(client, market)).status_code == 200
 
 
@@ -55,7 +69,11 @@ def test_restart_425_then_post_only_mode(sim, market):
     assert r.status_code == 425 and "Retry-After" in r.headers
     time.sleep(0.35)
     r = _send(sim, client, "POST", "/order", _body(client, market, price=0.31))
-    assert r.status_code == 503 and r.json()["code"] == "post_only_mode" and int(r.headers["Retry-After"]) > 0
+    assert (
+        r.status_code == 503
+        and r.json()["code"] == "post_only_mode"
+        and int(r.headers["Retry-After"]) > 0
+    )
     assert r.json()["error"] == "post-only mode: only post-only orders and cancels are allowed"
     ok = _send(sim, client, "POST", "/order", _body(client, market, price=0.32, post_only=True))
     assert ok.status_code == 200 and ok.json()["status"] == "live"
@@ -64,10 +82,14 @@ def test_restart_425_then_post_only_mode(sim, market):
 
 def test_cancel_only_refuses_orders_but_cancels(sim, market):
     client = clob_client(sim, KEY_A)
-    placed = client.post_order(client.create_order(OrderArgs(token_id=market.yes_token, price=0.3, size=5, side="BUY")))
+    placed = client.post_order(
+        client.create_order(OrderArgs(token_id=market.yes_token, price=0.3, size=5, side="BUY"))
+    )
     sim.faults.cancel_only(True)
     with pytest.raises(PolyApiException) as err:
-        client.create_and_post_order(OrderArgs(token_id=market.yes_token, price=0.3, size=6, side="BUY"))
+        client.create_and_post_order(
+            OrderArgs(token_id=market.yes_token, price=0.3, size=6, side="BUY")
+        )
     assert err.value.status_code == 503 and "cancel-only" in err.value.error_msg["error"]
     assert client.cancel_all()["canceled"] == [placed["orderID"]]
 
@@ -93,8 +115,12 @@ def _send_with_timeout(sim, client, body, timeout):
     from py_clob_client_v2.headers.headers import create_level_2_headers
 
     serialized = json.dumps(body, separators=(",", ":"))
-    headers = create_level_2_headers(client.signer, client.creds, RequestArgs("POST", "/order", body, serialized))
-    return requests.post(sim.urls["clob_url"] + "/order", data=serialized, headers=headers, timeout=timeout)
+    headers = create_level_2_headers(
+        client.signer, client.creds, RequestArgs("POST", "/order", body, serialized)
+    )
+    return requests.post(
+        sim.urls["clob_url"] + "/order", data=serialized, headers=headers, timeout=timeout
+    )
 
 
 def test_slow_responses_and_random_errors(sim, market):
@@ -119,7 +145,9 @@ def test_ws_drop_and_silent_feed(sim, market):
     json.loads(ws.recv())
     _control(sim, {"silent_feed": True})
     client = clob_client(sim, KEY_A)
-    client.create_and_post_order(OrderArgs(token_id=market.yes_token, price=0.41, size=5, side="BUY"), post_only=True)
+    client.create_and_post_order(
+        OrderArgs(token_id=market.yes_token, price=0.41, size=5, side="BUY"), post_only=True
+    )
     ws.send("PING")
     assert ws.recv() == "PONG"  # nothing but the PONG: the price_change was swallowed
     _control(sim, {"silent_feed": False})
@@ -136,9 +164,13 @@ def test_tick_size_change_knob(sim, market):
         ws.send(json.dumps({"assets_ids": [market.yes_token, market.no_token], "type": "market"}))
         json.loads(ws.recv())
         _control(sim, {"tick_size": {"token_id": market.yes_token, "tick": "0.001"}})
-        msg = wait_for(ws, lambda m: isinstance(m, dict) and m.get("event_type") == "tick_size_change")
+        msg = wait_for(
+            ws, lambda m: isinstance(m, dict) and m.get("event_type") == "tick_size_change"
+        )
         assert (msg["old_tick_size"], msg["new_tick_size"]) == ("0.01", "0.001")
-        r = requests.get(sim.urls["clob_url"] + "/tick-size", params={"token_id": market.yes_token}, timeout=5)
+        r = requests.get(
+            sim.urls["clob_url"] + "/tick-size", params={"token_id": market.yes_token}, timeout=5
+        )
         assert r.json() == {"minimum_tick_size": 0.001}
     finally:
         ws.close()
@@ -147,8 +179,12 @@ def test_tick_size_change_knob(sim, market):
 def test_failing_trades_and_the_ledger_endpoint(sim, market):
     a, b = clob_client(sim, KEY_A), clob_client(sim, KEY_B)
     _control(sim, {"trade_fail_share": 1})
-    before = requests.get(sim.urls["clob_url"] + "/_sim/ledger", params={"user": a.get_address()}, timeout=5).json()
-    a.create_and_post_order(OrderArgs(token_id=market.yes_token, price=0.41, size=10, side="BUY"), post_only=True)
+    before = requests.get(
+        sim.urls["clob_url"] + "/_sim/ledger", params={"user": a.get_address()}, timeout=5
+    ).json()
+    a.create_and_post_order(
+        OrderArgs(token_id=market.yes_token, price=0.41, size=10, side="BUY"), post_only=True
+    )
     b.create_and_post_order(OrderArgs(token_id=market.no_token, price=0.59, size=10, side="BUY"))
     deadline = time.monotonic() + 3
     while time.monotonic() < deadline:
@@ -157,7 +193,9 @@ def test_failing_trades_and_the_ledger_endpoint(sim, market):
             break
         time.sleep(0.05)
     assert trades[0]["status"] == "FAILED" and trades[0]["trader_side"] == "MAKER"
-    after = requests.get(sim.urls["clob_url"] + "/_sim/ledger", params={"user": a.get_address()}, timeout=5).json()
+    after = requests.get(
+        sim.urls["clob_url"] + "/_sim/ledger", params={"user": a.get_address()}, timeout=5
+    ).json()
     assert after["collateral"] == before["collateral"]  # reversed
     assert after["positions"].get(market.yes_token, "0") in ("0", 0)
 
@@ -165,10 +203,12 @@ def test_failing_trades_and_the_ledger_endpoint(sim, market):
 def test_heartbeat_kill_switch_cancels_orders(sim, market):
     client = clob_client(sim, KEY_A)
     idle = clob_client(sim, KEY_B)
-    kept = idle.create_and_post_order(OrderArgs(token_id=market.yes_token, price=0.2, size=5, side="BUY"),
-                                      post_only=True)  # never heartbeats: opt-in, so never killed
-    placed = client.create_and_post_order(OrderArgs(token_id=market.yes_token, price=0.3, size=5, side="BUY"),
-                                          post_only=True)
+    kept = idle.create_and_post_order(
+        OrderArgs(token_id=market.yes_token, price=0.2, size=5, side="BUY"), post_only=True
+    )  # never heartbeats: opt-in, so never killed
+    placed = client.create_and_post_order(
+        OrderArgs(token_id=market.yes_token, price=0.3, size=5, side="BUY"), post_only=True
+    )
     hb = client.post_heartbeat("")["heartbeat_id"]
     time.sleep(0.2)
     hb = client.post_heartbeat(hb)["heartbeat_id"]  # within the 0.4 s window: still alive

@@ -25,7 +25,11 @@ def test_restart_is_425_then_post_only_then_normal():
     clock.t += 2.5
     assert f.before_order(all_post_only=True) is None
     r = f.before_order(all_post_only=False)
-    assert r.status == 503 and r.body["error"] == POST_ONLY_MODE_ERROR and r.body["code"] == "post_only_mode"
+    assert (
+        r.status == 503
+        and r.body["error"] == POST_ONLY_MODE_ERROR
+        and r.body["code"] == "post_only_mode"
+    )
     assert r.body["retry_after_seconds"] == 5 and dict(r.headers)["Retry-After"] == "5"
     assert f.before_cancel() is None
     clock.t += 5

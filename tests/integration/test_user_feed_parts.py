@@ -13,7 +13,7 @@ from pmbot.metrics import Metrics
 from pmbot.model import MarketInfo, OpenOrdersSnapshot, OrderEvent, OrderType, Side, TradeEvent
 from pmbot.venue.auth import ApiCreds
 from pmbot.venue.user_ws import RestCatchUp, UserFeed
-from tests.integration.test_user_feed_sim import MiniEngine, Wallet, make_feed, parties, sim, feeds  # noqa: F401
+from tests.integration.test_user_feed_sim import MiniEngine, Wallet, feeds, make_feed, parties, sim  # noqa: F401
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "user")
 
@@ -32,14 +32,20 @@ def test_catch_up_starts_before_the_newest_trade_seen_and_parses_rows():
         calls.append(after)
         return rest_page + [{"id": "broken"}]
 
-    cu = RestCatchUp(lambda: orders_page, trades, since=1_000_000.0, overlap_secs=60, clock=lambda: 7)
+    cu = RestCatchUp(
+        lambda: orders_page, trades, since=1_000_000.0, overlap_secs=60, clock=lambda: 7
+    )
     first = cu()
     assert calls == [1_000_000 - 60]
     snap, trade = first
     assert isinstance(snap, OpenOrdersSnapshot) and snap.taken_ns == 7 and len(snap.orders) == 1
     assert isinstance(trade, TradeEvent) and trade.ts == 1767000500.0
     assert len(cu.errors) == 1  # the broken row is reported, not delivered
-    cu.observe(TradeEvent("t", "m", "a", Side.BUY, D("0.5"), D(1), trade.status, "", "", (), ts=1767000900.0))
+    cu.observe(
+        TradeEvent(
+            "t", "m", "a", Side.BUY, D("0.5"), D(1), trade.status, "", "", (), ts=1767000900.0
+        )
+    )
     cu()
     assert calls[-1] == 1767000900 - 60
 
@@ -48,7 +54,9 @@ def test_malformed_frames_are_counted_and_good_ones_delivered():
     out = queue.Queue()
     metrics = Metrics(CollectorRegistry())
     creds = ApiCreds("key", "c2VjcmV0", "pass")
-    feed = UserFeed("ws://127.0.0.1:9/ws/user", creds, ["0xcid"], out, stop=threading.Event(), metrics=metrics)
+    feed = UserFeed(
+        "ws://127.0.0.1:9/ws/user", creds, ["0xcid"], out, stop=threading.Event(), metrics=metrics
+    )
     feed._on_text(json.dumps(fixture("malformed.json") + [fixture("order_placement.json")]), 0)
     feed._on_text("not json", 0)
     assert isinstance(out.get_nowait(), OrderEvent) and out.empty()
@@ -59,20 +67,27 @@ def test_malformed_frames_are_counted_and_good_ones_delivered():
 
 def test_markets_added_while_connected_start_delivering(sim, parties, feeds):
     bot, cp, m, info = parties
-    other = next(x for x in sim.exchange.markets.values()
-                 if not x.neg_risk and x.condition_id != m.condition_id and str(x.tick) == "0.01")
+    other = next(
+        x
+        for x in sim.exchange.markets.values()
+        if not x.neg_risk and x.condition_id != m.condition_id and str(x.tick) == "0.01"
+    )
     other_info = MarketInfo(other.condition_id, other.yes_token, other.no_token, tick=other.tick)
     sim.exchange.set_position(cp.address, other.yes_token, D(100))
     out, stop = queue.Queue(), threading.Event()
     feed, _ = make_feed(sim, bot, info, out, stop, since=time.time())
     feeds.append((feed, stop))
-    engine = MiniEngine(bot.creds.api_key, {info.condition_id: info, other.condition_id: other_info})
+    engine = MiniEngine(
+        bot.creds.api_key, {info.condition_id: info, other.condition_id: other_info}
+    )
     feed.start()
     assert engine.drain_until(out, lambda: feed.connected and engine.snapshots >= 1)
 
     bot.order(other_info, other.yes_token, Side.BUY, "0.20", "5", post_only=True)
     cp.order(other_info, other.yes_token, Side.SELL, "0.20", "5", order_type=OrderType.FAK)
-    assert not engine.drain_until(out, lambda: len(engine.tracker) >= 1, timeout=0.5)  # not subscribed
+    assert not engine.drain_until(
+        out, lambda: len(engine.tracker) >= 1, timeout=0.5
+    )  # not subscribed
 
     feed.add_markets([other.condition_id])
     time.sleep(0.2)  # let the subscribe frame reach the sim before trading (no event to wait on)

@@ -14,12 +14,20 @@ from decimal import Decimal as D
 import coincurve
 import pytest
 
-from pmbot.fills import FillTracker
-from pmbot.inventory import Inventory
-from pmbot.journal import Journal, replay
-from pmbot.model import FeedStatus, MarketInfo, OpenOrdersSnapshot, OrderType, Side, TradeEvent, TradeStatus
+from pmbot.model import (
+    FeedStatus,
+    MarketInfo,
+    OpenOrdersSnapshot,
+    OrderType,
+    Side,
+    TradeEvent,
+    TradeStatus,
+)
+from pmbot.trading.fills import FillTracker
+from pmbot.trading.inventory import Inventory
+from pmbot.trading.journal import Journal, replay
 from pmbot.venue.auth import derive_api_creds
-from pmbot.venue.positions import fetch_positions, PositionReconciler
+from pmbot.venue.positions import PositionReconciler, fetch_positions
 from pmbot.venue.rest import ClobRest
 from pmbot.venue.signer import OrderSigner, order_payload
 from pmbot.venue.user_ws import RestCatchUp, UserFeed
@@ -39,10 +47,14 @@ class Wallet:
         self.signer = OrderSigner(key)
         self.address = self.signer.address
         self.creds = derive_api_creds(sim.urls["clob_url"], key, 137)
-        self.rest = ClobRest(sim.urls["clob_url"], creds=self.creds, address=self.address, timeout=(2.0, 5.0))
+        self.rest = ClobRest(
+            sim.urls["clob_url"], creds=self.creds, address=self.address, timeout=(2.0, 5.0)
+        )
 
     def order(self, market, token, side, price, size, *, order_type=OrderType.GTC, post_only=False):
-        signed = self.signer.build(token, side, D(price), D(size), neg_risk=market.neg_risk, tick=market.tick)
+        signed = self.signer.build(
+            token, side, D(price), D(size), neg_risk=market.neg_risk, tick=market.tick
+        )
         res = self.rest.post_order(order_payload(signed, self.creds.api_key, order_type, post_only))
         assert res.get("success", True), res
         return signed.order_id
@@ -69,11 +81,15 @@ class MiniEngine:
                         self.inventory.apply_fill(ch.fill, m)
                 elif ch.kind == "status":
                     if self.journal:
-                        self.journal.update_fill_status(ch.fill.trade_id, ch.fill.order_id, ch.fill.status)
+                        self.journal.update_fill_status(
+                            ch.fill.trade_id, ch.fill.order_id, ch.fill.status
+                        )
                     self.inventory.update_status(ch.fill)
                 else:
                     if self.journal:
-                        self.journal.update_fill_status(ch.fill.trade_id, ch.fill.order_id, ch.fill.status)
+                        self.journal.update_fill_status(
+                            ch.fill.trade_id, ch.fill.order_id, ch.fill.status
+                        )
                     self.inventory.reverse_fill(ch.fill, m)
                 self.changes.append(ch)
         elif isinstance(msg, FeedStatus):
@@ -112,9 +128,22 @@ def sim():
 @pytest.fixture
 def parties(sim):
     bot, cp = Wallet(sim, 11), Wallet(sim, 22)
-    m = next(m for m in sim.exchange.markets.values() if not m.neg_risk and str(m.tick) == "0.01" and m.fee_rate > 0)
-    info = MarketInfo(m.condition_id, m.yes_token, m.no_token, tick=m.tick, min_size=m.min_size, fee_rate=m.fee_rate)
-    sim.exchange.set_position(cp.address, m.yes_token, D(1000))  # the counterparty has shares to sell
+    m = next(
+        m
+        for m in sim.exchange.markets.values()
+        if not m.neg_risk and str(m.tick) == "0.01" and m.fee_rate > 0
+    )
+    info = MarketInfo(
+        m.condition_id,
+        m.yes_token,
+        m.no_token,
+        tick=m.tick,
+        min_size=m.min_size,
+        fee_rate=m.fee_rate,
+    )
+    sim.exchange.set_position(
+        cp.address, m.yes_token, D(1000)
+    )  # the counterparty has shares to sell
     yield bot, cp, m, info
     bot.rest.close()
     cp.rest.close()
@@ -122,8 +151,18 @@ def parties(sim):
 
 def make_feed(sim, bot, info, out, stop, *, since, rng=None, backoff=0.05):
     catch_up = RestCatchUp(bot.rest.open_orders, bot.rest.trades, since=since)
-    feed = UserFeed(sim.urls["user_ws_url"], bot.creds, [info.condition_id], out, stop=stop, reconcile=catch_up,
-                    ping_interval=1.0, rng=rng or random.Random(3), backoff_initial=backoff, backoff_max=backoff)
+    feed = UserFeed(
+        sim.urls["user_ws_url"],
+        bot.creds,
+        [info.condition_id],
+        out,
+        stop=stop,
+        reconcile=catch_up,
+        ping_interval=1.0,
+        rng=rng or random.Random(3),
+        backoff_initial=backoff,
+        backoff_max=backoff,
+    )
     return feed, catch_up
 
 
@@ -149,12 +188,20 @@ def inventory_positions(inv, tokens):
 def trade_all_kinds(bot, cp, m, info):
     """Bot as maker (NORMAL), as taker, and as the maker of a MINT; returns the number of own fills."""
     bot.order(info, m.yes_token, Side.BUY, "0.40", "10", post_only=True)
-    cp.order(info, m.yes_token, Side.SELL, "0.40", "5", order_type=OrderType.FAK)  # bot maker BUY 5 YES
-    cp.order(info, m.yes_token, Side.SELL, "0.38", "5", order_type=OrderType.FAK)  # rest of it (maker price 0.40)
+    cp.order(
+        info, m.yes_token, Side.SELL, "0.40", "5", order_type=OrderType.FAK
+    )  # bot maker BUY 5 YES
+    cp.order(
+        info, m.yes_token, Side.SELL, "0.38", "5", order_type=OrderType.FAK
+    )  # rest of it (maker price 0.40)
     cp.order(info, m.yes_token, Side.SELL, "0.45", "8", post_only=True)
-    bot.order(info, m.yes_token, Side.BUY, "0.45", "8", order_type=OrderType.FAK)  # bot taker BUY 8 @0.45, pays fee
+    bot.order(
+        info, m.yes_token, Side.BUY, "0.45", "8", order_type=OrderType.FAK
+    )  # bot taker BUY 8 @0.45, pays fee
     bot.order(info, m.no_token, Side.BUY, "0.50", "5", post_only=True)
-    cp.order(info, m.yes_token, Side.BUY, "0.50", "5", order_type=OrderType.FAK)  # MINT: bot maker BUY 5 NO
+    cp.order(
+        info, m.yes_token, Side.BUY, "0.50", "5", order_type=OrderType.FAK
+    )  # MINT: bot maker BUY 5 NO
     return 4
 
 
@@ -174,13 +221,23 @@ def test_real_fills_arrive_once_and_inventory_equals_the_exchange_ledger(sim, pa
     news = [c.fill for c in engine.changes if c.kind == "new"]
     assert len(news) == n and len({(f.trade_id, f.order_id) for f in news}) == n
     kinds = sorted((f.is_maker, f.token_id == m.yes_token, f.side.value) for f in news)
-    assert kinds == [(False, True, "BUY"), (True, False, "BUY"), (True, True, "BUY"), (True, True, "BUY")]
-    assert ledger_positions(sim, bot.address) == inventory_positions(engine.inventory, [m.yes_token, m.no_token])
+    assert kinds == [
+        (False, True, "BUY"),
+        (True, False, "BUY"),
+        (True, True, "BUY"),
+        (True, True, "BUY"),
+    ]
+    assert ledger_positions(sim, bot.address) == inventory_positions(
+        engine.inventory, [m.yes_token, m.no_token]
+    )
     assert engine.inventory.shares(m.yes_token) == 18 and engine.inventory.shares(m.no_token) == 5
     taker = next(f for f in news if not f.is_maker)
     assert taker.fee_usd == (8 * info.fee_rate * D("0.45") * D("0.55")).quantize(D("0.00001")) > 0
     # collateral moved exactly as the inventory's cash flow says (prices, notional and fee)
-    assert D(sim.exchange.ledger(bot.address)["collateral"]) - start_collateral == engine.inventory.cash_flow()
+    assert (
+        D(sim.exchange.ledger(bot.address)["collateral"]) - start_collateral
+        == engine.inventory.cash_flow()
+    )
     assert any(isinstance(s, FeedStatus) and s.up for s in engine.statuses)
     # and the Data API agrees with the inventory, so the reconciler has nothing to do
     rows = fetch_positions(sim.urls["data_api_url"], bot.address)
@@ -191,7 +248,9 @@ def test_real_fills_arrive_once_and_inventory_equals_the_exchange_ledger(sim, pa
 def test_user_socket_dropped_during_fills_recovers_every_fill_exactly_once(sim, parties, feeds):
     bot, cp, m, info = parties
     out, stop = queue.Queue(), threading.Event()
-    feed, catch_up = make_feed(sim, bot, info, out, stop, since=time.time(), rng=MaxBackoff(), backoff=0.8)
+    feed, catch_up = make_feed(
+        sim, bot, info, out, stop, since=time.time(), rng=MaxBackoff(), backoff=0.8
+    )
     feeds.append((feed, stop))
     engine = MiniEngine(bot.creds.api_key, {info.condition_id: info})
     feed.start()
@@ -209,7 +268,9 @@ def test_user_socket_dropped_during_fills_recovers_every_fill_exactly_once(sim, 
             cp.order(info, m.yes_token, Side.SELL, "0.30", "5", order_type=OrderType.FAK)
             expected += 1
         assert not feed.connected
-        assert engine.drain_until(out, lambda: feed.connected and len(engine.tracker) >= expected, timeout=10)
+        assert engine.drain_until(
+            out, lambda: feed.connected and len(engine.tracker) >= expected, timeout=10
+        )
 
     assert engine.drain_until(out, lambda: engine.all_confirmed(expected), timeout=10)
     news = [c.fill for c in engine.changes if c.kind == "new"]
@@ -217,11 +278,17 @@ def test_user_socket_dropped_during_fills_recovers_every_fill_exactly_once(sim, 
     assert len({(f.trade_id, f.order_id) for f in news}) == expected
     venue_trades = {t["id"] for t in bot.rest.trades()}
     assert {f.trade_id for f in news} == venue_trades
-    assert engine.inventory.shares(m.yes_token) == 45 == ledger_positions(sim, bot.address)[m.yes_token]
+    assert (
+        engine.inventory.shares(m.yes_token)
+        == 45
+        == ledger_positions(sim, bot.address)[m.yes_token]
+    )
     assert feed.reconnects >= 3 and feed.reconciles >= 4
 
 
-def test_restart_mid_run_continues_inventory_and_pnl_from_the_journal(sim, parties, feeds, tmp_path):
+def test_restart_mid_run_continues_inventory_and_pnl_from_the_journal(
+    sim, parties, feeds, tmp_path
+):
     bot, cp, m, info = parties
     markets = {info.condition_id: info}
     state_dir = str(tmp_path / "state")
@@ -263,8 +330,14 @@ def test_restart_mid_run_continues_inventory_and_pnl_from_the_journal(sim, parti
     feeds.append((feed2, stop2))
     feed2.start()
     assert engine2.drain_until(out2, lambda: engine2.all_confirmed(3))
-    assert [c.kind for c in engine2.changes if c.kind == "new"] == ["new"]  # only the trade made while down
-    assert engine2.inventory.shares(m.yes_token) == 10 == ledger_positions(sim, bot.address)[m.yes_token]
+    assert [c.kind for c in engine2.changes if c.kind == "new"] == [
+        "new"
+    ]  # only the trade made while down
+    assert (
+        engine2.inventory.shares(m.yes_token)
+        == 10
+        == ledger_positions(sim, bot.address)[m.yes_token]
+    )
     after = engine2.inventory.pnl({m.yes_token: D("0.5")})
     assert after.realized == before.realized and after.fees == before.fees
     # 5 @ 0.40 + 5 @ 0.35 = 3.75 for 10 shares

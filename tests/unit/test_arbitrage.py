@@ -8,7 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pmbot.model import EventInfo, MarketInfo, OrderType, Outcome, Side
-from pmbot.strategy import BookView, LiveOrder, StrategyInput, StrategyMemory, StrategyParams, decide
+from pmbot.strategy import (
+    BookView,
+    LiveOrder,
+    StrategyInput,
+    StrategyMemory,
+    StrategyParams,
+    decide,
+)
 from pmbot.strategy.arbitrage import basket_no, basket_yes, binary_set, scan, taker_fee
 from pmbot.strategy.params import ArbitrageParams
 
@@ -16,7 +23,15 @@ P = ArbitrageParams()
 
 
 def outcome(i, fee="0", min_size="5"):
-    return MarketInfo(f"c{i}", f"Y{i}", f"N{i}", fee_rate=D(fee), min_size=D(min_size), neg_risk=True, event_slug="ev")
+    return MarketInfo(
+        f"c{i}",
+        f"Y{i}",
+        f"N{i}",
+        fee_rate=D(fee),
+        min_size=D(min_size),
+        neg_risk=True,
+        event_slug="ev",
+    )
 
 
 def event(n, augmented=False, fee="0"):
@@ -33,7 +48,11 @@ def two_sided(bid, ask, size="100"):
 
 
 def test_three_outcome_basket_summing_to_094_buys_one_yes_of_each_per_set():
-    books = {"Y0": asks_book(("0.30", 100)), "Y1": asks_book(("0.32", 100)), "Y2": asks_book(("0.32", 100))}
+    books = {
+        "Y0": asks_book(("0.30", 100)),
+        "Y1": asks_book(("0.32", 100)),
+        "Y2": asks_book(("0.32", 100)),
+    }
     opp = basket_yes(event(3), books, P, D(1000))
     assert opp.actionable and opp.kind == "basket_yes" and opp.key == "basket_yes:ev"
     assert opp.sets == D(100)  # depth 100; budget 100 / 0.94 = 106 sets would allow more
@@ -62,10 +81,30 @@ def test_baskets_of_two_to_ten_outcomes(n):
 @pytest.mark.parametrize(
     "prices,rate,actionable,edge_per_set",
     [
-        (("0.45", "0.50"), "0.05", True, D("0.05") - D("0.05") * (D("0.45") * D("0.55") + D("0.25"))),
-        (("0.45", "0.50"), "0.10", False, D("0.05") - D("0.10") * (D("0.45") * D("0.55") + D("0.25"))),
-        (("0.10", "0.85"), "0.10", True, D("0.05") - D("0.10") * (D("0.09") + D("0.85") * D("0.15"))),
-        (("0.02", "0.93"), "0.07", True, D("0.05") - D("0.07") * (D("0.02") * D("0.98") + D("0.93") * D("0.07"))),
+        (
+            ("0.45", "0.50"),
+            "0.05",
+            True,
+            D("0.05") - D("0.05") * (D("0.45") * D("0.55") + D("0.25")),
+        ),
+        (
+            ("0.45", "0.50"),
+            "0.10",
+            False,
+            D("0.05") - D("0.10") * (D("0.45") * D("0.55") + D("0.25")),
+        ),
+        (
+            ("0.10", "0.85"),
+            "0.10",
+            True,
+            D("0.05") - D("0.10") * (D("0.09") + D("0.85") * D("0.15")),
+        ),
+        (
+            ("0.02", "0.93"),
+            "0.07",
+            True,
+            D("0.05") - D("0.07") * (D("0.02") * D("0.98") + D("0.93") * D("0.07")),
+        ),
     ],
 )
 def test_fee_aware_edge_at_several_prices(prices, rate, actionable, edge_per_set):
@@ -98,7 +137,11 @@ def test_augmented_events_are_skipped():
 
 
 def test_not_live_or_stale_leg_is_no_signal():
-    books = {"Y0": asks_book(("0.30", 100), live=False), "Y1": asks_book(("0.30", 100)), "Y2": asks_book(("0.30", 100))}
+    books = {
+        "Y0": asks_book(("0.30", 100), live=False),
+        "Y1": asks_book(("0.30", 100)),
+        "Y2": asks_book(("0.30", 100)),
+    }
     assert basket_yes(event(3), books, P, D(1000)).skipped == "not_live"
     books["Y0"] = asks_book(("0.30", 100), age=61.0)
     assert basket_yes(event(3), books, P, D(1000), stale_secs=60.0).skipped == "not_live"
@@ -112,7 +155,11 @@ def test_depth_walks_levels_while_the_marginal_set_still_pays():
     }
     opp = basket_yes(event(3), books, P, D(1000))
     assert opp.sets == D(100)
-    assert [l.price for l in opp.legs] == [D("0.31"), D("0.32"), D("0.32")]  # limit = deepest level used
+    assert [l.price for l in opp.legs] == [
+        D("0.31"),
+        D("0.32"),
+        D("0.32"),
+    ]  # limit = deepest level used
     assert opp.cost_usd == D(20) * D("0.94") + D(80) * D("0.95")
     assert opp.legs[0].cost_usd == D(20) * D("0.30") + D(80) * D("0.31")
 
@@ -124,11 +171,17 @@ def test_depth_stops_where_the_next_level_has_no_edge():
         "Y2": asks_book(("0.32", 100)),
     }
     opp = basket_yes(event(3), books, P, D(1000))
-    assert opp.sets == D(20) and opp.legs[0].price == D("0.30") and opp.edge_usd == D(20) * D("0.06")
+    assert (
+        opp.sets == D(20) and opp.legs[0].price == D("0.30") and opp.edge_usd == D(20) * D("0.06")
+    )
 
 
 def test_thinnest_leg_below_minimum_size_is_skipped():
-    books = {"Y0": asks_book(("0.30", 3)), "Y1": asks_book(("0.32", 100)), "Y2": asks_book(("0.32", 100))}
+    books = {
+        "Y0": asks_book(("0.30", 3)),
+        "Y1": asks_book(("0.32", 100)),
+        "Y2": asks_book(("0.32", 100)),
+    }
     assert basket_yes(event(3), books, P, D(1000)).skipped == "below_min_size"
 
 
@@ -143,18 +196,24 @@ def test_budget_limits_the_set_count():
     opp = basket_yes(event(3), books, ArbitrageParams(max_basket_usd=D(50)), D(1000))
     assert opp.actionable and opp.sets == D("55.55")  # 50 / 0.90 rounded down to 0.01
     assert opp.cost_usd <= D(50)
-    opp = basket_yes(event(3), books, P, D(30))  # remaining total budget smaller than the basket cap
+    opp = basket_yes(
+        event(3), books, P, D(30)
+    )  # remaining total budget smaller than the basket cap
     assert opp.sets == D("33.33")
     assert basket_yes(event(3), books, P, D(0)).skipped == "budget"
     assert basket_yes(event(3), books, P, D(3)).skipped == "budget"  # 3.33 sets < min size 5
 
 
 def test_no_basket_when_yes_bids_sum_above_one():
-    books = {f"Y{i}": two_sided(b, str(D(b) + D("0.02"))) for i, b in enumerate(["0.40", "0.36", "0.30"])}
+    books = {
+        f"Y{i}": two_sided(b, str(D(b) + D("0.02"))) for i, b in enumerate(["0.40", "0.36", "0.30"])
+    }
     opp = basket_no(event(3), books, P, D(1000))
     assert opp.actionable and opp.kind == "basket_no" and opp.payout_per_set == 2
     assert [(l.token_id, l.price, l.outcome) for l in opp.legs] == [
-        ("N0", D("0.60"), Outcome.NO), ("N1", D("0.64"), Outcome.NO), ("N2", D("0.70"), Outcome.NO)
+        ("N0", D("0.60"), Outcome.NO),
+        ("N1", D("0.64"), Outcome.NO),
+        ("N2", D("0.70"), Outcome.NO),
     ]
     # cost n - sum(bids) = 1.94 per set, pays n - 1 = 2; budget 100 / 1.94 = 51.54 sets < depth 100
     assert opp.sets == D("51.54") and opp.edge_usd == opp.sets * D("0.06")
@@ -162,13 +221,18 @@ def test_no_basket_when_yes_bids_sum_above_one():
 
 
 def test_consistent_event_shows_nothing():
-    books = {f"Y{i}": two_sided(b, str(D(b) + D("0.02"))) for i, b in enumerate(["0.30", "0.33", "0.35"])}
+    books = {
+        f"Y{i}": two_sided(b, str(D(b) + D("0.02"))) for i, b in enumerate(["0.30", "0.33", "0.35"])
+    }
     assert scan((), (event(3),), books, P) == ()
 
 
 def test_binary_set_needs_a_stale_no_book_and_is_fill_or_kill():
     m = outcome(0)
-    books = {"Y0": two_sided("0.48", "0.50"), "N0": two_sided("0.40", "0.45")}  # NO ask 0.45, not 1 - 0.48
+    books = {
+        "Y0": two_sided("0.48", "0.50"),
+        "N0": two_sided("0.40", "0.45"),
+    }  # NO ask 0.45, not 1 - 0.48
     opp = binary_set(m, books, P, D(1000))
     assert opp.actionable and opp.order_type is OrderType.FOK
     assert {(l.token_id, l.price) for l in opp.legs} == {("Y0", D("0.50")), ("N0", D("0.45"))}
@@ -177,7 +241,9 @@ def test_binary_set_needs_a_stale_no_book_and_is_fill_or_kill():
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.sampled_from([D("0.01"), D("0.001")]), st.integers(1, 998), st.integers(1, 50), st.booleans())
+@given(
+    st.sampled_from([D("0.01"), D("0.001")]), st.integers(1, 998), st.integers(1, 50), st.booleans()
+)
 def test_consistent_mirrored_binary_book_never_signals(tick, bid_steps, spread_steps, with_no_book):
     bid = bid_steps * tick
     ask = bid + spread_steps * tick
@@ -191,16 +257,25 @@ def test_consistent_mirrored_binary_book_never_signals(tick, bid_steps, spread_s
 
 def test_decide_fires_an_arbitrage_once_then_cools_down_and_respects_in_flight_legs():
     ev = event(3)
-    books = {"Y0": asks_book(("0.30", 100)), "Y1": asks_book(("0.32", 100)), "Y2": asks_book(("0.32", 100))}
+    books = {
+        "Y0": asks_book(("0.30", 100)),
+        "Y1": asks_book(("0.32", 100)),
+        "Y2": asks_book(("0.32", 100)),
+    }
     inp = StrategyInput(now=10.0, markets=(), books=books, events=(ev,))
     d1 = decide(inp, StrategyMemory(), StrategyParams())
     assert [o.token_id for o in d1.arb_orders] == ["Y0", "Y1", "Y2"]
     assert d1.opportunities[0].actionable
-    d2 = decide(StrategyInput(now=11.0, markets=(), books=books, events=(ev,)), d1.memory, StrategyParams())
+    d2 = decide(
+        StrategyInput(now=11.0, markets=(), books=books, events=(ev,)), d1.memory, StrategyParams()
+    )
     assert d2.arb_orders == () and d2.opportunities[0].skipped == "cooldown"
     busy = (LiveOrder("x", "Y1", Side.BUY, D("0.32"), D(100), tag="arb"),)
-    d3 = decide(StrategyInput(now=20.0, markets=(), books=books, events=(ev,), open_orders=busy), d2.memory,
-                StrategyParams())
+    d3 = decide(
+        StrategyInput(now=20.0, markets=(), books=books, events=(ev,), open_orders=busy),
+        d2.memory,
+        StrategyParams(),
+    )
     assert d3.arb_orders == () and d3.opportunities[0].skipped == "in_flight"
 
 
@@ -215,8 +290,16 @@ def test_decide_counts_open_hedged_exposure_against_the_total_budget():
 def test_no_arbitrage_while_a_global_guard_holds_or_when_disabled():
     ev = event(3)
     books = {f"Y{i}": asks_book(("0.30", 100)) for i in range(3)}
-    d = decide(StrategyInput(now=1.0, markets=(), books=books, events=(ev,), user_feed_up=False),
-               StrategyMemory(), StrategyParams())
+    d = decide(
+        StrategyInput(now=1.0, markets=(), books=books, events=(ev,), user_feed_up=False),
+        StrategyMemory(),
+        StrategyParams(),
+    )
     assert d.arb_orders == () and d.opportunities == ()
     off = StrategyParams(arbitrage=ArbitrageParams(enabled=False))
-    assert decide(StrategyInput(now=1.0, markets=(), books=books, events=(ev,)), StrategyMemory(), off).arb_orders == ()
+    assert (
+        decide(
+            StrategyInput(now=1.0, markets=(), books=books, events=(ev,)), StrategyMemory(), off
+        ).arb_orders
+        == ()
+    )

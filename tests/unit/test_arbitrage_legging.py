@@ -8,8 +8,16 @@ from pmbot.strategy.arbitrage import ArbLeg, LegFill, plan_leg_repair
 
 
 def leg(i, price, size=10, outcome=Outcome.YES, market=None, fee="0"):
-    return ArbLeg(market or f"c{i}", f"T{i}", outcome, Side.BUY, D(price), D(size), fee_rate=D(fee),
-                  complement_token=f"U{i}")
+    return ArbLeg(
+        market or f"c{i}",
+        f"T{i}",
+        outcome,
+        Side.BUY,
+        D(price),
+        D(size),
+        fee_rate=D(fee),
+        complement_token=f"U{i}",
+    )
 
 
 def book(bid, ask, size="100", live=True):
@@ -30,9 +38,9 @@ def test_completing_the_short_leg_when_it_is_cheaper_than_unwinding():
     # complete: 6 * (0.30 + 0.32 + 0.33) = 5.70 for 6 sets paying 6 -> a gain of 0.30
     assert plan.action == "complete" and plan.complete_sets == D(10)
     assert plan.expected_loss_usd == D("-0.30")
-    assert [(o.token_id, o.side, o.price, o.size, o.order_type, o.post_only) for o in plan.orders] == [
-        ("T2", Side.BUY, D("0.33"), D(6), OrderType.FAK, False)
-    ]
+    assert [
+        (o.token_id, o.side, o.price, o.size, o.order_type, o.post_only) for o in plan.orders
+    ] == [("T2", Side.BUY, D("0.33"), D(6), OrderType.FAK, False)]
 
 
 def test_unwinding_the_excess_when_completing_costs_more():
@@ -54,7 +62,9 @@ def test_actual_fill_prices_and_fees_enter_the_loss():
     fills = {"T0": LegFill("T0", D(10), D("0.28")), "T1": LegFill("T1", D(0), None)}
     plan = plan_leg_repair(legs, fills, books, D(1))
     fee = D(10) * D("0.05") * D("0.25") * D("0.75")
-    assert plan.action == "unwind" and plan.expected_loss_usd == D(10) * (D("0.28") - D("0.25")) + fee
+    assert (
+        plan.action == "unwind" and plan.expected_loss_usd == D(10) * (D("0.28") - D("0.25")) + fee
+    )
 
 
 def test_loss_above_the_bound_holds_and_reports_the_naked_exposure():
@@ -73,7 +83,11 @@ def test_pieces_below_the_minimum_size_cannot_be_repaired_and_are_held():
 
 
 def test_dead_or_thin_books_block_a_repair():
-    books = {"T0": book("0.29", "0.31", live=False), "T1": book("0.31", "0.33", size="2"), "T2": book("0.32", "0.33", live=False)}
+    books = {
+        "T0": book("0.29", "0.31", live=False),
+        "T1": book("0.31", "0.33", size="2"),
+        "T2": book("0.32", "0.33", live=False),
+    }
     plan = plan_leg_repair(LEGS, {"T0": D(10), "T1": D(10), "T2": D(0)}, books, D(5))
     assert plan.action == "hold" and plan.naked == (("T0", D(10)), ("T1", D(10)))
 

@@ -3,26 +3,47 @@
 from decimal import Decimal
 from types import SimpleNamespace
 
-from pmbot.baskets import BasketBook
-from pmbot.fills import FillChange
 from pmbot.model import Fill, NewOrder, OrderAccepted, OrderRejected, OrderType, Side, TradeStatus
+from pmbot.trading.baskets import BasketBook
+from pmbot.trading.fills import FillChange
 
 D = Decimal
 
 
 def leg(cid, tok):
-    return NewOrder(client_id=cid, market="m-" + tok, token_id=tok, side=Side.BUY, price=D("0.3"), size=D(10),
-                    order_type=OrderType.FAK, post_only=False, tag="arb")
+    return NewOrder(
+        client_id=cid,
+        market="m-" + tok,
+        token_id=tok,
+        side=Side.BUY,
+        price=D("0.3"),
+        size=D(10),
+        order_type=OrderType.FAK,
+        post_only=False,
+        tag="arb",
+    )
 
 
 def fill(oid, tok, size="10", kind="new"):
-    f = Fill(trade_id="t-" + oid, order_id=oid, market="m-" + tok, token_id=tok, side=Side.BUY, price=D("0.3"),
-             size=D(size), fee_usd=D(0), is_maker=False, status=TradeStatus.MATCHED)
+    f = Fill(
+        trade_id="t-" + oid,
+        order_id=oid,
+        market="m-" + tok,
+        token_id=tok,
+        side=Side.BUY,
+        price=D("0.3"),
+        size=D(size),
+        fee_usd=D(0),
+        is_maker=False,
+        status=TradeStatus.MATCHED,
+    )
     return FillChange(fill=f, kind=kind)
 
 
 def accepted(order, oid, taking="10"):
-    return OrderAccepted(client_id=order.client_id, order_id=oid, status="matched", order=order, taking_amount=taking)
+    return OrderAccepted(
+        client_id=order.client_id, order_id=oid, status="matched", order=order, taking_amount=taking
+    )
 
 
 def test_fills_before_and_after_the_report_both_count_and_the_basket_settles_when_complete():
@@ -68,8 +89,18 @@ def test_a_reversed_fill_is_taken_back():
 
 
 def sell_fill(oid, tok, size):
-    f = Fill(trade_id="t-" + oid, order_id=oid, market="m-" + tok, token_id=tok, side=Side.SELL, price=D("0.27"),
-             size=D(size), fee_usd=D(0), is_maker=False, status=TradeStatus.MATCHED)
+    f = Fill(
+        trade_id="t-" + oid,
+        order_id=oid,
+        market="m-" + tok,
+        token_id=tok,
+        side=Side.SELL,
+        price=D("0.27"),
+        size=D(size),
+        fee_usd=D(0),
+        is_maker=False,
+        status=TradeStatus.MATCHED,
+    )
     return FillChange(fill=f, kind="new")
 
 
@@ -96,13 +127,31 @@ def test_a_repair_basket_starts_from_the_parent_and_counts_sells_down_at_average
     book.on_fill(fill("o2", "b", size="4"))
     [parent] = book.ready(1)
     parent.hedged, parent.planned_loss = D(4), D("0.5")
-    unwind = NewOrder(client_id="c3", market="m-a", token_id="a", side=Side.SELL, price=D("0.27"), size=D(6),
-                      order_type=OrderType.FAK, post_only=False, tag="unwind")
+    unwind = NewOrder(
+        client_id="c3",
+        market="m-a",
+        token_id="a",
+        side=Side.SELL,
+        price=D("0.27"),
+        size=D(6),
+        order_type=OrderType.FAK,
+        post_only=False,
+        tag="unwind",
+    )
     r = book.open_repair(parent, [unwind], now=1)
-    assert r.repair_round == 1 and r.hedged == 4 and r.planned_loss == D("0.5") and r.filled == parent.filled
+    assert (
+        r.repair_round == 1
+        and r.hedged == 4
+        and r.planned_loss == D("0.5")
+        and r.filled == parent.filled
+    )
     assert book.in_flight_usd() == 6
-    book.on_accepted(OrderAccepted(client_id="c3", order_id="o3", status="matched", order=unwind,
-                                   making_amount="6"), now=1.1)
+    book.on_accepted(
+        OrderAccepted(
+            client_id="c3", order_id="o3", status="matched", order=unwind, making_amount="6"
+        ),
+        now=1.1,
+    )
     assert book.ready(1.2) == []  # the announced sell has not arrived
     book.on_fill(sell_fill("o3", "a", "6"))
     [done] = book.ready(1.2)  # even again: at once
@@ -120,7 +169,9 @@ def test_a_rejected_repair_settles_after_the_grace_without_waiting_the_timeout()
     book.on_fill(fill("o1", "a"))
     [parent] = book.ready(0.5)
     r = book.open_repair(parent, [leg("c9", "b")], now=0.5)
-    book.on_rejected(OrderRejected(client_id="c9", order=leg("c9", "b"), reason="no match"), now=0.6)
+    book.on_rejected(
+        OrderRejected(client_id="c9", order=leg("c9", "b"), reason="no match"), now=0.6
+    )
     assert book.ready(1.0) == [] and book.ready(1.1) == [r]
 
 
@@ -129,7 +180,9 @@ def test_an_order_without_an_announced_match_is_waited_for_until_the_timeout():
     legs = [leg("c1", "a"), leg("c2", "b")]
     book.open(SimpleNamespace(cost_usd=D(6)), legs, now=0)
     book.on_accepted(accepted(legs[0], "o1"), now=0)
-    book.on_accepted(OrderAccepted(client_id="c2", order_id="o2", status="delayed", order=legs[1]), now=0)
+    book.on_accepted(
+        OrderAccepted(client_id="c2", order_id="o2", status="delayed", order=legs[1]), now=0
+    )
     book.on_fill(fill("o1", "a"))
     assert book.ready(2.9) == []  # o2 may still fill
     book.on_fill(fill("o2", "b"))

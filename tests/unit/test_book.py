@@ -7,8 +7,8 @@ from decimal import Decimal as D
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pmbot.book import OrderBook
 from pmbot.model import Side
+from pmbot.venue.book import OrderBook
 
 
 def lv(*pairs):
@@ -23,7 +23,10 @@ def test_snapshot_in_venue_order_best_last_gives_best_first_reads():
     assert b.best_ask == D("0.52") and b.best_ask_size == D("800")
     assert b.levels(Side.BUY, 5) == lv(("0.48", "1000"), ("0.47", "2500"))
     assert b.levels(Side.SELL, 1) == lv(("0.52", "800"))
-    assert b.snapshot() == (lv(("0.48", "1000"), ("0.47", "2500")), lv(("0.52", "800"), ("0.53", "1500")))
+    assert b.snapshot() == (
+        lv(("0.48", "1000"), ("0.47", "2500")),
+        lv(("0.52", "800"), ("0.53", "1500")),
+    )
 
 
 def test_snapshot_order_does_not_matter():
@@ -79,7 +82,9 @@ def test_top_matches_treats_none_as_empty_side():
 
 def test_within_top_n():
     b = OrderBook()
-    b.apply_snapshot(lv(("0.1", "1"), ("0.2", "1"), ("0.3", "1")), lv(("0.7", "1"), ("0.8", "1"), ("0.9", "1")))
+    b.apply_snapshot(
+        lv(("0.1", "1"), ("0.2", "1"), ("0.3", "1")), lv(("0.7", "1"), ("0.8", "1"), ("0.9", "1"))
+    )
     assert b.within_top(Side.BUY, D("0.2"), 2) and not b.within_top(Side.BUY, D("0.1"), 2)
     assert b.within_top(Side.SELL, D("0.8"), 2) and not b.within_top(Side.SELL, D("0.9"), 2)
     assert b.within_top(Side.SELL, D("0.95"), 5)  # fewer than n levels: anything counts
@@ -88,7 +93,9 @@ def test_within_top_n():
 # --------------------------------------------------------------------------- property: replay == model
 
 prices = st.integers(min_value=1, max_value=99).map(lambda i: D(i) / 100)
-sizes = st.one_of(st.just(D(0)), st.integers(min_value=1, max_value=10**6).map(lambda i: D(i) / 100))
+sizes = st.one_of(
+    st.just(D(0)), st.integers(min_value=1, max_value=10**6).map(lambda i: D(i) / 100)
+)
 changes = st.lists(st.tuples(st.sampled_from([Side.BUY, Side.SELL]), prices, sizes), max_size=200)
 positive_sizes = st.integers(min_value=1, max_value=10**6).map(lambda i: D(i) / 100)
 snap_side = st.dictionaries(prices, positive_sizes, max_size=30)

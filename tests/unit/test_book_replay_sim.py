@@ -15,17 +15,23 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pmbot.book import OrderBook
 from pmbot.sim.engine import SimReject
+from pmbot.venue.book import OrderBook
 from pmbot.venue.wire_market import BookEvent, PriceChangeEvent, parse_frame
 from tests.unit.test_sim_engine_helpers import ALICE, BOB, make_exchange, market, place
 
 D = Decimal
 
 op = st.one_of(
-    st.tuples(st.just("place"), st.sampled_from(["yes", "no"]), st.sampled_from(["BUY", "SELL"]),
-              st.integers(min_value=2, max_value=98), st.integers(min_value=5, max_value=40),
-              st.sampled_from([ALICE, BOB]), st.booleans()),
+    st.tuples(
+        st.just("place"),
+        st.sampled_from(["yes", "no"]),
+        st.sampled_from(["BUY", "SELL"]),
+        st.integers(min_value=2, max_value=98),
+        st.integers(min_value=5, max_value=40),
+        st.sampled_from([ALICE, BOB]),
+        st.booleans(),
+    ),
     st.tuples(st.just("cancel"), st.integers(min_value=0, max_value=50)),
 )
 
@@ -46,14 +52,18 @@ def test_replaying_the_sim_feed_gives_the_sims_books(ops):
     books = {t: OrderBook(t) for t in tokens.values()}
     for t, b in books.items():
         snap = ex.book_snapshot(t)
-        b.apply_snapshot([(D(l["price"]), D(l["size"])) for l in snap["bids"]],
-                         [(D(l["price"]), D(l["size"])) for l in snap["asks"]])
+        b.apply_snapshot(
+            [(D(l["price"]), D(l["size"])) for l in snap["bids"]],
+            [(D(l["price"]), D(l["size"])) for l in snap["asks"]],
+        )
     placed: list[tuple[str, str]] = []
     for step in ops:
         if step[0] == "place":
             _, tok, side, cents, size, who, post_only = step
             try:
-                resp = place(ex, tokens[tok], side, D(cents) / 100, size, maker=who, post_only=post_only)
+                resp = place(
+                    ex, tokens[tok], side, D(cents) / 100, size, maker=who, post_only=post_only
+                )
                 placed.append((who, resp["orderID"]))
             except SimReject:
                 pass  # crossing post-only, balance...: the venue says no, the book is unchanged
@@ -74,7 +84,11 @@ def test_replaying_the_sim_feed_gives_the_sims_books(ops):
                         continue
                     book = books[e.asset_id]
                     book.set_level(e.side, e.price, e.size)
-                    assert book.top_matches(e.best_bid, e.best_ask), (e, book.best_bid, book.best_ask)
+                    assert book.top_matches(e.best_bid, e.best_ask), (
+                        e,
+                        book.best_bid,
+                        book.best_ask,
+                    )
     for t, book in books.items():
         snap = ex.book_snapshot(t)
         bids, asks = book.snapshot()

@@ -20,7 +20,11 @@ def run_bot(*args, env=None):
     full_env.update(env or {})
     return subprocess.run(
         [sys.executable, os.path.join(ROOT, "bot.py"), *args],
-        capture_output=True, text=True, timeout=60, env=full_env, cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=full_env,
+        cwd=ROOT,
     )
 
 
@@ -87,7 +91,9 @@ def test_bad_values_name_the_key(raw, key):
 
 
 def test_money_values_are_exact_decimals():
-    cfg = parse_config({"strategy": {"edge_fraction": 0.1}, "risk": {"max_position_size_usd": 123.45}})
+    cfg = parse_config(
+        {"strategy": {"edge_fraction": 0.1}, "risk": {"max_position_size_usd": 123.45}}
+    )
     assert cfg.strategy.edge_fraction == Decimal("0.1")
     assert cfg.risk.max_position_size_usd == Decimal("123.45")
 
@@ -101,7 +107,9 @@ def test_state_dir_defaults_to_systemd_state_directory(monkeypatch):
 
 
 def test_cli_unknown_key_exits_2_with_one_line(tmp_path):
-    res = run_bot("--config", write(tmp_path, {"strategy": {"edge_fraktion": 0.1}}), "--check-config")
+    res = run_bot(
+        "--config", write(tmp_path, {"strategy": {"edge_fraktion": 0.1}}), "--check-config"
+    )
     assert res.returncode == 2
     lines = [l for l in res.stderr.splitlines() if l.strip()]
     assert len(lines) == 1 and "strategy.edge_fraktion" in lines[0]
@@ -137,7 +145,12 @@ def test_cli_bad_mode_override_exits_2(tmp_path):
 
 def test_check_config_prints_effective_config_with_the_secret_masked(tmp_path):
     secret = "0x" + "ab" * 32
-    res = run_bot("--config", write(tmp_path, {"mode": "live"}), "--check-config", env={"POLYMARKET_PRIVATE_KEY": secret})
+    res = run_bot(
+        "--config",
+        write(tmp_path, {"mode": "live"}),
+        "--check-config",
+        env={"POLYMARKET_PRIVATE_KEY": secret},
+    )
     assert res.returncode == 0, res.stderr
     assert secret not in res.stdout and secret not in res.stderr
     printed = yaml.safe_load(res.stdout)

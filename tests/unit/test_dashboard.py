@@ -20,14 +20,27 @@ GRAFANA = os.path.join(ROOT, "grafana")
 DASHBOARD = os.path.join(GRAFANA, "dashboards", "pmbot.json")
 
 PROMQL_WORDS = {
-    "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "and", "or", "unless", "offset",
-    "inf", "nan",
+    "by",
+    "without",
+    "on",
+    "ignoring",
+    "group_left",
+    "group_right",
+    "bool",
+    "and",
+    "or",
+    "unless",
+    "offset",
+    "inf",
+    "nan",
 }
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _BRACES = re.compile(r"\{[^}]*\}")
 _RANGE = re.compile(r"\[[^\]]*\]")
 _GROUPING = re.compile(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)")
-_NUMBER = re.compile(r"(?<![A-Za-z0-9_:])\d[\d.]*(?:[eE][+-]?\d+)?(?:ms|[smhdwy])?(?![A-Za-z0-9_:])")
+_NUMBER = re.compile(
+    r"(?<![A-Za-z0-9_:])\d[\d.]*(?:[eE][+-]?\d+)?(?:ms|[smhdwy])?(?![A-Za-z0-9_:])"
+)
 _IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")
 _SELECTOR = re.compile(r"\b((?:pmbot|process)_[a-z0-9_]+)\s*(\{[^}]*\})?")
 
@@ -61,7 +74,7 @@ def metric_names(expr: str) -> set[str]:
     names = set()
     for m in _IDENT.finditer(text):
         word = m.group(0)
-        rest = text[m.end():].lstrip()
+        rest = text[m.end() :].lstrip()
         if rest.startswith("(") or word.lower() in PROMQL_WORDS or word.startswith("$"):
             continue
         if text[max(0, m.start() - 1)] == "$":
@@ -83,16 +96,26 @@ def exported() -> set[str]:
 
 
 def test_metric_name_extraction():
-    expr = ('histogram_quantile(0.99, sum by (le, endpoint) (rate(pmbot_exec_request_seconds_bucket'
-            '{instance=~"$instance", x="a(b)"}[$__rate_interval]))) / on (instance) group_left up offset 5m')
+    expr = (
+        "histogram_quantile(0.99, sum by (le, endpoint) (rate(pmbot_exec_request_seconds_bucket"
+        '{instance=~"$instance", x="a(b)"}[$__rate_interval]))) / on (instance) group_left up offset 5m'
+    )
     assert metric_names(expr) == {"pmbot_exec_request_seconds_bucket", "up"}
-    assert metric_names("time() - max by (instance) (pmbot_start_time_seconds)") == {"pmbot_start_time_seconds"}
+    assert metric_names("time() - max by (instance) (pmbot_start_time_seconds)") == {
+        "pmbot_start_time_seconds"
+    }
 
 
 def test_rows_and_instance_variable():
     dash = load_dashboard()
     rows = [p["title"] for p in dash["panels"] if p["type"] == "row"]
-    for word in ("Overview", "Inventory and exposure", "Quoting and fills", "Feed health and executor", "Arbitrage"):
+    for word in (
+        "Overview",
+        "Inventory and exposure",
+        "Quoting and fills",
+        "Feed health and executor",
+        "Arbitrage",
+    ):
         assert any(r.startswith(word) for r in rows), word
     var = {v["name"]: v for v in dash["templating"]["list"]}["instance"]
     assert var["query"]["query"] == "label_values(pmbot_build_info, instance)"
@@ -108,9 +131,18 @@ def test_every_query_uses_only_exported_metrics():
         assert used <= names, (title, used - names)
         used_anywhere |= used
     # The contract metrics of issue 9 all appear on the dashboard.
-    for name in ("pmbot_inventory_shares", "pmbot_exposure_usd", "pmbot_position_value_usd", "pmbot_open_orders",
-                 "pmbot_fills_total", "pmbot_risk_paused", "pmbot_pnl_usd", "pmbot_tick_to_order_seconds_bucket",
-                 "pmbot_feed_last_event_age_seconds", "pmbot_heartbeat_age_seconds"):
+    for name in (
+        "pmbot_inventory_shares",
+        "pmbot_exposure_usd",
+        "pmbot_position_value_usd",
+        "pmbot_open_orders",
+        "pmbot_fills_total",
+        "pmbot_risk_paused",
+        "pmbot_pnl_usd",
+        "pmbot_tick_to_order_seconds_bucket",
+        "pmbot_feed_last_event_age_seconds",
+        "pmbot_heartbeat_age_seconds",
+    ):
         assert name in used_anywhere, name
 
 
@@ -123,11 +155,17 @@ def test_every_selector_filters_on_instance():
 def test_every_query_parses_as_promql(tmp_path):
     """promtool has no bare PromQL checker, but it parses recording rules: one rule per query."""
     promtool = require_tool("promtool")
-    rules = [{"record": f"dashboard:query_{i}", "expr": substitute(expr)}
-             for i, (_, expr) in enumerate(all_exprs(load_dashboard()))]
+    rules = [
+        {"record": f"dashboard:query_{i}", "expr": substitute(expr)}
+        for i, (_, expr) in enumerate(all_exprs(load_dashboard()))
+    ]
     path = tmp_path / "dashboard_rules.yml"
-    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}), encoding="utf-8")
-    r = subprocess.run([promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60)
+    path.write_text(
+        yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}), encoding="utf-8"
+    )
+    r = subprocess.run(
+        [promtool, "check", "rules", str(path)], capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 0, r.stdout + r.stderr
 
 
@@ -136,7 +174,7 @@ def test_panels_fit_the_grid_without_overlap():
     ids = set()
     for p in all_panels(load_dashboard()):
         g = p["gridPos"]
-        assert 0 <= g["x"] and g["x"] + g["w"] <= 24, p["title"]
+        assert g["x"] >= 0 and g["x"] + g["w"] <= 24, p["title"]
         assert p["id"] not in ids
         ids.add(p["id"])
         for x in range(g["x"], g["x"] + g["w"]):
@@ -149,9 +187,13 @@ def test_panels_fit_the_grid_without_overlap():
 
 
 def test_provisioning_points_the_dashboard_at_its_datasource():
-    with open(os.path.join(GRAFANA, "provisioning", "datasources", "prometheus.yml"), encoding="utf-8") as f:
+    with open(
+        os.path.join(GRAFANA, "provisioning", "datasources", "prometheus.yml"), encoding="utf-8"
+    ) as f:
         ds = yaml.safe_load(f)
-    with open(os.path.join(GRAFANA, "provisioning", "dashboards", "pmbot.yml"), encoding="utf-8") as f:
+    with open(
+        os.path.join(GRAFANA, "provisioning", "dashboards", "pmbot.yml"), encoding="utf-8"
+    ) as f:
         provider = yaml.safe_load(f)
     uid = ds["datasources"][0]["uid"]
     assert ds["datasources"][0]["type"] == "prometheus"

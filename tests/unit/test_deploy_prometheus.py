@@ -54,14 +54,26 @@ def test_promtool_test_rules():
 
 def test_the_required_alerts_exist_and_each_has_a_test():
     alerts = {r["alert"] for g in load("alerts.yml")["groups"] for r in g["rules"]}
-    for required in ("PmbotDown", "PmbotFeedStale", "PmbotHeartbeatMissed", "PmbotRiskPausedTooLong",
-                     "PmbotExposureNearLimit", "PmbotRejectRateHigh"):
+    for required in (
+        "PmbotDown",
+        "PmbotFeedStale",
+        "PmbotHeartbeatMissed",
+        "PmbotRiskPausedTooLong",
+        "PmbotExposureNearLimit",
+        "PmbotRejectRateHigh",
+    ):
         assert required in alerts
-    tested = {t["alertname"] for case in load("alerts_test.yml")["tests"] for t in case["alert_rule_test"]}
+    tested = {
+        t["alertname"] for case in load("alerts_test.yml")["tests"] for t in case["alert_rule_test"]
+    }
     assert alerts == tested
     # and every one of them is seen firing somewhere, not only asserted quiet
-    fired = {t["alertname"] for case in load("alerts_test.yml")["tests"] for t in case["alert_rule_test"]
-             if t.get("exp_alerts")}
+    fired = {
+        t["alertname"]
+        for case in load("alerts_test.yml")["tests"]
+        for t in case["alert_rule_test"]
+        if t.get("exp_alerts")
+    }
     assert alerts == fired
 
 

@@ -68,7 +68,9 @@ def test_unit_settings(name):
     }.items():
         assert one[key] == value, key
     assert one.get("User") == "pmbot" or one.get("DynamicUser") == "yes"
-    assert "POLYMARKET_PRIVATE_KEY=" not in "\n".join(l for l in read(name).splitlines() if not l.startswith("#"))
+    assert "POLYMARKET_PRIVATE_KEY=" not in "\n".join(
+        l for l in read(name).splitlines() if not l.startswith("#")
+    )
     assert unit["Install"]["WantedBy"] == ["multi-user.target"]
 
 
@@ -99,7 +101,10 @@ def test_systemd_analyze_verify_is_clean(name, tmp_path):
     result = verify(render(name, tmp_path))
     # verify exits 0 on unknown keys and bad values (it only warns), so any output is a failure too.
     assert result.returncode == 0 and result.stderr.strip() == "" and result.stdout.strip() == "", (
-        result.returncode, result.stdout, result.stderr)
+        result.returncode,
+        result.stdout,
+        result.stderr,
+    )
 
 
 def test_verify_check_catches_a_broken_unit(tmp_path):

@@ -20,16 +20,33 @@ WALLET = "0x8ba1f109551bD432803012645Ac136ddd64DBA72"  # EIP-55 checksummed
 SDK_SIGNER = SdkSigner(KEY, 137)
 
 uint256 = st.integers(min_value=0, max_value=2**256 - 1)
-addresses = st.binary(min_size=20, max_size=20).map(lambda b: eip712.checksum_address("0x" + b.hex()))
+addresses = st.binary(min_size=20, max_size=20).map(
+    lambda b: eip712.checksum_address("0x" + b.hex())
+)
 bytes32_hex = st.binary(min_size=32, max_size=32).map(lambda b: "0x" + b.hex())
 
 
-def sdk_signed_order(*, neg_risk, sig_type, salt, maker, token_id, maker_amount, taker_amount, side, ts,
-                     metadata="0x" + "00" * 32, builder="0x" + "00" * 32, chain_id=137):
+def sdk_signed_order(
+    *,
+    neg_risk,
+    sig_type,
+    salt,
+    maker,
+    token_id,
+    maker_amount,
+    taker_amount,
+    side,
+    ts,
+    metadata="0x" + "00" * 32,
+    builder="0x" + "00" * 32,
+    chain_id=137,
+):
     """The wire order py_clob_client_v2's exchange order builder produces (fixed salt, no network)."""
     contract = eip712.exchange_address(neg_risk)
     signer = SDK_SIGNER if chain_id == 137 else SdkSigner(KEY, chain_id)
-    builder_obj = ExchangeOrderBuilderV2(contract, chain_id, signer, generate_salt=lambda: str(salt))
+    builder_obj = ExchangeOrderBuilderV2(
+        contract, chain_id, signer, generate_salt=lambda: str(salt)
+    )
     data = OrderDataV2(
         maker=maker,
         tokenId=str(token_id),
@@ -51,7 +68,10 @@ def sdk_signed_order(*, neg_risk, sig_type, salt, maker, token_id, maker_amount,
 
 
 def test_keccak256_is_ethereum_keccak_not_sha3():
-    assert eip712.keccak256(b"").hex() == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+    assert (
+        eip712.keccak256(b"").hex()
+        == "c5d2460186f7233c927e7db2dcc703c0e500b653ca82273b7bfad8045d85a470"
+    )
 
 
 @pytest.mark.parametrize(
@@ -68,7 +88,9 @@ def test_checksum_address_matches_eip55_vectors(addr):
     assert eip712.checksum_address(addr.upper().replace("0X", "0x")) == addr
 
 
-@pytest.mark.parametrize("bad", ["", "0x", "0x1234", "5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0x" + "zz" * 20, None])
+@pytest.mark.parametrize(
+    "bad", ["", "0x", "0x1234", "5aAeb6053F3E94C9b9A09f33669435E7Ef1BeAed", "0x" + "zz" * 20, None]
+)
 def test_checksum_address_rejects_malformed(bad):
     with pytest.raises(ValueError):
         eip712.checksum_address(bad)
@@ -80,7 +102,9 @@ def test_address_of_known_key():
     assert eip712.address_of(KEY[2:]) == KEY_ADDRESS
 
 
-@pytest.mark.parametrize("bad", ["0x" + "00" * 32, "0x" + "ff" * 32, "0x1234", "0x" + "gg" * 32, b"\x01" * 31])
+@pytest.mark.parametrize(
+    "bad", ["0x" + "00" * 32, "0x" + "ff" * 32, "0x1234", "0x" + "gg" * 32, b"\x01" * 31]
+)
 def test_invalid_private_keys_rejected_without_echoing_them(bad):
     with pytest.raises(ValueError) as info:
         eip712.address_of(bad)
@@ -94,7 +118,12 @@ def test_exchange_domain_separators_differ_by_exchange_and_chain():
     c = eip712.exchange_domain_separator(neg_risk=False, chain_id=80002)
     assert len({a, b, c}) == 3
     assert a == ExchangeOrderBuilderV2(eip712.CTF_EXCHANGE_V2, 137, SDK_SIGNER).app_domain_separator
-    assert b == ExchangeOrderBuilderV2(eip712.NEG_RISK_CTF_EXCHANGE_V2, 137, SDK_SIGNER).app_domain_separator
+    assert (
+        b
+        == ExchangeOrderBuilderV2(
+            eip712.NEG_RISK_CTF_EXCHANGE_V2, 137, SDK_SIGNER
+        ).app_domain_separator
+    )
 
 
 @settings(max_examples=100, deadline=None)
@@ -116,7 +145,9 @@ def test_high_s_signature_is_rejected():
         eip712.recover_digest_signer(digest, "0x" + malleable.hex())
 
 
-@pytest.mark.parametrize("bad", ["0x", "0x" + "00" * 65, "0x" + "11" * 64, "nothex", "0x" + "11" * 64 + "1d"])
+@pytest.mark.parametrize(
+    "bad", ["0x", "0x" + "00" * 65, "0x" + "11" * 64, "nothex", "0x" + "11" * 64 + "1d"]
+)
 def test_recover_rejects_malformed_signatures(bad):
     with pytest.raises(ValueError):
         eip712.recover_digest_signer(b"\x01" * 32, bad)
@@ -139,18 +170,40 @@ def test_recover_rejects_malformed_signatures(bad):
     metadata=bytes32_hex,
     builder=bytes32_hex,
 )
-def test_order_digest_and_signature_equal_sdk(neg_risk, sig_type, salt, funder, token_id, maker_amount,
-                                              taker_amount, side, ts, metadata, builder):
+def test_order_digest_and_signature_equal_sdk(
+    neg_risk,
+    sig_type,
+    salt,
+    funder,
+    token_id,
+    maker_amount,
+    taker_amount,
+    side,
+    ts,
+    metadata,
+    builder,
+):
     maker = KEY_ADDRESS if sig_type == 0 else funder
     wire, sdk_hash = sdk_signed_order(
-        neg_risk=neg_risk, sig_type=sig_type, salt=salt, maker=maker, token_id=token_id,
-        maker_amount=maker_amount, taker_amount=taker_amount, side=side, ts=ts, metadata=metadata, builder=builder,
+        neg_risk=neg_risk,
+        sig_type=sig_type,
+        salt=salt,
+        maker=maker,
+        token_id=token_id,
+        maker_amount=maker_amount,
+        taker_amount=taker_amount,
+        side=side,
+        ts=ts,
+        metadata=metadata,
+        builder=builder,
     )
     digest = eip712.order_digest(wire, neg_risk=neg_risk)
     assert "0x" + digest.hex() == sdk_hash
     if sig_type == 3:
         contents = eip712.order_struct_hash(wire)
-        ours = eip712.poly_1271_wrap(KEY, contents, bytes.fromhex(wire["signer"][2:]), neg_risk=neg_risk)
+        ours = eip712.poly_1271_wrap(
+            KEY, contents, bytes.fromhex(wire["signer"][2:]), neg_risk=neg_risk
+        )
         assert len(bytes.fromhex(ours[2:])) == 317
     else:
         ours = eip712.sign_digest(KEY, digest)
@@ -159,42 +212,94 @@ def test_order_digest_and_signature_equal_sdk(neg_risk, sig_type, salt, funder, 
 
 
 def test_order_digest_accepts_numeric_side_and_int_strings_identically():
-    wire, _ = sdk_signed_order(neg_risk=False, sig_type=0, salt=7, maker=KEY_ADDRESS, token_id=123,
-                               maker_amount=5200000, taker_amount=10000000, side="SELL", ts=1767000000123)
+    wire, _ = sdk_signed_order(
+        neg_risk=False,
+        sig_type=0,
+        salt=7,
+        maker=KEY_ADDRESS,
+        token_id=123,
+        maker_amount=5200000,
+        taker_amount=10000000,
+        side="SELL",
+        ts=1767000000123,
+    )
     alt = dict(wire, side=1, salt="7", tokenId=123, makerAmount=5200000, timestamp=1767000000123)
     assert eip712.order_digest(alt, neg_risk=False) == eip712.order_digest(wire, neg_risk=False)
 
 
 def test_expiration_is_not_signed():
-    wire, _ = sdk_signed_order(neg_risk=False, sig_type=0, salt=7, maker=KEY_ADDRESS, token_id=123,
-                               maker_amount=5200000, taker_amount=10000000, side="BUY", ts=1767000000123)
-    assert eip712.order_digest(dict(wire, expiration="1999999999"), neg_risk=False) == eip712.order_digest(
-        wire, neg_risk=False
+    wire, _ = sdk_signed_order(
+        neg_risk=False,
+        sig_type=0,
+        salt=7,
+        maker=KEY_ADDRESS,
+        token_id=123,
+        maker_amount=5200000,
+        taker_amount=10000000,
+        side="BUY",
+        ts=1767000000123,
     )
+    assert eip712.order_digest(
+        dict(wire, expiration="1999999999"), neg_risk=False
+    ) == eip712.order_digest(wire, neg_risk=False)
 
 
 def test_order_on_other_chain_matches_sdk():
-    wire, sdk_hash = sdk_signed_order(neg_risk=True, sig_type=2, salt=99, maker=WALLET, token_id=5,
-                                      maker_amount=1, taker_amount=2, side="BUY", ts=3, chain_id=80002)
+    wire, sdk_hash = sdk_signed_order(
+        neg_risk=True,
+        sig_type=2,
+        salt=99,
+        maker=WALLET,
+        token_id=5,
+        maker_amount=1,
+        taker_amount=2,
+        side="BUY",
+        ts=3,
+        chain_id=80002,
+    )
     assert "0x" + eip712.order_digest(wire, neg_risk=True, chain_id=80002).hex() == sdk_hash
     assert eip712.recover_order_signer(wire, neg_risk=True, chain_id=80002) == KEY_ADDRESS
 
 
 @pytest.mark.parametrize(
     "field,value",
-    [("makerAmount", "5200001"), ("tokenId", "124"), ("side", "SELL"), ("salt", 8), ("maker", KEY_ADDRESS)],
+    [
+        ("makerAmount", "5200001"),
+        ("tokenId", "124"),
+        ("side", "SELL"),
+        ("salt", 8),
+        ("maker", KEY_ADDRESS),
+    ],
 )
 def test_tampered_order_does_not_recover_the_signer(field, value):
-    wire, _ = sdk_signed_order(neg_risk=False, sig_type=2, salt=7, maker=WALLET, token_id=123,
-                               maker_amount=5200000, taker_amount=10000000, side="BUY", ts=1767000000123)
+    wire, _ = sdk_signed_order(
+        neg_risk=False,
+        sig_type=2,
+        salt=7,
+        maker=WALLET,
+        token_id=123,
+        maker_amount=5200000,
+        taker_amount=10000000,
+        side="BUY",
+        ts=1767000000123,
+    )
     assert eip712.recover_order_signer(wire, neg_risk=False) == KEY_ADDRESS
     assert eip712.recover_order_signer(dict(wire, **{field: value}), neg_risk=False) != KEY_ADDRESS
     assert eip712.recover_order_signer(wire, neg_risk=True) != KEY_ADDRESS  # other exchange
 
 
 def _type3_wire(neg_risk=False):
-    wire, _ = sdk_signed_order(neg_risk=neg_risk, sig_type=3, salt=7, maker=WALLET, token_id=123,
-                               maker_amount=5200000, taker_amount=10000000, side="BUY", ts=1767000000123)
+    wire, _ = sdk_signed_order(
+        neg_risk=neg_risk,
+        sig_type=3,
+        salt=7,
+        maker=WALLET,
+        token_id=123,
+        maker_amount=5200000,
+        taker_amount=10000000,
+        side="BUY",
+        ts=1767000000123,
+    )
     return wire
 
 
@@ -229,17 +334,34 @@ def test_poly_1271_wrapper_bound_to_the_deposit_wallet():
     other = dict(wire, signer="0x" + "ab" * 20)
     raw = bytes.fromhex(wire["signature"][2:])
     patched = raw[:97] + eip712.order_struct_hash(other) + raw[129:]
-    assert eip712.recover_order_signer(dict(other, signature="0x" + patched.hex()), neg_risk=False) != KEY_ADDRESS
+    assert (
+        eip712.recover_order_signer(dict(other, signature="0x" + patched.hex()), neg_risk=False)
+        != KEY_ADDRESS
+    )
 
 
 @pytest.mark.parametrize(
     "field,value",
     [
-        ("salt", -1), ("salt", "1.5"), ("salt", "0x10"), ("salt", 2**256), ("salt", True), ("salt", 1.0),
-        ("maker", "0x1234"), ("maker", 12), ("signer", "0x" + "gg" * 20),
-        ("tokenId", ""), ("makerAmount", "-5"), ("takerAmount", None),
-        ("side", "HOLD"), ("side", 2), ("signatureType", 256), ("signatureType", "0"),
-        ("timestamp", "12a"), ("metadata", "0x" + "00" * 33), ("builder", "nothex"),
+        ("salt", -1),
+        ("salt", "1.5"),
+        ("salt", "0x10"),
+        ("salt", 2**256),
+        ("salt", True),
+        ("salt", 1.0),
+        ("maker", "0x1234"),
+        ("maker", 12),
+        ("signer", "0x" + "gg" * 20),
+        ("tokenId", ""),
+        ("makerAmount", "-5"),
+        ("takerAmount", None),
+        ("side", "HOLD"),
+        ("side", 2),
+        ("signatureType", 256),
+        ("signatureType", "0"),
+        ("timestamp", "12a"),
+        ("metadata", "0x" + "00" * 33),
+        ("builder", "nothex"),
     ],
 )
 def test_malformed_order_fields_raise_value_error(field, value):
@@ -266,7 +388,9 @@ def test_recover_rejects_unknown_signature_types(sig_type):
 
 
 @settings(max_examples=60, deadline=None)
-@given(ts=st.integers(min_value=0, max_value=2**40), nonce=st.integers(min_value=0, max_value=2**64))
+@given(
+    ts=st.integers(min_value=0, max_value=2**40), nonce=st.integers(min_value=0, max_value=2**64)
+)
 def test_clob_auth_signature_equals_sdk_l1_header(ts, nonce):
     ref = sign_clob_auth_message(SDK_SIGNER, ts, nonce)
     ours = eip712.sign_clob_auth(KEY, KEY_ADDRESS, str(ts), nonce)
@@ -278,24 +402,55 @@ def test_clob_auth_signature_is_bound_to_timestamp_nonce_and_chain():
     sig = eip712.sign_clob_auth(KEY, KEY_ADDRESS, "1700000000", 0)
     assert eip712.recover_clob_auth_signer(KEY_ADDRESS, "1700000001", 0, sig) != KEY_ADDRESS
     assert eip712.recover_clob_auth_signer(KEY_ADDRESS, "1700000000", 1, sig) != KEY_ADDRESS
-    assert eip712.recover_clob_auth_signer(KEY_ADDRESS, "1700000000", 0, sig, chain_id=80002) != KEY_ADDRESS
-    assert eip712.sign_clob_auth(KEY, KEY_ADDRESS, "1700000000", 0, chain_id=80002) == sign_clob_auth_message(
-        SdkSigner(KEY, 80002), 1700000000, 0
+    assert (
+        eip712.recover_clob_auth_signer(KEY_ADDRESS, "1700000000", 0, sig, chain_id=80002)
+        != KEY_ADDRESS
     )
+    assert eip712.sign_clob_auth(
+        KEY, KEY_ADDRESS, "1700000000", 0, chain_id=80002
+    ) == sign_clob_auth_message(SdkSigner(KEY, 80002), 1700000000, 0)
 
 
 junk = st.one_of(
-    st.none(), st.booleans(), st.integers(min_value=-(2**300), max_value=2**300), st.floats(allow_nan=True),
-    st.text(max_size=80), st.binary(max_size=80), st.lists(st.integers(), max_size=3),
-    st.sampled_from(["0x", "0x" + "00" * 20, "0x" + "ff" * 32, "BUY", "SELL", "115792089237316195423570985008687907853269984665640564039457584007913129639936"]),
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**300), max_value=2**300),
+    st.floats(allow_nan=True),
+    st.text(max_size=80),
+    st.binary(max_size=80),
+    st.lists(st.integers(), max_size=3),
+    st.sampled_from(
+        [
+            "0x",
+            "0x" + "00" * 20,
+            "0x" + "ff" * 32,
+            "BUY",
+            "SELL",
+            "115792089237316195423570985008687907853269984665640564039457584007913129639936",
+        ]
+    ),
 )
 
 
 @settings(max_examples=300, deadline=None)
 @given(
     overrides=st.dictionaries(
-        st.sampled_from(["salt", "maker", "signer", "tokenId", "makerAmount", "takerAmount", "side",
-                         "signatureType", "timestamp", "metadata", "builder", "signature"]),
+        st.sampled_from(
+            [
+                "salt",
+                "maker",
+                "signer",
+                "tokenId",
+                "makerAmount",
+                "takerAmount",
+                "side",
+                "signatureType",
+                "timestamp",
+                "metadata",
+                "builder",
+                "signature",
+            ]
+        ),
         junk,
         min_size=1,
         max_size=4,

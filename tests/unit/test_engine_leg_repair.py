@@ -15,20 +15,31 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from pmbot.config import parse_config
-from pmbot.arbitrage_desk import MAX_REPAIR_ROUNDS
-from pmbot.engine import Engine
-from pmbot.fills import FillChange
-from pmbot.journal import Journal
 from pmbot.metrics import Metrics
-from pmbot.model import (Create, EventInfo, Fill, MarketInfo, MarketUpdate, OrderAccepted, OrderRejected, Side,
-                         TradeStatus)
+from pmbot.model import (
+    Create,
+    EventInfo,
+    Fill,
+    MarketInfo,
+    MarketUpdate,
+    OrderAccepted,
+    OrderRejected,
+    Side,
+    TradeStatus,
+)
 from pmbot.state import AppState
 from pmbot.strategy.arbitrage import basket_yes
 from pmbot.strategy.params import ArbitrageParams
 from pmbot.strategy.views import BookView
+from pmbot.trading.arbitrage_desk import MAX_REPAIR_ROUNDS
+from pmbot.trading.engine import Engine
+from pmbot.trading.fills import FillChange
+from pmbot.trading.journal import Journal
 
 WALLET = "0x" + "ab" * 20
-MARKETS = tuple(MarketInfo(f"c{i}", f"Y{i}", f"N{i}", neg_risk=True, event_slug="ev") for i in range(3))
+MARKETS = tuple(
+    MarketInfo(f"c{i}", f"Y{i}", f"N{i}", neg_risk=True, event_slug="ev") for i in range(3)
+)
 EVENT = EventInfo("ev", MARKETS)
 
 
@@ -41,11 +52,23 @@ class Clock:
 
 @pytest.fixture
 def engine(tmp_path):
-    cfg = parse_config({"mode": "live", "state_dir": str(tmp_path), "arbitrage": {"max_leg_loss_usd": 5}})
+    cfg = parse_config(
+        {"mode": "live", "state_dir": str(tmp_path), "arbitrage": {"max_leg_loss_usd": 5}}
+    )
     journal = Journal(str(tmp_path), "https://clob.example", WALLET)
-    eng = Engine(cfg=cfg, markets=(), events=(EVENT,), inbound=queue.Queue(), commands=queue.Queue(),
-                 state=AppState(), journal=journal, metrics=Metrics(CollectorRegistry(), process_collector=False),
-                 api_key="k", funder=WALLET, clock=Clock())
+    eng = Engine(
+        cfg=cfg,
+        markets=(),
+        events=(EVENT,),
+        inbound=queue.Queue(),
+        commands=queue.Queue(),
+        state=AppState(),
+        journal=journal,
+        metrics=Metrics(CollectorRegistry(), process_collector=False),
+        api_key="k",
+        funder=WALLET,
+        clock=Clock(),
+    )
     yield eng
     journal.close()
 
@@ -53,14 +76,35 @@ def engine(tmp_path):
 def book(eng, token, bids, asks):
     lv = lambda levels: tuple((D(p), D(s)) for p, s in levels)  # noqa: E731
     b, a = lv(bids), lv(asks)
-    eng.books[token] = MarketUpdate(token, "c" + token[1:], b[0][0] if b else None, a[0][0] if a else None,
-                                    b[0][1] if b else D(0), a[0][1] if a else D(0), D("0.01"), True, 0, b, a)
+    eng.books[token] = MarketUpdate(
+        token,
+        "c" + token[1:],
+        b[0][0] if b else None,
+        a[0][0] if a else None,
+        b[0][1] if b else D(0),
+        a[0][1] if a else D(0),
+        D("0.01"),
+        True,
+        0,
+        b,
+        a,
+    )
     eng.book_ts[token] = eng.clock()
 
 
 def fill(order_id, token, side, size, price):
-    f = Fill(trade_id="t-" + order_id, order_id=order_id, market="c" + token[1:], token_id=token, side=side,
-             price=D(price), size=D(size), fee_usd=D(0), is_maker=False, status=TradeStatus.MATCHED)
+    f = Fill(
+        trade_id="t-" + order_id,
+        order_id=order_id,
+        market="c" + token[1:],
+        token_id=token,
+        side=side,
+        price=D(price),
+        size=D(size),
+        fee_usd=D(0),
+        is_maker=False,
+        status=TradeStatus.MATCHED,
+    )
     return FillChange(fill=f, kind="new")
 
 
@@ -83,11 +127,17 @@ def report(eng, order, order_id, filled):
     """The executor's answer and the user channel's fill for one order (``filled`` 0: rejected)."""
     now = eng.clock()
     if not filled:
-        eng.arb.baskets.on_rejected(OrderRejected(client_id=order.client_id, order=order, reason="no match"), now)
+        eng.arb.baskets.on_rejected(
+            OrderRejected(client_id=order.client_id, order=order, reason="no match"), now
+        )
         return
     amount = str(filled)
-    eng.arb.baskets.on_accepted(OrderAccepted(order.client_id, order_id, "matched", order, taking_amount=amount,
-                                          making_amount=amount), now)
+    eng.arb.baskets.on_accepted(
+        OrderAccepted(
+            order.client_id, order_id, "matched", order, taking_amount=amount, making_amount=amount
+        ),
+        now,
+    )
     eng.arb.baskets.on_fill(fill(order_id, order.token_id, order.side, filled, order.price))
 
 
@@ -112,18 +162,26 @@ def open_basket(eng, filled):
 def test_a_repair_that_fails_is_planned_again_then_reported_naked(engine):
     assert MAX_REPAIR_ROUNDS == 2
     for i, tok in enumerate(("Y0", "Y1", "Y2")):
-        book(engine, tok, [("0.28", 50)], [] if i == 2 else [("0.45", 50)])  # outcome 2: no asks left
+        book(
+            engine, tok, [("0.28", 50)], [] if i == 2 else [("0.45", 50)]
+        )  # outcome 2: no asks left
     open_basket(engine, [20, 20, 6])
     settle_ready(engine)
     assert hedged_sets(engine) == 6  # only what is complete now
     round1 = sent(engine)
-    assert sorted((o.token_id, o.side, o.size) for o in round1) == [("Y0", Side.SELL, 14), ("Y1", Side.SELL, 14)]
+    assert sorted((o.token_id, o.side, o.size) for o in round1) == [
+        ("Y0", Side.SELL, 14),
+        ("Y1", Side.SELL, 14),
+    ]
 
     report(engine, round1[0], "r1a", 8)  # partly: 6 of Y0 still naked
     report(engine, round1[1], "r1b", 0)  # rejected: the bids were gone
     settle_ready(engine)
     round2 = sent(engine)
-    assert sorted((o.token_id, o.side, o.size) for o in round2) == [("Y0", Side.SELL, 6), ("Y1", Side.SELL, 14)]
+    assert sorted((o.token_id, o.side, o.size) for o in round2) == [
+        ("Y0", Side.SELL, 6),
+        ("Y1", Side.SELL, 14),
+    ]
     assert naked_count(engine) == 0
 
     for o, oid in zip(round2, ("r2a", "r2b")):

@@ -11,29 +11,61 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from pmbot.config import parse_config
-from pmbot.engine import Engine
-from pmbot.journal import Journal
 from pmbot.metrics import Metrics
-from pmbot.model import (CancelAll, FeedStatus, MakerOrderEntry, MarketInfo, MarketUpdate, Replace, Create, Side,
-                         TradeEvent, TradeStatus)
+from pmbot.model import (
+    CancelAll,
+    Create,
+    FeedStatus,
+    MakerOrderEntry,
+    MarketInfo,
+    MarketUpdate,
+    Replace,
+    Side,
+    TradeEvent,
+    TradeStatus,
+)
 from pmbot.state import AppState
+from pmbot.trading.engine import Engine
+from pmbot.trading.journal import Journal
 
 WALLET = "0x" + "cd" * 20
 MARKET = MarketInfo("c1", "Y1", "N1")
 
 
 def update(token, bid, ask, recv_ns=1):
-    return MarketUpdate(token, "c1", D(bid), D(ask), D(100), D(100), D("0.01"), True, recv_ns,
-                        ((D(bid), D(100)),), ((D(ask), D(100)),))
+    return MarketUpdate(
+        token,
+        "c1",
+        D(bid),
+        D(ask),
+        D(100),
+        D(100),
+        D("0.01"),
+        True,
+        recv_ns,
+        ((D(bid), D(100)),),
+        ((D(ask), D(100)),),
+    )
 
 
 @pytest.fixture
 def engine(tmp_path):
-    cfg = parse_config({"mode": "live", "state_dir": str(tmp_path), "arbitrage": {"enabled": False}})
+    cfg = parse_config(
+        {"mode": "live", "state_dir": str(tmp_path), "arbitrage": {"enabled": False}}
+    )
     journal = Journal(str(tmp_path), "https://clob.example", WALLET)
-    eng = Engine(cfg=cfg, markets=(MARKET,), events=(), inbound=queue.Queue(), commands=queue.Queue(),
-                 state=AppState(), journal=journal, metrics=Metrics(CollectorRegistry(), process_collector=False),
-                 api_key="key", funder=WALLET)
+    eng = Engine(
+        cfg=cfg,
+        markets=(MARKET,),
+        events=(),
+        inbound=queue.Queue(),
+        commands=queue.Queue(),
+        state=AppState(),
+        journal=journal,
+        metrics=Metrics(CollectorRegistry(), process_collector=False),
+        api_key="key",
+        funder=WALLET,
+    )
     yield eng
     eng.request_stop()
     eng.join(5)
@@ -72,19 +104,37 @@ def test_a_backlog_of_market_updates_is_coalesced_to_the_latest_state(engine):
     assert len(decisions) < 100  # batches, not 20,001 decisions
     assert engine.books["Y1"].best_bid == D("0.50")  # the newest state won
     cmds = drain(engine.commands)
-    placed = [o for c in cmds if isinstance(c, (Create, Replace)) for o in (c.orders if isinstance(c, Create) else c.creates)]
+    placed = [
+        o
+        for c in cmds
+        if isinstance(c, (Create, Replace))
+        for o in (c.orders if isinstance(c, Create) else c.creates)
+    ]
     assert any(o.side is Side.BUY and o.price == D("0.45") and o.token_id == "Y1" for o in placed)
 
 
 def test_a_fill_is_journalled_before_it_counts_and_counted_once(engine, tmp_path):
-    trade = TradeEvent(trade_id="t1", market="c1", token_id="Y1", side=Side.SELL, price=D("0.45"), size=D(10),
-                       status=TradeStatus.MATCHED, taker_order_id="0xother", owner="someone",
-                       maker_orders=(MakerOrderEntry("0xmine", "key", "Y1", D("0.45"), D(10), Side.BUY),))
+    trade = TradeEvent(
+        trade_id="t1",
+        market="c1",
+        token_id="Y1",
+        side=Side.SELL,
+        price=D("0.45"),
+        size=D(10),
+        status=TradeStatus.MATCHED,
+        taker_order_id="0xother",
+        owner="someone",
+        maker_orders=(MakerOrderEntry("0xmine", "key", "Y1", D("0.45"), D(10), Side.BUY),),
+    )
     engine._apply(trade)
     engine._apply(trade)  # the same trade again (e.g. a REST catch-up): nothing changes
     assert engine.inventory.shares("Y1") == D(10)
     assert [f.trade_id for f in engine.journal.load().fills] == ["t1"]
-    engine._apply(TradeEvent(**{**{f: getattr(trade, f) for f in trade.__slots__}, "status": TradeStatus.FAILED}))
+    engine._apply(
+        TradeEvent(
+            **{**{f: getattr(trade, f) for f in trade.__slots__}, "status": TradeStatus.FAILED}
+        )
+    )
     assert engine.inventory.shares("Y1") == D(0)
 
 

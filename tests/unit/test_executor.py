@@ -10,7 +10,7 @@ import coincurve
 import pytest
 
 from pmbot.errors import RejectedError, TransientError, UnknownOutcomeError, VenueModeError
-from pmbot.executor import UNVERIFIED, Executor
+from pmbot.execution.executor import UNVERIFIED, Executor
 from pmbot.model import (
     Cancel,
     CancelAll,
@@ -26,8 +26,8 @@ from pmbot.model import (
     VenueMode,
     VenueModeChanged,
 )
+from pmbot.ratelimit import BucketLimit, RateBudget
 from pmbot.venue.auth import ApiCreds
-from pmbot.venue.ratelimit import BucketLimit, RateBudget
 from pmbot.venue.signer import OrderSigner
 
 TOKEN = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
@@ -35,8 +35,15 @@ CREDS = ApiCreds("api-key", "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", "pass")
 
 
 def ok(order_id, status="live"):
-    return {"success": True, "errorMsg": "", "orderID": order_id, "status": status, "takingAmount": "",
-            "makingAmount": "", "tradeIDs": []}
+    return {
+        "success": True,
+        "errorMsg": "",
+        "orderID": order_id,
+        "status": status,
+        "takingAmount": "",
+        "makingAmount": "",
+        "tradeIDs": [],
+    }
 
 
 class FakeRest:
@@ -110,10 +117,24 @@ class Harness:
         self.reports = queue.Queue()
         self.stop = threading.Event()
         self.now = [1000.0]
-        opts = dict(heartbeat_enabled=False, reconcile_secs=0, max_retries=3, backoff_initial=0.001,
-                    backoff_max=0.002, rng=random.Random(3))
+        opts = dict(
+            heartbeat_enabled=False,
+            reconcile_secs=0,
+            max_retries=3,
+            backoff_initial=0.001,
+            backoff_max=0.002,
+            rng=random.Random(3),
+        )
         opts.update(kw)
-        self.ex = Executor(self.rest, _IdTagging(signer), CREDS, self.commands, self.reports, stop=self.stop, **opts)
+        self.ex = Executor(
+            self.rest,
+            _IdTagging(signer),
+            CREDS,
+            self.commands,
+            self.reports,
+            stop=self.stop,
+            **opts,
+        )
         self.started = False
 
     def run(self, *commands, expect):
@@ -159,30 +180,57 @@ def harness(signer):
 
 
 def order(i, *, post_only=True, price="0.50"):
-    return NewOrder(client_id=f"c{i}", market="0xm", token_id=TOKEN, side=Side.BUY, price=Decimal(price),
-                    size=Decimal(10), post_only=post_only)
+    return NewOrder(
+        client_id=f"c{i}",
+        market="0xm",
+        token_id=TOKEN,
+        side=Side.BUY,
+        price=Decimal(price),
+        size=Decimal(10),
+        post_only=post_only,
+    )
 
 
 def test_batch_results_are_read_one_by_one(harness):
     h = harness()
 
     def mixed(payloads):
-        return [ok(payloads[0]["order"]["_id"]),
-                {"success": True, "errorMsg": "not enough balance / allowance", "orderID": "", "status": ""},
-                {"success": False, "errorMsg": "", "orderID": payloads[2]["order"]["_id"], "status": "live"},
-                ok(payloads[3]["order"]["_id"], status="delayed")]
+        return [
+            ok(payloads[0]["order"]["_id"]),
+            {
+                "success": True,
+                "errorMsg": "not enough balance / allowance",
+                "orderID": "",
+                "status": "",
+            },
+            {
+                "success": False,
+                "errorMsg": "",
+                "orderID": payloads[2]["order"]["_id"],
+                "status": "live",
+            },
+            ok(payloads[3]["order"]["_id"], status="delayed"),
+        ]
 
     h.rest.post_script = [mixed]
     reports = h.run(Create(tuple(order(i) for i in range(4))), expect=4)
     kinds = [(type(r).__name__, r.client_id) for r in reports]
-    assert kinds == [("OrderAccepted", "c0"), ("OrderRejected", "c1"), ("OrderRejected", "c2"), ("OrderAccepted", "c3")]
+    assert kinds == [
+        ("OrderAccepted", "c0"),
+        ("OrderRejected", "c1"),
+        ("OrderRejected", "c2"),
+        ("OrderAccepted", "c3"),
+    ]
     assert reports[1].reason == "not enough balance / allowance" and reports[1].kind == "rejected"
     assert h.ex.open_order_ids() == {reports[0].order_id, reports[3].order_id}
 
 
 def test_transient_errors_are_retried_with_the_same_signed_orders(harness):
     h = harness()
-    h.rest.post_script = [TransientError("429", status=429, retry_after=0.01), TransientError("500", status=500)]
+    h.rest.post_script = [
+        TransientError("429", status=429, retry_after=0.01),
+        TransientError("500", status=500),
+    ]
     reports = h.run(Create((order(1), order(2))), expect=2)
     assert all(isinstance(r, OrderAccepted) for r in reports)
     salts = [c[1] for c in h.rest.calls if c[0] == "post_orders"]
@@ -210,8 +258,12 @@ def test_unknown_outcome_is_reported_and_never_resent(harness):
 
 def test_duplicate_after_an_open_ended_retry_is_unknown_not_rejected(harness):
     h = harness()
-    h.rest.post_script = [TransientError("500 order timed out", status=500),
-                          lambda p: [{"success": False, "errorMsg": "order 0x.. is invalid. Duplicated.", "orderID": ""}]]
+    h.rest.post_script = [
+        TransientError("500 order timed out", status=500),
+        lambda p: [
+            {"success": False, "errorMsg": "order 0x.. is invalid. Duplicated.", "orderID": ""}
+        ],
+    ]
     [r] = h.run(Create((order(1),)), expect=1)
     assert isinstance(r, OrderUnknown)
 
@@ -238,14 +290,21 @@ def test_cancel_only_mode_stops_creates_until_a_probe_succeeds(harness):
 def test_post_only_mode_sends_only_post_only_orders(harness):
     clock = [0.0]
     h = harness(monotonic=lambda: clock[0])
-    h.rest.post_script = [VenueModeError("post-only mode", mode="post_only", status=503, retry_after=60)]
+    h.rest.post_script = [
+        VenueModeError("post-only mode", mode="post_only", status=503, retry_after=60)
+    ]
     reports = h.run(Create((order(1, post_only=False), order(2, post_only=True))), expect=3)
     by_type = {type(r).__name__: r for r in reports}
     assert by_type["VenueModeChanged"].mode is VenueMode.POST_ONLY
-    assert by_type["OrderRejected"].client_id == "c1" and by_type["OrderRejected"].kind == "venue_mode"
+    assert (
+        by_type["OrderRejected"].client_id == "c1" and by_type["OrderRejected"].kind == "venue_mode"
+    )
     assert by_type["OrderAccepted"].client_id == "c2"
     reports = h.run(Create((order(3, post_only=False), order(4))), expect=2)
-    assert {(type(r).__name__, r.client_id) for r in reports} == {("OrderRejected", "c3"), ("OrderAccepted", "c4")}
+    assert {(type(r).__name__, r.client_id) for r in reports} == {
+        ("OrderRejected", "c3"),
+        ("OrderAccepted", "c4"),
+    }
 
 
 def test_cancels_go_before_creates_and_cancel_all_drops_earlier_creates(harness):
@@ -257,7 +316,11 @@ def test_cancels_go_before_creates_and_cancel_all_drops_earlier_creates(harness)
     calls = [c[0] for c in h.rest.calls]
     assert calls == ["cancel_orders", "post_orders"]
     assert h.rest.calls[0][1] == ["0xold", "0xother"]
-    assert sorted(type(r).__name__ for r in reports) == ["CancelResult", "OrderAccepted", "OrderAccepted"]
+    assert sorted(type(r).__name__ for r in reports) == [
+        "CancelResult",
+        "OrderAccepted",
+        "OrderAccepted",
+    ]
     h.rest.calls.clear()
     reports = h.run(Create((order(3),)), CancelAll("risk"), Create((order(4),)), expect=3)
     # may be drained in one batch or two; either way order 3 must never rest after the cancel-all
@@ -277,7 +340,9 @@ def test_creates_are_batched_by_15(harness):
 def test_a_create_waiting_for_budget_lets_a_later_cancel_go_first(harness):
     clock = [0.0]
     h = harness()
-    h.rest.rate_budget = RateBudget({"orders": BucketLimit(5.0, 1.0)}, fraction=1.0, clock=lambda: clock[0])
+    h.rest.rate_budget = RateBudget(
+        {"orders": BucketLimit(5.0, 1.0)}, fraction=1.0, clock=lambda: clock[0]
+    )
     h.rest.rate_budget.try_acquire("orders", 1)  # empty: the create must wait 1/5 s of fake time
 
     h.commands.put(Create((order(1),)))
@@ -306,8 +371,18 @@ def test_heartbeat_carries_the_returned_id(harness):
 
 
 def _row(oid, market="0xm"):
-    return {"id": oid, "status": "LIVE", "market": market, "asset_id": TOKEN, "side": "BUY", "price": "0.5",
-            "original_size": "10", "size_matched": "0", "owner": "api-key", "order_type": "GTC"}
+    return {
+        "id": oid,
+        "status": "LIVE",
+        "market": market,
+        "asset_id": TOKEN,
+        "side": "BUY",
+        "price": "0.5",
+        "original_size": "10",
+        "size_matched": "0",
+        "owner": "api-key",
+        "order_type": "GTC",
+    }
 
 
 def test_reconcile_resolves_unknowns_and_adopts_unknown_venue_orders(harness):
@@ -337,7 +412,10 @@ def test_cleanup_orphans_cancels_or_adopts(harness):
 def test_cancel_all_and_verify_retries_until_nothing_is_left(harness):
     h = harness()
     h.rest.open = {"0xa": _row("0xa")}
-    h.rest.cancel_all_script = [TransientError("500", status=500), TransientError("500", status=500)]
+    h.rest.cancel_all_script = [
+        TransientError("500", status=500),
+        TransientError("500", status=500),
+    ]
     h.rest.list_script = [TransientError("502", status=502)]
     assert h.ex.cancel_all_and_verify(5.0) == []
     assert not h.rest.open
@@ -364,16 +442,27 @@ def test_off_tick_price_is_rejected_locally(harness):
     assert not h.rest.calls
 
 
-def test_post_first_replace_sends_creates_before_cancels_and_retries_balance_refusals_after_them(harness):
+def test_post_first_replace_sends_creates_before_cancels_and_retries_balance_refusals_after_them(
+    harness,
+):
     h = harness()
 
     def first_batch(payloads):  # the second order is refused for balance while the old quotes rest
-        return [ok(payloads[0]["order"]["_id"]),
-                {"success": False, "errorMsg": "not enough balance / allowance", "orderID": "", "status": ""}]
+        return [
+            ok(payloads[0]["order"]["_id"]),
+            {
+                "success": False,
+                "errorMsg": "not enough balance / allowance",
+                "orderID": "",
+                "status": "",
+            },
+        ]
 
     h.rest.post_script = [first_batch, None]
-    reports = h.run(Replace(cancel_ids=("0xold",), creates=(order(1), order(2, price="0.49")), post_first=True),
-                    expect=3)
+    reports = h.run(
+        Replace(cancel_ids=("0xold",), creates=(order(1), order(2, price="0.49")), post_first=True),
+        expect=3,
+    )
     calls = [c[0] for c in h.rest.calls]
     assert calls == ["post_orders", "cancel_orders", "post_orders"]
     accepted = sorted(r.client_id for r in reports if isinstance(r, OrderAccepted))
@@ -383,8 +472,15 @@ def test_post_first_replace_sends_creates_before_cancels_and_retries_balance_ref
 
 def test_a_balance_refusal_after_the_cancels_is_reported(harness):
     h = harness()
-    refuse = lambda payloads: [{"success": False, "errorMsg": "not enough balance / allowance", "orderID": "",
-                                "status": ""} for _ in payloads]
+    refuse = lambda payloads: [
+        {
+            "success": False,
+            "errorMsg": "not enough balance / allowance",
+            "orderID": "",
+            "status": "",
+        }
+        for _ in payloads
+    ]
     h.rest.post_script = [refuse, refuse]
     reports = h.run(Replace(cancel_ids=("0xold",), creates=(order(1),), post_first=True), expect=2)
     rejected = [r for r in reports if isinstance(r, OrderRejected)]

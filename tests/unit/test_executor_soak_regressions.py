@@ -11,8 +11,17 @@ import coincurve
 import pytest
 
 from pmbot.errors import VenueModeError
-from pmbot.executor import Executor
-from pmbot.model import Cancel, Create, NewOrder, OrderRejected, Replace, Side, VenueMode, VenueModeChanged
+from pmbot.execution.executor import Executor
+from pmbot.model import (
+    Cancel,
+    Create,
+    NewOrder,
+    OrderRejected,
+    Replace,
+    Side,
+    VenueMode,
+    VenueModeChanged,
+)
 from pmbot.venue.auth import ApiCreds
 from pmbot.venue.signer import OrderSigner
 from tests.unit.test_executor import _IdTagging  # the fake venue answers with the real order hash
@@ -38,7 +47,10 @@ class FakeRest:
             error = self.post_errors.pop(0) if self.post_errors else None
         if error is not None:
             raise error
-        return [{"success": True, "errorMsg": "", "orderID": p["order"]["_id"], "status": "live"} for p in payloads]
+        return [
+            {"success": True, "errorMsg": "", "orderID": p["order"]["_id"], "status": "live"}
+            for p in payloads
+        ]
 
     def cancel_orders(self, ids):
         with self.lock:
@@ -57,10 +69,18 @@ def make():
 
     def build(**kw):
         key = coincurve.PrivateKey(bytes([9]) * 32).to_hex()
-        signer = _IdTagging(OrderSigner("0x" + key, rng=random.Random(1), clock_ms=lambda: 1_767_000_000_000))
+        signer = _IdTagging(
+            OrderSigner("0x" + key, rng=random.Random(1), clock_ms=lambda: 1_767_000_000_000)
+        )
         rest, commands, reports, stop = FakeRest(), queue.Queue(), queue.Queue(), threading.Event()
-        opts = dict(heartbeat_enabled=False, reconcile_secs=0, max_retries=2, backoff_initial=0.001,
-                    backoff_max=0.002, rng=random.Random(3))
+        opts = dict(
+            heartbeat_enabled=False,
+            reconcile_secs=0,
+            max_retries=2,
+            backoff_initial=0.001,
+            backoff_max=0.002,
+            rng=random.Random(3),
+        )
         opts.update(kw)
         ex = Executor(rest, signer, CREDS, commands, reports, stop=stop, **opts)
         made.append((ex, stop))
@@ -73,8 +93,15 @@ def make():
 
 
 def order(i, price="0.50"):
-    return NewOrder(client_id=f"c{i}", market="0xm", token_id=TOKEN, side=Side.BUY, price=Decimal(price),
-                    size=Decimal(10), post_only=True)
+    return NewOrder(
+        client_id=f"c{i}",
+        market="0xm",
+        token_id=TOKEN,
+        side=Side.BUY,
+        price=Decimal(price),
+        size=Decimal(10),
+        post_only=True,
+    )
 
 
 def next_report(reports, timeout=3.0):
@@ -103,7 +130,9 @@ def test_cancel_only_lifts_even_when_the_paused_strategy_sends_no_creates(make):
     assert "probing" in probing.reason
 
     rest.post_errors = [VenueModeError("cancel-only", mode="cancel_only", status=503)]
-    commands.put(Create((order(2),)))  # the resumed strategy's creates are the probe: still cancel-only
+    commands.put(
+        Create((order(2),))
+    )  # the resumed strategy's creates are the probe: still cancel-only
     back = next_report(reports)
     assert isinstance(back, VenueModeChanged) and back.mode is VenueMode.CANCEL_ONLY
     rejected = next_report(reports)

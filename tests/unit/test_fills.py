@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pmbot.fills import FillTracker, maker_side, round_fee
 from pmbot.model import MarketInfo, Side, TradeStatus
+from pmbot.trading.fills import FillTracker, maker_side, round_fee
 from pmbot.venue.wire_user import parse_trade
 
 FIXTURES = os.path.join(os.path.dirname(os.path.dirname(__file__)), "fixtures", "user")
@@ -23,7 +23,9 @@ def load(name):
 
 IDS = load("ids.json")
 ME = IDS["api_key"]
-MARKET = MarketInfo(IDS["condition_id"], IDS["yes_token"], IDS["no_token"], fee_rate=Decimal("0.05"))
+MARKET = MarketInfo(
+    IDS["condition_id"], IDS["yes_token"], IDS["no_token"], fee_rate=Decimal("0.05")
+)
 MARKETS = {MARKET.condition_id: MARKET}
 
 
@@ -60,13 +62,23 @@ def test_taker_identified_by_own_order_id_even_when_owner_is_someone_else():
 def test_mint_maker_is_buy_of_the_complementary_token():
     (change,) = FillTracker(ME).on_trade(trade("trade_mint.json"), MARKETS)
     f = change.fill
-    assert f.token_id == MARKET.no_token and f.side is Side.BUY and f.price == Decimal("0.40") and f.size == 10
+    assert (
+        f.token_id == MARKET.no_token
+        and f.side is Side.BUY
+        and f.price == Decimal("0.40")
+        and f.size == 10
+    )
 
 
 def test_merge_maker_is_sell_of_the_complementary_token():
     (change,) = FillTracker(ME).on_trade(trade("trade_merge.json"), MARKETS)
     f = change.fill
-    assert f.token_id == MARKET.no_token and f.side is Side.SELL and f.price == Decimal("0.45") and f.size == 6
+    assert (
+        f.token_id == MARKET.no_token
+        and f.side is Side.SELL
+        and f.price == Decimal("0.45")
+        and f.size == 6
+    )
 
 
 def test_taker_against_a_mint_maker_pays_one_minus_the_maker_price():
@@ -82,7 +94,12 @@ def test_taker_against_a_mint_maker_pays_one_minus_the_maker_price():
 
 @pytest.mark.parametrize(
     "taker_side, same_token, expected",
-    [(Side.BUY, True, Side.SELL), (Side.SELL, True, Side.BUY), (Side.BUY, False, Side.BUY), (Side.SELL, False, Side.SELL)],
+    [
+        (Side.BUY, True, Side.SELL),
+        (Side.SELL, True, Side.BUY),
+        (Side.BUY, False, Side.BUY),
+        (Side.SELL, False, Side.SELL),
+    ],
 )
 def test_maker_side_rule(taker_side, same_token, expected):
     tr = replace(trade("trade_mint.json"), side=taker_side)
@@ -115,7 +132,10 @@ def test_matched_duplicate_mined_confirmed_counts_once_and_advances_status():
     results = [ft.on_trade(parse_trade(d), MARKETS) for d in load("trade_lifecycle_confirmed.json")]
     kinds = [[c.kind for c in r] for r in results]
     assert kinds == [["new"], [], ["status"], ["status"]]
-    assert results[3][0].fill.status is TradeStatus.CONFIRMED and results[3][0].previous is TradeStatus.MINED
+    assert (
+        results[3][0].fill.status is TradeStatus.CONFIRMED
+        and results[3][0].previous is TradeStatus.MINED
+    )
     assert len(ft) == 1
 
 
@@ -145,7 +165,9 @@ def test_stale_rest_replay_does_not_move_status_backwards():
 def test_rest_row_of_a_trade_seen_on_the_channel_is_a_duplicate():
     ft = FillTracker(ME)
     ws = trade("trade_taker_normal.json")
-    rest = parse_trade(dict(load("rest_trades_page.json")["data"][0], id=ws.trade_id, status="MATCHED"))
+    rest = parse_trade(
+        dict(load("rest_trades_page.json")["data"][0], id=ws.trade_id, status="MATCHED")
+    )
     assert len(ft.on_trade(ws, MARKETS)) == 1
     assert ft.on_trade(rest, MARKETS) == []
 
@@ -156,7 +178,9 @@ def test_restore_from_journal_makes_replays_no_ops():
     second = FillTracker(ME)
     second.restore([change.fill])
     assert second.on_trade(trade("trade_mint.json"), MARKETS) == []
-    assert [c.kind for c in second.on_trade(trade("trade_mint.json", status="FAILED"), MARKETS)] == ["reversed"]
+    assert [
+        c.kind for c in second.on_trade(trade("trade_mint.json", status="FAILED"), MARKETS)
+    ] == ["reversed"]
 
 
 def test_self_trade_gives_a_taker_and_a_maker_fill():
@@ -165,7 +189,9 @@ def test_self_trade_gives_a_taker_and_a_maker_fill():
     tid = d["taker_order_id"]
     changes = FillTracker(ME, own_order_ids=lambda: {tid}).on_trade(parse_trade(d), MARKETS)
     assert sorted((c.fill.is_maker, c.fill.token_id) for c in changes) == [
-        (False, MARKET.yes_token), (True, MARKET.no_token)]
+        (False, MARKET.yes_token),
+        (True, MARKET.no_token),
+    ]
 
 
 def test_someone_elses_trade_gives_nothing():
@@ -189,20 +215,32 @@ def test_fee_uses_market_schedule_when_the_trade_has_no_rate():
     assert change.fill.fee_usd == 0
 
 
-@pytest.mark.parametrize("raw, rounded", [("0", "0"), ("0.000001", "0.00001"), ("0.000015", "0.00002"),
-                                          ("0.123454", "0.12345")])
+@pytest.mark.parametrize(
+    "raw, rounded",
+    [("0", "0"), ("0.000001", "0.00001"), ("0.000015", "0.00002"), ("0.123454", "0.12345")],
+)
 def test_fee_rounding(raw, rounded):
     assert round_fee(Decimal(raw)) == Decimal(rounded)
 
 
-STATUSES = [TradeStatus.MATCHED, TradeStatus.MINED, TradeStatus.CONFIRMED, TradeStatus.RETRYING, TradeStatus.FAILED]
+STATUSES = [
+    TradeStatus.MATCHED,
+    TradeStatus.MINED,
+    TradeStatus.CONFIRMED,
+    TradeStatus.RETRYING,
+    TradeStatus.FAILED,
+]
 
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(st.sampled_from(STATUSES), min_size=1, max_size=12))
 def test_any_message_order_counts_at_most_once_and_reverses_at_most_once(statuses):
     ft = FillTracker(ME)
-    kinds = [c.kind for s in statuses for c in ft.on_trade(trade("trade_mint.json", status=s.value), MARKETS)]
+    kinds = [
+        c.kind
+        for s in statuses
+        for c in ft.on_trade(trade("trade_mint.json", status=s.value), MARKETS)
+    ]
     assert kinds.count("new") <= 1 and kinds.count("reversed") <= 1
     net = kinds.count("new") - kinds.count("reversed")
     first = statuses[0]

@@ -14,13 +14,26 @@ STRATEGY_DIR = os.path.join(ROOT, "pmbot", "strategy")
 ALLOWED_STDLIB = {"__future__", "decimal", "dataclasses", "math", "enum", "typing", "collections"}
 ALLOWED_PMBOT = {"pmbot.model"}
 FORBIDDEN_AT_RUNTIME = (
-    "pmbot.venue", "pmbot.sim", "pmbot.state", "pmbot.metrics", "pmbot.config",
-    "threading", "logging", "random", "socket", "prometheus_client", "requests", "websocket", "sqlite3",
+    "pmbot.venue",
+    "pmbot.sim",
+    "pmbot.state",
+    "pmbot.metrics",
+    "pmbot.config",
+    "threading",
+    "logging",
+    "random",
+    "socket",
+    "prometheus_client",
+    "requests",
+    "websocket",
+    "sqlite3",
 )
 
 
 def _strategy_files():
-    return sorted(os.path.join(STRATEGY_DIR, f) for f in os.listdir(STRATEGY_DIR) if f.endswith(".py"))
+    return sorted(
+        os.path.join(STRATEGY_DIR, f) for f in os.listdir(STRATEGY_DIR) if f.endswith(".py")
+    )
 
 
 def _imported_modules(path):
@@ -38,7 +51,14 @@ def _imported_modules(path):
 
 def test_strategy_package_has_modules():
     names = {os.path.basename(p) for p in _strategy_files()}
-    assert {"decide.py", "quoting.py", "risk.py", "arbitrage.py", "reconcile.py", "requote.py"} <= names
+    assert {
+        "decide.py",
+        "quoting.py",
+        "risk.py",
+        "arbitrage.py",
+        "reconcile.py",
+        "requote.py",
+    } <= names
 
 
 @pytest.mark.parametrize("path", _strategy_files(), ids=os.path.basename)
@@ -63,7 +83,9 @@ def test_importing_strategy_loads_no_io_threading_logging_or_venue_code():
         "time_new = 'time' in sys.modules and 'time' not in baseline\n"
         "print(repr((loaded, time_new)))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=30)
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "([], False)"
 

@@ -6,19 +6,39 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pmbot.inventory import Inventory, reserved_by_orders
 from pmbot.model import Fill, MarketInfo, NewOrder, OpenOrder, Side, TradeStatus
-from pmbot.orders import TrackedOrder
+from pmbot.trading.inventory import Inventory, reserved_by_orders
+from pmbot.trading.orders import TrackedOrder
 
 M = MarketInfo("0xcid", "YES", "NO")
 _n = 0
 
 
-def fill(side, size, price, token="YES", fee="0", status=TradeStatus.MATCHED, notional=None, trade_id=None):
+def fill(
+    side,
+    size,
+    price,
+    token="YES",
+    fee="0",
+    status=TradeStatus.MATCHED,
+    notional=None,
+    trade_id=None,
+):
     global _n
     _n += 1
-    return Fill(trade_id or f"t{_n}", f"o{_n}", M.condition_id, token, side, D(price), D(size), D(fee),
-                False, status, notional=None if notional is None else D(notional))
+    return Fill(
+        trade_id or f"t{_n}",
+        f"o{_n}",
+        M.condition_id,
+        token,
+        side,
+        D(price),
+        D(size),
+        D(fee),
+        False,
+        status,
+        notional=None if notional is None else D(notional),
+    )
 
 
 def test_average_cost_and_realized_on_reduce():
@@ -59,7 +79,11 @@ def test_flip_long_to_short_and_back():
 
 def test_reversing_a_failed_fill_replays_the_rest_exactly():
     inv = Inventory()
-    a, b, c = fill(Side.BUY, 10, "0.40", fee="0.01"), fill(Side.BUY, 10, "0.60", fee="0.02"), fill(Side.SELL, 5, "0.70")
+    a, b, c = (
+        fill(Side.BUY, 10, "0.40", fee="0.01"),
+        fill(Side.BUY, 10, "0.60", fee="0.02"),
+        fill(Side.SELL, 5, "0.70"),
+    )
     for f in (a, b, c):
         inv.apply_fill(f, M)
     assert inv.reverse_fill(b, M)
@@ -73,7 +97,9 @@ def test_confirmed_fills_are_folded_and_can_no_longer_be_reversed():
     inv = Inventory()
     a = fill(Side.BUY, 10, "0.40")
     inv.apply_fill(a, M)
-    inv.update_status(Fill(**{**{s: getattr(a, s) for s in a.__slots__}, "status": TradeStatus.CONFIRMED}))
+    inv.update_status(
+        Fill(**{**{s: getattr(a, s) for s in a.__slots__}, "status": TradeStatus.CONFIRMED})
+    )
     assert not inv.reverse_fill(a, M)
     assert inv.shares("YES") == 10 and inv.avg_cost("YES") == D("0.40")
 
@@ -93,11 +119,15 @@ def test_hedged_sets_are_flat_for_skew_but_count_in_value():
     inv = Inventory()
     inv.apply_fill(fill(Side.BUY, 30, "0.55"), M)
     inv.apply_fill(fill(Side.BUY, 10, "0.45", token="NO"), M)
-    inv.record_hedged_set("basket-1", {"YES": D(5), "OTHER_YES": D(5)}, cost_usd=D("4.7"), payout_usd=D(5), ts=1.0)
+    inv.record_hedged_set(
+        "basket-1", {"YES": D(5), "OTHER_YES": D(5)}, cost_usd=D("4.7"), payout_usd=D(5), ts=1.0
+    )
     e = inv.exposure(M, D("0.6"))
     assert e.hedged_yes == 5 and e.net_yes_shares == 15 and e.imbalance_usd == D("9.0")
     assert e.value_usd == D("22.0")
-    assert inv.hedged_shares("YES") == 5 and inv.hedged_shares("OTHER_YES") == 0  # not held, never over-counted
+    assert (
+        inv.hedged_shares("YES") == 5 and inv.hedged_shares("OTHER_YES") == 0
+    )  # not held, never over-counted
     with pytest.raises(ValueError):
         inv.record_hedged_set("basket-1", {"YES": D(1)}, cost_usd=D(1), payout_usd=D(1))
     assert inv.hedged_sets()[0].locked_edge_usd == D("0.3")
@@ -129,17 +159,29 @@ def test_fill_for_a_token_outside_the_market_is_refused():
 
 
 def test_reserved_by_open_orders_and_tracked_orders():
-    open_orders = [OpenOrder("a", "m", "YES", Side.BUY, D("0.40"), D(10), D(4)),
-                   OpenOrder("b", "m", "YES", Side.SELL, D("0.60"), D(5), D(0)),
-                   OpenOrder("c", "m", "NO", Side.BUY, D("0.30"), D(5), D(5))]
-    tracked = [TrackedOrder(NewOrder("x", "m", "NO", Side.SELL, D("0.7"), D(3)), "0xx", D(1), "live")]
+    open_orders = [
+        OpenOrder("a", "m", "YES", Side.BUY, D("0.40"), D(10), D(4)),
+        OpenOrder("b", "m", "YES", Side.SELL, D("0.60"), D(5), D(0)),
+        OpenOrder("c", "m", "NO", Side.BUY, D("0.30"), D(5), D(5)),
+    ]
+    tracked = [
+        TrackedOrder(NewOrder("x", "m", "NO", Side.SELL, D("0.7"), D(3)), "0xx", D(1), "live")
+    ]
     r = reserved_by_orders(open_orders + tracked)
     assert r.usd == D("2.40") and dict(r.shares) == {"YES": D(5), "NO": D(2)}
 
 
 prices = st.integers(min_value=1, max_value=99).map(lambda c: D(c) / 100)
-fills_st = st.lists(st.tuples(st.sampled_from([Side.BUY, Side.SELL]), st.integers(1, 50), prices,
-                              st.integers(0, 500).map(lambda f: D(f) / 100000)), min_size=1, max_size=25)
+fills_st = st.lists(
+    st.tuples(
+        st.sampled_from([Side.BUY, Side.SELL]),
+        st.integers(1, 50),
+        prices,
+        st.integers(0, 500).map(lambda f: D(f) / 100000),
+    ),
+    min_size=1,
+    max_size=25,
+)
 
 
 @settings(max_examples=120, deadline=None)

@@ -12,10 +12,10 @@ from decimal import Decimal as D
 import pytest
 
 from pmbot.errors import FatalError
-from pmbot.fills import FillTracker
-from pmbot.inventory import HedgedSet, Inventory
-from pmbot.journal import Journal, default_state_dir, journal_path, replay
-from pmbot.model import (Fill, MarketInfo, NewOrder, OrderEvent, OrderEventKind, Side, TradeStatus)
+from pmbot.model import Fill, MarketInfo, NewOrder, OrderEvent, OrderEventKind, Side, TradeStatus
+from pmbot.trading.fills import FillTracker
+from pmbot.trading.inventory import HedgedSet, Inventory
+from pmbot.trading.journal import Journal, default_state_dir, journal_path, replay
 from tests.conftest import ROOT
 
 VENUE = "https://clob.polymarket.com"
@@ -23,9 +23,23 @@ WALLET = "0xAbCdEf0123456789aBCdEF0123456789abcDEF01"
 M = MarketInfo("0xcid", "YES", "NO")
 
 
-def fill(n, side=Side.BUY, size="10", price="0.40", token="YES", status=TradeStatus.MATCHED, fee="0.01"):
-    return Fill(f"trade-{n}", f"0xorder{n}", M.condition_id, token, side, D(price), D(size), D(fee), n % 2 == 0,
-                status, 1767000000.0 + n, notional=D(size) * D(price))
+def fill(
+    n, side=Side.BUY, size="10", price="0.40", token="YES", status=TradeStatus.MATCHED, fee="0.01"
+):
+    return Fill(
+        f"trade-{n}",
+        f"0xorder{n}",
+        M.condition_id,
+        token,
+        side,
+        D(price),
+        D(size),
+        D(fee),
+        n % 2 == 0,
+        status,
+        1767000000.0 + n,
+        notional=D(size) * D(price),
+    )
 
 
 @pytest.fixture
@@ -36,8 +50,14 @@ def journal(tmp_path):
 
 
 def test_path_is_per_venue_host_and_lowercased_wallet(tmp_path):
-    assert journal_path("/s", VENUE, WALLET) == f"/s/journal-clob.polymarket.com-{WALLET.lower()}.sqlite3"
-    assert journal_path("/s", "http://127.0.0.1:8123", "0xA") == "/s/journal-127.0.0.1_8123-0xa.sqlite3"
+    assert (
+        journal_path("/s", VENUE, WALLET)
+        == f"/s/journal-clob.polymarket.com-{WALLET.lower()}.sqlite3"
+    )
+    assert (
+        journal_path("/s", "http://127.0.0.1:8123", "0xA")
+        == "/s/journal-127.0.0.1_8123-0xa.sqlite3"
+    )
     assert journal_path("/s", VENUE, "0xa") != journal_path("/s", VENUE, "0xb")
 
 
@@ -69,8 +89,20 @@ def test_duplicate_fill_is_rejected_also_after_reopen(tmp_path):
 
 
 def test_fill_round_trips_exactly(journal):
-    f = Fill("t", "o", "m", "YES", Side.SELL, D("0.503333333333333333"), D("15"), D("0.18748"), False,
-             TradeStatus.MINED, 1767000100.5, D("7.55"))
+    f = Fill(
+        "t",
+        "o",
+        "m",
+        "YES",
+        Side.SELL,
+        D("0.503333333333333333"),
+        D("15"),
+        D("0.18748"),
+        False,
+        TradeStatus.MINED,
+        1767000100.5,
+        D("7.55"),
+    )
     journal.record_fill(f)
     assert journal.load().fills == (f,)
 
@@ -81,7 +113,7 @@ def test_crash_without_close_loses_nothing_acknowledged(tmp_path):
         import os, sys
         sys.path.insert(0, {ROOT!r})
         from decimal import Decimal as D
-        from pmbot.journal import Journal
+        from pmbot.trading.journal import Journal
         from pmbot.model import Fill, Side, TradeStatus
         j = Journal({str(state)!r}, {VENUE!r}, {WALLET!r})
         for n in range(50):
@@ -107,8 +139,13 @@ def test_replay_rebuilds_inventory_pnl_and_dedupe_exactly(tmp_path):
     seed = {"YES": (D("4"), D("0.35")), "NO": (D("2"), D("0.6"))}
     j.record_seed(seed, ts=1.0)
     live_inv.seed(seed)
-    fills = [fill(1), fill(2, price="0.60"), fill(3, side=Side.SELL, size="5", price="0.70"),
-             fill(4, token="NO", price="0.30"), fill(5, side=Side.SELL, size="3", price="0.45")]
+    fills = [
+        fill(1),
+        fill(2, price="0.60"),
+        fill(3, side=Side.SELL, size="5", price="0.70"),
+        fill(4, token="NO", price="0.30"),
+        fill(5, side=Side.SELL, size="3", price="0.45"),
+    ]
     for f in fills:
         assert j.record_fill(f)
         live_inv.apply_fill(f)
@@ -147,10 +184,33 @@ def test_empty_seed_flattens_on_replay(journal):
 def test_orders_and_order_events(journal):
     order = NewOrder("c1", "m", "YES", Side.BUY, D("0.41"), D("10"))
     journal.record_order("0xabc", order, ts=5.0)
-    journal.record_order_event(OrderEvent("0xabc", "m", "YES", Side.BUY, D("0.41"), D("10"), D("4"),
-                                          OrderEventKind.UPDATE, "LIVE", ts=6.0))
-    journal.record_order_event(OrderEvent("0xdef", "m", "NO", Side.SELL, D("0.7"), D("5"), D("0"),
-                                          OrderEventKind.CANCELLATION, ts=7.0))
+    journal.record_order_event(
+        OrderEvent(
+            "0xabc",
+            "m",
+            "YES",
+            Side.BUY,
+            D("0.41"),
+            D("10"),
+            D("4"),
+            OrderEventKind.UPDATE,
+            "LIVE",
+            ts=6.0,
+        )
+    )
+    journal.record_order_event(
+        OrderEvent(
+            "0xdef",
+            "m",
+            "NO",
+            Side.SELL,
+            D("0.7"),
+            D("5"),
+            D("0"),
+            OrderEventKind.CANCELLATION,
+            ts=7.0,
+        )
+    )
     orders = {o.order_id: o for o in journal.load().orders}
     assert orders["0xabc"].size_matched == D(4) and orders["0xabc"].client_id == "c1"
     assert orders["0xdef"].status == "CANCELED"

@@ -13,8 +13,20 @@ from prometheus_client.parser import text_string_to_metric_families
 from pmbot.metrics import Metrics, label
 from pmbot.model import Outcome, Side
 
-ALLOWED_LABELS = {"market", "token", "outcome", "connection", "side", "reason", "kind", "endpoint", "family",
-                  "mode", "cause", "version"}
+ALLOWED_LABELS = {
+    "market",
+    "token",
+    "outcome",
+    "connection",
+    "side",
+    "reason",
+    "kind",
+    "endpoint",
+    "family",
+    "mode",
+    "cause",
+    "version",
+}
 
 # Issue 9's contract: name -> label set.
 CONTRACT = {
@@ -62,7 +74,7 @@ def test_contract_names_are_exported_with_their_labels(metrics):
     metrics.mark_feed_event("market-0")
     metrics.tick_to_order_seconds.observe(0.0004)
     exported: dict[str, set] = {}
-    for (name, labels) in samples(metrics):
+    for name, labels in samples(metrics):
         exported.setdefault(name, set()).update(k for k, _ in labels)
     for name, labels in CONTRACT.items():
         assert name in exported, name
@@ -79,7 +91,9 @@ def test_build_info_and_start_time(metrics):
 
 
 def test_every_metric_is_namespaced_and_labels_are_bounded(metrics):
-    collectors = [v for v in vars(metrics).values() if isinstance(v, (Counter, Gauge, Histogram, Info))]
+    collectors = [
+        v for v in vars(metrics).values() if isinstance(v, (Counter, Gauge, Histogram, Info))
+    ]
     assert len(collectors) >= 45
     for c in collectors:
         assert c._name.startswith("pmbot_"), c._name
@@ -98,7 +112,15 @@ def test_fixed_vocabularies_exported_at_zero_before_anything_happens():
 
 def test_declare_market_exports_zeroed_series(metrics):
     s = samples(metrics)
-    assert s[("pmbot_inventory_shares", frozenset({("market", "0xm1"), ("token", "111"), ("outcome", "YES")}))] == 0
+    assert (
+        s[
+            (
+                "pmbot_inventory_shares",
+                frozenset({("market", "0xm1"), ("token", "111"), ("outcome", "YES")}),
+            )
+        ]
+        == 0
+    )
     assert s[("pmbot_fills_total", frozenset({("market", "0xm1"), ("side", "SELL")}))] == 0
     assert s[("pmbot_risk_paused", frozenset({("market", "0xm1"), ("reason", "")}))] == 0
 
@@ -108,7 +130,12 @@ def test_enum_labels_use_values_not_reprs(metrics):
     metrics.set_inventory("0xm1", "111", Outcome.YES, Decimal("10"), Decimal("4.5"))
     assert metrics.value("pmbot_fills_total", {"market": "0xm1", "side": "BUY"}) == 1
     assert metrics.value("pmbot_fill_volume_usd_total", {"market": "0xm1"}) == pytest.approx(4.5)
-    assert metrics.value("pmbot_inventory_shares", {"market": "0xm1", "token": "111", "outcome": "YES"}) == 10
+    assert (
+        metrics.value(
+            "pmbot_inventory_shares", {"market": "0xm1", "token": "111", "outcome": "YES"}
+        )
+        == 10
+    )
     assert label(Decimal("1E+1")) == "10"
     assert "Side." not in metrics.exposition().decode()
 
@@ -117,7 +144,9 @@ def test_risk_state_keeps_one_series_per_market(metrics):
     metrics.set_risk_state("0xm1", "imbalance")
     s = samples(metrics)
     paused = {k: v for k, v in s.items() if k[0] == "pmbot_risk_paused"}
-    assert paused == {("pmbot_risk_paused", frozenset({("market", "0xm1"), ("reason", "imbalance")})): 1.0}
+    assert paused == {
+        ("pmbot_risk_paused", frozenset({("market", "0xm1"), ("reason", "imbalance")})): 1.0
+    }
     metrics.set_risk_state("0xm1", "stale_book")
     metrics.set_risk_state("0xm1", None)
     s = samples(metrics)
@@ -143,7 +172,10 @@ def test_ages_grow_at_scrape_time_without_anyone_updating_them(metrics, clock):
     clock.t += 7.5
     s = samples(metrics)
     assert s[("pmbot_feed_last_event_age_seconds", frozenset({("connection", "market-0")}))] == 7.5
-    assert s[("pmbot_token_last_event_age_seconds", frozenset({("market", "0xm1"), ("token", "111")}))] == 7.5
+    assert (
+        s[("pmbot_token_last_event_age_seconds", frozenset({("market", "0xm1"), ("token", "111")}))]
+        == 7.5
+    )
     assert s[("pmbot_heartbeat_age_seconds", frozenset())] == 7.5
     metrics.mark_feed_event("market-0")
     clock.t += 0.5
@@ -193,7 +225,12 @@ def test_ws_runner_attribute_names_reach_the_feed_series(metrics):
     assert metrics.value("pmbot_feed_connection_up", {"connection": "market-0"}) == 1
     assert metrics.value("pmbot_feed_reconnects_total", {"connection": "market-0"}) == 1
     assert metrics.value("pmbot_ws_rotations_total", {"connection": "market-0"}) == 1
-    assert metrics.value("pmbot_ws_handler_errors_total", {"connection": "market-0", "kind": "on_text"}) == 1
+    assert (
+        metrics.value(
+            "pmbot_ws_handler_errors_total", {"connection": "market-0", "kind": "on_text"}
+        )
+        == 1
+    )
 
 
 def test_set_connection_up_exports_its_counters_at_zero(metrics):

@@ -50,7 +50,9 @@ def realistic_metrics() -> Metrics:
 def test_promtool_check_metrics_passes_on_our_exposition():
     promtool = require_tool("promtool")
     text = realistic_metrics().exposition()
-    result = subprocess.run([promtool, "check", "metrics"], input=text, capture_output=True, timeout=60)
+    result = subprocess.run(
+        [promtool, "check", "metrics"], input=text, capture_output=True, timeout=60
+    )
     assert result.returncode == 0, (result.stdout, result.stderr)
     assert result.stdout.strip() == b"" and result.stderr.strip() == b""
 
@@ -58,5 +60,7 @@ def test_promtool_check_metrics_passes_on_our_exposition():
 def test_promtool_check_metrics_would_catch_a_bad_name():
     promtool = require_tool("promtool")
     bad = b"# HELP pmbot_fills a\n# TYPE pmbot_fills counter\npmbot_fills 1\n"
-    result = subprocess.run([promtool, "check", "metrics"], input=bad, capture_output=True, timeout=60)
+    result = subprocess.run(
+        [promtool, "check", "metrics"], input=bad, capture_output=True, timeout=60
+    )
     assert result.returncode != 0

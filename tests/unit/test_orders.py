@@ -14,18 +14,34 @@ from pmbot.model import (
     OrderUnknown,
     Side,
 )
-from pmbot.orders import OrderTracker
+from pmbot.trading.orders import OrderTracker
 
 D = Decimal
 
 
 def order(cid="c1", price="0.45", size="10", side=Side.BUY, order_type=OrderType.GTC):
-    return NewOrder(client_id=cid, market="m1", token_id="t1", side=side, price=D(price), size=D(size), order_type=order_type)
+    return NewOrder(
+        client_id=cid,
+        market="m1",
+        token_id="t1",
+        side=side,
+        price=D(price),
+        size=D(size),
+        order_type=order_type,
+    )
 
 
 def event(oid, kind, matched="0", price="0.45", size="10"):
-    return OrderEvent(order_id=oid, market="m1", token_id="t1", side=Side.BUY, price=D(price),
-                      original_size=D(size), size_matched=D(matched), kind=kind)
+    return OrderEvent(
+        order_id=oid,
+        market="m1",
+        token_id="t1",
+        side=Side.BUY,
+        price=D(price),
+        original_size=D(size),
+        size_matched=D(matched),
+        kind=kind,
+    )
 
 
 def test_pending_then_accepted_then_filled_in_two_updates():
@@ -66,8 +82,15 @@ def test_unknown_outcome_confirmed_by_the_venue_becomes_live():
     t = OrderTracker()
     o = order()
     t.on_unknown(OrderUnknown(client_id="c1", order_id="0xa", order=o), 0)
-    venue = OpenOrder(order_id="0xa", market="m1", token_id="t1", side=Side.BUY, price=D("0.45"),
-                      original_size=D(10), size_matched=D(2))
+    venue = OpenOrder(
+        order_id="0xa",
+        market="m1",
+        token_id="t1",
+        side=Side.BUY,
+        price=D("0.45"),
+        original_size=D(10),
+        size_matched=D(2),
+    )
     diff = t.reconcile([venue], now=10, taken_at=10)
     assert diff.orphans == () and diff.dropped == ()
     assert t.get("0xa").state == "live" and t.get("0xa").size_matched == D(2)
@@ -76,10 +99,24 @@ def test_unknown_outcome_confirmed_by_the_venue_becomes_live():
 def test_venue_orders_unknown_to_the_bot_are_orphans_but_in_flight_creates_are_not():
     t = OrderTracker()
     t.on_sent(order("c9", price="0.40"), 0)
-    in_flight = OpenOrder(order_id="0xb", market="m1", token_id="t1", side=Side.BUY, price=D("0.40"),
-                          original_size=D(10), size_matched=D(0))
-    stranger = OpenOrder(order_id="0xc", market="m1", token_id="t1", side=Side.SELL, price=D("0.60"),
-                         original_size=D(5), size_matched=D(0))
+    in_flight = OpenOrder(
+        order_id="0xb",
+        market="m1",
+        token_id="t1",
+        side=Side.BUY,
+        price=D("0.40"),
+        original_size=D(10),
+        size_matched=D(0),
+    )
+    stranger = OpenOrder(
+        order_id="0xc",
+        market="m1",
+        token_id="t1",
+        side=Side.SELL,
+        price=D("0.60"),
+        original_size=D(5),
+        size_matched=D(0),
+    )
     diff = t.reconcile([in_flight, stranger], now=1, taken_at=1)
     assert [o.order_id for o in diff.orphans] == ["0xc"]
 
@@ -91,8 +128,14 @@ def test_cancel_result_removes_cancelled_and_not_cancelable_but_keeps_failed():
         t.on_sent(o, 0)
         t.on_accepted(OrderAccepted(client_id=f"c{i}", order_id=oid, status="live", order=o), 0)
     t.on_cancel_sent(["0xa", "0xb", "0xc"], 1)
-    removed = t.on_cancel_result(CancelResult(canceled=("0xa",), not_canceled=(("0xb", "matched orders can't be canceled"),),
-                                              failed=("0xc",)), 2)
+    removed = t.on_cancel_result(
+        CancelResult(
+            canceled=("0xa",),
+            not_canceled=(("0xb", "matched orders can't be canceled"),),
+            failed=("0xc",),
+        ),
+        2,
+    )
     assert sorted(r.order_id for r in removed) == ["0xa", "0xb"]
     assert t.get("0xc").state == "live"
 
@@ -117,17 +160,25 @@ def test_immediate_orders_that_matched_never_rest():
 
 
 def test_crossing_is_judged_on_the_unified_yes_book():
-    from pmbot.engine import crosses
     from pmbot.model import MarketInfo
+    from pmbot.trading.engine import crosses
 
     m = MarketInfo(condition_id="m1", yes_token="t1", no_token="t2")
 
     def o(token, side, price):
-        return NewOrder(client_id="x", market="m1", token_id=token, side=side, price=D(price), size=D(10))
+        return NewOrder(
+            client_id="x", market="m1", token_id=token, side=side, price=D(price), size=D(10)
+        )
 
-    assert crosses(o("t1", Side.BUY, "0.60"), o("t1", Side.SELL, "0.59"), m)      # bid above own ask
+    assert crosses(o("t1", Side.BUY, "0.60"), o("t1", Side.SELL, "0.59"), m)  # bid above own ask
     assert not crosses(o("t1", Side.BUY, "0.58"), o("t1", Side.SELL, "0.59"), m)
-    assert crosses(o("t1", Side.BUY, "0.60"), o("t2", Side.BUY, "0.41"), m)       # BUY NO 0.41 = YES ask 0.59
+    assert crosses(
+        o("t1", Side.BUY, "0.60"), o("t2", Side.BUY, "0.41"), m
+    )  # BUY NO 0.41 = YES ask 0.59
     assert not crosses(o("t1", Side.BUY, "0.45"), o("t2", Side.BUY, "0.41"), m)
-    assert crosses(o("t2", Side.BUY, "0.56"), o("t1", Side.BUY, "0.45"), m)       # YES ask 0.44 <= bid 0.45
-    assert not crosses(o("t1", Side.BUY, "0.45"), o("t1", Side.BUY, "0.44"), m)   # two bids never cross
+    assert crosses(
+        o("t2", Side.BUY, "0.56"), o("t1", Side.BUY, "0.45"), m
+    )  # YES ask 0.44 <= bid 0.45
+    assert not crosses(
+        o("t1", Side.BUY, "0.45"), o("t1", Side.BUY, "0.44"), m
+    )  # two bids never cross

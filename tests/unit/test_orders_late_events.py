@@ -11,18 +11,28 @@ the quote missing and sent it again, and both creates rested on the exchange.
 from decimal import Decimal
 
 from pmbot.model import CancelResult, NewOrder, OrderAccepted, OrderEvent, OrderEventKind, Side
-from pmbot.orders import OrderTracker
+from pmbot.trading.orders import OrderTracker
 
 D = Decimal
 
 
 def order(cid):
-    return NewOrder(client_id=cid, market="m1", token_id="t1", side=Side.BUY, price=D("0.45"), size=D(10))
+    return NewOrder(
+        client_id=cid, market="m1", token_id="t1", side=Side.BUY, price=D("0.45"), size=D(10)
+    )
 
 
 def event(oid, kind):
-    return OrderEvent(order_id=oid, market="m1", token_id="t1", side=Side.BUY, price=D("0.45"),
-                      original_size=D(10), size_matched=D(0), kind=kind)
+    return OrderEvent(
+        order_id=oid,
+        market="m1",
+        token_id="t1",
+        side=Side.BUY,
+        price=D("0.45"),
+        original_size=D(10),
+        size_matched=D(0),
+        kind=kind,
+    )
 
 
 def pending_ids(t: OrderTracker) -> list[str]:
@@ -69,7 +79,9 @@ def test_a_placed_order_cancelled_before_its_report_does_not_come_back_live():
     t = OrderTracker()
     o = order("c1")
     t.on_sent(o, 0)
-    t.on_order_event(event("0xgone", OrderEventKind.CANCELLATION), 1)  # e.g. the venue cancelled it at once
+    t.on_order_event(
+        event("0xgone", OrderEventKind.CANCELLATION), 1
+    )  # e.g. the venue cancelled it at once
 
     t.on_accepted(OrderAccepted(client_id="c1", order_id="0xgone", status="live", order=o), 2)
 

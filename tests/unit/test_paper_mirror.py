@@ -16,15 +16,27 @@ import pytest
 from pmbot.model import FeedStatus, MarketInfo, MarketUpdate
 from pmbot.sim.engine import Exchange, SimReject
 from pmbot.sim.markets import load_sim_config
-from pmbot.sim.paper import MIRROR_ADDRESS, PaperMirror, PaperTee, add_live_market, sim_market_from_info
+from pmbot.sim.paper import (
+    MIRROR_ADDRESS,
+    PaperMirror,
+    PaperTee,
+    add_live_market,
+    sim_market_from_info,
+)
 from tests.conftest import SHARED
 from tests.unit.test_sim_engine_helpers import FakeClock, Recorder, oid, wire
 
 D = Decimal
 BOT, BOT_KEY = "0x" + "b0" * 20, "bot-api-key"
 INFO = MarketInfo(
-    condition_id="0x" + "c1" * 32, yes_token="1" * 77, no_token="2" * 77, tick=D("0.01"), min_size=D(5),
-    fee_rate=D("0.02"), slug="live-market", question="Will the live market resolve YES?",
+    condition_id="0x" + "c1" * 32,
+    yes_token="1" * 77,
+    no_token="2" * 77,
+    tick=D("0.01"),
+    min_size=D(5),
+    fee_rate=D("0.02"),
+    slug="live-market",
+    question="Will the live market resolve YES?",
     end_date_ts=1_798_761_600.0,
 )
 
@@ -43,17 +55,30 @@ def update(bids, asks, *, token=INFO.yes_token, live=True, tick="0.01", reason="
     bids = tuple((D(p), D(s)) for p, s in bids)
     asks = tuple((D(p), D(s)) for p, s in asks)
     return MarketUpdate(
-        token_id=token, market=INFO.condition_id, best_bid=bids[0][0] if bids else None,
-        best_ask=asks[0][0] if asks else None, bid_size=bids[0][1] if bids else D(0),
-        ask_size=asks[0][1] if asks else D(0), tick=D(tick), live=live, recv_ns=time.monotonic_ns(),
-        bids=bids, asks=asks, reason=reason,
+        token_id=token,
+        market=INFO.condition_id,
+        best_bid=bids[0][0] if bids else None,
+        best_ask=asks[0][0] if asks else None,
+        bid_size=bids[0][1] if bids else D(0),
+        ask_size=asks[0][1] if asks else D(0),
+        tick=D(tick),
+        live=live,
+        recv_ns=time.monotonic_ns(),
+        bids=bids,
+        asks=asks,
+        reason=reason,
     )
 
 
 def bot_order(ex, token, side, price, size, *, order_type="GTC"):
     order_id = oid()
-    resp = ex.place_order(BOT_KEY, wire(token, side, price, size, maker=BOT), order_type=order_type,
-                          post_only=False, order_id=order_id)
+    resp = ex.place_order(
+        BOT_KEY,
+        wire(token, side, price, size, maker=BOT),
+        order_type=order_type,
+        post_only=False,
+        order_id=order_id,
+    )
     return order_id, resp
 
 
@@ -62,7 +87,11 @@ def matched(ex, order_id) -> Decimal:
 
 
 def bot_trades(rec):
-    return [m for c, k, m in rec.events if c == "user" and k == BOT_KEY and m.get("event_type") == "trade"]
+    return [
+        m
+        for c, k, m in rec.events
+        if c == "user" and k == BOT_KEY and m.get("event_type") == "trade"
+    ]
 
 
 # --------------------------------------------------------------------------- the local market
@@ -70,7 +99,11 @@ def bot_trades(rec):
 
 def test_the_local_market_carries_the_live_ids_tick_min_size_and_fee():
     m = sim_market_from_info(INFO)
-    assert (m.condition_id, m.yes_token, m.no_token) == (INFO.condition_id, INFO.yes_token, INFO.no_token)
+    assert (m.condition_id, m.yes_token, m.no_token) == (
+        INFO.condition_id,
+        INFO.yes_token,
+        INFO.no_token,
+    )
     assert (m.tick, m.min_size, m.fee_rate, m.neg_risk) == (D("0.01"), D(5), D("0.02"), False)
     assert m.end_date_iso == "2027-01-01T00:00:00Z"
 
@@ -85,8 +118,14 @@ def test_the_mirror_rests_the_live_levels_in_both_token_views(env):
     ex, mirror, _ = env
     mirror.on_update(update([("0.50", 100), ("0.49", 200)], [("0.54", 150), ("0.55", 50)]))
     snap = ex.book_snapshot(INFO.yes_token)
-    assert [(D(l["price"]), D(l["size"])) for l in snap["bids"]] == [(D("0.49"), D(200)), (D("0.50"), D(100))]
-    assert [(D(l["price"]), D(l["size"])) for l in snap["asks"]] == [(D("0.55"), D(50)), (D("0.54"), D(150))]
+    assert [(D(l["price"]), D(l["size"])) for l in snap["bids"]] == [
+        (D("0.49"), D(200)),
+        (D("0.50"), D(100)),
+    ]
+    assert [(D(l["price"]), D(l["size"])) for l in snap["asks"]] == [
+        (D("0.55"), D(50)),
+        (D("0.54"), D(150)),
+    ]
     assert ex.top_of_book(INFO.no_token) == (D("0.46"), D("0.50"))
     # Nothing changed: nothing is cancelled or placed again.
     placed = mirror.stats["placed"]
@@ -103,20 +142,24 @@ def test_a_no_token_update_mirrors_into_the_same_yes_book(env):
 # --------------------------------------------------------------------------- the crossing rule
 
 
-@pytest.mark.parametrize("token,side,price,bids,asks,filled,pays", [
-    # BUY YES at 0.52: the live ask drops to 0.51 -> filled at the bot's 0.52 (bot is the maker).
-    (INFO.yes_token, "BUY", "0.52", [("0.48", 100)], [("0.51", 100)], D(10), D("5.2")),
-    # ... the ask exactly at the bid price also crosses.
-    (INFO.yes_token, "BUY", "0.52", [("0.48", 100)], [("0.52", 100)], D(10), D("5.2")),
-    # ... the ask one tick above: not crossed, no fill.
-    (INFO.yes_token, "BUY", "0.52", [("0.48", 100)], [("0.53", 100)], D(0), D(0)),
-    # BUY NO at 0.41 rests as a YES ask at 0.59: the live YES bid rises to 0.60 -> filled at 0.41.
-    (INFO.no_token, "BUY", "0.41", [("0.60", 100)], [("0.62", 100)], D(10), D("4.1")),
-    # ... the YES bid at 0.58 stays below 0.59: no fill.
-    (INFO.no_token, "BUY", "0.41", [("0.58", 100)], [("0.62", 100)], D(0), D(0)),
-])
+@pytest.mark.parametrize(
+    "token,side,price,bids,asks,filled,pays",
+    [
+        # BUY YES at 0.52: the live ask drops to 0.51 -> filled at the bot's 0.52 (bot is the maker).
+        (INFO.yes_token, "BUY", "0.52", [("0.48", 100)], [("0.51", 100)], D(10), D("5.2")),
+        # ... the ask exactly at the bid price also crosses.
+        (INFO.yes_token, "BUY", "0.52", [("0.48", 100)], [("0.52", 100)], D(10), D("5.2")),
+        # ... the ask one tick above: not crossed, no fill.
+        (INFO.yes_token, "BUY", "0.52", [("0.48", 100)], [("0.53", 100)], D(0), D(0)),
+        # BUY NO at 0.41 rests as a YES ask at 0.59: the live YES bid rises to 0.60 -> filled at 0.41.
+        (INFO.no_token, "BUY", "0.41", [("0.60", 100)], [("0.62", 100)], D(10), D("4.1")),
+        # ... the YES bid at 0.58 stays below 0.59: no fill.
+        (INFO.no_token, "BUY", "0.41", [("0.58", 100)], [("0.62", 100)], D(0), D(0)),
+    ],
+)
 def test_a_resting_bot_order_fills_at_its_own_price_only_when_the_live_book_crosses_it(
-        env, token, side, price, bids, asks, filled, pays):
+    env, token, side, price, bids, asks, filled, pays
+):
     ex, mirror, rec = env
     mirror.on_update(update([("0.40", 100)], [("0.70", 100)]))
     order_id, _ = bot_order(ex, token, side, price, 10)
@@ -187,7 +230,9 @@ def test_a_fok_leg_takes_the_mirrored_depth_at_the_live_prices_and_pays_the_take
     assert resp["status"] == "matched"
     assert ex.position(BOT, INFO.yes_token) == D(150)
     cost = D(100) * D("0.50") + D(50) * D("0.52")
-    fee = (D(100) * D("0.02") * D("0.50") * D("0.50") + D(50) * D("0.02") * D("0.52") * D("0.48")).quantize(D("0.00001"))
+    fee = (
+        D(100) * D("0.02") * D("0.50") * D("0.50") + D(50) * D("0.02") * D("0.52") * D("0.48")
+    ).quantize(D("0.00001"))
     assert before - ex.balance(BOT) == cost + fee
     assert bot_trades(rec)[0]["trader_side"] == "TAKER"
     # The live book has not changed; the next update must not hand the bot the same 150 shares again.
@@ -271,28 +316,52 @@ def test_the_tee_mirrors_first_then_forwards_everything_and_survives_a_mirror_fa
 
 
 def test_a_real_polymarket_book_is_mirrored_and_its_depth_taken_exactly():
-    with open(os.path.join(SHARED, "data", "real-feed", "nautechsystems__nautilus_trader__book.json")) as fh:
+    with open(
+        os.path.join(SHARED, "data", "real-feed", "nautechsystems__nautilus_trader__book.json")
+    ) as fh:
         snap = json.load(fh)
-    info = MarketInfo(condition_id=snap["market"], yes_token=snap["asset_id"], no_token="3" * 77,
-                      tick=D("0.001"), min_size=D(5))
+    info = MarketInfo(
+        condition_id=snap["market"],
+        yes_token=snap["asset_id"],
+        no_token="3" * 77,
+        tick=D("0.001"),
+        min_size=D(5),
+    )
     bids = sorted(((D(l["price"]), D(l["size"])) for l in snap["bids"]), reverse=True)[:5]
     asks = sorted((D(l["price"]), D(l["size"])) for l in snap["asks"])[:5]
     ex = Exchange(load_sim_config({"seed": 1, "background": False}), clock=FakeClock())
     mirror = PaperMirror(ex)
     mirror.add_market(info)
-    u = MarketUpdate(token_id=info.yes_token, market=info.condition_id, best_bid=bids[0][0], best_ask=asks[0][0],
-                     bid_size=bids[0][1], ask_size=asks[0][1], tick=D("0.001"), live=True, recv_ns=0,
-                     bids=tuple(bids), asks=tuple(asks))
+    u = MarketUpdate(
+        token_id=info.yes_token,
+        market=info.condition_id,
+        best_bid=bids[0][0],
+        best_ask=asks[0][0],
+        bid_size=bids[0][1],
+        ask_size=asks[0][1],
+        tick=D("0.001"),
+        live=True,
+        recv_ns=0,
+        bids=tuple(bids),
+        asks=tuple(asks),
+    )
     mirror.on_update(u)
     book = ex.book_snapshot(info.yes_token)
     assert sorted((D(l["price"]), D(l["size"])) for l in book["asks"]) == asks
     assert sorted(((D(l["price"]), D(l["size"])) for l in book["bids"]), reverse=True) == bids
     ex.set_balance(BOT, D(100000))
     before = ex.balance(BOT)
-    resp = ex.place_order(BOT_KEY, wire(info.yes_token, "BUY", "0.515", 25000, maker=BOT), order_type="FOK",
-                          post_only=False, order_id=oid())
+    resp = ex.place_order(
+        BOT_KEY,
+        wire(info.yes_token, "BUY", "0.515", 25000, maker=BOT),
+        order_type="FOK",
+        post_only=False,
+        order_id=oid(),
+    )
     assert resp["status"] == "matched"
-    assert before - ex.balance(BOT) == D("20230.87") * D("0.514") + D("4769.13") * D("0.515")  # fee rate 0
+    assert before - ex.balance(BOT) == D("20230.87") * D("0.514") + D("4769.13") * D(
+        "0.515"
+    )  # fee rate 0
     mirror.on_update(u)  # the same live book again: what the bot took stays taken
     book = ex.book_snapshot(info.yes_token)
     left = {D(l["price"]): D(l["size"]) for l in book["asks"]}

@@ -14,18 +14,41 @@ from prometheus_client import CollectorRegistry
 from pmbot.errors import RejectedError, TransientError
 from pmbot.metrics import Metrics
 from pmbot.model import PositionRow, PositionsSnapshot
-from pmbot.venue.positions import (MalformedPositionsError, PositionReconciler, PositionsPoller, as_seed,
-                                   fetch_positions)
+from pmbot.venue.positions import (
+    MalformedPositionsError,
+    PositionReconciler,
+    PositionsPoller,
+    as_seed,
+    fetch_positions,
+)
 
 API = "https://data-api.example.test"
 USER = "0x56687bf447db6ffa42ffe2204a05edaa20f55839"
 DOC_ROW = {
-    "proxyWallet": USER, "asset": "21742633143463906290569050155826241533067272736897614950488156847949938836455",
-    "conditionId": "0xdd22472e552920b8438158ea7238bfadfa4f736aa4cee91a6b86c39ead110917", "size": 120.5,
-    "avgPrice": 0.52, "initialValue": 62.66, "currentValue": 66.28, "cashPnl": 3.62, "percentPnl": 5.78,
-    "totalBought": 120.5, "realizedPnl": 0.0, "percentRealizedPnl": 0.0, "curPrice": 0.55, "redeemable": False,
-    "mergeable": True, "title": "Will X happen?", "slug": "will-x-happen", "icon": "https://x", "eventSlug": "x-event",
-    "outcome": "Yes", "outcomeIndex": 0, "oppositeOutcome": "No", "oppositeAsset": "4833", "endDate": "2026-12-31",
+    "proxyWallet": USER,
+    "asset": "21742633143463906290569050155826241533067272736897614950488156847949938836455",
+    "conditionId": "0xdd22472e552920b8438158ea7238bfadfa4f736aa4cee91a6b86c39ead110917",
+    "size": 120.5,
+    "avgPrice": 0.52,
+    "initialValue": 62.66,
+    "currentValue": 66.28,
+    "cashPnl": 3.62,
+    "percentPnl": 5.78,
+    "totalBought": 120.5,
+    "realizedPnl": 0.0,
+    "percentRealizedPnl": 0.0,
+    "curPrice": 0.55,
+    "redeemable": False,
+    "mergeable": True,
+    "title": "Will X happen?",
+    "slug": "will-x-happen",
+    "icon": "https://x",
+    "eventSlug": "x-event",
+    "outcome": "Yes",
+    "outcomeIndex": 0,
+    "oppositeOutcome": "No",
+    "oppositeAsset": "4833",
+    "endDate": "2026-12-31",
     "negativeRisk": False,
 }
 
@@ -46,10 +69,24 @@ def test_documented_row_parses_exactly_and_dust_is_requested():
 
 @responses.activate
 def test_pages_until_a_short_page():
-    responses.get(f"{API}/positions", json=[row(f"t{i}", 1) for i in range(500)],
-                  match=[responses.matchers.query_param_matcher({"user": USER, "sizeThreshold": "0", "limit": "500", "offset": "0"})])
-    responses.get(f"{API}/positions", json=[row("last", 2)],
-                  match=[responses.matchers.query_param_matcher({"user": USER, "sizeThreshold": "0", "limit": "500", "offset": "500"})])
+    responses.get(
+        f"{API}/positions",
+        json=[row(f"t{i}", 1) for i in range(500)],
+        match=[
+            responses.matchers.query_param_matcher(
+                {"user": USER, "sizeThreshold": "0", "limit": "500", "offset": "0"}
+            )
+        ],
+    )
+    responses.get(
+        f"{API}/positions",
+        json=[row("last", 2)],
+        match=[
+            responses.matchers.query_param_matcher(
+                {"user": USER, "sizeThreshold": "0", "limit": "500", "offset": "500"}
+            )
+        ],
+    )
     rows = fetch_positions(API, USER)
     assert len(rows) == 501 and rows[-1].token_id == "last"
 
@@ -62,7 +99,9 @@ def test_a_server_that_ignores_paging_does_not_loop_or_duplicate():
 
 
 @responses.activate
-@pytest.mark.parametrize("exc", [requests.ConnectTimeout("x"), requests.ReadTimeout("x"), requests.ConnectionError("x")])
+@pytest.mark.parametrize(
+    "exc", [requests.ConnectTimeout("x"), requests.ReadTimeout("x"), requests.ConnectionError("x")]
+)
 def test_timeouts_and_connection_errors_are_transient(exc):
     responses.get(f"{API}/positions", body=exc)
     with pytest.raises(TransientError):
@@ -87,15 +126,18 @@ def test_4xx_is_rejected():
 
 
 @responses.activate
-@pytest.mark.parametrize("body", [
-    "<html>502 bad gateway</html>",
-    json.dumps({"data": []}),
-    json.dumps([{"asset": "t"}]),
-    json.dumps([dict(DOC_ROW, size="abc")]),
-    json.dumps([dict(DOC_ROW, size=True)]),
-    json.dumps([dict(DOC_ROW, asset=None)]),
-    json.dumps(["row"]),
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<html>502 bad gateway</html>",
+        json.dumps({"data": []}),
+        json.dumps([{"asset": "t"}]),
+        json.dumps([dict(DOC_ROW, size="abc")]),
+        json.dumps([dict(DOC_ROW, size=True)]),
+        json.dumps([dict(DOC_ROW, asset=None)]),
+        json.dumps(["row"]),
+    ],
+)
 def test_malformed_bodies_are_a_clear_transient_error(body):
     responses.get(f"{API}/positions", body=body, status=200)
     with pytest.raises(MalformedPositionsError, match="positions"):
@@ -123,7 +165,12 @@ def test_mismatch_is_reported_then_adopted_once_after_the_lag():
     assert first.kind == "mismatch" and first.local == 10 and first.venue == 7
     assert rec.compare(local, rows_of(a=7), now=105) == []
     (adopt,) = rec.compare(local, rows_of(a=7), now=110)
-    assert adopt.kind == "adopt" and adopt.venue == 7 and adopt.since == 100 and adopt.avg_price == D("0.5")
+    assert (
+        adopt.kind == "adopt"
+        and adopt.venue == 7
+        and adopt.since == 100
+        and adopt.avg_price == D("0.5")
+    )
     assert rec.compare(local, rows_of(a=7), now=200) == []  # once
     (cleared,) = rec.compare({"a": D("7")}, rows_of(a=7), now=201)
     assert cleared.kind == "cleared"
@@ -143,7 +190,10 @@ def test_token_missing_on_either_side_and_filter():
     acts = rec.compare({"mine": D("3")}, rows_of(theirs=4), now=0)
     assert {(a.token_id, a.local, a.venue) for a in acts} == {("mine", 3, 0), ("theirs", 0, 4)}
     rec2 = PositionReconciler(settlement_lag_secs=0)
-    assert [a.token_id for a in rec2.compare({"mine": D("3")}, rows_of(theirs=4), now=0, tokens={"mine"})] == ["mine"]
+    assert [
+        a.token_id
+        for a in rec2.compare({"mine": D("3")}, rows_of(theirs=4), now=0, tokens={"mine"})
+    ] == ["mine"]
 
 
 def test_poller_publishes_snapshots_and_counts_failures():
@@ -158,7 +208,16 @@ def test_poller_publishes_snapshots_and_counts_failures():
         return rows_of(a=1)
 
     stop = threading.Event()
-    p = PositionsPoller(API, USER, out, stop=stop, interval_secs=0.01, metrics=metrics, clock=lambda: 42.0, fetch=fetch)
+    p = PositionsPoller(
+        API,
+        USER,
+        out,
+        stop=stop,
+        interval_secs=0.01,
+        metrics=metrics,
+        clock=lambda: 42.0,
+        fetch=fetch,
+    )
     p.start()
     snaps = [out.get(timeout=2), out.get(timeout=2)]
     stop.set()

@@ -2,7 +2,7 @@
 
 import pytest
 
-from pmbot.venue.ratelimit import BucketLimit, RateBudget
+from pmbot.ratelimit import BucketLimit, RateBudget
 
 
 class Clock:
@@ -14,8 +14,14 @@ class Clock:
 
 
 def _budget(clock, **kw):
-    limits = {"orders": BucketLimit(10.0, 10.0), "cancels": BucketLimit(10.0, 10.0), "reads": BucketLimit(10.0, 10.0)}
-    return RateBudget(limits, fraction=kw.pop("fraction", 1.0), clock=clock, wall_clock=lambda: 5000.0, **kw)
+    limits = {
+        "orders": BucketLimit(10.0, 10.0),
+        "cancels": BucketLimit(10.0, 10.0),
+        "reads": BucketLimit(10.0, 10.0),
+    }
+    return RateBudget(
+        limits, fraction=kw.pop("fraction", 1.0), clock=clock, wall_clock=lambda: 5000.0, **kw
+    )
 
 
 def test_budget_is_a_fraction_of_the_venue_limit():
@@ -57,7 +63,9 @@ def test_batch_bigger_than_the_burst_goes_once_the_bucket_is_full():
 def test_venue_headers_clamp_and_hold_until_reset():
     clock = Clock()
     budget = _budget(clock)
-    parsed = budget.observe("orders", {"Poly-RateLimit-Remaining": "0", "Poly-RateLimit-Reset": "5002"})
+    parsed = budget.observe(
+        "orders", {"Poly-RateLimit-Remaining": "0", "Poly-RateLimit-Reset": "5002"}
+    )
     assert parsed["remaining"] == 0
     assert budget.delay("orders", 1) == pytest.approx(2.0)
     clock.now += 1.0

@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from pmbot.book import OrderBook
+from pmbot.venue.book import OrderBook
 from pmbot.venue.wire_market import BookEvent, PriceChangeEvent, TickSizeChangeEvent, parse_frame
 from tests.conftest import SHARED
 
@@ -57,7 +57,9 @@ def read_frames(name: str) -> list[str]:
                 if "raw" in rec:  # header and lifecycle lines are the recorder's own
                     frames.append(json.dumps(rec["raw"]))
             else:
-                frames.append(line)  # opentape, polytrader: one frame per line (opentape keeps an empty keepalive)
+                frames.append(
+                    line
+                )  # opentape, polytrader: one frame per line (opentape keeps an empty keepalive)
     return frames
 
 
@@ -85,8 +87,16 @@ def test_every_frame_parses_without_error(name):
 
 def replay(name: str):
     books: dict[str, OrderBook] = {}
-    stats = {"checked": 0, "skipped": 0, "top_mismatch": [], "snap_top": 0, "snap_full": 0, "snap_full_miss": 0,
-             "snap_top_miss": [], "ticks": 0}
+    stats = {
+        "checked": 0,
+        "skipped": 0,
+        "top_mismatch": [],
+        "snap_top": 0,
+        "snap_full": 0,
+        "snap_full_miss": 0,
+        "snap_top_miss": [],
+        "ticks": 0,
+    }
     for text in read_frames(name):
         for ev in parse_frame(text):
             if isinstance(ev, BookEvent):

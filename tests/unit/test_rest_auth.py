@@ -4,8 +4,10 @@ import base64
 import json
 
 import pytest
-from hypothesis import given, settings, strategies as st
-from py_clob_client_v2.clob_types import ApiCreds as SdkCreds, RequestArgs
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from py_clob_client_v2.clob_types import ApiCreds as SdkCreds
+from py_clob_client_v2.clob_types import RequestArgs
 from py_clob_client_v2.headers.headers import create_level_2_headers
 
 from pmbot.venue.auth import ApiCreds, l2_headers
@@ -28,21 +30,30 @@ def _secret(raw: bytes) -> str:
     timestamp=st.integers(min_value=1_600_000_000, max_value=2_000_000_000),
     method=st.sampled_from(["GET", "POST", "DELETE"]),
     path=st.sampled_from(["/order", "/orders", "/data/orders", "/cancel-all", "/v1/heartbeats"]),
-    body=st.one_of(st.none(), st.lists(st.text(min_size=1, max_size=12), max_size=4).map(
-        lambda ids: json.dumps(ids, separators=(",", ":"), ensure_ascii=False))),
+    body=st.one_of(
+        st.none(),
+        st.lists(st.text(min_size=1, max_size=12), max_size=4).map(
+            lambda ids: json.dumps(ids, separators=(",", ":"), ensure_ascii=False)
+        ),
+    ),
 )
 def test_l2_headers_equal_the_sdk(raw_secret, timestamp, method, path, body):
     secret = _secret(raw_secret)
     ours = l2_headers(ApiCreds("key-1", secret, "pass-1"), ADDRESS, method, path, body, timestamp)
     sdk = create_level_2_headers(
-        _FakeSdkSigner(), SdkCreds(api_key="key-1", api_secret=secret, api_passphrase="pass-1"),
-        RequestArgs(method=method, request_path=path, body=None, serialized_body=body), timestamp=timestamp)
+        _FakeSdkSigner(),
+        SdkCreds(api_key="key-1", api_secret=secret, api_passphrase="pass-1"),
+        RequestArgs(method=method, request_path=path, body=None, serialized_body=body),
+        timestamp=timestamp,
+    )
     assert ours == sdk
 
 
 def test_l2_headers_refuse_a_path_with_query_string():
     with pytest.raises(ValueError):
-        l2_headers(ApiCreds("k", _secret(b"x" * 32), "p"), ADDRESS, "GET", "/data/orders?market=1", None, 1)
+        l2_headers(
+            ApiCreds("k", _secret(b"x" * 32), "p"), ADDRESS, "GET", "/data/orders?market=1", None, 1
+        )
 
 
 def test_creds_repr_masks_secret_and_passphrase():

@@ -66,8 +66,16 @@ def test_helpers_use_environment(receiver, monkeypatch):
 def test_watchdog_interval():
     assert sdnotify.watchdog_interval_secs({}) is None
     assert sdnotify.watchdog_interval_secs({"WATCHDOG_USEC": "30000000"}) == 30.0
-    assert sdnotify.watchdog_interval_secs({"WATCHDOG_USEC": "30000000", "WATCHDOG_PID": str(os.getpid())}) == 30.0
-    assert sdnotify.watchdog_interval_secs({"WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "1"}, pid=2) is None
+    assert (
+        sdnotify.watchdog_interval_secs(
+            {"WATCHDOG_USEC": "30000000", "WATCHDOG_PID": str(os.getpid())}
+        )
+        == 30.0
+    )
+    assert (
+        sdnotify.watchdog_interval_secs({"WATCHDOG_USEC": "30000000", "WATCHDOG_PID": "1"}, pid=2)
+        is None
+    )
     assert sdnotify.watchdog_interval_secs({"WATCHDOG_USEC": "junk"}) is None
     assert sdnotify.watchdog_interval_secs({"WATCHDOG_USEC": "0"}) is None
 
@@ -119,7 +127,9 @@ def test_pinger_treats_raising_health_check_as_unhealthy():
         stop.set()
         raise RuntimeError("x")
 
-    pinger = sdnotify.WatchdogPinger(boom, stop=stop, interval=0.01, send=lambda s: sent.append(s) or True)
+    pinger = sdnotify.WatchdogPinger(
+        boom, stop=stop, interval=0.01, send=lambda s: sent.append(s) or True
+    )
     pinger.start()
     pinger.join(2.0)
     assert "WATCHDOG=1" not in sent and pinger.withheld == 1

@@ -41,7 +41,9 @@ def limit_orders(draw):
     tick = Decimal(tick_s)
     steps = int(1 / tick)
     price = tick * draw(st.integers(min_value=1, max_value=steps - 1))
-    size = Decimal(draw(st.integers(min_value=1, max_value=10**9))) / Decimal(draw(st.sampled_from([100, 10**4])))
+    size = Decimal(draw(st.integers(min_value=1, max_value=10**9))) / Decimal(
+        draw(st.sampled_from([100, 10**4]))
+    )
     assume(size >= Decimal("0.01"))
     return {
         "tick": tick_s,
@@ -83,10 +85,19 @@ def sdk_wire_order(sig_type, neg_risk, o, maker_amount, taker_amount):
 @given(o=limit_orders())
 def test_signature_byte_identical_to_sdk_exchange_builder(sig_type, neg_risk, o):
     ours = SIGNERS[sig_type].build(
-        o["token_id"], o["side"], o["price"], o["size"], neg_risk=neg_risk, tick=Decimal(o["tick"]),
-        expiration=o["expiration"], salt=o["salt"], timestamp_ms=o["ts"],
+        o["token_id"],
+        o["side"],
+        o["price"],
+        o["size"],
+        neg_risk=neg_risk,
+        tick=Decimal(o["tick"]),
+        expiration=o["expiration"],
+        salt=o["salt"],
+        timestamp_ms=o["ts"],
     )
-    sdk = sdk_wire_order(sig_type, neg_risk, o, ours.order["makerAmount"], ours.order["takerAmount"])
+    sdk = sdk_wire_order(
+        sig_type, neg_risk, o, ours.order["makerAmount"], ours.order["takerAmount"]
+    )
     sdk_wire = order_to_json_v2(sdk, "k", "GTC")["order"]
     assert ours.order == sdk_wire
     assert [type(v) for v in ours.order.values()] == [type(v) for v in sdk_wire.values()]
@@ -96,40 +107,67 @@ def test_signature_byte_identical_to_sdk_exchange_builder(sig_type, neg_risk, o)
 
 
 @pytest.mark.parametrize("sig_type", [0, 1, 2, 3])
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@settings(
+    max_examples=100,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
 @given(o=limit_orders(), neg_risk=st.booleans())
 def test_same_order_as_sdk_order_builder_when_its_float_amounts_are_right(sig_type, neg_risk, o):
     """End to end through OrderBuilder.build_order: reuse its salt and timestamp, get its bytes."""
     funder = None if sig_type == 0 else WALLET
     sdk = OrderBuilder(SDK_SIGNER, signature_type=sig_type, funder=funder).build_order(
-        OrderArgs(token_id=o["token_id"], price=float(o["price"]), size=float(o["size"]),
-                  side=o["side"].value, expiration=o["expiration"]),
+        OrderArgs(
+            token_id=o["token_id"],
+            price=float(o["price"]),
+            size=float(o["size"]),
+            side=o["side"].value,
+            expiration=o["expiration"],
+        ),
         CreateOrderOptions(tick_size=o["tick"], neg_risk=neg_risk),
         version=2,
     )
     ours = SIGNERS[sig_type].build(
-        o["token_id"], o["side"], o["price"], o["size"], neg_risk=neg_risk, tick=Decimal(o["tick"]),
-        expiration=o["expiration"], salt=int(sdk.salt), timestamp_ms=int(sdk.timestamp),
+        o["token_id"],
+        o["side"],
+        o["price"],
+        o["size"],
+        neg_risk=neg_risk,
+        tick=Decimal(o["tick"]),
+        expiration=o["expiration"],
+        salt=int(sdk.salt),
+        timestamp_ms=int(sdk.timestamp),
     )
-    assume(ours.order["makerAmount"] == sdk.makerAmount and ours.order["takerAmount"] == sdk.takerAmount)
+    assume(
+        ours.order["makerAmount"] == sdk.makerAmount
+        and ours.order["takerAmount"] == sdk.takerAmount
+    )
     assert ours.order == order_to_json_v2(sdk, "k", "GTC")["order"]
 
 
 def test_readme_example_amounts_and_sizes():
     s = SIGNERS[0]
-    buy = s.build("1", Side.BUY, Decimal("0.52"), Decimal("10"), neg_risk=False, tick=Decimal("0.01"))
+    buy = s.build(
+        "1", Side.BUY, Decimal("0.52"), Decimal("10"), neg_risk=False, tick=Decimal("0.01")
+    )
     assert (buy.order["makerAmount"], buy.order["takerAmount"]) == ("5200000", "10000000")
-    sell = s.build("1", Side.SELL, Decimal("0.523"), Decimal("10.567"), neg_risk=False, tick=Decimal("0.001"))
+    sell = s.build(
+        "1", Side.SELL, Decimal("0.523"), Decimal("10.567"), neg_risk=False, tick=Decimal("0.001")
+    )
     assert (sell.order["makerAmount"], sell.order["takerAmount"]) == ("10560000", "5522880")
     assert sell.size == Decimal("10.56")
 
 
 def test_8400_3_keeps_its_cent_where_the_sdk_drops_it():
     """py_clob_client_v2: floor(8400.3*100)/100 == 8400.29 in floats. We keep 8400.30."""
-    ours = SIGNERS[0].build("1", Side.BUY, Decimal("0.5"), Decimal("8400.3"), neg_risk=False, tick=Decimal("0.01"))
+    ours = SIGNERS[0].build(
+        "1", Side.BUY, Decimal("0.5"), Decimal("8400.3"), neg_risk=False, tick=Decimal("0.01")
+    )
     assert ours.order["takerAmount"] == "8400300000"
     assert ours.order["makerAmount"] == "4200150000"
-    _, sdk_maker, sdk_taker = OrderBuilder(SDK_SIGNER).get_order_amounts("BUY", 8400.3, 0.5, ROUNDING_CONFIG["0.01"])
+    _, sdk_maker, sdk_taker = OrderBuilder(SDK_SIGNER).get_order_amounts(
+        "BUY", 8400.3, 0.5, ROUNDING_CONFIG["0.01"]
+    )
     assert (sdk_maker, sdk_taker) == (4200145000, 8400290000)  # the SDK's lost cent, documented
 
 
@@ -149,11 +187,20 @@ def _exact_reference(side, price, size):
 @given(o=limit_orders())
 def test_amounts_are_exact_on_every_tick(o):
     ours = SIGNERS[0].build(
-        "1", o["side"], o["price"], o["size"], neg_risk=False, tick=Decimal(o["tick"]), salt=1, timestamp_ms=2
+        "1",
+        o["side"],
+        o["price"],
+        o["size"],
+        neg_risk=False,
+        tick=Decimal(o["tick"]),
+        salt=1,
+        timestamp_ms=2,
     )
     expected = _exact_reference(o["side"], o["price"], o["size"])
     assert (int(ours.order["makerAmount"]), int(ours.order["takerAmount"])) == expected
-    assert ours.size * 100 == int(ours.size * 100) and ours.size <= o["size"] < ours.size + Decimal("0.01")
+    assert ours.size * 100 == int(ours.size * 100) and ours.size <= o["size"] < ours.size + Decimal(
+        "0.01"
+    )
 
 
 def test_sdk_differs_only_by_its_dropped_cent_and_we_never_do():
@@ -179,19 +226,31 @@ def test_sdk_differs_only_by_its_dropped_cent_and_we_never_do():
 
 @pytest.mark.parametrize(
     "price,tick",
-    [("0.005", "0.01"), ("0", "0.01"), ("1", "0.01"), ("0.995", "0.01"), ("0.05", "0.1"), ("0.5", "0.02"),
-     ("0.00005", "0.0001")],
+    [
+        ("0.005", "0.01"),
+        ("0", "0.01"),
+        ("1", "0.01"),
+        ("0.995", "0.01"),
+        ("0.05", "0.1"),
+        ("0.5", "0.02"),
+        ("0.00005", "0.0001"),
+    ],
 )
 def test_price_off_tick_or_out_of_bounds_rejected(price, tick):
     with pytest.raises(ValueError):
-        SIGNERS[0].build("1", Side.BUY, Decimal(price), Decimal("10"), neg_risk=False, tick=Decimal(tick))
+        SIGNERS[0].build(
+            "1", Side.BUY, Decimal(price), Decimal("10"), neg_risk=False, tick=Decimal(tick)
+        )
 
 
 @pytest.mark.parametrize("tick", TICKS)
 def test_bounds_are_inclusive(tick):
     t = Decimal(tick)
     for price in (t, 1 - t):
-        assert SIGNERS[0].build("1", Side.SELL, price, Decimal("5"), neg_risk=False, tick=t).price == price
+        assert (
+            SIGNERS[0].build("1", Side.SELL, price, Decimal("5"), neg_risk=False, tick=t).price
+            == price
+        )
 
 
 @pytest.mark.parametrize(
@@ -213,22 +272,37 @@ def test_bad_inputs_rejected(kwargs):
     args = {"token_id": "1", "side": Side.BUY, "price": Decimal("0.5"), "size": Decimal("10")}
     args.update(kwargs)
     with pytest.raises(ValueError):
-        SIGNERS[0].build(args["token_id"], args["side"], args["price"], args["size"], neg_risk=False,
-                         tick=Decimal("0.01"), expiration=kwargs.get("expiration", 0))
+        SIGNERS[0].build(
+            args["token_id"],
+            args["side"],
+            args["price"],
+            args["size"],
+            neg_risk=False,
+            tick=Decimal("0.01"),
+            expiration=kwargs.get("expiration", 0),
+        )
 
 
 def test_injected_rng_and_clock_make_orders_deterministic():
     def make():
         return OrderSigner(KEY, rng=random.Random(42), clock_ms=lambda: 1_767_000_000_123)
 
-    a = make().build("9", Side.BUY, Decimal("0.4"), Decimal("3"), neg_risk=True, tick=Decimal("0.1"))
-    b = make().build("9", Side.BUY, Decimal("0.4"), Decimal("3"), neg_risk=True, tick=Decimal("0.1"))
+    a = make().build(
+        "9", Side.BUY, Decimal("0.4"), Decimal("3"), neg_risk=True, tick=Decimal("0.1")
+    )
+    b = make().build(
+        "9", Side.BUY, Decimal("0.4"), Decimal("3"), neg_risk=True, tick=Decimal("0.1")
+    )
     assert a == b
     assert a.order["timestamp"] == "1767000000123"
     assert 1 <= a.order["salt"] < 1_767_000_000_123
     s = make()
-    ids = {s.build("9", Side.BUY, Decimal("0.4"), Decimal("3"), neg_risk=True, tick=Decimal("0.1")).order_id
-           for _ in range(50)}
+    ids = {
+        s.build(
+            "9", Side.BUY, Decimal("0.4"), Decimal("3"), neg_risk=True, tick=Decimal("0.1")
+        ).order_id
+        for _ in range(50)
+    }
     assert len(ids) == 50  # fresh salt per order: same fields, distinct order ids
 
 
@@ -243,9 +317,19 @@ def test_neg_risk_changes_the_order_id_and_signature():
 def test_signer_addresses_per_signature_type():
     assert (SIGNERS[0].address, SIGNERS[0].funder) == (EOA, EOA)
     for t in (1, 2):
-        o = SIGNERS[t].build("9", Side.SELL, Decimal("0.4"), Decimal("3"), neg_risk=False, tick=Decimal("0.1")).order
+        o = (
+            SIGNERS[t]
+            .build(
+                "9", Side.SELL, Decimal("0.4"), Decimal("3"), neg_risk=False, tick=Decimal("0.1")
+            )
+            .order
+        )
         assert (o["maker"], o["signer"], o["signatureType"]) == (WALLET, EOA, t)
-    o = SIGNERS[3].build("9", Side.SELL, Decimal("0.4"), Decimal("3"), neg_risk=False, tick=Decimal("0.1")).order
+    o = (
+        SIGNERS[3]
+        .build("9", Side.SELL, Decimal("0.4"), Decimal("3"), neg_risk=False, tick=Decimal("0.1"))
+        .order
+    )
     assert (o["maker"], o["signer"], o["signatureType"]) == (WALLET, WALLET, 3)
     assert len(bytes.fromhex(o["signature"][2:])) == 317
 
@@ -273,11 +357,21 @@ def test_repr_and_errors_never_reveal_the_key():
     assert "zz" * 8 not in str(info.value)
 
 
-@pytest.mark.parametrize("order_type,post_only", [(OrderType.GTC, True), (OrderType.GTD, False), (OrderType.FOK, False)])
+@pytest.mark.parametrize(
+    "order_type,post_only", [(OrderType.GTC, True), (OrderType.GTD, False), (OrderType.FOK, False)]
+)
 def test_order_payload_is_exactly_order_to_json_v2(order_type, post_only):
     o = {"token_id": "123", "side": Side.BUY, "salt": 77, "ts": 1_767_000_000_123, "expiration": 0}
-    ours = SIGNERS[1].build("123", Side.BUY, Decimal("0.52"), Decimal("10"), neg_risk=False, tick=Decimal("0.01"),
-                            salt=77, timestamp_ms=1_767_000_000_123)
+    ours = SIGNERS[1].build(
+        "123",
+        Side.BUY,
+        Decimal("0.52"),
+        Decimal("10"),
+        neg_risk=False,
+        tick=Decimal("0.01"),
+        salt=77,
+        timestamp_ms=1_767_000_000_123,
+    )
     sdk = sdk_wire_order(1, False, o, 5_200_000, 10_000_000)
     expected = order_to_json_v2(sdk, "api-key-uuid", order_type.value, post_only=post_only)
     got = order_payload(ours, "api-key-uuid", order_type, post_only)
@@ -289,6 +383,8 @@ def test_order_payload_is_exactly_order_to_json_v2(order_type, post_only):
 
 @pytest.mark.parametrize("order_type", [OrderType.FOK, OrderType.FAK])
 def test_post_only_refused_for_immediate_orders(order_type):
-    ours = SIGNERS[0].build("1", Side.BUY, Decimal("0.52"), Decimal("10"), neg_risk=False, tick=Decimal("0.01"))
+    ours = SIGNERS[0].build(
+        "1", Side.BUY, Decimal("0.52"), Decimal("10"), neg_risk=False, tick=Decimal("0.01")
+    )
     with pytest.raises(ValueError):
         order_payload(ours, "k", order_type, post_only=True)

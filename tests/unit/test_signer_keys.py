@@ -8,7 +8,7 @@ import os
 import pytest
 
 from pmbot.errors import FatalError
-from pmbot.venue.signer import private_key_from_env_or_file
+from pmbot.keys import private_key_from_env_or_file
 
 KEY_HEX = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
 ENV = "PMBOT_TEST_PRIVATE_KEY"
@@ -69,7 +69,9 @@ def test_directory_is_not_a_key_file(no_env, tmp_path):
         private_key_from_env_or_file(ENV, str(tmp_path))
 
 
-@pytest.mark.parametrize("bad", [KEY_HEX[:-2], KEY_HEX + "zz", "0x" + "00" * 32, "not a key at all " + KEY_HEX[:20]])
+@pytest.mark.parametrize(
+    "bad", [KEY_HEX[:-2], KEY_HEX + "zz", "0x" + "00" * 32, "not a key at all " + KEY_HEX[:20]]
+)
 def test_malformed_key_is_fatal_without_echoing_it(monkeypatch, tmp_path, bad, caplog):
     monkeypatch.setenv(ENV, bad)
     caplog.set_level(logging.DEBUG)

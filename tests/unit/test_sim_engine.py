@@ -10,7 +10,16 @@ import pytest
 
 from pmbot.sim.engine import Exchange, SimReject
 from tests.unit.test_sim_engine_helpers import (
-    ALICE, BOB, CAROL, T0, make_exchange, market, oid, place, small_config, wire,
+    ALICE,
+    BOB,
+    CAROL,
+    T0,
+    make_exchange,
+    market,
+    oid,
+    place,
+    small_config,
+    wire,
 )
 
 D = Decimal
@@ -31,7 +40,10 @@ def test_wrong_tick_is_rejected_with_the_venue_string(sim):
     with pytest.raises(SimReject) as err:
         place(ex, m.yes_token, "BUY", "0.505", 10, order_id=order_id)
     assert err.value.status == 400
-    assert err.value.message == f"order {order_id} is invalid. Price (0.505) breaks minimum tick size rule: 0.01"
+    assert (
+        err.value.message
+        == f"order {order_id} is invalid. Price (0.505) breaks minimum tick size rule: 0.01"
+    )
 
 
 def test_price_at_one_is_out_of_bounds(sim):
@@ -46,7 +58,9 @@ def test_below_minimum_size_is_rejected(sim):
     order_id = oid()
     with pytest.raises(SimReject) as err:
         place(ex, market(ex).yes_token, "BUY", "0.4", "4.99", order_id=order_id)
-    assert err.value.message == f"order {order_id} is invalid. Size (4.99) lower than the minimum: 5"
+    assert (
+        err.value.message == f"order {order_id} is invalid. Size (4.99) lower than the minimum: 5"
+    )
 
 
 def test_duplicate_order_id_is_rejected(sim):
@@ -122,7 +136,10 @@ def test_fok_not_fully_fillable_is_killed_without_trading(sim):
     rec.clear()
     with pytest.raises(SimReject) as err:
         place(ex, m.yes_token, "BUY", "0.55", 15, order_type="FOK")
-    assert err.value.message == "order couldn't be fully filled. FOK orders are fully filled or killed."
+    assert (
+        err.value.message
+        == "order couldn't be fully filled. FOK orders are fully filled or killed."
+    )
     assert rec.events == []
     assert ex.balance(ALICE) == D(10000)
 
@@ -131,8 +148,10 @@ def test_fak_with_nothing_to_match_is_rejected(sim):
     ex, _, _ = sim
     with pytest.raises(SimReject) as err:
         place(ex, market(ex).yes_token, "BUY", "0.55", 15, order_type="FAK")
-    assert err.value.message == ("no orders found to match with FAK order. FAK orders are partially "
-                                 "filled or killed if no match is found.")
+    assert err.value.message == (
+        "no orders found to match with FAK order. FAK orders are partially "
+        "filled or killed if no match is found."
+    )
 
 
 def test_marketable_buy_under_one_dollar_is_rejected(sim):
@@ -153,13 +172,16 @@ def test_gtd_expiration_must_be_at_least_a_minute_away(sim):
     place(ex, market(ex).yes_token, "BUY", "0.4", 10, order_type="GTD", expiration=int(T0) + 61)
 
 
-@pytest.mark.parametrize("mutate", [
-    lambda o: o.pop("tokenId"),
-    lambda o: o.update(makerAmount="abc"),
-    lambda o: o.update(takerAmount="0"),
-    lambda o: o.update(side="HOLD"),
-    lambda o: o.update(tokenId="123"),
-])
+@pytest.mark.parametrize(
+    "mutate",
+    [
+        lambda o: o.pop("tokenId"),
+        lambda o: o.update(makerAmount="abc"),
+        lambda o: o.update(takerAmount="0"),
+        lambda o: o.update(side="HOLD"),
+        lambda o: o.update(tokenId="123"),
+    ],
+)
 def test_malformed_wire_order_is_invalid_payload(sim, mutate):
     ex, _, _ = sim
     order = wire(market(ex).yes_token, "BUY", "0.4", 10)
@@ -190,7 +212,11 @@ def test_normal_match_fills_at_the_makers_price_and_charges_the_taker_fee(sim):
     taker_id = oid()
     resp = place(ex, m.yes_token, "BUY", "0.50", 10, maker=ALICE, order_id=taker_id)
     assert resp["success"] and resp["status"] == "matched" and resp["orderID"] == taker_id
-    assert resp["makingAmount"] == "4.5" and resp["takingAmount"] == "10" and len(resp["tradeIDs"]) == 1
+    assert (
+        resp["makingAmount"] == "4.5"
+        and resp["takingAmount"] == "10"
+        and len(resp["tradeIDs"]) == 1
+    )
     fee = D(10) * D("0.04") * D("0.45") * D("0.55")  # 0.099
     assert ex.balance(ALICE) == D(10000) - D("4.5") - fee
     assert ex.position(ALICE, m.yes_token) == 10
@@ -200,16 +226,30 @@ def test_normal_match_fills_at_the_makers_price_and_charges_the_taker_fee(sim):
     trade = rec.of("user", "trade", "key-alice")[0]
     assert trade["trader_side"] == "TAKER" and trade["fee_rate_bps"] == "400"
     assert trade["price"] == "0.45" and trade["size"] == "10" and trade["side"] == "BUY"
-    assert trade["maker_orders"] == [{
-        "order_id": maker_id, "owner": "key-bob", "maker_address": BOB, "asset_id": m.yes_token,
-        "matched_amount": "10", "price": "0.45", "outcome": "Yes", "side": "SELL", "fee_rate_bps": "0",
-        "outcome_index": 0,
-    }]
+    assert trade["maker_orders"] == [
+        {
+            "order_id": maker_id,
+            "owner": "key-bob",
+            "maker_address": BOB,
+            "asset_id": m.yes_token,
+            "matched_amount": "10",
+            "price": "0.45",
+            "outcome": "Yes",
+            "side": "SELL",
+            "fee_rate_bps": "0",
+            "outcome_index": 0,
+        }
+    ]
     maker_copy = rec.of("user", "trade", "key-bob")[0]
     assert maker_copy["id"] == trade["id"] and maker_copy["trader_side"] == "MAKER"
     ltp = rec.of("market", "last_trade_price")[0]
     assert (ltp["asset_id"], ltp["price"], ltp["size"], ltp["side"], ltp["fee_rate_bps"]) == (
-        m.yes_token, "0.45", "10", "BUY", "400")
+        m.yes_token,
+        "0.45",
+        "10",
+        "BUY",
+        "400",
+    )
 
 
 def test_mint_match_buy_yes_against_buy_no(sim):
@@ -218,14 +258,21 @@ def test_mint_match_buy_yes_against_buy_no(sim):
     maker_id = oid()
     place(ex, m.yes_token, "BUY", "0.40", 10, maker=BOB, order_id=maker_id)  # YES bid 0.40
     resp = place(ex, m.no_token, "BUY", "0.65", 10, maker=ALICE)  # YES ask 0.35: crosses
-    assert resp["status"] == "matched" and resp["makingAmount"] == "6" and resp["takingAmount"] == "10"
+    assert (
+        resp["status"] == "matched" and resp["makingAmount"] == "6" and resp["takingAmount"] == "10"
+    )
     # the taker pays 1 - 0.40 = 0.60 per NO (price improvement from 0.65), the maker its 0.40
     assert ex.balance(ALICE) == D(10000) - 6 and ex.position(ALICE, m.no_token) == 10
     assert ex.balance(BOB) == D(10000) - 4 and ex.position(BOB, m.yes_token) == 10
     trade = rec.of("user", "trade", "key-alice")[0]
     entry = trade["maker_orders"][0]
     assert (trade["asset_id"], trade["side"], trade["price"]) == (m.no_token, "BUY", "0.6")
-    assert (entry["asset_id"], entry["side"], entry["price"], entry["outcome"]) == (m.yes_token, "BUY", "0.4", "Yes")
+    assert (entry["asset_id"], entry["side"], entry["price"], entry["outcome"]) == (
+        m.yes_token,
+        "BUY",
+        "0.4",
+        "Yes",
+    )
 
 
 def test_merge_match_sell_yes_against_sell_no(sim):
@@ -269,7 +316,10 @@ def test_taker_sweeps_several_levels_and_rests_the_remainder(sim):
     assert order["status"] == "LIVE" and order["size_matched"] == "20"
     assert ex.top_of_book(m.yes_token) == (D("0.52"), D("0.60"))
     updates = [e for e in rec.of("user", "order", "key-alice") if e["id"] == order_id]
-    assert [(u["type"], u["size_matched"]) for u in updates] == [("PLACEMENT", "0"), ("UPDATE", "20")]
+    assert [(u["type"], u["size_matched"]) for u in updates] == [
+        ("PLACEMENT", "0"),
+        ("UPDATE", "20"),
+    ]
 
 
 def test_fok_fills_completely_and_fak_cancels_its_remainder(sim):
@@ -292,7 +342,16 @@ def test_gtd_order_expires_on_step_with_a_cancellation_event(sim):
     ex, clock, rec = sim
     m = market(ex)
     order_id = oid()
-    place(ex, m.yes_token, "BUY", "0.4", 10, order_type="GTD", expiration=int(T0) + 90, order_id=order_id)
+    place(
+        ex,
+        m.yes_token,
+        "BUY",
+        "0.4",
+        10,
+        order_type="GTD",
+        expiration=int(T0) + 90,
+        order_id=order_id,
+    )
     ex.step(T0 + 89)
     assert ex.get_order("key-alice", order_id)["status"] == "LIVE"
     ex.step(T0 + 90)
@@ -311,14 +370,28 @@ def test_price_change_has_mirrored_entries_for_both_tokens(sim):
     msg = rec.of("market", "price_change")[-1]
     assert msg["market"] == m.condition_id
     yes, no = msg["price_changes"]
-    assert (yes["asset_id"], yes["price"], yes["size"], yes["side"], yes["best_bid"], yes["best_ask"]) == (
-        m.yes_token, "0.5", "200", "BUY", "0.5", "1")
-    assert (no["asset_id"], no["price"], no["size"], no["side"], no["best_bid"], no["best_ask"]) == (
-        m.no_token, "0.5", "200", "SELL", "0", "0.5")
+    assert (
+        yes["asset_id"],
+        yes["price"],
+        yes["size"],
+        yes["side"],
+        yes["best_bid"],
+        yes["best_ask"],
+    ) == (m.yes_token, "0.5", "200", "BUY", "0.5", "1")
+    assert (
+        no["asset_id"],
+        no["price"],
+        no["size"],
+        no["side"],
+        no["best_bid"],
+        no["best_ask"],
+    ) == (m.no_token, "0.5", "200", "SELL", "0", "0.5")
     assert set(yes) == {"asset_id", "price", "size", "side", "hash", "best_bid", "best_ask"}
     bba = rec.of("market", "best_bid_ask")
     assert {(b["asset_id"], b["best_bid"], b["best_ask"]) for b in bba} == {
-        (m.yes_token, "0.5", "1"), (m.no_token, "0", "0.5")}
+        (m.yes_token, "0.5", "1"),
+        (m.no_token, "0", "0.5"),
+    }
 
 
 def test_cancel_emits_a_zero_size_level(sim):
@@ -333,21 +406,42 @@ def test_cancel_emits_a_zero_size_level(sim):
 
 
 def test_book_snapshot_orders_best_last_and_hashes_like_the_sdk(sim):
-    from py_clob_client_v2.utilities import generate_orderbook_summary_hash, parse_raw_orderbook_summary
+    from py_clob_client_v2.utilities import (
+        generate_orderbook_summary_hash,
+        parse_raw_orderbook_summary,
+    )
 
     ex, _, _ = sim
     m = market(ex)
-    ex.set_book(m.yes_token, [(D("0.40"), D(10)), (D("0.45"), D(20))], [(D("0.55"), D(30)), (D("0.60"), D(40))])
+    ex.set_book(
+        m.yes_token,
+        [(D("0.40"), D(10)), (D("0.45"), D(20))],
+        [(D("0.55"), D(30)), (D("0.60"), D(40))],
+    )
     snap = ex.book_snapshot(m.yes_token)
     assert [b["price"] for b in snap["bids"]] == ["0.4", "0.45"]
     assert [a["price"] for a in snap["asks"]] == ["0.6", "0.55"]
-    assert (snap["tick_size"], snap["min_order_size"], snap["neg_risk"], snap["last_trade_price"]) == (
-        "0.01", "5", False, "")
+    assert (
+        snap["tick_size"],
+        snap["min_order_size"],
+        snap["neg_risk"],
+        snap["last_trade_price"],
+    ) == ("0.01", "5", False, "")
     no = ex.book_snapshot(m.no_token)
     assert [(b["price"], b["size"]) for b in no["bids"]] == [("0.4", "40"), ("0.45", "30")]
     assert [(a["price"], a["size"]) for a in no["asks"]] == [("0.6", "10"), ("0.55", "20")]
-    assert list(snap) == ["market", "asset_id", "timestamp", "hash", "bids", "asks", "min_order_size",
-                          "tick_size", "neg_risk", "last_trade_price"]
+    assert list(snap) == [
+        "market",
+        "asset_id",
+        "timestamp",
+        "hash",
+        "bids",
+        "asks",
+        "min_order_size",
+        "tick_size",
+        "neg_risk",
+        "last_trade_price",
+    ]
     summary = parse_raw_orderbook_summary(snap)
     assert generate_orderbook_summary_hash(summary) == snap["hash"]
 
@@ -377,7 +471,9 @@ def test_tick_size_change_is_emitted_for_both_tokens_and_enforced(sim):
     ex.set_tick_size(m.yes_token, D("0.001"))
     changes = rec.of("market", "tick_size_change")
     assert {(c["asset_id"], c["old_tick_size"], c["new_tick_size"]) for c in changes} == {
-        (m.yes_token, "0.01", "0.001"), (m.no_token, "0.01", "0.001")}
+        (m.yes_token, "0.01", "0.001"),
+        (m.no_token, "0.01", "0.001"),
+    }
     place(ex, m.yes_token, "BUY", "0.965", 10)
     ex.set_tick_size(m.yes_token, D("0.01"))
     with pytest.raises(SimReject) as err:
@@ -435,22 +531,31 @@ def test_cancel_reasons_for_unknown_matched_and_foreign_orders(sim):
     m = market(ex, "free-market")
     mine, taken = oid(), oid()
     place(ex, m.yes_token, "BUY", "0.4", 10, order_id=mine)
-    place(ex, m.no_token, "BUY", "0.6", 10, maker=BOB, order_id=taken)  # MINT: fills mine completely
+    place(
+        ex, m.no_token, "BUY", "0.6", 10, maker=BOB, order_id=taken
+    )  # MINT: fills mine completely
     result = ex.cancel_orders("key-alice", [mine, "0xnope"])
-    assert result == {"canceled": [], "not_canceled": {mine: "matched orders can't be canceled",
-                                                      "0xnope": "order not found"}}
+    assert result == {
+        "canceled": [],
+        "not_canceled": {mine: "matched orders can't be canceled", "0xnope": "order not found"},
+    }
     other = oid()
     place(ex, m.yes_token, "BUY", "0.3", 10, maker=BOB, order_id=other)
     assert ex.cancel_orders("key-alice", [other])["not_canceled"] == {other: "order not found"}
     ex.cancel_orders("key-bob", [other])
-    assert ex.cancel_orders("key-bob", [other])["not_canceled"] == {other: "already canceled or matched"}
+    assert ex.cancel_orders("key-bob", [other])["not_canceled"] == {
+        other: "already canceled or matched"
+    }
 
 
 def test_cancel_market_orders_and_cancel_all_and_the_heartbeat_kill(sim):
     ex, _, _ = sim
     a, b = market(ex), market(ex, "free-market")
-    ids = [place(ex, a.yes_token, "BUY", "0.3", 10)["orderID"], place(ex, a.no_token, "BUY", "0.3", 10)["orderID"],
-           place(ex, b.yes_token, "BUY", "0.3", 10)["orderID"]]
+    ids = [
+        place(ex, a.yes_token, "BUY", "0.3", 10)["orderID"],
+        place(ex, a.no_token, "BUY", "0.3", 10)["orderID"],
+        place(ex, b.yes_token, "BUY", "0.3", 10)["orderID"],
+    ]
     assert ex.cancel_market_orders("key-alice", a.condition_id, a.no_token)["canceled"] == [ids[1]]
     assert ex.cancel_market_orders("key-alice", a.condition_id, None)["canceled"] == [ids[0]]
     place(ex, a.yes_token, "BUY", "0.3", 10)
@@ -465,10 +570,23 @@ def test_open_order_shape_and_filters(sim):
     first = place(ex, a.yes_token, "BUY", "0.3", 10)["orderID"]
     place(ex, b.no_token, "BUY", "0.3", 10)
     row = ex.open_orders("key-alice", order_id=first)[0]
-    assert row == {"associate_trades": [], "id": first, "status": "LIVE", "market": a.condition_id,
-                   "original_size": "10", "outcome": "Yes", "maker_address": ALICE, "owner": "key-alice",
-                   "price": "0.3", "side": "BUY", "size_matched": "0", "asset_id": a.yes_token,
-                   "expiration": "0", "order_type": "GTC", "created_at": int(T0)}
+    assert row == {
+        "associate_trades": [],
+        "id": first,
+        "status": "LIVE",
+        "market": a.condition_id,
+        "original_size": "10",
+        "outcome": "Yes",
+        "maker_address": ALICE,
+        "owner": "key-alice",
+        "price": "0.3",
+        "side": "BUY",
+        "size_matched": "0",
+        "asset_id": a.yes_token,
+        "expiration": "0",
+        "order_type": "GTC",
+        "created_at": int(T0),
+    }
     assert len(ex.open_orders("key-alice", market=b.condition_id)) == 1
     assert len(ex.open_orders("key-alice", asset_id=b.yes_token)) == 0
     assert ex.open_orders("key-bob") == [] and ex.get_order("key-bob", first) is None
@@ -483,8 +601,13 @@ def test_trades_rows_for_taker_and_maker_with_filters(sim):
     alice, bob = ex.trades("key-alice"), ex.trades("key-bob")
     assert len(alice) == len(bob) == 1 and alice[0]["id"] == bob[0]["id"]
     assert (alice[0]["trader_side"], bob[0]["trader_side"]) == ("TAKER", "MAKER")
-    assert ex.trades("key-bob", asset_id=m.yes_token) and ex.trades("key-bob", market=m.condition_id)
-    assert ex.trades("key-alice", after=int(T0) + 101) == [] and ex.trades("key-alice", before=int(T0) + 99) == []
+    assert ex.trades("key-bob", asset_id=m.yes_token) and ex.trades(
+        "key-bob", market=m.condition_id
+    )
+    assert (
+        ex.trades("key-alice", after=int(T0) + 101) == []
+        and ex.trades("key-alice", before=int(T0) + 99) == []
+    )
     assert ex.trades("key-alice", trade_id=alice[0]["id"]) == alice
 
 
@@ -495,7 +618,11 @@ def test_positions_rows_in_data_api_shape(sim):
     place(ex, m.no_token, "BUY", "0.6", 10)
     (row,) = ex.positions(ALICE.upper().replace("0X", "0x"))
     assert row["asset"] == m.no_token and row["size"] == 10.0 and row["avgPrice"] == 0.6
-    assert row["outcome"] == "No" and row["oppositeAsset"] == m.yes_token and row["conditionId"] == m.condition_id
+    assert (
+        row["outcome"] == "No"
+        and row["oppositeAsset"] == m.yes_token
+        and row["conditionId"] == m.condition_id
+    )
     assert isinstance(row["size"], float) and row["negativeRisk"] is False
 
 
@@ -528,7 +655,9 @@ def test_set_book_makes_a_three_outcome_basket_that_fills_as_fok_legs(sim):
         ex.set_book(leg.yes_token, [(D(ask) - D("0.02"), D(50))], [(D(ask), D(50))])
     assert sum(ex.top_of_book(leg.yes_token)[1] for leg in legs) == D("0.94")
     for leg in legs:
-        resp = place(ex, leg.yes_token, "BUY", ex.top_of_book(leg.yes_token)[1], 20, order_type="FOK")
+        resp = place(
+            ex, leg.yes_token, "BUY", ex.top_of_book(leg.yes_token)[1], 20, order_type="FOK"
+        )
         assert resp["status"] == "matched"
     assert [ex.position(ALICE, leg.yes_token) for leg in legs] == [20, 20, 20]
     assert ex.balance(ALICE) == D(10000) - D("18.8")
@@ -539,8 +668,10 @@ def test_thin_leg_partially_fills_a_fak_basket(sim):
     legs = [ex.markets[c] for c in ex.events["three-way"].condition_ids]
     for leg, (ask, depth) in zip(legs, (("0.30", 50), ("0.30", 50), ("0.34", 8))):
         ex.set_book(leg.yes_token, [], [(D(ask), D(depth))])
-    fills = [place(ex, leg.yes_token, "BUY", ex.top_of_book(leg.yes_token)[1], 20, order_type="FAK")
-             for leg in legs]
+    fills = [
+        place(ex, leg.yes_token, "BUY", ex.top_of_book(leg.yes_token)[1], 20, order_type="FAK")
+        for leg in legs
+    ]
     assert [f["takingAmount"] for f in fills] == ["20", "20", "8"]
 
 
@@ -581,7 +712,11 @@ def test_living_market_moves_never_crosses_and_sometimes_offers_a_basket():
         tops = [ex.top_of_book(leg.yes_token)[1] for leg in legs]
         if None not in tops:
             sums.append(sum(tops))
-        ticks.add(ex.markets[ex.config.market_by_slug("us-government-shutdown-before-2027").condition_id].tick)
+        ticks.add(
+            ex.markets[
+                ex.config.market_by_slug("us-government-shutdown-before-2027").condition_id
+            ].tick
+        )
     assert ex.top_of_book(m0.yes_token) != start
     assert min(sums) < 1 < max(sums)  # baskets appear now and then, and go away
     assert ticks == {D("0.01"), D("0.001")}

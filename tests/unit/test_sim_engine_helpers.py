@@ -30,8 +30,11 @@ class Recorder:
         self.events.append((channel, key, message))
 
     def of(self, channel: str, event_type: str, key: str | None = None) -> list[dict]:
-        return [m for c, k, m in self.events
-                if c == channel and m.get("event_type") == event_type and (key is None or k == key)]
+        return [
+            m
+            for c, k, m in self.events
+            if c == channel and m.get("event_type") == event_type and (key is None or k == key)
+        ]
 
     def clear(self) -> None:
         self.events.clear()
@@ -47,11 +50,19 @@ def small_config(**overrides):
             {"slug": "coin-flip", "fair_value": 0.5, "tick": 0.01, "min_size": 5, "fee_rate": 0.04},
             {"slug": "free-market", "fair_value": 0.5, "tick": 0.01, "min_size": 5, "fee_rate": 0},
         ],
-        "events": [{
-            "slug": "three-way", "title": "Who wins?", "neg_risk_augmented": False, "fee_rate": 0,
-            "outcomes": [{"label": "A", "fair_value": 0.4}, {"label": "B", "fair_value": 0.3},
-                         {"label": "C", "fair_value": 0.3}],
-        }],
+        "events": [
+            {
+                "slug": "three-way",
+                "title": "Who wins?",
+                "neg_risk_augmented": False,
+                "fee_rate": 0,
+                "outcomes": [
+                    {"label": "A", "fair_value": 0.4},
+                    {"label": "B", "fair_value": 0.3},
+                    {"label": "C", "fair_value": 0.3},
+                ],
+            }
+        ],
     }
     raw.update(overrides)
     return load_sim_config(raw)
@@ -75,22 +86,51 @@ def wire(token: str, side: str, price, size, *, maker: str = ALICE, expiration: 
     cash = int(size * price * 1_000_000)
     maker_amount, taker_amount = (cash, shares) if side == "BUY" else (shares, cash)
     _counter[0] += 1
-    return {"salt": _counter[0], "maker": maker, "signer": maker, "tokenId": token,
-            "makerAmount": str(maker_amount), "takerAmount": str(taker_amount), "side": side,
-            "expiration": str(expiration), "signatureType": 0, "timestamp": str(int(T0 * 1000)),
-            "metadata": "0x" + "00" * 32, "builder": "0x" + "00" * 32, "signature": "0x"}
+    return {
+        "salt": _counter[0],
+        "maker": maker,
+        "signer": maker,
+        "tokenId": token,
+        "makerAmount": str(maker_amount),
+        "takerAmount": str(taker_amount),
+        "side": side,
+        "expiration": str(expiration),
+        "signatureType": 0,
+        "timestamp": str(int(T0 * 1000)),
+        "metadata": "0x" + "00" * 32,
+        "builder": "0x" + "00" * 32,
+        "signature": "0x",
+    }
 
 
 def oid(n=None) -> str:
     _counter[0] += 1
-    return "0x" + hashlib.sha256(f"test-order:{n if n is not None else _counter[0]}".encode()).hexdigest()
+    return (
+        "0x"
+        + hashlib.sha256(f"test-order:{n if n is not None else _counter[0]}".encode()).hexdigest()
+    )
 
 
-def place(ex, token, side, price, size, *, maker=ALICE, order_type="GTC", post_only=False,
-          expiration=0, order_id=None):
-    return ex.place_order(KEYS.get(maker, "key-" + maker[-4:]), wire(token, side, price, size, maker=maker,
-                                                                     expiration=expiration),
-                          order_type=order_type, post_only=post_only, order_id=order_id or oid())
+def place(
+    ex,
+    token,
+    side,
+    price,
+    size,
+    *,
+    maker=ALICE,
+    order_type="GTC",
+    post_only=False,
+    expiration=0,
+    order_id=None,
+):
+    return ex.place_order(
+        KEYS.get(maker, "key-" + maker[-4:]),
+        wire(token, side, price, size, maker=maker, expiration=expiration),
+        order_type=order_type,
+        post_only=post_only,
+        order_id=order_id or oid(),
+    )
 
 
 def market(ex, slug="coin-flip"):

@@ -28,7 +28,9 @@ order_op = st.tuples(
     st.integers(min_value=5, max_value=60),  # size
     st.sampled_from(("GTC", "GTC", "GTC", "FAK", "FOK", "POST")),
 )
-cancel_op = st.tuples(st.just("cancel"), st.sampled_from(ACCOUNTS), st.integers(min_value=0, max_value=50))
+cancel_op = st.tuples(
+    st.just("cancel"), st.sampled_from(ACCOUNTS), st.integers(min_value=0, max_value=50)
+)
 ops = st.lists(st.one_of(order_op, order_op, cancel_op), min_size=5, max_size=60)
 
 
@@ -51,8 +53,16 @@ def _run(ex, markets, operations):
         m = markets[slug]
         token = m.yes_token if yes else m.no_token
         try:
-            resp = place(ex, token, side, D(cents) / 100, size, maker=who,
-                         order_type="GTC" if kind == "POST" else kind, post_only=kind == "POST")
+            resp = place(
+                ex,
+                token,
+                side,
+                D(cents) / 100,
+                size,
+                maker=who,
+                order_type="GTC" if kind == "POST" else kind,
+                post_only=kind == "POST",
+            )
             accepted.append((resp["orderID"], D(cents) / 100, side, token))
         except SimReject:
             pass
@@ -83,7 +93,8 @@ def _check_invariants(ex, markets):
                 want_shares[o["asset_id"]] = want_shares.get(o["asset_id"], D(0)) + left
         assert D(ledger["reserved"]["collateral"]) == want_collateral
         assert {t: D(v) for t, v in ledger["reserved"]["shares"].items()} == {
-            t: v for t, v in want_shares.items() if v}
+            t: v for t, v in want_shares.items() if v
+        }
         assert want_collateral <= D(ledger["collateral"])
         for token, reserved in want_shares.items():
             assert reserved <= D(ledger["positions"].get(token, "0"))
@@ -98,8 +109,13 @@ def _seed_shares(ex, markets):
 
 
 def _snapshot(ex, markets):
-    return {KEYS[who]: (ex.balance(who), {t: ex.position(who, t) for m in markets.values() for t in m.tokens})
-            for who in ACCOUNTS}
+    return {
+        KEYS[who]: (
+            ex.balance(who),
+            {t: ex.position(who, t) for m in markets.values() for t in m.tokens},
+        )
+        for who in ACCOUNTS
+    }
 
 
 def _check_events(ex, rec, markets, start):
@@ -133,14 +149,23 @@ def _check_events(ex, rec, markets, start):
                 maker = ex.get_order(entry["owner"], entry["order_id"])
                 assert D(entry["price"]) == D(maker["price"]), "maker filled away from its limit"
                 q = D(entry["matched_amount"])
-                own = D(entry["price"]) if entry["asset_id"] == taker["asset_id"] else 1 - D(entry["price"])
-                assert own <= limit if taker["side"] == "BUY" else own >= limit, "taker filled worse than limit"
+                own = (
+                    D(entry["price"])
+                    if entry["asset_id"] == taker["asset_id"]
+                    else 1 - D(entry["price"])
+                )
+                assert own <= limit if taker["side"] == "BUY" else own >= limit, (
+                    "taker filled worse than limit"
+                )
                 book(entry["owner"], entry["asset_id"], entry["side"], q, D(entry["price"]))
                 book(key, taker["asset_id"], taker["side"], q, own)
                 fee += q * D(msg["fee_rate_bps"]) / 10000 * own * (1 - own)
             assert sum(D(e["matched_amount"]) for e in msg["maker_orders"]) == D(msg["size"])
-            fee = fee.quantize(D("0.00001"), rounding="ROUND_HALF_UP") if fee >= D("0.00001") else (
-                D("0.00001") if fee > 0 else D(0))
+            fee = (
+                fee.quantize(D("0.00001"), rounding="ROUND_HALF_UP")
+                if fee >= D("0.00001")
+                else (D("0.00001") if fee > 0 else D(0))
+            )
             expected[key][0] -= fee
     actual = _snapshot(ex, markets)
     for key, (cash, pos) in expected.items():
@@ -168,9 +193,18 @@ def _random_ops(rng, n):
         if rng.random() < 0.2:
             out.append(("cancel", rng.choice(ACCOUNTS), rng.randrange(50)))
         else:
-            out.append(("order", rng.choice(ACCOUNTS), rng.choice(("coin-flip", "free-market")), rng.random() < 0.5,
-                        rng.choice(("BUY", "SELL")), rng.randint(44, 56), rng.randint(5, 60),
-                        rng.choice(("GTC", "GTC", "GTC", "FAK", "FOK", "POST"))))
+            out.append(
+                (
+                    "order",
+                    rng.choice(ACCOUNTS),
+                    rng.choice(("coin-flip", "free-market")),
+                    rng.random() < 0.5,
+                    rng.choice(("BUY", "SELL")),
+                    rng.randint(44, 56),
+                    rng.randint(5, 60),
+                    rng.choice(("GTC", "GTC", "GTC", "FAK", "FOK", "POST")),
+                )
+            )
     return out
 
 
@@ -197,12 +231,16 @@ def test_when_every_trade_fails_settlement_restores_every_ledger(operations):
         for m in markets.values():
             ex.set_position(who, m.yes_token, D(100))
             ex.set_position(who, m.no_token, D(100))
-    before = {who: (ex.balance(who), {t: ex.position(who, t) for m in markets.values() for t in m.tokens})
-              for who in ACCOUNTS}
+    before = {
+        who: (ex.balance(who), {t: ex.position(who, t) for m in markets.values() for t in m.tokens})
+        for who in ACCOUNTS
+    }
     _run(ex, markets, operations)
     ex.cancel_all(KEYS[ALICE]), ex.cancel_all(KEYS[BOB]), ex.cancel_all(KEYS[CAROL])
     ex.step(T0 + 10)
-    after = {who: (ex.balance(who), {t: ex.position(who, t) for m in markets.values() for t in m.tokens})
-             for who in ACCOUNTS}
+    after = {
+        who: (ex.balance(who), {t: ex.position(who, t) for m in markets.values() for t in m.tokens})
+        for who in ACCOUNTS
+    }
     assert after == before
     assert ex.fees_collected == 0

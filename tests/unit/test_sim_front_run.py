@@ -27,9 +27,13 @@ def test_capped_fak_fills_max_size_and_the_reachable_maker_liquidity_goes(ex):
     ex.set_book(m.yes_token, [("0.25", 50)], [("0.30", 20), ("0.31", 20), ("0.40", 20)])
     ex.front_run(m.yes_token, D(6))
     r = place(ex, m.yes_token, "BUY", "0.31", 20, order_type="FAK")
-    assert r["status"] == "matched" and D(r["takingAmount"]) == 6 and D(r["makingAmount"]) == D("1.80")
+    assert (
+        r["status"] == "matched" and D(r["takingAmount"]) == 6 and D(r["makingAmount"]) == D("1.80")
+    )
     assert ex.position(ALICE, m.yes_token) == 6
-    assert sorted(asks(ex, m.yes_token)) == [(D("0.40"), D(20))]  # 0.30 and 0.31 were taken by the phantom
+    assert sorted(asks(ex, m.yes_token)) == [
+        (D("0.40"), D(20))
+    ]  # 0.30 and 0.31 were taken by the phantom
     # consumed: the next order fills normally
     r = place(ex, m.yes_token, "BUY", "0.40", 10, order_type="FAK")
     assert D(r["takingAmount"]) == 10
@@ -49,7 +53,9 @@ def test_resting_orders_gtc_and_other_tokens_are_not_affected(ex):
     m, other = market(ex), market(ex, "free-market")
     ex.set_book(m.yes_token, [("0.25", 50)], [("0.30", 20)])
     ex.set_position(BOB, m.yes_token, D(10))
-    place(ex, m.yes_token, "SELL", "0.30", 10, maker=BOB)  # an outside maker behind the background one
+    place(
+        ex, m.yes_token, "SELL", "0.30", 10, maker=BOB
+    )  # an outside maker behind the background one
     ex.front_run(m.yes_token, D(6), count=2)
     r = place(ex, m.yes_token, "BUY", "0.30", 5, order_type="GTC")  # GTC: not capped, no count used
     assert D(r["takingAmount"]) == 5
@@ -57,7 +63,9 @@ def test_resting_orders_gtc_and_other_tokens_are_not_affected(ex):
     assert D(place(ex, other.yes_token, "BUY", "0.30", 20, order_type="FAK")["takingAmount"]) == 20
     r = place(ex, m.yes_token, "BUY", "0.30", 20, order_type="FAK")
     assert D(r["takingAmount"]) == 6
-    assert asks(ex, m.yes_token) == [(D("0.30"), D(10))]  # BOB's order stays: only background makers go
+    assert asks(ex, m.yes_token) == [
+        (D("0.30"), D(10))
+    ]  # BOB's order stays: only background makers go
 
 
 def test_knob_validation_and_clearing():
@@ -78,7 +86,11 @@ def test_control_endpoint_knob_reaches_the_exchange():
     f = Faults()
     f.exchange = ex
     m = market(ex)
-    f.apply({"set_book": {"token_id": m.no_token, "bids": [["0.60", 50]], "asks": [["0.70", 20]]},
-             "front_run": {"token_id": m.no_token, "max_size": "5"}})
+    f.apply(
+        {
+            "set_book": {"token_id": m.no_token, "bids": [["0.60", 50]], "asks": [["0.70", 20]]},
+            "front_run": {"token_id": m.no_token, "max_size": "5"},
+        }
+    )
     r = place(ex, m.no_token, "BUY", "0.70", 20, order_type="FAK")
     assert D(r["takingAmount"]) == 5 and asks(ex, m.no_token) == []

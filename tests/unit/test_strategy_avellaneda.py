@@ -41,24 +41,38 @@ def test_spread_widens_with_measured_volatility():
 
 def test_variance_is_an_ewma_of_mid_changes_per_second():
     p = QuotingParams(vol_halflife_secs=D(60))
-    v = update_variance(D("0.000001"), D("0.50"), 0.0, D("0.51"), 60.0, p)  # weight 1/2 after one half-life
+    v = update_variance(
+        D("0.000001"), D("0.50"), 0.0, D("0.51"), 60.0, p
+    )  # weight 1/2 after one half-life
     assert abs(v - (D("0.000001") + (D("0.0001") / 60 - D("0.000001")) / 2)) < D("1e-15")
     assert update_variance(None, None, None, D("0.5"), 1.0, p) == p.initial_variance_per_sec
     assert update_variance(v, D("0.51"), 60.0, D("0.51"), 60.0, p) == v  # no time passed
 
 
 def test_ladder_levels_step_away_from_the_touch():
-    lad = ladder(0, params=QuotingParams(name="avellaneda", fair_value="mid", ladder_levels=3, ladder_step_ticks=2))
+    lad = ladder(
+        0,
+        params=QuotingParams(
+            name="avellaneda", fair_value="mid", ladder_levels=3, ladder_step_ticks=2
+        ),
+    )
     assert [p for p, _ in lad.bids] == [D("0.49"), D("0.47"), D("0.45")]
     assert [p for p, _ in lad.asks] == [D("0.55"), D("0.57"), D("0.59")]
 
 
 def test_reward_band_pulls_level_zero_inside_max_spread_and_sizes_it():
-    wide = QuotingParams(name="avellaneda", fair_value="mid", min_half_spread_ticks=6,
-                         rewards_max_spread=D("0.03"), rewards_min_size=D(50))
+    wide = QuotingParams(
+        name="avellaneda",
+        fair_value="mid",
+        min_half_spread_ticks=6,
+        rewards_max_spread=D("0.03"),
+        rewards_min_size=D(50),
+    )
     lad = ladder(0, params=wide)
     assert lad.bids[0] == (D("0.49"), D(50)) and lad.asks[0] == (D("0.55"), D(50))
-    long_lad = ladder(100, params=wide)  # long: the bid is not pulled up (it would grow the position)
+    long_lad = ladder(
+        100, params=wide
+    )  # long: the bid is not pulled up (it would grow the position)
     assert long_lad.best_bid < D("0.49") and long_lad.best_ask <= D("0.55")
 
 
@@ -69,14 +83,21 @@ def test_time_to_end_caps_the_horizon():
 
 def test_microprice_leans_toward_the_thin_side():
     thin_ask = BookView(D("0.50"), D("0.54"), D(300), D(100))
-    lad = avellaneda_ladder(thin_ask, TICK, D(0), D(10), D("0.000001"), MARKET, 0.0, QuotingParams(name="avellaneda"))
+    lad = avellaneda_ladder(
+        thin_ask, TICK, D(0), D(10), D("0.000001"), MARKET, 0.0, QuotingParams(name="avellaneda")
+    )
     assert lad.best_bid == D("0.50")  # microprice 0.53: bid 0.5048 -> 0.50
 
 
 def test_decide_runs_the_model_by_name_and_carries_variance_in_memory():
     params = StrategyParams(quoting=QuotingParams(name="avellaneda"))
-    d1 = decide(StrategyInput(now=0.0, markets=(MARKET,), books={"YES": BOOK}), StrategyMemory(), params)
-    assert [o.price for o in d1.new_orders] == [D("0.49"), D("0.45")]  # BUY YES 0.49, BUY NO 1 - 0.55
+    d1 = decide(
+        StrategyInput(now=0.0, markets=(MARKET,), books={"YES": BOOK}), StrategyMemory(), params
+    )
+    assert [o.price for o in d1.new_orders] == [
+        D("0.49"),
+        D("0.45"),
+    ]  # BUY YES 0.49, BUY NO 1 - 0.55
     moved = BookView(D("0.51"), D("0.55"), D(100), D(100))
     d2 = decide(StrategyInput(now=30.0, markets=(MARKET,), books={"YES": moved}), d1.memory, params)
     assert d2.memory.markets["cond"].variance_per_sec > d1.memory.markets["cond"].variance_per_sec
@@ -84,8 +105,12 @@ def test_decide_runs_the_model_by_name_and_carries_variance_in_memory():
 
 @settings(max_examples=150, deadline=None)
 @given(
-    st.integers(5, 90), st.integers(1, 8), st.integers(-500, 500), st.integers(-500, 500),
-    st.sampled_from([D("0.000001"), D("0.00001"), D("0.0001")]), st.sampled_from([D(0), D("0.02"), D("0.05")]),
+    st.integers(5, 90),
+    st.integers(1, 8),
+    st.integers(-500, 500),
+    st.integers(-500, 500),
+    st.sampled_from([D("0.000001"), D("0.00001"), D("0.0001")]),
+    st.sampled_from([D(0), D("0.02"), D("0.05")]),
 )
 def test_prices_valid_and_monotone_in_inventory(bid_c, spread_c, q1, q2, var, band):
     book = BookView(bid_c * TICK, (bid_c + spread_c) * TICK, D(100), D(100))

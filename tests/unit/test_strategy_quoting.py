@@ -20,10 +20,19 @@ def book(bid, ask, tick="0.01", size="100"):
 
 def run(bid, ask, *, tick="0.01", inventory=None, hedged=None, market=MARKET, **quoting):
     params = StrategyParams(quoting=QuotingParams(**quoting))
-    m = MarketInfo(market.condition_id, market.yes_token, market.no_token, tick=D(tick), min_size=market.min_size)
+    m = MarketInfo(
+        market.condition_id,
+        market.yes_token,
+        market.no_token,
+        tick=D(tick),
+        min_size=market.min_size,
+    )
     inp = StrategyInput(
-        now=1000.0, markets=(m,), books={"YES": book(bid, ask, tick)},
-        inventory=inventory or {}, hedged=hedged or {},
+        now=1000.0,
+        markets=(m,),
+        books={"YES": book(bid, ask, tick)},
+        inventory=inventory or {},
+        hedged=hedged or {},
     )
     return decide(inp, StrategyMemory(), params).markets[0]
 
@@ -45,7 +54,13 @@ def prices(md):
     "bid,ask,tick,want_bid,want_ask",
     [
         ("0.50", "0.54", "0.01", "0.45", "0.59"),  # the worked example
-        ("0.500", "0.540", "0.001", "0.450", "0.586"),  # 0.54 + 0.1*0.46 = 0.586 exactly on a 0.001 tick
+        (
+            "0.500",
+            "0.540",
+            "0.001",
+            "0.450",
+            "0.586",
+        ),  # 0.54 + 0.1*0.46 = 0.586 exactly on a 0.001 tick
         ("0.123", "0.127", "0.001", "0.110", "0.215"),  # 0.1107 down, 0.2143 up
         ("0.30", "0.31", "0.01", "0.27", "0.38"),  # 0.379 rounds up
         ("0.61", "0.62", "0.01", "0.54", "0.66"),  # 0.549 down, 0.658 up
@@ -59,7 +74,9 @@ def test_edge_prices_on_hand_computed_books(bid, ask, tick, want_bid, want_ask):
 
 def test_worked_example_orders_are_post_only_gtc_buy_yes_and_buy_no_at_one_minus_ask():
     md = run("0.50", "0.54")
-    assert [(o.token_id, o.side, o.price, o.size, o.post_only, o.order_type) for o in md.new_orders] == [
+    assert [
+        (o.token_id, o.side, o.price, o.size, o.post_only, o.order_type) for o in md.new_orders
+    ] == [
         ("YES", Side.BUY, D("0.45"), D(10), True, OrderType.GTC),
         ("NO", Side.BUY, D("0.41"), D(10), True, OrderType.GTC),
     ]
@@ -124,7 +141,9 @@ def test_edge_prices_keep_quotes_inside_tick_bounds():
     assert edge_prices(D("0.001"), D("0.01"), D("0.01"), D("0.10"), 0)[0] is None
 
 
-@pytest.mark.parametrize("bid,ask", [("0.02", "0.04"), ("0.95", "0.97"), ("0.01", "0.03"), ("0.97", "0.99")])
+@pytest.mark.parametrize(
+    "bid,ask", [("0.02", "0.04"), ("0.95", "0.97"), ("0.01", "0.03"), ("0.97", "0.99")]
+)
 def test_extreme_prices_pause_the_market(bid, ask):
     md = run(bid, ask)
     assert str(md.verdict) == "paused(extreme_price)"
@@ -135,23 +154,47 @@ def test_extreme_price_pause_cancels_resting_quotes_and_resumes_when_prices_retu
     from pmbot.strategy import LiveOrder
 
     params = StrategyParams()
-    first = decide(StrategyInput(now=0.0, markets=(MARKET,), books={"YES": book("0.50", "0.54")}), StrategyMemory(), params)
+    first = decide(
+        StrategyInput(now=0.0, markets=(MARKET,), books={"YES": book("0.50", "0.54")}),
+        StrategyMemory(),
+        params,
+    )
     live = tuple(
-        LiveOrder(f"o{i}", o.token_id, o.side, o.price, o.size) for i, o in enumerate(first.markets[0].new_orders)
+        LiveOrder(f"o{i}", o.token_id, o.side, o.price, o.size)
+        for i, o in enumerate(first.markets[0].new_orders)
     )
     # a slow drift (no jump) down to the floor: computed bid 0.018 -> 0.01 <= min_bid
     mem, t = first.memory, 0.0
-    for bb, ba in [("0.46", "0.50"), ("0.42", "0.46"), ("0.38", "0.42"), ("0.34", "0.38"), ("0.30", "0.34"),
-                   ("0.26", "0.30"), ("0.22", "0.26"), ("0.18", "0.22"), ("0.14", "0.18"), ("0.10", "0.14"),
-                   ("0.06", "0.10"), ("0.02", "0.06")]:
+    for bb, ba in [
+        ("0.46", "0.50"),
+        ("0.42", "0.46"),
+        ("0.38", "0.42"),
+        ("0.34", "0.38"),
+        ("0.30", "0.34"),
+        ("0.26", "0.30"),
+        ("0.22", "0.26"),
+        ("0.18", "0.22"),
+        ("0.14", "0.18"),
+        ("0.10", "0.14"),
+        ("0.06", "0.10"),
+        ("0.02", "0.06"),
+    ]:
         t += 1
-        d = decide(StrategyInput(now=t, markets=(MARKET,), books={"YES": book(bb, ba)}, open_orders=live), mem, params)
+        d = decide(
+            StrategyInput(now=t, markets=(MARKET,), books={"YES": book(bb, ba)}, open_orders=live),
+            mem,
+            params,
+        )
         mem = d.memory
         if d.markets[0].verdict.state == "paused":
             break
     assert str(d.markets[0].verdict) == "paused(extreme_price)"
     assert sorted(d.markets[0].cancel_ids) == ["o0", "o1"] and d.markets[0].new_orders == ()
-    back = decide(StrategyInput(now=t + 1, markets=(MARKET,), books={"YES": book("0.05", "0.09")}), mem, params)
+    back = decide(
+        StrategyInput(now=t + 1, markets=(MARKET,), books={"YES": book("0.05", "0.09")}),
+        mem,
+        params,
+    )
     assert back.markets[0].verdict.state == "quoting" and back.markets[0].new_orders
 
 

@@ -7,7 +7,15 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from pmbot.model import MarketInfo, Side
-from pmbot.strategy import BookView, DesiredOrder, LiveOrder, StrategyInput, StrategyMemory, StrategyParams, decide
+from pmbot.strategy import (
+    BookView,
+    DesiredOrder,
+    LiveOrder,
+    StrategyInput,
+    StrategyMemory,
+    StrategyParams,
+    decide,
+)
 from pmbot.strategy.reconcile import reconcile
 from pmbot.strategy.requote import QuoteState, mid_bucket, requote_reason
 
@@ -16,14 +24,23 @@ PARAMS = StrategyParams()
 
 
 def as_live(orders, prefix="o"):
-    return tuple(LiveOrder(f"{prefix}{i}", o.token_id, o.side, o.price, o.size) for i, o in enumerate(orders))
+    return tuple(
+        LiveOrder(f"{prefix}{i}", o.token_id, o.side, o.price, o.size) for i, o in enumerate(orders)
+    )
 
 
 def step(mem, bid, ask, now, open_orders=(), inventory=None, tick="0.01", **kw):
     b = BookView(D(bid), D(ask), D(100), D(100), tick=D(tick))
     m = MarketInfo("cond", "YES", "NO", tick=D(tick))
     return decide(
-        StrategyInput(now=now, markets=(m,), books={"YES": b}, open_orders=open_orders, inventory=inventory or {}, **kw),
+        StrategyInput(
+            now=now,
+            markets=(m,),
+            books={"YES": b},
+            open_orders=open_orders,
+            inventory=inventory or {},
+            **kw,
+        ),
         mem,
         PARAMS,
     )
@@ -68,7 +85,9 @@ def test_fill_makes_the_set_incomplete_and_only_the_filled_quote_is_replaced():
     d2 = step(d1.memory, "0.50", "0.54", 2.0, (partly, ask), inventory={"YES": D(6)})
     assert d2.markets[0].requote_reason == "incomplete"
     assert d2.cancel_ids == ("o0",)
-    assert [(o.token_id, o.side, o.price, o.size) for o in d2.new_orders] == [("YES", Side.BUY, D("0.45"), D(10))]
+    assert [(o.token_id, o.side, o.price, o.size) for o in d2.new_orders] == [
+        ("YES", Side.BUY, D("0.45"), D(10))
+    ]
 
 
 def test_rejected_or_cancelled_quote_is_put_back():
@@ -102,7 +121,8 @@ def test_risk_state_change_requotes():
 def test_pending_orders_count_as_present_and_cancels_in_flight_as_gone():
     d1 = step(StrategyMemory(), "0.50", "0.54", 1.0)
     pending = tuple(
-        LiveOrder(f"c{i}", o.token_id, o.side, o.price, o.size, pending=True) for i, o in enumerate(d1.new_orders)
+        LiveOrder(f"c{i}", o.token_id, o.side, o.price, o.size, pending=True)
+        for i, o in enumerate(d1.new_orders)
     )
     d2 = step(d1.memory, "0.50", "0.54", 2.0, pending)
     assert d2.new_orders == () and d2.cancel_ids == ()
@@ -119,13 +139,17 @@ def test_arb_orders_are_not_touched_by_quote_reconcile():
 
 
 def test_reconcile_is_a_multiset_diff_by_token_side_price_size():
-    want = [DesiredOrder("c", "Y", Side.BUY, D("0.40"), D(5))] * 2 + [DesiredOrder("c", "Y", Side.BUY, D("0.39"), D(5))]
+    want = [DesiredOrder("c", "Y", Side.BUY, D("0.40"), D(5))] * 2 + [
+        DesiredOrder("c", "Y", Side.BUY, D("0.39"), D(5))
+    ]
     have = [
         LiveOrder("a", "Y", Side.BUY, D("0.40"), D(5)),
         LiveOrder("b", "Y", Side.BUY, D("0.400"), D("5.00")),  # same key numerically
         LiveOrder("c", "Y", Side.BUY, D("0.40"), D(5)),  # a third one is surplus
         LiveOrder("d", "Y", Side.SELL, D("0.39"), D(5)),  # wrong side
-        LiveOrder("e", "Y", Side.BUY, D("0.38"), D(5), pending=True),  # unwanted but not cancellable yet
+        LiveOrder(
+            "e", "Y", Side.BUY, D("0.38"), D(5), pending=True
+        ),  # unwanted but not cancellable yet
     ]
     rec = reconcile(want, have)
     assert rec.cancel_ids == ("c", "d")
@@ -140,10 +164,16 @@ def test_requote_reason_first_time_is_initial():
 
 @settings(max_examples=150, deadline=None)
 @given(
-    b1=st.integers(100, 800), a1=st.integers(1, 100), db=st.integers(-9, 9), da=st.integers(-9, 9),
-    dt=st.floats(0.001, 100.0), size=st.integers(1, 1000),
+    b1=st.integers(100, 800),
+    a1=st.integers(1, 100),
+    db=st.integers(-9, 9),
+    da=st.integers(-9, 9),
+    dt=st.floats(0.001, 100.0),
+    size=st.integers(1, 1000),
 )
-def test_requote_rule_leaves_quotes_untouched_when_nothing_relevant_changed(b1, a1, db, da, dt, size):
+def test_requote_rule_leaves_quotes_untouched_when_nothing_relevant_changed(
+    b1, a1, db, da, dt, size
+):
     tick = D("0.001")
     bid1, ask1 = b1 * tick, (b1 + a1) * tick
     bid2, ask2 = (b1 + db) * tick, (b1 + a1 + da) * tick
@@ -155,7 +185,9 @@ def test_requote_rule_leaves_quotes_untouched_when_nothing_relevant_changed(b1, 
     assume(d1.markets[0].verdict.state == "quoting")
     b2 = BookView(bid2, ask2, D(size), D(size), tick=tick, age_secs=dt / 2)
     d2 = decide(
-        StrategyInput(now=1.0 + dt, markets=(m,), books={"YES": b2}, open_orders=as_live(d1.new_orders)),
+        StrategyInput(
+            now=1.0 + dt, markets=(m,), books={"YES": b2}, open_orders=as_live(d1.new_orders)
+        ),
         d1.memory,
         PARAMS,
     )

@@ -7,7 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pmbot.model import MarketInfo, Side, VenueMode
-from pmbot.strategy import BookView, LiveOrder, StrategyInput, StrategyMemory, StrategyParams, decide
+from pmbot.strategy import (
+    BookView,
+    LiveOrder,
+    StrategyInput,
+    StrategyMemory,
+    StrategyParams,
+    decide,
+)
 from pmbot.strategy.params import RiskParams
 
 MARKET = MarketInfo("cond", "YES", "NO")
@@ -32,11 +39,15 @@ def test_position_limit_cancels_all_pauses_and_resumes_below_ninety_percent():
     assert d1.new_orders == () and sorted(d1.cancel_ids) == ["ask1", "bid1"]
     assert str(d1.verdict_of("cond")) == "paused(position_limit)"
 
-    d2 = decide(inp(now=1001.0, position_value_usd=D(460)), d1.memory, PARAMS)  # under the limit, above 90%
+    d2 = decide(
+        inp(now=1001.0, position_value_usd=D(460)), d1.memory, PARAMS
+    )  # under the limit, above 90%
     assert str(d2.verdict) == "paused(position_limit)"
     assert not d2.cancel_all and d2.new_orders == ()
 
-    d3 = decide(inp(now=1002.0, position_value_usd=D(450)), d2.memory, PARAMS)  # exactly 90%: still paused
+    d3 = decide(
+        inp(now=1002.0, position_value_usd=D(450)), d2.memory, PARAMS
+    )  # exactly 90%: still paused
     assert str(d3.verdict) == "paused(position_limit)"
 
     d4 = decide(inp(now=1003.0, position_value_usd=D("449.99")), d3.memory, PARAMS)
@@ -57,10 +68,16 @@ def test_resume_fraction_is_configurable():
 
 
 def test_daily_loss_limit_halts_until_the_trading_day_changes():
-    d1 = decide(inp(daily_pnl_usd=D(-100), trading_day="2026-11-25", open_orders=RESTING), StrategyMemory(), PARAMS)
+    d1 = decide(
+        inp(daily_pnl_usd=D(-100), trading_day="2026-11-25", open_orders=RESTING),
+        StrategyMemory(),
+        PARAMS,
+    )
     assert str(d1.verdict) == "halted(daily_loss_limit)" and d1.cancel_all
     d2 = decide(inp(now=1001.0, daily_pnl_usd=D(0), trading_day="2026-11-25"), d1.memory, PARAMS)
-    assert str(d2.verdict) == "halted(daily_loss_limit)" and not d2.cancel_all and d2.new_orders == ()
+    assert (
+        str(d2.verdict) == "halted(daily_loss_limit)" and not d2.cancel_all and d2.new_orders == ()
+    )
     d3 = decide(inp(now=1002.0, daily_pnl_usd=D(0), trading_day="2026-11-26"), d2.memory, PARAMS)
     assert d3.verdict.state == "quoting" and d3.new_orders
 
@@ -73,7 +90,11 @@ def test_user_feed_down_means_no_new_quotes_and_resting_ones_cancelled():
 
 def test_venue_cancel_only_cancels_but_places_nothing_and_disabled_sends_nothing():
     d = decide(inp(venue_mode=VenueMode.CANCEL_ONLY, open_orders=RESTING), StrategyMemory(), PARAMS)
-    assert str(d.verdict) == "paused(venue_cancel_only)" and d.new_orders == () and len(d.cancel_ids) == 2
+    assert (
+        str(d.verdict) == "paused(venue_cancel_only)"
+        and d.new_orders == ()
+        and len(d.cancel_ids) == 2
+    )
     d = decide(inp(venue_mode=VenueMode.DISABLED, open_orders=RESTING), StrategyMemory(), PARAMS)
     assert str(d.verdict) == "halted(venue_disabled)" and d.new_orders == () and d.cancel_ids == ()
     assert not d.cancel_all
@@ -85,7 +106,9 @@ def test_reject_breaker_pauses_for_the_cooloff_and_counts_only_new_rejects_after
     assert str(d1.verdict) == "paused(reject_breaker)"
     d2 = decide(inp(now=1029.0, recent_rejects=rejects), d1.memory, PARAMS)
     assert str(d2.verdict) == "paused(reject_breaker)"
-    d3 = decide(inp(now=1030.0, recent_rejects=rejects), d2.memory, PARAMS)  # cool-off over, old rejects spent
+    d3 = decide(
+        inp(now=1030.0, recent_rejects=rejects), d2.memory, PARAMS
+    )  # cool-off over, old rejects spent
     assert d3.verdict.state == "quoting"
     d4 = decide(inp(now=1031.0, recent_rejects=rejects[:9]), StrategyMemory(), PARAMS)  # 9 < 10
     assert d4.verdict.state == "quoting"
@@ -124,7 +147,10 @@ def test_price_jump_starts_a_cooloff_then_quoting_resumes():
     "inventory,want",
     [
         ({"YES": D(30)}, [("YES", "SELL", D("0.59"), D(10))]),  # long: only the ask, as SELL YES
-        ({"YES": D(7)}, [("YES", "SELL", D("0.59"), D(7))]),  # long 7: capped at the position (>= min 5)
+        (
+            {"YES": D(7)},
+            [("YES", "SELL", D("0.59"), D(7))],
+        ),  # long 7: capped at the position (>= min 5)
         ({"YES": D(12), "NO": D(5)}, [("YES", "SELL", D("0.59"), D(7))]),  # net 7 long
         ({"NO": D(6)}, [("YES", "BUY", D("0.45"), D(6))]),  # short: only the bid, capped
         ({"YES": D(3)}, []),  # below the minimum size: nothing
@@ -154,7 +180,9 @@ def test_far_from_end_date_quotes_both_sides():
     book_state=st.sampled_from(["ok", "dead", "stale", "one_sided", "extreme"]),
     yes_inv=st.integers(0, 100),
 )
-def test_no_quote_while_any_guard_is_tripped(feed_down, mode, over_position, over_loss, rejects, book_state, yes_inv):
+def test_no_quote_while_any_guard_is_tripped(
+    feed_down, mode, over_position, over_loss, rejects, book_state, yes_inv
+):
     books = {
         "ok": BookView(D("0.50"), D("0.54")),
         "dead": BookView(D("0.50"), D("0.54"), live=False),
@@ -176,7 +204,12 @@ def test_no_quote_while_any_guard_is_tripped(feed_down, mode, over_position, ove
         StrategyMemory(),
         PARAMS,
     )
-    tripped = feed_down or mode in (VenueMode.CANCEL_ONLY, VenueMode.DISABLED) or over_position or over_loss
+    tripped = (
+        feed_down
+        or mode in (VenueMode.CANCEL_ONLY, VenueMode.DISABLED)
+        or over_position
+        or over_loss
+    )
     tripped = tripped or rejects or book_state != "ok"
     if tripped:
         assert d.new_orders == () and d.arb_orders == ()

@@ -30,19 +30,45 @@ M = "0x5f65177b394277fd294cd75650044e32ba009a95022d88a0c1d565897d72f8f1"
 
 
 def pc(**over):
-    e1 = {"asset_id": A, "price": "0.5", "size": "200", "side": "BUY", "hash": "56", "best_bid": "0.5",
-          "best_ask": "1"}
-    e2 = {"asset_id": B, "price": "0.5", "size": "200", "side": "SELL", "hash": "18", "best_bid": "0",
-          "best_ask": "0.5"}
+    e1 = {
+        "asset_id": A,
+        "price": "0.5",
+        "size": "200",
+        "side": "BUY",
+        "hash": "56",
+        "best_bid": "0.5",
+        "best_ask": "1",
+    }
+    e2 = {
+        "asset_id": B,
+        "price": "0.5",
+        "size": "200",
+        "side": "SELL",
+        "hash": "18",
+        "best_bid": "0",
+        "best_ask": "0.5",
+    }
     e1.update(over)
-    return {"market": M, "price_changes": [e1, e2], "timestamp": "1757908892351", "event_type": "price_change"}
+    return {
+        "market": M,
+        "price_changes": [e1, e2],
+        "timestamp": "1757908892351",
+        "event_type": "price_change",
+    }
 
 
 def book(**over):
-    msg = {"event_type": "book", "asset_id": A, "market": M,
-           "bids": [{"price": ".48", "size": "30"}, {"price": ".49", "size": "20"}],
-           "asks": [{"price": ".52", "size": "25"}], "timestamp": "123456789000", "hash": "0x0",
-           "tick_size": "0.01", "last_trade_price": ""}
+    msg = {
+        "event_type": "book",
+        "asset_id": A,
+        "market": M,
+        "bids": [{"price": ".48", "size": "30"}, {"price": ".49", "size": "20"}],
+        "asks": [{"price": ".52", "size": "25"}],
+        "timestamp": "123456789000",
+        "hash": "0x0",
+        "tick_size": "0.01",
+        "last_trade_price": "",
+    }
     msg.update(over)
     return msg
 
@@ -51,8 +77,14 @@ def test_price_change_doc_example_with_empty_side_markers():
     [ev] = parse_frame(json.dumps(pc()))
     assert isinstance(ev, PriceChangeEvent) and ev.market == M and ev.timestamp_ms == 1757908892351
     a, b = ev.entries
-    assert (a.asset_id, a.price, a.size, a.side, a.best_bid, a.best_ask) == (A, D("0.5"), D(200), Side.BUY,
-                                                                              D("0.5"), None)
+    assert (a.asset_id, a.price, a.size, a.side, a.best_bid, a.best_ask) == (
+        A,
+        D("0.5"),
+        D(200),
+        Side.BUY,
+        D("0.5"),
+        None,
+    )
     assert (b.side, b.best_bid, b.best_ask) == (Side.SELL, None, D("0.5"))  # "0" bid = empty side
     assert a.top_known and not ev.legacy
 
@@ -76,33 +108,85 @@ def test_rest_book_without_event_type():
 
 def test_other_event_types():
     frames = [
-        {"event_type": "tick_size_change", "asset_id": A, "market": M, "old_tick_size": "0.01",
-         "new_tick_size": "0.001", "timestamp": "100000000"},
-        {"asset_id": A, "event_type": "last_trade_price", "fee_rate_bps": "0", "market": M, "price": "0.456",
-         "side": "BUY", "size": "219.217767", "timestamp": "1750428146322"},
-        {"event_type": "best_bid_ask", "market": M, "asset_id": A, "best_bid": "0.73", "best_ask": "0.77",
-         "spread": "0.04", "timestamp": "1766789469958"},
-        {"event_type": "new_market", "market": M, "assets_ids": [A, B], "outcomes": ["Yes", "No"],
-         "question": "q?", "slug": "s", "order_price_min_tick_size": "0.01", "timestamp": "1"},
-        {"event_type": "market_resolved", "market": M, "assets_ids": [A, B], "winning_asset_id": A,
-         "winning_outcome": "Yes", "timestamp": "1"},
+        {
+            "event_type": "tick_size_change",
+            "asset_id": A,
+            "market": M,
+            "old_tick_size": "0.01",
+            "new_tick_size": "0.001",
+            "timestamp": "100000000",
+        },
+        {
+            "asset_id": A,
+            "event_type": "last_trade_price",
+            "fee_rate_bps": "0",
+            "market": M,
+            "price": "0.456",
+            "side": "BUY",
+            "size": "219.217767",
+            "timestamp": "1750428146322",
+        },
+        {
+            "event_type": "best_bid_ask",
+            "market": M,
+            "asset_id": A,
+            "best_bid": "0.73",
+            "best_ask": "0.77",
+            "spread": "0.04",
+            "timestamp": "1766789469958",
+        },
+        {
+            "event_type": "new_market",
+            "market": M,
+            "assets_ids": [A, B],
+            "outcomes": ["Yes", "No"],
+            "question": "q?",
+            "slug": "s",
+            "order_price_min_tick_size": "0.01",
+            "timestamp": "1",
+        },
+        {
+            "event_type": "market_resolved",
+            "market": M,
+            "assets_ids": [A, B],
+            "winning_asset_id": A,
+            "winning_outcome": "Yes",
+            "timestamp": "1",
+        },
     ]
     t, lt, bba, nm, mr = parse_frame(json.dumps(frames))
-    assert isinstance(t, TickSizeChangeEvent) and t.new_tick == D("0.001") and t.old_tick == D("0.01")
+    assert (
+        isinstance(t, TickSizeChangeEvent) and t.new_tick == D("0.001") and t.old_tick == D("0.01")
+    )
     assert isinstance(lt, LastTradeEvent) and lt.price == D("0.456") and lt.size == D("219.217767")
     assert lt.side is Side.BUY
-    assert isinstance(bba, BestBidAskEvent) and (bba.best_bid, bba.best_ask) == (D("0.73"), D("0.77"))
+    assert isinstance(bba, BestBidAskEvent) and (bba.best_bid, bba.best_ask) == (
+        D("0.73"),
+        D("0.77"),
+    )
     assert isinstance(nm, NewMarketEvent) and nm.asset_ids == (A, B) and nm.tick == D("0.01")
     assert isinstance(mr, MarketResolvedEvent) and mr.winning_asset_id == A
 
 
 def test_legacy_price_change_shapes_parse_without_top():
-    flat = {"asset_id": A, "event_type": "price_change", "hash": "h", "market": M, "price": "0.514",
-            "side": "SELL", "size": "21574.08", "timestamp": "1723967931411"}
+    flat = {
+        "asset_id": A,
+        "event_type": "price_change",
+        "hash": "h",
+        "market": M,
+        "price": "0.514",
+        "side": "SELL",
+        "size": "21574.08",
+        "timestamp": "1723967931411",
+    }
     [ev] = parse_frame(json.dumps(flat))
     assert ev.legacy and ev.entries[0].price == D("0.514") and not ev.entries[0].top_known
-    changes = {"asset_id": A, "event_type": "price_change", "market": M,
-               "changes": [{"price": "0.4", "side": "BUY", "size": "0"}]}
+    changes = {
+        "asset_id": A,
+        "event_type": "price_change",
+        "market": M,
+        "changes": [{"price": "0.4", "side": "BUY", "size": "0"}],
+    }
     [ev] = parse_frame(json.dumps(changes))
     assert ev.legacy and ev.entries[0].size == 0
 
@@ -143,7 +227,10 @@ def test_keepalive_frames_are_empty(text):
         (json.dumps(book(bids="x")), "bad_type"),
         (json.dumps(book(asks=None)), "missing_field"),
         (json.dumps(book(bids=[{"price": "0.4"}])), "missing_field"),
-        (json.dumps({"event_type": "tick_size_change", "asset_id": A, "new_tick_size": "0"}), "price_out_of_range"),
+        (
+            json.dumps({"event_type": "tick_size_change", "asset_id": A, "new_tick_size": "0"}),
+            "price_out_of_range",
+        ),
     ],
 )
 def test_bad_input_raises_parse_error_with_kind(text, kind):
@@ -155,11 +242,16 @@ def test_bad_input_raises_parse_error_with_kind(text, kind):
 
 def test_lenient_mode_keeps_good_events_of_an_array():
     errors: list = []
-    evs = parse_frame(json.dumps([book(), {"event_type": "nope"}, pc(side="X"), book(asset_id=B)]), errors)
+    evs = parse_frame(
+        json.dumps([book(), {"event_type": "nope"}, pc(side="X"), book(asset_id=B)]), errors
+    )
     assert [e.asset_id for e in evs] == [A, B]
     assert [e.kind for e in errors] == ["unknown_event", "bad_side"]
     errors.clear()
-    assert parse_frame(json.dumps(pc(price="2")), errors) == [] and errors[0].kind == "price_out_of_range"
+    assert (
+        parse_frame(json.dumps(pc(price="2")), errors) == []
+        and errors[0].kind == "price_out_of_range"
+    )
 
 
 # --------------------------------------------------------------------------- fuzz
@@ -168,12 +260,33 @@ GOOD = [json.dumps(pc()), json.dumps(book()), json.dumps([book(), book(asset_id=
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=True) | st.text(max_size=8),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=12,
 )
-field_names = st.sampled_from(["event_type", "asset_id", "price", "size", "side", "best_bid", "best_ask",
-                               "price_changes", "bids", "asks", "market", "tick_size", "new_tick_size",
-                               "last_trade_price", "assets_ids", "timestamp", "changes", "spread"])
+field_names = st.sampled_from(
+    [
+        "event_type",
+        "asset_id",
+        "price",
+        "size",
+        "side",
+        "best_bid",
+        "best_ask",
+        "price_changes",
+        "bids",
+        "asks",
+        "market",
+        "tick_size",
+        "new_tick_size",
+        "last_trade_price",
+        "assets_ids",
+        "timestamp",
+        "changes",
+        "spread",
+    ]
+)
 
 
 def _only_parse_errors(text, lenient):
@@ -190,16 +303,33 @@ def test_fuzz_truncated_frames(good, cut, lenient):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(max_size=80) | st.binary(max_size=80).map(lambda b: b.decode("latin-1")), st.booleans())
+@given(
+    st.text(max_size=80) | st.binary(max_size=80).map(lambda b: b.decode("latin-1")), st.booleans()
+)
 def test_fuzz_random_text(text, lenient):
     _only_parse_errors(text, lenient)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.sampled_from(["price_change", "book", "tick_size_change", "last_trade_price", "best_bid_ask",
-                        "new_market", "market_resolved", "zzz", 7, None]),
-       st.dictionaries(field_names, json_values, max_size=8),
-       st.lists(st.dictionaries(field_names, json_values, max_size=7), max_size=3), st.booleans())
+@given(
+    st.sampled_from(
+        [
+            "price_change",
+            "book",
+            "tick_size_change",
+            "last_trade_price",
+            "best_bid_ask",
+            "new_market",
+            "market_resolved",
+            "zzz",
+            7,
+            None,
+        ]
+    ),
+    st.dictionaries(field_names, json_values, max_size=8),
+    st.lists(st.dictionaries(field_names, json_values, max_size=7), max_size=3),
+    st.booleans(),
+)
 def test_fuzz_structured_garbage(event_type, fields, entries, lenient):
     msg = dict(fields)
     msg["event_type"] = event_type
@@ -210,7 +340,10 @@ def test_fuzz_structured_garbage(event_type, fields, entries, lenient):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.sampled_from(["price", "size", "best_bid", "best_ask", "side", "asset_id", "hash"]), json_values)
+@given(
+    st.sampled_from(["price", "size", "best_bid", "best_ask", "side", "asset_id", "hash"]),
+    json_values,
+)
 def test_fuzz_mutated_price_change_entry(field, value):
     msg = pc()
     msg["price_changes"][0][field] = value
@@ -242,15 +375,31 @@ num_text = st.one_of(
 def test_fast_path_agrees_with_the_careful_readers(price, size, best_bid, best_ask, side):
     from pmbot.venue import wire_market as wm
 
-    e = {"asset_id": A, "price": price, "size": size, "side": side, "hash": "h", "best_bid": best_bid,
-         "best_ask": best_ask}
+    e = {
+        "asset_id": A,
+        "price": price,
+        "size": size,
+        "side": side,
+        "hash": "h",
+        "best_bid": best_bid,
+        "best_ask": best_ask,
+    }
     fast = wm._fast_entry(e)
     try:
-        careful = wm.PriceChangeEntry(wm._asset(e), wm._price(e, "price"), wm._size(e, "size"), wm._side(e),
-                                      wm._top_bid(e), wm._top_ask(e), "h")
+        careful = wm.PriceChangeEntry(
+            wm._asset(e),
+            wm._price(e, "price"),
+            wm._size(e, "size"),
+            wm._side(e),
+            wm._top_bid(e),
+            wm._top_ask(e),
+            "h",
+        )
     except ParseError:
         careful = None
-    if fast is not None:  # the fast path may decline, but never disagree or accept what the readers refuse
+    if (
+        fast is not None
+    ):  # the fast path may decline, but never disagree or accept what the readers refuse
         assert fast == careful
     assert wm._fast_entry(e) == fast  # again, now from the price cache: same answer
 

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from pmbot.model import OrderEventKind, OrderEvent, Side, TradeEvent, TradeStatus
+from pmbot.model import OrderEvent, OrderEventKind, Side, TradeEvent, TradeStatus
 from pmbot.venue.wire_user import (
     UserWireError,
     parse_open_order,
@@ -41,7 +41,11 @@ def test_documented_order_placement_parses_to_order_event():
     assert ev.kind is OrderEventKind.PLACEMENT
     assert ev.side is Side.SELL
     assert ev.price == Decimal("0.57") and ev.original_size == Decimal(10) and ev.size_matched == 0
-    assert ev.owner == IDS["api_key"] and ev.token_id == IDS["yes_token"] and ev.market == IDS["condition_id"]
+    assert (
+        ev.owner == IDS["api_key"]
+        and ev.token_id == IDS["yes_token"]
+        and ev.market == IDS["condition_id"]
+    )
     assert ev.ts == 1672290687.0
 
 
@@ -65,7 +69,9 @@ def test_documented_trade_parses_with_maker_entries_and_matchtime():
     assert tr.status is TradeStatus.MATCHED and tr.side is Side.BUY and tr.size == Decimal(10)
     assert tr.taker_order_id.startswith("0x06bc")
     (m,) = tr.maker_orders
-    assert m.owner == IDS["api_key"] and m.price == Decimal("0.57") and m.matched_amount == Decimal(10)
+    assert (
+        m.owner == IDS["api_key"] and m.price == Decimal("0.57") and m.matched_amount == Decimal(10)
+    )
     assert m.side is None  # absent in the documented payload: derived later by the fill rule
     assert tr.ts == 1672290701.0
 
@@ -81,7 +87,10 @@ def test_taker_trade_with_fee_rate_and_maker_sides():
 def test_frame_that_is_an_array_yields_every_element():
     msgs, errors = parse_user_frame(raw("trade_partial_fills.json"))
     assert errors == []
-    assert [m.trade_id for m in msgs] == ["aaaa0001-0000-4000-8000-000000000001", "aaaa0002-0000-4000-8000-000000000002"]
+    assert [m.trade_id for m in msgs] == [
+        "aaaa0001-0000-4000-8000-000000000001",
+        "aaaa0002-0000-4000-8000-000000000002",
+    ]
 
 
 def test_rest_trade_rows_have_no_event_type_and_ms_match_time():
@@ -98,7 +107,12 @@ def test_rest_open_order_row():
     orders, errors = parse_rows(page["data"], parse_open_order)
     assert errors == []
     (o,) = orders
-    assert o.side is Side.BUY and o.price == Decimal("0.5") and o.status == "LIVE" and o.order_type == "GTC"
+    assert (
+        o.side is Side.BUY
+        and o.price == Decimal("0.5")
+        and o.status == "LIVE"
+        and o.order_type == "GTC"
+    )
 
 
 def test_malformed_messages_are_reported_one_by_one_and_never_raise():
@@ -140,8 +154,16 @@ def test_json_number_prices_stay_exact():
     assert tr.price == Decimal("0.1") and tr.size == Decimal(3)
 
 
-@pytest.mark.parametrize("value, expected", [("1672290687", 1672290687.0), (1767000500000, 1767000500.0),
-                                              ("", 0.0), (None, 0.0), (1.5, 1.5)])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        ("1672290687", 1672290687.0),
+        (1767000500000, 1767000500.0),
+        ("", 0.0),
+        (None, 0.0),
+        (1.5, 1.5),
+    ],
+)
 def test_timestamps_in_seconds_or_milliseconds(value, expected):
     assert parse_ts(value) == expected
 

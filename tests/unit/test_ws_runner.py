@@ -27,11 +27,13 @@ _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 class TinyWsServer:
     """Just enough RFC 6455 for tests: handshake, unmasked server text frames, masked client frames."""
 
-    def __init__(self, *, answer_pong: bool = True, greeting: str | None = None, ssl_context=None) -> None:
+    def __init__(
+        self, *, answer_pong: bool = True, greeting: str | None = None, ssl_context=None
+    ) -> None:
         self.answer_pong = answer_pong
         self.greeting = greeting
         self.ssl_context = ssl_context  # serve wss:// (handshake in the connection's thread)
-        self.received: "queue.Queue[tuple[int, str]]" = queue.Queue()  # (connection number, text)
+        self.received: queue.Queue[tuple[int, str]] = queue.Queue()  # (connection number, text)
         self.connections: list[socket.socket] = []
         self.accepted = 0
         self._lock = threading.Lock()
@@ -57,7 +59,9 @@ class TinyWsServer:
                 self.accepted += 1
                 n = self.accepted
                 self.connections.append(conn)
-            t = threading.Thread(target=self._serve, args=(conn, n), name=f"tinyws-{n}", daemon=True)
+            t = threading.Thread(
+                target=self._serve, args=(conn, n), name=f"tinyws-{n}", daemon=True
+            )
             t.start()
             self._threads.append(t)
 
@@ -73,11 +77,16 @@ class TinyWsServer:
                 if not chunk:
                     return
                 buf += chunk
-            key = next(line.split(b":", 1)[1].strip() for line in buf.split(b"\r\n")
-                       if line.lower().startswith(b"sec-websocket-key"))
+            key = next(
+                line.split(b":", 1)[1].strip()
+                for line in buf.split(b"\r\n")
+                if line.lower().startswith(b"sec-websocket-key")
+            )
             accept = base64.b64encode(hashlib.sha1(key + _GUID).digest())
-            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                         b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n")
+            conn.sendall(
+                b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                b"Sec-WebSocket-Accept: " + accept + b"\r\n\r\n"
+            )
             if self.greeting is not None:
                 self.send_text(conn, self.greeting)
             while True:
@@ -206,8 +215,16 @@ def make_runner():
         kw.setdefault("ping_interval", 10.0)
         kw.setdefault("backoff_initial", 0.05)
         kw.setdefault("backoff_max", 0.2)
-        r = WsRunner("t", url, on_open=rec.on_open, on_text=rec.on_text, on_state=rec.on_state, stop=stop,
-                     rng=random.Random(1), **kw)
+        r = WsRunner(
+            "t",
+            url,
+            on_open=rec.on_open,
+            on_text=rec.on_text,
+            on_state=rec.on_state,
+            stop=stop,
+            rng=random.Random(1),
+            **kw,
+        )
         made.append(r)
         r.start()
         return r
@@ -287,7 +304,9 @@ def test_handler_exception_is_counted_visible_and_connection_survives(server, ma
         server.send_text(conn, '{"ok": 3}')
         assert wait_for(lambda: rec.texts and rec.texts[-1][0] == '{"ok": 3}')
     assert runner.handler_errors == {"ValueError": 2}
-    assert metrics.ws_handler_errors_total.values == {(("connection", "t"), ("kind", "ValueError")): 2}
+    assert metrics.ws_handler_errors_total.values == {
+        (("connection", "t"), ("kind", "ValueError")): 2
+    }
     # logged once per kind, with the traceback
     errors = [r for r in caplog.records if r.name == "pmbot.venue.ws" and r.levelname == "ERROR"]
     assert len(errors) == 1 and errors[0].exc_info is not None
@@ -348,11 +367,19 @@ def test_refused_connection_keeps_retrying_without_reporting_up(make_runner):
 
 
 def test_backoff_is_capped_exponential_with_full_jitter():
-    r = WsRunner("b", "ws://127.0.0.1:9", on_open=lambda _: None, on_text=lambda *_: None,
-                 stop=threading.Event(), backoff_initial=0.5, backoff_max=4.0, rng=random.Random(3))
+    r = WsRunner(
+        "b",
+        "ws://127.0.0.1:9",
+        on_open=lambda _: None,
+        on_text=lambda *_: None,
+        stop=threading.Event(),
+        backoff_initial=0.5,
+        backoff_max=4.0,
+        rng=random.Random(3),
+    )
     samples = {a: [r._backoff(a) for _ in range(300)] for a in range(8)}
     for attempt, values in samples.items():
-        cap = min(4.0, 0.5 * 2 ** attempt)
+        cap = min(4.0, 0.5 * 2**attempt)
         assert all(0.0 <= v <= cap for v in values)
         assert max(values) > cap * 0.8  # jitter spans the whole range
         assert min(values) < cap * 0.2
@@ -369,7 +396,13 @@ def test_shared_stop_event_ends_both_threads(server, make_runner):
 
 
 def test_send_when_disconnected_returns_false():
-    r = WsRunner("x", "ws://127.0.0.1:9", on_open=lambda _: None, on_text=lambda *_: None, stop=threading.Event())
+    r = WsRunner(
+        "x",
+        "ws://127.0.0.1:9",
+        on_open=lambda _: None,
+        on_text=lambda *_: None,
+        stop=threading.Event(),
+    )
     assert r.send("PING") is False
 
 
@@ -421,20 +454,23 @@ class _ChunkedSock:
     def recv(self, n: int) -> bytes:
         self.calls += 1
         size = min(n, self.chunks.pop(0) if self.chunks else n)
-        out = self.stream[self.pos:self.pos + size]
+        out = self.stream[self.pos : self.pos + size]
         self.pos += len(out)
         return out
 
 
-from hypothesis import given, settings, strategies as st  # noqa: E402
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st
 
 from pmbot.venue.ws import _ReadAheadSocket  # noqa: E402
 
 
 @settings(max_examples=150, deadline=None)
-@given(stream=st.binary(min_size=0, max_size=3000),
-       chunks=st.lists(st.integers(1, 4000), max_size=20),
-       reads=st.lists(st.integers(1, 700), min_size=1, max_size=60))
+@given(
+    stream=st.binary(min_size=0, max_size=3000),
+    chunks=st.lists(st.integers(1, 4000), max_size=20),
+    reads=st.lists(st.integers(1, 700), min_size=1, max_size=60),
+)
 def test_read_ahead_returns_the_stream_in_order_never_more_than_asked(stream, chunks, reads):
     sock = _ReadAheadSocket(_ChunkedSock(stream, chunks))
     got = b""
@@ -462,6 +498,7 @@ def test_read_ahead_serves_small_reads_from_one_recv():
 
 # ---------------------------------------------------------------------------- wss:// (the live venue's scheme)
 
+
 @pytest.fixture(scope="module")
 def tls_pem(tmp_path_factory):
     """A throw-away self-signed key and certificate for 127.0.0.1, made per test run with openssl
@@ -470,9 +507,28 @@ def tls_pem(tmp_path_factory):
 
     d = tmp_path_factory.mktemp("tls")
     key, cert = d / "key.pem", d / "cert.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
-                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ],
+        check=True,
+        capture_output=True,
+    )
     both = d / "both.pem"
     both.write_bytes(key.read_bytes() + cert.read_bytes())
     return str(both)
@@ -493,7 +549,9 @@ def test_tls_burst_large_frames_and_pong_through_the_read_ahead(tls_server, make
     """Over TLS the read-ahead wraps an SSLSocket: bytes can wait inside OpenSSL (pending()) as well
     as in our buffer, and neither may be left behind while the loop blocks in select()."""
     rec = Recorder()
-    runner = make_runner(tls_server.url, rec, ping_interval=10.0)  # no PONGs to wake a stuck select()
+    runner = make_runner(
+        tls_server.url, rec, ping_interval=10.0
+    )  # no PONGs to wake a stuck select()
     assert wait_for(lambda: runner.connected)
     assert tls_server.received.get(timeout=2) == (1, '{"assets_ids": ["1"], "type": "market"}')
     conn = tls_server.latest()

@@ -18,12 +18,11 @@ import queue
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Callable, Optional
 
 from pmbot.config import Config
-from pmbot.fills import FillTracker
 from pmbot.model import (
     ONE,
     ZERO,
@@ -45,18 +44,19 @@ from pmbot.model import (
     Replace,
     Tick,
     TradeEvent,
-    VenueMode,
     TradeStatus,
+    VenueMode,
     VenueModeChanged,
 )
-from pmbot.arbitrage_desk import ArbitrageDesk
-from pmbot.inventory import Inventory, Pnl
-from pmbot.journal import replay
-from pmbot.orders import OrderTracker
 from pmbot.state import AppState, StateView
 from pmbot.strategy.decide import StrategyInput, StrategyMemory, decide
 from pmbot.strategy.params import StrategyParams
 from pmbot.strategy.views import BookView, LiveOrder
+from pmbot.trading.arbitrage_desk import ArbitrageDesk
+from pmbot.trading.fills import FillTracker
+from pmbot.trading.inventory import Inventory, Pnl
+from pmbot.trading.journal import replay
+from pmbot.trading.orders import OrderTracker
 from pmbot.venue.positions import PositionReconciler
 from pmbot.venue.user_ws import RestCatchUp
 
@@ -109,7 +109,7 @@ class Engine:
         api_key: str,
         funder: str,
         clock: Callable[[], float] = time.time,
-        positions_source: Optional[Callable[[], PositionsSnapshot]] = None,
+        positions_source: Callable[[], PositionsSnapshot] | None = None,
     ) -> None:
         self.cfg = cfg
         self.markets = markets
@@ -128,11 +128,22 @@ class Engine:
         self.inventory = Inventory()
         self.fills = FillTracker(api_key, own_order_ids=self.tracker.live_ids)
         self._positions_source = positions_source
-        self.position_reconciler = PositionReconciler(settlement_lag_secs=float(cfg.feed.settlement_lag_secs))
-        self.arb = ArbitrageDesk(tracker=self.tracker, inventory=self.inventory, journal=journal, metrics=metrics,
-                                 commands=commands, params=self.params, new_order=self._new_order,
-                                 book_views=self._book_views)
-        self._ever_quoted: set[str] = set()  # "bot" and condition ids that have quoted at least once
+        self.position_reconciler = PositionReconciler(
+            settlement_lag_secs=float(cfg.feed.settlement_lag_secs)
+        )
+        self.arb = ArbitrageDesk(
+            tracker=self.tracker,
+            inventory=self.inventory,
+            journal=journal,
+            metrics=metrics,
+            commands=commands,
+            params=self.params,
+            new_order=self._new_order,
+            book_views=self._book_views,
+        )
+        self._ever_quoted: set[str] = (
+            set()
+        )  # "bot" and condition ids that have quoted at least once
         self._last_decision = None  # the previous Decision (verdict changes, state view, metrics)
         self._pnl_day = ""  # the UTC day _pnl_day_start belongs to
         self._pnl_day_start = ZERO
@@ -153,7 +164,7 @@ class Engine:
         self.last_trade_ts = 0.0
         self.fill_count = 0
         self._ids = itertools.count(1)
-        self._thread: Optional[threading.Thread] = None
+        self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._quoting_enabled = True
         self._last_metrics = 0.0
@@ -173,12 +184,16 @@ class Engine:
         self._stop.set()
         self.inbound.put(_STOP)
 
-    def join(self, timeout: Optional[float] = None) -> None:
+    def join(self, timeout: float | None = None) -> None:
         if self._thread is not None:
             self._thread.join(timeout)
 
     def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive() and time.monotonic() - self._last_loop < 10.0
+        return (
+            self._thread is not None
+            and self._thread.is_alive()
+            and time.monotonic() - self._last_loop < 10.0
+        )
 
     # ------------------------------------------------------------------ start-up helpers
 
@@ -186,11 +201,17 @@ class Engine:
         restored = self.journal.load()
         replay(restored, self.inventory, tracker=self.fills)
         self.fill_count = sum(1 for f in restored.fills if f.status is not TradeStatus.FAILED)
-        self._restored_anything = bool(restored.fills or restored.adjustments or restored.hedged_sets)
+        self._restored_anything = bool(
+            restored.fills or restored.adjustments or restored.hedged_sets
+        )
         self.last_trade_ts = restored.last_trade_ts or 0.0
         if restored.fills:
-            log.info("journal: restored %d fill(s), %d hedged set(s); realized P&L %s",
-                     len(restored.fills), len(restored.hedged_sets), self.inventory.pnl({}).realized)
+            log.info(
+                "journal: restored %d fill(s), %d hedged set(s); realized P&L %s",
+                len(restored.fills),
+                len(restored.hedged_sets),
+                self.inventory.pnl({}).realized,
+            )
 
     def seed_positions(self) -> int:
         """Seed inventory from the venue (Data API) so positions persist across restarts."""
@@ -199,10 +220,16 @@ class Engine:
         if self._restored_anything:
             # The journal already holds positions and history; the Data API lags the CLOB, so a
             # re-seed could drop the newest fills. The periodic reconcile settles any real difference.
-            log.info("positions restored from the journal; the Data API reconciles them periodically")
+            log.info(
+                "positions restored from the journal; the Data API reconciles them periodically"
+            )
             return 0
         snap = self._positions_source()
-        ours = {r.token_id: (r.size, r.avg_price) for r in snap.positions if r.token_id in self.market_by_token and r.size != 0}
+        ours = {
+            r.token_id: (r.size, r.avg_price)
+            for r in snap.positions
+            if r.token_id in self.market_by_token and r.size != 0
+        }
         self.journal.record_seed(ours)
         self.inventory.seed(ours)
         return len(ours)
@@ -210,13 +237,18 @@ class Engine:
     def user_reconcile_source(self, rest) -> Callable[[], list]:
         """For the user channel: after every (re)connect, what REST says about open orders and the
         trades since the newest one already known (the journal's on a restart, else start-up time)."""
-        return RestCatchUp(rest.open_orders, lambda after: rest.trades(after=after),
-                           since=self.last_trade_ts or self.clock())
+        return RestCatchUp(
+            rest.open_orders,
+            lambda after: rest.trades(after=after),
+            since=self.last_trade_ts or self.clock(),
+        )
 
     # ------------------------------------------------------------------ loop
 
     def _run(self) -> None:
-        log.info("strategy thread started (%s, %d markets)", self.params.quoting.name, len(self.markets))
+        log.info(
+            "strategy thread started (%s, %d markets)", self.params.quoting.name, len(self.markets)
+        )
         tick_every = 1.0
         next_tick = time.monotonic() + tick_every
         while True:
@@ -286,12 +318,23 @@ class Engine:
                 # by a venue mode (cancel-only probes) or local supersession are not errors of ours.
                 self.recent_rejects.append(now)
             self.metrics.count_rejection(ev.kind)
-            log.warning("order rejected (%s): %s %s %s @ %s: %s", ev.kind, ev.order.side.value, ev.order.size,
-                        ev.order.token_id[-8:], ev.order.price, ev.reason)
+            log.warning(
+                "order rejected (%s): %s %s %s @ %s: %s",
+                ev.kind,
+                ev.order.side.value,
+                ev.order.size,
+                ev.order.token_id[-8:],
+                ev.order.price,
+                ev.reason,
+            )
         elif isinstance(ev, OrderUnknown):
             self.tracker.on_unknown(ev, now)
             self.arb.baskets.on_accepted(ev, now)
-            log.warning("order %s outcome unknown (%s): treated as live until reconciled", ev.order_id[:12], ev.reason)
+            log.warning(
+                "order %s outcome unknown (%s): treated as live until reconciled",
+                ev.order_id[:12],
+                ev.reason,
+            )
         elif isinstance(ev, CancelResult):
             for t in self.tracker.on_cancel_result(ev, now):
                 self.metrics.orders_cancelled_total.labels(market=t.order.market).inc()
@@ -299,7 +342,9 @@ class Engine:
             self._on_open_orders(ev, now)
         elif isinstance(ev, VenueModeChanged):
             if ev.mode is not self.venue_mode:
-                log.warning("venue mode %s -> %s (%s)", self.venue_mode.value, ev.mode.value, ev.reason)
+                log.warning(
+                    "venue mode %s -> %s (%s)", self.venue_mode.value, ev.mode.value, ev.reason
+                )
             self.venue_mode = ev.mode
             self.metrics.set_venue_mode(ev.mode)
         elif isinstance(ev, FeedStatus):
@@ -326,13 +371,27 @@ class Engine:
                     self.inventory.apply_fill(fill, market)
                 self.fill_count += 1
                 self.metrics.count_fill(fill.market, fill.side, fill.size, fill.price)
-                log.info("fill %s %s %s @ %s on %s (%s, %s)", fill.side.value, fill.size, market.outcome_of(fill.token_id).value if market else "?",
-                         fill.price, fill.market[:10], "maker" if fill.is_maker else "taker", fill.status.value)
+                log.info(
+                    "fill %s %s %s @ %s on %s (%s, %s)",
+                    fill.side.value,
+                    fill.size,
+                    market.outcome_of(fill.token_id).value if market else "?",
+                    fill.price,
+                    fill.market[:10],
+                    "maker" if fill.is_maker else "taker",
+                    fill.status.value,
+                )
             elif change.kind == "reversed":
                 self.journal.update_fill_status(fill.trade_id, fill.order_id, fill.status)
                 self.inventory.reverse_fill(fill, market)
                 self.fill_count -= 1
-                log.warning("fill reversed (trade %s FAILED): %s %s @ %s", fill.trade_id[:12], fill.side.value, fill.size, fill.price)
+                log.warning(
+                    "fill reversed (trade %s FAILED): %s %s @ %s",
+                    fill.trade_id[:12],
+                    fill.side.value,
+                    fill.size,
+                    fill.price,
+                )
             else:
                 self.journal.update_fill_status(fill.trade_id, fill.order_id, fill.status)
                 self.inventory.update_status(fill)
@@ -341,24 +400,39 @@ class Engine:
 
     def _on_positions(self, snap: PositionsSnapshot) -> None:
         local = {tok: self.inventory.shares(tok) for tok in self.market_by_token}
-        for act in self.position_reconciler.compare(local, snap.positions, self.clock(), tokens=self.market_by_token):
+        for act in self.position_reconciler.compare(
+            local, snap.positions, self.clock(), tokens=self.market_by_token
+        ):
             if act.kind == "mismatch":
                 self.metrics.inventory_mismatch_total.inc()
-                log.warning("position mismatch on %s: local %s, venue %s (resolved for the venue if it persists)",
-                            act.token_id[-8:], act.local, act.venue)
+                log.warning(
+                    "position mismatch on %s: local %s, venue %s (resolved for the venue if it persists)",
+                    act.token_id[-8:],
+                    act.local,
+                    act.venue,
+                )
             elif act.kind == "adopt":
                 self.journal.record_adoption(act.token_id, act.venue, act.avg_price)
                 self.inventory.set_position(act.token_id, act.venue, act.avg_price)
-                log.warning("position on %s set to the venue's %s (was %s for %.0fs)", act.token_id[-8:], act.venue,
-                            act.local, self.clock() - act.since)
+                log.warning(
+                    "position on %s set to the venue's %s (was %s for %.0fs)",
+                    act.token_id[-8:],
+                    act.venue,
+                    act.local,
+                    self.clock() - act.since,
+                )
             else:
                 log.info("position on %s agrees with the venue again", act.token_id[-8:])
 
     def _on_open_orders(self, snap: OpenOrdersSnapshot, now: float) -> None:
-        diff = self.tracker.reconcile(snap.orders, now, taken_at=now - (time.monotonic_ns() - snap.taken_ns) / 1e9)
+        diff = self.tracker.reconcile(
+            snap.orders, now, taken_at=now - (time.monotonic_ns() - snap.taken_ns) / 1e9
+        )
         if diff.orphans:
             ids = tuple(o.order_id for o in diff.orphans)
-            log.warning("reconcile: %d order(s) on the venue unknown to the bot: cancelling", len(ids))
+            log.warning(
+                "reconcile: %d order(s) on the venue unknown to the bot: cancelling", len(ids)
+            )
             self.metrics.reconcile_diffs_total.labels(cause="unknown_on_venue").inc(len(ids))
             self.commands.put(Cancel(order_ids=ids))
         for t, cause in diff.dropped:
@@ -384,11 +458,19 @@ class Engine:
     def _log_verdict_changes(self, decision) -> None:
         """One log line per risk-state change, with its reason (the metric carries the current state)."""
         previous = self._last_decision
-        before = {md.condition_id: str(md.verdict) for md in previous.markets} if previous is not None else {}
+        before = (
+            {md.condition_id: str(md.verdict) for md in previous.markets}
+            if previous is not None
+            else {}
+        )
         quoted = self._ever_quoted
         if previous is None or str(previous.verdict) != str(decision.verdict):
             # Start-up states (no book yet, user channel connecting) are expected: INFO until first quoting.
-            level = logging.INFO if decision.verdict.may_quote or "bot" not in quoted else logging.WARNING
+            level = (
+                logging.INFO
+                if decision.verdict.may_quote or "bot" not in quoted
+                else logging.WARNING
+            )
             log.log(level, "risk: bot %s", decision.verdict)
         if decision.verdict.may_quote:
             quoted.add("bot")
@@ -397,7 +479,11 @@ class Engine:
             if before.get(md.condition_id, "quoting") != now_v:
                 market = self.market_by_cid.get(md.condition_id)
                 name = (market.slug or market.question) if market is not None else ""
-                level = logging.INFO if md.verdict.may_quote or md.condition_id not in quoted else logging.WARNING
+                level = (
+                    logging.INFO
+                    if md.verdict.may_quote or md.condition_id not in quoted
+                    else logging.WARNING
+                )
                 log.log(level, "risk: market %s %s %s", md.condition_id[:10], name[:40], now_v)
             if md.verdict.may_quote and md.desired:
                 quoted.add(md.condition_id)
@@ -407,9 +493,17 @@ class Engine:
         books = self._book_views(now)
         inventory = {tok: self.inventory.shares(tok) for tok in self.market_by_token}
         live = tuple(
-            LiveOrder(order_id=t.order_id or t.order.client_id, token_id=t.order.token_id, side=t.order.side,
-                      price=t.order.price, size_remaining=t.remaining, tag=t.order.tag,
-                      pending=not t.order_id, market=t.order.market, cancel_pending=t.state == "cancelling")
+            LiveOrder(
+                order_id=t.order_id or t.order.client_id,
+                token_id=t.order.token_id,
+                side=t.order.side,
+                price=t.order.price,
+                size_remaining=t.remaining,
+                tag=t.order.tag,
+                pending=not t.order_id,
+                market=t.order.market,
+                cancel_pending=t.state == "cancelling",
+            )
             for t in self.tracker.all()
         )
         pnl = marks.pnl
@@ -428,7 +522,8 @@ class Engine:
             recent_rejects=tuple(self.recent_rejects),
             hedged={t: s for t, s in hedged.items() if s},
             trading_day=time.strftime("%Y-%m-%d", time.gmtime(now)),
-            arb_exposure_usd=sum((hs.cost_usd for hs in self.inventory.hedged_sets()), ZERO) + self.arb.baskets.in_flight_usd(),
+            arb_exposure_usd=sum((hs.cost_usd for hs in self.inventory.hedged_sets()), ZERO)
+            + self.arb.baskets.in_flight_usd(),
         )
 
     def _day_start_pnl(self, pnl, now: float) -> Decimal:
@@ -440,7 +535,10 @@ class Engine:
         return self._pnl_day_start
 
     def _book_views(self, now: float) -> dict:
-        return {tok: BookView.from_update(u, age_secs=now - self.book_ts.get(tok, now)) for tok, u in self.books.items()}
+        return {
+            tok: BookView.from_update(u, age_secs=now - self.book_ts.get(tok, now))
+            for tok, u in self.books.items()
+        }
 
     def _mids(self) -> dict[str, Decimal]:
         mids = {}
@@ -477,10 +575,20 @@ class Engine:
                 self.tracker.on_sent(o, now)
             self.tracker.on_cancel_sent(cancel_ids, now)
             if cancel_ids and creates:
-                cancelling = [t.order for t in (self.tracker.get(i) for i in cancel_ids) if t is not None]
-                self.commands.put(Replace(cancel_ids=tuple(cancel_ids), creates=tuple(creates),
-                                          post_first=not any(crosses(c, o, self.market_by_cid[c.market])
-                                                             for c in creates for o in cancelling)))
+                cancelling = [
+                    t.order for t in (self.tracker.get(i) for i in cancel_ids) if t is not None
+                ]
+                self.commands.put(
+                    Replace(
+                        cancel_ids=tuple(cancel_ids),
+                        creates=tuple(creates),
+                        post_first=not any(
+                            crosses(c, o, self.market_by_cid[c.market])
+                            for c in creates
+                            for o in cancelling
+                        ),
+                    )
+                )
             elif creates:
                 self.commands.put(Create(orders=tuple(creates)))
             else:
@@ -503,27 +611,29 @@ class Engine:
                     paused[md.condition_id] = md.verdict.reason
             if not decision.verdict.may_quote:
                 halted = decision.verdict.reason
-        self.state.publish(StateView(
-            started=True,
-            quoting=self._quoting_enabled,
-            venue_mode=self.venue_mode,
-            market_feed_up=any(up for c, up in self.feeds_up.items() if c != "user"),
-            user_feed_up=self.feeds_up.get("user", False),
-            live_tokens=live_tokens,
-            total_tokens=len(self.market_by_token),
-            open_orders=len(self.tracker),
-            open_orders_by_market=by_market,
-            inventory={tok: self.inventory.shares(tok) for tok in self.market_by_token},
-            position_value_usd=marks.position_value_usd,
-            realized_pnl_usd=pnl.realized,
-            unrealized_pnl_usd=pnl.unrealized,
-            fees_usd=pnl.fees,
-            fills=self.fill_count,
-            paused=paused,
-            halted_reason=halted,
-            last_decision_ts=now,
-            events_processed=self._events_processed,
-        ))
+        self.state.publish(
+            StateView(
+                started=True,
+                quoting=self._quoting_enabled,
+                venue_mode=self.venue_mode,
+                market_feed_up=any(up for c, up in self.feeds_up.items() if c != "user"),
+                user_feed_up=self.feeds_up.get("user", False),
+                live_tokens=live_tokens,
+                total_tokens=len(self.market_by_token),
+                open_orders=len(self.tracker),
+                open_orders_by_market=by_market,
+                inventory={tok: self.inventory.shares(tok) for tok in self.market_by_token},
+                position_value_usd=marks.position_value_usd,
+                realized_pnl_usd=pnl.realized,
+                unrealized_pnl_usd=pnl.unrealized,
+                fees_usd=pnl.fees,
+                fills=self.fill_count,
+                paused=paused,
+                halted_reason=halted,
+                last_decision_ts=now,
+                events_processed=self._events_processed,
+            )
+        )
         if time.monotonic() - self._last_metrics >= 0.25:
             self._last_metrics = time.monotonic()
             self._publish_metrics(marks, by_market, decision)
@@ -538,7 +648,9 @@ class Engine:
                 shares = self.inventory.shares(tok)
                 tok_mid = mids.get(tok)
                 m.inventory_shares.labels(market=cid, token=tok, outcome=outcome).set(float(shares))
-                m.inventory_usd.labels(market=cid, token=tok, outcome=outcome).set(float(shares * tok_mid) if tok_mid is not None else 0.0)
+                m.inventory_usd.labels(market=cid, token=tok, outcome=outcome).set(
+                    float(shares * tok_mid) if tok_mid is not None else 0.0
+                )
             m.exposure_shares.labels(market=cid).set(float(exp.net_yes_shares))
             if exp.net_yes_usd is not None:  # None until the market has a mid to mark at
                 m.exposure_usd.labels(market=cid).set(float(exp.net_yes_usd))
@@ -546,7 +658,12 @@ class Engine:
             m.open_orders.labels(market=cid).set(by_market.get(cid, 0))
         if decision is not None:
             for md in decision.markets:
-                m.set_risk_state(md.condition_id, None if md.verdict.state == "quoting" else md.verdict.reason or md.verdict.state)
+                m.set_risk_state(
+                    md.condition_id,
+                    None
+                    if md.verdict.state == "quoting"
+                    else md.verdict.reason or md.verdict.state,
+                )
         quotes: dict[tuple[str, str], int] = {}
         for t in self.tracker.all():
             if t.order.tag == "quote":

@@ -21,8 +21,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,7 @@ class RateBudget:
 
     def __init__(
         self,
-        limits: Optional[Mapping[str, BucketLimit]] = None,
+        limits: Mapping[str, BucketLimit] | None = None,
         *,
         fraction: float = 0.8,
         clock: Callable[[], float] = time.monotonic,
@@ -112,7 +112,9 @@ class RateBudget:
             return self._delay_locked(family, bucket, cost, now)
 
     def _delay_locked(self, family: str, bucket: _Bucket, cost: float, now: float) -> float:
-        need = min(cost, bucket.capacity)  # a batch bigger than the burst goes once the bucket is full
+        need = min(
+            cost, bucket.capacity
+        )  # a batch bigger than the burst goes once the bucket is full
         floor = self._floor(family, bucket)
         if family in DEBT_FAMILIES:
             short = floor - (bucket.tokens - cost)
@@ -139,8 +141,8 @@ class RateBudget:
         family: str,
         cost: float = 1.0,
         *,
-        timeout: Optional[float] = None,
-        wait: Optional[Callable[[float], object]] = None,
+        timeout: float | None = None,
+        wait: Callable[[float], object] | None = None,
     ) -> bool:
         """Block (via ``wait(seconds)``, e.g. a stop event's ``wait``) until granted or ``timeout`` passes."""
         wait = wait or threading.Event().wait
@@ -164,7 +166,7 @@ class RateBudget:
             bucket.refill(self._clock())
             return bucket.tokens
 
-    def observe(self, family: str, headers: Mapping[str, str]) -> Optional[dict]:
+    def observe(self, family: str, headers: Mapping[str, str]) -> dict | None:
         """Clamp the bucket to the venue's ``Poly-RateLimit-*`` headers; returns what was parsed."""
         lowered = {k.lower(): v for k, v in headers.items()}
         remaining_raw = lowered.get("poly-ratelimit-remaining")
@@ -172,12 +174,20 @@ class RateBudget:
             return None
         try:
             remaining = float(remaining_raw)
-            reset = float(lowered["poly-ratelimit-reset"]) if "poly-ratelimit-reset" in lowered else None
+            reset = (
+                float(lowered["poly-ratelimit-reset"])
+                if "poly-ratelimit-reset" in lowered
+                else None
+            )
         except ValueError:
             log.warning("unparseable rate-limit headers for %s: %r", family, remaining_raw)
             return None
-        parsed = {"remaining": remaining, "reset": reset, "tier": lowered.get("poly-ratelimit-tier", ""),
-                  "warning": lowered.get("poly-ratelimit-warning", "") == "true"}
+        parsed = {
+            "remaining": remaining,
+            "reset": reset,
+            "tier": lowered.get("poly-ratelimit-tier", ""),
+            "warning": lowered.get("poly-ratelimit-warning", "") == "true",
+        }
         with self._lock:
             bucket = self._bucket(family)
             now = self._clock()

@@ -17,9 +17,9 @@ losing track of an order:
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import Iterable, Optional
 
 from pmbot.model import (
     ZERO,
@@ -64,7 +64,9 @@ class OrderTracker:
         self._pending: dict[str, TrackedOrder] = {}  # by client_id
         self._live: dict[str, TrackedOrder] = {}  # by order_id
         self.grace_secs = grace_secs
-        self._seen_done: dict[str, float] = {}  # order ids known finished (cancel/fill), to ignore late events
+        self._seen_done: dict[
+            str, float
+        ] = {}  # order ids known finished (cancel/fill), to ignore late events
 
     # ------------------------------------------------------------------ queries
 
@@ -74,7 +76,7 @@ class OrderTracker:
     def live_ids(self) -> set[str]:
         return set(self._live)
 
-    def get(self, order_id: str) -> Optional[TrackedOrder]:
+    def get(self, order_id: str) -> TrackedOrder | None:
         return self._live.get(order_id)
 
     def count_by_market(self) -> dict[str, int]:
@@ -99,7 +101,9 @@ class OrderTracker:
         if rep.status == "matched" and order.order_type.value in ("FOK", "FAK"):
             self._seen_done[rep.order_id] = now  # immediate orders never rest
             return
-        self._live[rep.order_id] = TrackedOrder(order=order, order_id=rep.order_id, state="live", since=now)
+        self._live[rep.order_id] = TrackedOrder(
+            order=order, order_id=rep.order_id, state="live", since=now
+        )
 
     def on_rejected(self, rep: OrderRejected) -> None:
         self._pending.pop(rep.client_id, None)
@@ -109,7 +113,9 @@ class OrderTracker:
         if rep.order_id in self._live:
             return  # the user channel already showed it placed (and maybe a cancel is in flight): keep that
         if rep.order_id and rep.order_id not in self._seen_done:
-            self._live[rep.order_id] = TrackedOrder(order=rep.order, order_id=rep.order_id, state="unknown", since=now)
+            self._live[rep.order_id] = TrackedOrder(
+                order=rep.order, order_id=rep.order_id, state="unknown", since=now
+            )
 
     def on_cancel_sent(self, order_ids: Iterable[str], now: float) -> None:
         for oid in order_ids:
@@ -135,7 +141,7 @@ class OrderTracker:
                 self._live[oid] = replace(t, state="live", since=now)  # retry on the next decision
         return removed
 
-    def on_order_event(self, ev: OrderEvent, now: float) -> Optional[TrackedOrder]:
+    def on_order_event(self, ev: OrderEvent, now: float) -> TrackedOrder | None:
         """Apply a user-channel order event; returns the tracked order it concerned, if ours."""
         t = self._live.get(ev.order_id)
         if t is None:
@@ -161,18 +167,23 @@ class OrderTracker:
             self._live[ev.order_id] = t
         return t
 
-    def _adopt_pending(self, ev: OrderEvent, now: float) -> Optional[TrackedOrder]:
+    def _adopt_pending(self, ev: OrderEvent, now: float) -> TrackedOrder | None:
         """A user event can beat the executor's report; match it to a pending create."""
         for cid, t in self._pending.items():
             o = t.order
-            if o.token_id == ev.token_id and o.side is ev.side and o.price == ev.price and o.size == ev.original_size:
+            if (
+                o.token_id == ev.token_id
+                and o.side is ev.side
+                and o.price == ev.price
+                and o.size == ev.original_size
+            ):
                 del self._pending[cid]
                 tracked = TrackedOrder(order=o, order_id=ev.order_id, state="live", since=now)
                 self._live[ev.order_id] = tracked
                 return tracked
         return None
 
-    def _finish(self, order_id: str, now: float) -> Optional[TrackedOrder]:
+    def _finish(self, order_id: str, now: float) -> TrackedOrder | None:
         self._seen_done[order_id] = now
         return self._live.pop(order_id, None)
 
@@ -186,15 +197,21 @@ class OrderTracker:
 
     # ------------------------------------------------------------------ reconcile
 
-    def reconcile(self, venue_orders: Iterable[OpenOrder], now: float, *, taken_at: float) -> ReconcileDiff:
+    def reconcile(
+        self, venue_orders: Iterable[OpenOrder], now: float, *, taken_at: float
+    ) -> ReconcileDiff:
         venue = {o.order_id: o for o in venue_orders}
-        pending = {(t.order.token_id, t.order.side, t.order.price, t.order.size) for t in self._pending.values()}
+        pending = {
+            (t.order.token_id, t.order.side, t.order.price, t.order.size)
+            for t in self._pending.values()
+        }
         orphans = tuple(
             o
             for oid, o in venue.items()
             if oid not in self._live
             and oid not in self._seen_done
-            and (o.token_id, o.side, o.price, o.original_size) not in pending  # report still in flight
+            and (o.token_id, o.side, o.price, o.original_size)
+            not in pending  # report still in flight
         )
         dropped = []
         for oid, t in list(self._live.items()):

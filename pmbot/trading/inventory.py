@@ -22,9 +22,10 @@ position value, because they still count against the total risk limits.
 from __future__ import annotations
 
 import types
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any
 
 from pmbot.model import ONE, ZERO, Fill, MarketInfo, Side, TradeStatus
 
@@ -32,9 +33,9 @@ from pmbot.model import ONE, ZERO, Fill, MarketInfo, Side, TradeStatus
 @dataclass(frozen=True, slots=True)
 class Exposure:
     net_yes_shares: Decimal  # (q_yes - hedged_yes) - (q_no - hedged_no)
-    net_yes_usd: Optional[Decimal]  # net_yes_shares * mid; None without a mid
-    imbalance_usd: Optional[Decimal]  # |net_yes_shares| * mid
-    value_usd: Optional[Decimal]  # q_yes * mid + q_no * (1 - mid), hedged shares included
+    net_yes_usd: Decimal | None  # net_yes_shares * mid; None without a mid
+    imbalance_usd: Decimal | None  # |net_yes_shares| * mid
+    value_usd: Decimal | None  # q_yes * mid + q_no * (1 - mid), hedged shares included
     q_yes: Decimal = ZERO
     q_no: Decimal = ZERO
     hedged_yes: Decimal = ZERO
@@ -110,7 +111,7 @@ class _Book:
     fees: Decimal = ZERO
     cash: Decimal = ZERO
 
-    def copy(self) -> "_Book":
+    def copy(self) -> _Book:
         return _Book(self.shares, self.basis, self.realized, self.fees, self.cash)
 
     def apply(self, side: Side, size: Decimal, cost: Decimal, fee: Decimal) -> None:
@@ -183,7 +184,7 @@ class Inventory:
 
     # ------------------------------------------------------------------ fills
 
-    def apply_fill(self, fill: Fill, market: Optional[MarketInfo] = None) -> None:
+    def apply_fill(self, fill: Fill, market: MarketInfo | None = None) -> None:
         """Count a new fill (FillChange kind ``new``). ``market`` is accepted for symmetry and checks."""
         if market is not None and fill.token_id not in (market.yes_token, market.no_token):
             raise ValueError(f"fill token {fill.token_id} is not in market {market.condition_id}")
@@ -193,7 +194,7 @@ class Inventory:
         if fill.status is TradeStatus.CONFIRMED:
             tok.compact()
 
-    def reverse_fill(self, fill: Fill, market: Optional[MarketInfo] = None) -> bool:
+    def reverse_fill(self, fill: Fill, market: MarketInfo | None = None) -> bool:
         """Undo a fill whose settlement FAILED. False if it was not applied here (nothing changes)."""
         tok = self._tokens.get(fill.token_id)
         if tok is None:
@@ -231,7 +232,7 @@ class Inventory:
         for token_id, (size, avg_price) in positions.items():
             self._set(self._token(token_id), size, avg_price)
 
-    def set_position(self, token_id: str, size: Decimal, avg_price: Optional[Decimal] = None) -> None:
+    def set_position(self, token_id: str, size: Decimal, avg_price: Decimal | None = None) -> None:
         """Adopt the venue's size for one token (reconcile resolved in favour of the venue).
         Keeps the current average cost unless ``avg_price`` is given."""
         tok = self._token(token_id)
@@ -240,14 +241,24 @@ class Inventory:
     @staticmethod
     def _set(tok: _Token, size: Decimal, avg_price: Decimal) -> None:
         cur = tok.state
-        tok.baseline = _Book(shares=size, basis=size * avg_price, realized=cur.realized, fees=cur.fees, cash=cur.cash)
+        tok.baseline = _Book(
+            shares=size, basis=size * avg_price, realized=cur.realized, fees=cur.fees, cash=cur.cash
+        )
         tok.fills.clear()
         tok.rebuild()
 
     # ------------------------------------------------------------------ hedged sets
 
-    def record_hedged_set(self, set_id: str, legs: Mapping[str, Decimal], *, cost_usd: Decimal,
-                          payout_usd: Decimal, kind: str = "yes_basket", ts: float = 0.0) -> HedgedSet:
+    def record_hedged_set(
+        self,
+        set_id: str,
+        legs: Mapping[str, Decimal],
+        *,
+        cost_usd: Decimal,
+        payout_usd: Decimal,
+        kind: str = "yes_basket",
+        ts: float = 0.0,
+    ) -> HedgedSet:
         if set_id in self._hedged:
             raise ValueError(f"hedged set {set_id} already recorded")
         hs = HedgedSet(set_id, kind, tuple(sorted(legs.items())), cost_usd, payout_usd, ts)
@@ -257,7 +268,7 @@ class Inventory:
     def restore_hedged_set(self, hs: HedgedSet) -> None:
         self._hedged[hs.set_id] = hs
 
-    def release_hedged_set(self, set_id: str) -> Optional[HedgedSet]:
+    def release_hedged_set(self, set_id: str) -> HedgedSet | None:
         """The set was merged, redeemed or unwound: its shares count as ordinary inventory again."""
         return self._hedged.pop(set_id, None)
 
@@ -266,7 +277,9 @@ class Inventory:
 
     def hedged_shares(self, token_id: str) -> Decimal:
         """Shares of ``token_id`` locked in hedged sets, never more than are actually held."""
-        locked = sum((size for hs in self._hedged.values() for tok, size in hs.legs if tok == token_id), ZERO)
+        locked = sum(
+            (size for hs in self._hedged.values() for tok, size in hs.legs if tok == token_id), ZERO
+        )
         return max(ZERO, min(locked, self.shares(token_id)))
 
     # ------------------------------------------------------------------ queries
@@ -282,13 +295,22 @@ class Inventory:
     def tokens(self) -> list[str]:
         return [t for t, tok in self._tokens.items() if tok.state.shares != 0]
 
-    def exposure(self, market: MarketInfo, mid: Optional[Decimal]) -> Exposure:
+    def exposure(self, market: MarketInfo, mid: Decimal | None) -> Exposure:
         q_yes, q_no = self.shares(market.yes_token), self.shares(market.no_token)
         h_yes, h_no = self.hedged_shares(market.yes_token), self.hedged_shares(market.no_token)
         net = (q_yes - h_yes) - (q_no - h_no)
         if mid is None:
             return Exposure(net, None, None, None, q_yes, q_no, h_yes, h_no)
-        return Exposure(net, net * mid, abs(net) * mid, q_yes * mid + q_no * (ONE - mid), q_yes, q_no, h_yes, h_no)
+        return Exposure(
+            net,
+            net * mid,
+            abs(net) * mid,
+            q_yes * mid + q_no * (ONE - mid),
+            q_yes,
+            q_no,
+            h_yes,
+            h_no,
+        )
 
     def position_value_usd(self, mids: Mapping[str, Decimal]) -> Decimal:
         """Sum of shares * mid over held tokens; a token with no mid is marked at its cost basis
@@ -316,13 +338,22 @@ class Inventory:
 
     def snapshot(self) -> InventorySnapshot:
         positions = {
-            t: PositionView(t, tok.state.shares, tok.state.avg_cost, tok.state.basis, tok.state.realized, tok.state.cash)
+            t: PositionView(
+                t,
+                tok.state.shares,
+                tok.state.avg_cost,
+                tok.state.basis,
+                tok.state.realized,
+                tok.state.cash,
+            )
             for t, tok in self._tokens.items()
             if tok.state.shares or tok.state.realized or tok.state.fees or tok.state.cash
         }
         realized = sum((p.realized for p in positions.values()), ZERO)
         fees = sum((tok.state.fees for tok in self._tokens.values()), ZERO)
-        return InventorySnapshot(types.MappingProxyType(positions), realized, fees, self.hedged_sets())
+        return InventorySnapshot(
+            types.MappingProxyType(positions), realized, fees, self.hedged_sets()
+        )
 
 
 def reserved_by_orders(orders: Iterable[Any]) -> Reserved:
@@ -335,9 +366,19 @@ def reserved_by_orders(orders: Iterable[Any]) -> Reserved:
     shares: dict[str, Decimal] = {}
     for o in orders:
         if hasattr(o, "order"):
-            side, token, price, remaining = o.order.side, o.order.token_id, o.order.price, o.remaining
+            side, token, price, remaining = (
+                o.order.side,
+                o.order.token_id,
+                o.order.price,
+                o.remaining,
+            )
         else:
-            side, token, price, remaining = o.side, o.token_id, o.price, o.original_size - o.size_matched
+            side, token, price, remaining = (
+                o.side,
+                o.token_id,
+                o.price,
+                o.original_size - o.size_matched,
+            )
         if remaining <= 0:
             continue
         if side is Side.BUY:

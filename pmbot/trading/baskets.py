@@ -25,10 +25,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Optional, Union
 
-from pmbot.fills import FillChange
 from pmbot.model import ZERO, NewOrder, OrderAccepted, OrderRejected, OrderUnknown, Side
+from pmbot.trading.fills import FillChange
 
 
 @dataclass
@@ -37,15 +36,25 @@ class Basket:
     opened: float
     leg_of_client: dict[str, str]  # client id -> token
     leg_of_order: dict[str, str] = field(default_factory=dict)  # venue order id -> token
-    outstanding: set[str] = field(default_factory=set)  # client ids the executor has not reported yet
+    outstanding: set[str] = field(
+        default_factory=set
+    )  # client ids the executor has not reported yet
     filled: dict[str, Decimal] = field(default_factory=dict)  # token -> shares
     cost: dict[str, Decimal] = field(default_factory=dict)  # token -> pUSD paid (fees apart)
-    announced: dict[str, Decimal] = field(default_factory=dict)  # token -> shares the POST said matched
+    announced: dict[str, Decimal] = field(
+        default_factory=dict
+    )  # token -> shares the POST said matched
     last_report: float = 0.0
-    received: dict[str, Decimal] = field(default_factory=dict)  # token -> shares filled by this round's orders
+    received: dict[str, Decimal] = field(
+        default_factory=dict
+    )  # token -> shares filled by this round's orders
     hedged: Decimal = ZERO  # sets of this basket already recorded as a hedged position
-    repair_round: int = 0  # 0: the arbitrage legs; n: the n-th round of orders repairing their uneven fills
-    planned_loss: Decimal = ZERO  # expected repair losses committed so far (the bound is for all rounds)
+    repair_round: int = (
+        0  # 0: the arbitrage legs; n: the n-th round of orders repairing their uneven fills
+    )
+    planned_loss: Decimal = (
+        ZERO  # expected repair losses committed so far (the bound is for all rounds)
+    )
     unannounced: int = 0  # orders accepted without a "matched" answer: fills may still come
 
     def even(self) -> bool:
@@ -54,7 +63,9 @@ class Basket:
     def complete(self) -> bool:
         """Every fill the venue announced has arrived and no accepted order's outcome is open
         (such orders -- unknown outcome, or resting -- are waited for until the timeout)."""
-        return self.unannounced == 0 and all(self.received.get(tok, ZERO) >= size for tok, size in self.announced.items())
+        return self.unannounced == 0 and all(
+            self.received.get(tok, ZERO) >= size for tok, size in self.announced.items()
+        )
 
 
 class BasketBook:
@@ -72,8 +83,13 @@ class BasketBook:
         return len(self._open)
 
     def open(self, opp, legs: list[NewOrder], now: float) -> Basket:
-        b = Basket(opp=opp, opened=now, leg_of_client={o.client_id: o.token_id for o in legs},
-                   outstanding={o.client_id for o in legs}, last_report=now)
+        b = Basket(
+            opp=opp,
+            opened=now,
+            leg_of_client={o.client_id: o.token_id for o in legs},
+            outstanding={o.client_id for o in legs},
+            last_report=now,
+        )
         for tok in b.leg_of_client.values():
             b.filled[tok] = ZERO
             b.cost[tok] = ZERO
@@ -82,10 +98,18 @@ class BasketBook:
 
     def open_repair(self, parent: Basket, orders: list[NewOrder], now: float) -> Basket:
         """Follow the orders repairing ``parent``'s uneven legs, starting from its fills."""
-        b = Basket(opp=parent.opp, opened=parent.opened, leg_of_client={o.client_id: o.token_id for o in orders},
-                   outstanding={o.client_id for o in orders}, filled=dict(parent.filled), cost=dict(parent.cost),
-                   last_report=now, hedged=parent.hedged, repair_round=parent.repair_round + 1,
-                   planned_loss=parent.planned_loss)
+        b = Basket(
+            opp=parent.opp,
+            opened=parent.opened,
+            leg_of_client={o.client_id: o.token_id for o in orders},
+            outstanding={o.client_id for o in orders},
+            filled=dict(parent.filled),
+            cost=dict(parent.cost),
+            last_report=now,
+            hedged=parent.hedged,
+            repair_round=parent.repair_round + 1,
+            planned_loss=parent.planned_loss,
+        )
         self._track(b)
         return b
 
@@ -94,7 +118,7 @@ class BasketBook:
         for cid in b.leg_of_client:
             self._by_client[cid] = b
 
-    def on_accepted(self, rep: Union[OrderAccepted, OrderUnknown], now: float) -> None:
+    def on_accepted(self, rep: OrderAccepted | OrderUnknown, now: float) -> None:
         b = self._by_client.pop(rep.client_id, None)
         if b is None:
             return
@@ -163,7 +187,7 @@ class BasketBook:
         return sum((getattr(b.opp, "cost_usd", ZERO) for b in self._open), ZERO)
 
 
-def _dec(text: str) -> Optional[Decimal]:
+def _dec(text: str) -> Decimal | None:
     try:
         value = Decimal(text)
     except (InvalidOperation, TypeError):

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import logging
 import queue
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
-from pmbot.baskets import Basket, BasketBook
 from pmbot.model import ZERO, Create, NewOrder
 from pmbot.strategy.legging import plan_leg_repair
 from pmbot.strategy.params import StrategyParams
 from pmbot.strategy.views import BookView, DesiredOrder
+from pmbot.trading.baskets import Basket, BasketBook
 
 log = logging.getLogger(__name__)
 
@@ -29,9 +29,18 @@ MAX_REPAIR_ROUNDS = 2  # leg repairs per basket; each is planned from fresh book
 
 
 class ArbitrageDesk:
-    def __init__(self, *, tracker, inventory, journal, metrics, commands: queue.Queue, params: StrategyParams,
-                 new_order: Callable[[DesiredOrder, int], NewOrder],
-                 book_views: Callable[[float], Mapping[str, BookView]]) -> None:
+    def __init__(
+        self,
+        *,
+        tracker,
+        inventory,
+        journal,
+        metrics,
+        commands: queue.Queue,
+        params: StrategyParams,
+        new_order: Callable[[DesiredOrder, int], NewOrder],
+        book_views: Callable[[float], Mapping[str, BookView]],
+    ) -> None:
         self.tracker = tracker
         self.inventory = inventory
         self.journal = journal
@@ -41,7 +50,9 @@ class ArbitrageDesk:
         self._new_order = new_order
         self._book_views = book_views
         self.baskets = BasketBook()
-        self._skip_state: dict[str, str] = {}  # opportunity key -> its last state (taken or a skip reason)
+        self._skip_state: dict[
+            str, str
+        ] = {}  # opportunity key -> its last state (taken or a skip reason)
 
     def on_decision(self, decision, origin_ns: int, now: float) -> None:
         """Send the opportunities the strategy fired, count what was seen and skipped, and settle
@@ -52,7 +63,11 @@ class ArbitrageDesk:
         for opp in decision.opportunities:
             previous = self._skip_state.get(opp.key)
             state = "taken" if opp.actionable else opp.skipped
-            if opp.edge_usd > 0 and state != previous and (opp.actionable or previous is None or previous == "below_edge"):
+            if (
+                opp.edge_usd > 0
+                and state != previous
+                and (opp.actionable or previous is None or previous == "below_edge")
+            ):
                 # A sighting: an opportunity with positive edge after fees that was not there a moment ago
                 # (counted once per appearance, whether it is then taken or skipped).
                 self.metrics.arb_opportunities_total.labels(kind=opp.kind).inc()
@@ -65,16 +80,32 @@ class ArbitrageDesk:
                 self.commands.put(Create(orders=tuple(legs)))
                 self.metrics.arb_taken_total.labels(kind=opp.kind).inc()
                 self.metrics.arb_edge_usd_total.inc(float(opp.edge_usd))
-                log.info("arbitrage %s: %s sets x %d legs, cost %s, fees %s, expected edge %s", opp.key, opp.sets,
-                         len(opp.legs), opp.cost_usd, opp.fees_usd, opp.edge_usd)
+                log.info(
+                    "arbitrage %s: %s sets x %d legs, cost %s, fees %s, expected edge %s",
+                    opp.key,
+                    opp.sets,
+                    len(opp.legs),
+                    opp.cost_usd,
+                    opp.fees_usd,
+                    opp.edge_usd,
+                )
             elif opp.skipped and opp.skipped != previous:
                 self._skip_state[opp.key] = opp.skipped
                 if opp.edge_usd > 0 or opp.skipped not in ("below_edge",):
                     self.metrics.arb_skipped_total.labels(reason=opp.skipped).inc()
         for basket in self.baskets.ready(now):
             self.settle(basket, now)
-        self.metrics.arb_open_sets.set(float(sum((min((size for _, size in hs.legs), default=ZERO)
-                                                  for hs in self.inventory.hedged_sets()), ZERO)))
+        self.metrics.arb_open_sets.set(
+            float(
+                sum(
+                    (
+                        min((size for _, size in hs.legs), default=ZERO)
+                        for hs in self.inventory.hedged_sets()
+                    ),
+                    ZERO,
+                )
+            )
+        )
 
     def settle(self, basket: Basket, now: float) -> None:
         """Record the basket's complete sets and repair uneven legs, then verify the repair: its
@@ -86,30 +117,57 @@ class ArbitrageDesk:
         done = min(filled.values(), default=ZERO)
         new_sets = done - basket.hedged
         if new_sets > 0:
-            cost = sum((basket.cost.get(tok, ZERO) * new_sets / size for tok, size in filled.items() if size), ZERO)
+            cost = sum(
+                (
+                    basket.cost.get(tok, ZERO) * new_sets / size
+                    for tok, size in filled.items()
+                    if size
+                ),
+                ZERO,
+            )
             suffix = f"/r{basket.repair_round}" if basket.repair_round else ""
-            hs = self.inventory.record_hedged_set(f"{basket.opp.key}@{basket.opened:.3f}{suffix}",
-                                                  {tok: new_sets for tok in filled}, cost_usd=cost,
-                                                  payout_usd=new_sets * basket.opp.payout_per_set,
-                                                  kind=basket.opp.kind, ts=now)
+            hs = self.inventory.record_hedged_set(
+                f"{basket.opp.key}@{basket.opened:.3f}{suffix}",
+                {tok: new_sets for tok in filled},
+                cost_usd=cost,
+                payout_usd=new_sets * basket.opp.payout_per_set,
+                kind=basket.opp.kind,
+                ts=now,
+            )
             self.journal.record_hedged_set(hs)
             basket.hedged = done
-            log.info("arbitrage %s: %s complete set(s) held as a hedged position (cost %s, pays %s)",
-                     basket.opp.key, new_sets, cost, hs.payout_usd)
+            log.info(
+                "arbitrage %s: %s complete set(s) held as a hedged position (cost %s, pays %s)",
+                basket.opp.key,
+                new_sets,
+                cost,
+                hs.payout_usd,
+            )
         if done == max(filled.values(), default=ZERO):
             if basket.repair_round:
-                log.info("arbitrage %s: legs repaired, %s set(s) hedged in all", basket.opp.key, done)
+                log.info(
+                    "arbitrage %s: legs repaired, %s set(s) hedged in all", basket.opp.key, done
+                )
             return
         if basket.repair_round >= MAX_REPAIR_ROUNDS:
             self.metrics.arb_skipped_total.labels(reason="naked_leg").inc()
-            log.error("arbitrage %s: NAKED exposure left (repairs filled partly): %s", basket.opp.key,
-                      ", ".join(f"{t[-8:]}={s - done}" for t, s in filled.items() if s > done))
+            log.error(
+                "arbitrage %s: NAKED exposure left (repairs filled partly): %s",
+                basket.opp.key,
+                ", ".join(f"{t[-8:]}={s - done}" for t, s in filled.items() if s > done),
+            )
             return
         books = self._book_views(now)
         bound = self.params.arbitrage.max_leg_loss_usd - basket.planned_loss
-        plan = plan_leg_repair(legs, filled, books, bound,
-                               payout=basket.opp.payout_per_set, order_type=self.params.arbitrage.leg_order_type,
-                               stale_secs=float(self.params.risk.stale_book_secs))
+        plan = plan_leg_repair(
+            legs,
+            filled,
+            books,
+            bound,
+            payout=basket.opp.payout_per_set,
+            order_type=self.params.arbitrage.leg_order_type,
+            stale_secs=float(self.params.risk.stale_book_secs),
+        )
         if plan.action in ("unwind", "complete"):
             orders = [self._new_order(d, 0) for d in plan.orders]
             for o in orders:
@@ -118,10 +176,19 @@ class ArbitrageDesk:
             self.baskets.open_repair(basket, orders, now)
             self.commands.put(Create(orders=tuple(orders)))
             self.metrics.arb_legging_loss_usd_total.inc(float(max(plan.expected_loss_usd, ZERO)))
-            log.warning("arbitrage %s: legs filled unevenly (%s); %s with expected loss %s (round %d)", basket.opp.key,
-                        {t[-8:]: s for t, s in filled.items()}, plan.action, plan.expected_loss_usd,
-                        basket.repair_round + 1)
+            log.warning(
+                "arbitrage %s: legs filled unevenly (%s); %s with expected loss %s (round %d)",
+                basket.opp.key,
+                {t[-8:]: s for t, s in filled.items()},
+                plan.action,
+                plan.expected_loss_usd,
+                basket.repair_round + 1,
+            )
         elif plan.action == "hold":
             self.metrics.arb_skipped_total.labels(reason="naked_leg").inc()
-            log.error("arbitrage %s: NAKED exposure left (%s): %s", basket.opp.key, plan.reason,
-                      ", ".join(f"{t[-8:]}={s}" for t, s in plan.naked))
+            log.error(
+                "arbitrage %s: NAKED exposure left (%s): %s",
+                basket.opp.key,
+                plan.reason,
+                ", ".join(f"{t[-8:]}={s}" for t, s in plan.naked),
+            )

@@ -32,10 +32,19 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Optional
+from typing import Any
 
-from pmbot.errors import FatalError, PmbotError, RejectedError, TransientError, UnknownOutcomeError, VenueModeError
+from pmbot import ratelimit
+from pmbot.errors import (
+    FatalError,
+    PmbotError,
+    RejectedError,
+    TransientError,
+    UnknownOutcomeError,
+    VenueModeError,
+)
 from pmbot.model import (
     Cancel,
     CancelAll,
@@ -55,7 +64,6 @@ from pmbot.model import (
     VenueModeChanged,
     dec,
 )
-from pmbot.venue import ratelimit
 from pmbot.venue.rest import MAX_BATCH_ORDERS
 from pmbot.venue.signer import order_payload
 
@@ -121,7 +129,7 @@ class Executor:
         max_retries: int = 4,
         backoff_initial: float = 0.25,
         backoff_max: float = 5.0,
-        rng: Optional[random.Random] = None,
+        rng: random.Random | None = None,
         clock: Callable[[], float] = time.time,
         monotonic: Callable[[], float] = time.monotonic,
         mode_probe_secs: float = 5.0,
@@ -150,7 +158,7 @@ class Executor:
         self._pending: deque = deque()
         self._mode = VenueMode.NORMAL
         self._mode_until = 0.0  # monotonic: post-only mode lifts / next probe in cancel-only
-        self._hb_last_ok: Optional[float] = None
+        self._hb_last_ok: float | None = None
         self._hb_started = monotonic()
         self._threads: list[threading.Thread] = []
 
@@ -171,7 +179,7 @@ class Executor:
             thread.start()
             self._threads.append(thread)
 
-    def join(self, timeout: Optional[float] = None) -> bool:
+    def join(self, timeout: float | None = None) -> bool:
         """Wait for every thread (after ``stop`` is set or a ``Shutdown`` was processed); True if all ended."""
         deadline = None if timeout is None else self.monotonic() + timeout
         for thread in self._threads:
@@ -238,15 +246,22 @@ class Executor:
         budget = getattr(self.rest, "rate_budget", None)
         if self.metrics is not None and budget is not None:
             for family in ratelimit.FAMILIES:
-                self.metrics.rate_budget_remaining.labels(family=family).set(budget.available(family))
+                self.metrics.rate_budget_remaining.labels(family=family).set(
+                    budget.available(family)
+                )
 
     def _probe_mode_when_due(self) -> None:
         """Cancel-only / disabled: the strategy pauses and sends no creates, so the create-batch probe
         alone would never run and the bot would stay paused after the venue recovered. Once a probe is
         due, report the venue as possibly normal: the strategy's next creates are the probe, and a 503
         puts the mode straight back."""
-        if self._mode in (VenueMode.CANCEL_ONLY, VenueMode.DISABLED) and self.monotonic() >= self._mode_until:
-            self._set_mode(VenueMode.NORMAL, f"probing whether {self._mode.value} mode lifted", None)
+        if (
+            self._mode in (VenueMode.CANCEL_ONLY, VenueMode.DISABLED)
+            and self.monotonic() >= self._mode_until
+        ):
+            self._set_mode(
+                VenueMode.NORMAL, f"probing whether {self._mode.value} mode lifted", None
+            )
 
     def _process_pending(self) -> None:
         batch = list(self._pending)
@@ -293,14 +308,16 @@ class Executor:
 
     # ------------------------------------------------------------------ retries
 
-    def _backoff(self, attempt: int, retry_after: Optional[float]) -> float:
-        ceiling = min(self.backoff_max, self.backoff_initial * (2 ** attempt))
+    def _backoff(self, attempt: int, retry_after: float | None) -> float:
+        ceiling = min(self.backoff_max, self.backoff_initial * (2**attempt))
         delay = self.rng.uniform(0.0, ceiling)  # full jitter
         if retry_after is not None:
             delay = max(delay, retry_after)
         return delay
 
-    def _with_retries(self, fn: Callable[[], Any], endpoint: str, wait: Callable[[float], bool]) -> Any:
+    def _with_retries(
+        self, fn: Callable[[], Any], endpoint: str, wait: Callable[[float], bool]
+    ) -> Any:
         """Call an idempotent request, retrying TransientError; re-raises the last error when out of tries."""
         attempt = 0
         while True:
@@ -336,14 +353,20 @@ class Executor:
 
     def _cancel(self, order_ids: list[str]) -> None:
         try:
-            result = self._with_retries(lambda: self.rest.cancel_orders(order_ids), "cancel_orders", self._halt.wait)
+            result = self._with_retries(
+                lambda: self.rest.cancel_orders(order_ids), "cancel_orders", self._halt.wait
+            )
         except PmbotError as exc:
-            log.warning("cancel of %d order(s) failed: %s (reconcile will tell)", len(order_ids), exc)
+            log.warning(
+                "cancel of %d order(s) failed: %s (reconcile will tell)", len(order_ids), exc
+            )
             self._count_error(_kind_of(exc))
             self.reports.put(CancelResult(canceled=(), failed=tuple(order_ids)))
             return
         canceled = tuple(str(i) for i in result.get("canceled", ()))
-        not_canceled = tuple((str(k), str(v)) for k, v in (result.get("not_canceled") or {}).items())
+        not_canceled = tuple(
+            (str(k), str(v)) for k, v in (result.get("not_canceled") or {}).items()
+        )
         # "not canceled" means matched or gone: either way it no longer rests.
         self._forget(list(canceled) + [oid for oid, _ in not_canceled])
         self.reports.put(CancelResult(canceled=canceled, not_canceled=not_canceled))
@@ -361,8 +384,12 @@ class Executor:
         with self._lock:
             self._open.clear()  # cancel-all leaves nothing of this key resting
         self._publish_unknown()
-        not_canceled = tuple((str(k), str(v)) for k, v in (result.get("not_canceled") or {}).items())
-        self.reports.put(CancelResult(canceled=tuple(result.get("canceled", ())), not_canceled=not_canceled))
+        not_canceled = tuple(
+            (str(k), str(v)) for k, v in (result.get("not_canceled") or {}).items()
+        )
+        self.reports.put(
+            CancelResult(canceled=tuple(result.get("canceled", ())), not_canceled=not_canceled)
+        )
 
     def _run_urgent(self) -> bool:
         """While a create waits: run queued cancels now. True if a CancelAll ran (the waiting creates,
@@ -399,9 +426,11 @@ class Executor:
 
     def _reject_local(self, orders: Iterable[NewOrder], reason: str, kind: str = "local") -> None:
         for order in orders:
-            self.reports.put(OrderRejected(client_id=order.client_id, order=order, reason=reason, kind=kind))
+            self.reports.put(
+                OrderRejected(client_id=order.client_id, order=order, reason=reason, kind=kind)
+            )
 
-    def _set_mode(self, mode: VenueMode, reason: str, retry_after: Optional[float]) -> None:
+    def _set_mode(self, mode: VenueMode, reason: str, retry_after: float | None) -> None:
         now = self.monotonic()
         if mode is VenueMode.POST_ONLY:
             self._mode_until = now + (retry_after if retry_after else self.mode_probe_secs)
@@ -422,9 +451,13 @@ class Executor:
                 self._set_mode(VenueMode.NORMAL, "post-only window over", None)
                 return orders
             allowed = [o for o in orders if o.post_only]
-            self._reject_local([o for o in orders if not o.post_only], "venue in post-only mode", kind="venue_mode")
+            self._reject_local(
+                [o for o in orders if not o.post_only], "venue in post-only mode", kind="venue_mode"
+            )
             return allowed
-        if now >= self._mode_until:  # cancel-only / disabled: let this batch probe whether it lifted
+        if (
+            now >= self._mode_until
+        ):  # cancel-only / disabled: let this batch probe whether it lifted
             self._mode_until = now + self.mode_probe_secs
             return orders
         self._reject_local(orders, f"venue in {self._mode.value} mode", kind="venue_mode")
@@ -438,17 +471,28 @@ class Executor:
         signed_items = []
         for order in orders:
             try:
-                signed = self.signer.build(order.token_id, order.side, order.price, order.size,
-                                           neg_risk=order.neg_risk, tick=order.tick, expiration=order.expiration)
-                payload = order_payload(signed, self.creds.api_key, order.order_type, order.post_only)
+                signed = self.signer.build(
+                    order.token_id,
+                    order.side,
+                    order.price,
+                    order.size,
+                    neg_risk=order.neg_risk,
+                    tick=order.tick,
+                    expiration=order.expiration,
+                )
+                payload = order_payload(
+                    signed, self.creds.api_key, order.order_type, order.post_only
+                )
             except ValueError as exc:
                 self._reject_local([order], f"not signed: {exc}")
                 continue
             signed_items.append((order, signed, payload))
         for start in range(0, len(signed_items), MAX_BATCH_ORDERS):
-            chunk = signed_items[start:start + MAX_BATCH_ORDERS]
+            chunk = signed_items[start : start + MAX_BATCH_ORDERS]
             if not self._await_order_budget(len(chunk)):
-                self._reject_local([o for o, _, _ in signed_items[start:]], "superseded by cancel-all or shutdown")
+                self._reject_local(
+                    [o for o, _, _ in signed_items[start:]], "superseded by cancel-all or shutdown"
+                )
                 return deferred
             self._post_chunk(chunk, deferred=deferred if defer_balance else None)
         return deferred
@@ -468,7 +512,9 @@ class Executor:
                 pass
         return not self._halted()
 
-    def _post_chunk(self, chunk: list, *, mode_retry: bool = True, deferred: Optional[list] = None) -> None:
+    def _post_chunk(
+        self, chunk: list, *, mode_retry: bool = True, deferred: list | None = None
+    ) -> None:
         payloads = [p for _, _, p in chunk]
         uncertain = False
         attempt = 0
@@ -481,7 +527,11 @@ class Executor:
                 self._count_error("transient")
                 uncertain = uncertain or (exc.status is not None and exc.status >= 500)
                 delay = self._backoff(attempt, exc.retry_after)
-                if attempt >= self.max_retries or delay > MAX_HONOURED_RETRY_AFTER or self._halt.wait(delay):
+                if (
+                    attempt >= self.max_retries
+                    or delay > MAX_HONOURED_RETRY_AFTER
+                    or self._halt.wait(delay)
+                ):
                     self._give_up(chunk, str(exc), uncertain)
                     return
                 self._count_retry("post_orders", exc)
@@ -496,7 +546,9 @@ class Executor:
                 if uncertain:  # an earlier attempt may have placed them: do not call them rejected
                     self._mark_unknown(chunk, f"venue mode after retry: {exc}")
                     return
-                postable = [item for item in chunk if item[0].post_only] if exc.mode == "post_only" else []
+                postable = (
+                    [item for item in chunk if item[0].post_only] if exc.mode == "post_only" else []
+                )
                 rest_ = [item for item in chunk if item not in postable]
                 self._reject_local([o for o, _, _ in rest_], str(exc), kind="venue_mode")
                 if postable and mode_retry:
@@ -511,10 +563,19 @@ class Executor:
                     return
                 log.warning("order batch of %d rejected: %s", len(chunk), exc)
                 for order, signed, _ in chunk:
-                    self.reports.put(OrderRejected(order.client_id, order, str(exc), kind="rejected",
-                                                   order_id=signed.order_id))
+                    self.reports.put(
+                        OrderRejected(
+                            order.client_id,
+                            order,
+                            str(exc),
+                            kind="rejected",
+                            order_id=signed.order_id,
+                        )
+                    )
                 return
-        proves_normal = self._mode is not VenueMode.POST_ONLY or any(not o.post_only for o, _, _ in chunk)
+        proves_normal = self._mode is not VenueMode.POST_ONLY or any(
+            not o.post_only for o, _, _ in chunk
+        )
         if self._mode is not VenueMode.NORMAL and proves_normal:
             self._set_mode(VenueMode.NORMAL, "orders accepted again", None)
         self._read_results(chunk, results, retried=uncertain, deferred=deferred)
@@ -529,54 +590,104 @@ class Executor:
             if order.origin_ns:
                 self.metrics.tick_to_order_seconds.observe((now_ns - order.origin_ns) / 1e9)
 
-    def _read_results(self, chunk: list, results: list, *, retried: bool, deferred: Optional[list] = None) -> None:
+    def _read_results(
+        self, chunk: list, results: list, *, retried: bool, deferred: list | None = None
+    ) -> None:
         now = self.monotonic()
         for index, (order, signed, _) in enumerate(chunk):
             result = results[index] if index < len(results) else None
             if is_accepted(result):
                 order_id = str(result["orderID"])
                 if order_id.lower() != signed.order_id.lower():
-                    log.warning("venue order id %s differs from our hash %s", order_id, signed.order_id)
+                    log.warning(
+                        "venue order id %s differs from our hash %s", order_id, signed.order_id
+                    )
                 status = str(result["status"]).lower()
-                rests = order.order_type not in (OrderType.FOK, OrderType.FAK) or status == "delayed"
-                if rests:  # an immediate order that was answered matched/unmatched never rests on the book
+                rests = (
+                    order.order_type not in (OrderType.FOK, OrderType.FAK) or status == "delayed"
+                )
+                if (
+                    rests
+                ):  # an immediate order that was answered matched/unmatched never rests on the book
                     with self._lock:
-                        self._open[order_id] = _Tracked(order_id, order.market, order.token_id, now,
-                                                        client_id=order.client_id)
-                self.reports.put(OrderAccepted(
-                    client_id=order.client_id, order_id=order_id, status=str(result["status"]).lower(), order=order,
-                    taking_amount=str(result.get("takingAmount", "") or ""),
-                    making_amount=str(result.get("makingAmount", "") or ""),
-                    trade_ids=tuple(str(t) for t in (result.get("tradeIDs") or ())),
-                ))
+                        self._open[order_id] = _Tracked(
+                            order_id, order.market, order.token_id, now, client_id=order.client_id
+                        )
+                self.reports.put(
+                    OrderAccepted(
+                        client_id=order.client_id,
+                        order_id=order_id,
+                        status=str(result["status"]).lower(),
+                        order=order,
+                        taking_amount=str(result.get("takingAmount", "") or ""),
+                        making_amount=str(result.get("makingAmount", "") or ""),
+                        trade_ids=tuple(str(t) for t in (result.get("tradeIDs") or ())),
+                    )
+                )
                 continue
-            reason = str(result.get("errorMsg") or result.get("error") or result.get("status") or "rejected") \
-                if isinstance(result, dict) else "no per-order result"
+            reason = (
+                str(
+                    result.get("errorMsg")
+                    or result.get("error")
+                    or result.get("status")
+                    or "rejected"
+                )
+                if isinstance(result, dict)
+                else "no per-order result"
+            )
             if result is None or (retried and "duplicat" in reason.lower()):
-                self._mark_unknown([(order, signed, None)], reason)  # probably placed by an earlier attempt
+                self._mark_unknown(
+                    [(order, signed, None)], reason
+                )  # probably placed by an earlier attempt
                 continue
             if deferred is not None and "balance" in reason.lower():
-                deferred.append(order)  # posted ahead of its cancels; retried once they freed collateral
+                deferred.append(
+                    order
+                )  # posted ahead of its cancels; retried once they freed collateral
                 continue
-            self.reports.put(OrderRejected(order.client_id, order, reason, kind="rejected", order_id=signed.order_id))
+            self.reports.put(
+                OrderRejected(
+                    order.client_id, order, reason, kind="rejected", order_id=signed.order_id
+                )
+            )
 
     def _give_up(self, chunk: list, reason: str, uncertain: bool) -> None:
         if uncertain:
             self._mark_unknown(chunk, f"retries exhausted after an open-ended answer: {reason}")
             return
         for order, signed, _ in chunk:
-            self.reports.put(OrderRejected(order.client_id, order, f"retries exhausted: {reason}", kind="transient",
-                                           order_id=signed.order_id))
+            self.reports.put(
+                OrderRejected(
+                    order.client_id,
+                    order,
+                    f"retries exhausted: {reason}",
+                    kind="transient",
+                    order_id=signed.order_id,
+                )
+            )
 
     def _mark_unknown(self, chunk: list, reason: str) -> None:
         now = self.monotonic()
         for order, signed, _ in chunk:
             with self._lock:
-                self._open[signed.order_id] = _Tracked(signed.order_id, order.market, order.token_id, now,
-                                                       unknown=True, client_id=order.client_id)
-            log.warning("order %s outcome unknown (%s): counted as live until reconciled", signed.order_id, reason)
-            self.reports.put(OrderUnknown(client_id=order.client_id, order_id=signed.order_id, order=order,
-                                          reason=reason))
+                self._open[signed.order_id] = _Tracked(
+                    signed.order_id,
+                    order.market,
+                    order.token_id,
+                    now,
+                    unknown=True,
+                    client_id=order.client_id,
+                )
+            log.warning(
+                "order %s outcome unknown (%s): counted as live until reconciled",
+                signed.order_id,
+                reason,
+            )
+            self.reports.put(
+                OrderUnknown(
+                    client_id=order.client_id, order_id=signed.order_id, order=order, reason=reason
+                )
+            )
         self._publish_unknown()
 
     def _publish_unknown(self) -> None:
@@ -649,11 +760,17 @@ class Executor:
                         log.info("reconcile: order %s of unknown outcome is live on the venue", oid)
                     continue
                 del self._open[oid]
-                cause = "unknown outcome resolved: not on the venue" if tracked.unknown else "filled or cancelled"
+                cause = (
+                    "unknown outcome resolved: not on the venue"
+                    if tracked.unknown
+                    else "filled or cancelled"
+                )
                 log.info("reconcile: order %s no longer open (%s)", oid, cause)
             for oid, o in venue.items():
                 if oid not in self._open:
-                    log.warning("reconcile: venue has order %s this executor did not know; tracking it", oid)
+                    log.warning(
+                        "reconcile: venue has order %s this executor did not know; tracking it", oid
+                    )
                     self._open[oid] = _Tracked(oid, o.market, o.token_id, started)
         self._publish_unknown()
         snapshot = OpenOrdersSnapshot(orders=tuple(orders), taken_ns=time.monotonic_ns())
@@ -681,8 +798,11 @@ class Executor:
             return orphans
         result = self._with_retries(lambda: self.rest.cancel_orders(ids), "cancel_orders", pause)
         not_canceled = result.get("not_canceled") or {}
-        log.info("start-up: cancelled %d orphan order(s); not cancelled: %s", len(result.get("canceled", ())),
-                 not_canceled or "none")
+        log.info(
+            "start-up: cancelled %d orphan order(s); not cancelled: %s",
+            len(result.get("canceled", ())),
+            not_canceled or "none",
+        )
         return orphans
 
     def cancel_all_and_verify(self, deadline_secs: float = 10.0) -> list[str]:
@@ -693,11 +813,13 @@ class Executor:
         Usable after ``stop`` is set (it does not wait on it)."""
         end = self.monotonic() + deadline_secs
         pause = threading.Event().wait
-        left: Optional[list[str]] = None
+        left: list[str] | None = None
         attempt = 0
         while True:
             try:
-                if left:  # cancel-all answered but orders remain (or it failed): name them explicitly
+                if (
+                    left
+                ):  # cancel-all answered but orders remain (or it failed): name them explicitly
                     self.rest.cancel_orders(left)
                 else:
                     self.rest.cancel_all()
@@ -716,7 +838,9 @@ class Executor:
                     self._publish_unknown()
                     log.info("kill switch: verified, no open orders left")
                     return []
-                log.warning("kill switch: %d order(s) still open after attempt %d", len(left), attempt + 1)
+                log.warning(
+                    "kill switch: %d order(s) still open after attempt %d", len(left), attempt + 1
+                )
             except PmbotError as exc:
                 log.warning("kill switch: listing open orders failed: %s", exc)
             remaining = end - self.monotonic()

@@ -16,8 +16,8 @@ Not thread-safe: one thread writes a book (its connection's thread, under its sh
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Iterable, Optional
 
 from pmbot.model import Side
 
@@ -29,10 +29,10 @@ class OrderBook:
 
     __slots__ = ("token_id", "tick", "last_trade_price", "_bids", "_asks", "_bid_px", "_ask_px")
 
-    def __init__(self, token_id: str = "", tick: Optional[Decimal] = None) -> None:
+    def __init__(self, token_id: str = "", tick: Decimal | None = None) -> None:
         self.token_id = token_id
         self.tick = tick
-        self.last_trade_price: Optional[Decimal] = None
+        self.last_trade_price: Decimal | None = None
         self._bids: dict[Decimal, Decimal] = {}
         self._asks: dict[Decimal, Decimal] = {}
         self._bid_px: list[Decimal] = []  # ascending; best bid is the last element
@@ -40,7 +40,7 @@ class OrderBook:
 
     # ------------------------------------------------------------------ writes
 
-    def apply_snapshot(self, bids: Iterable, asks: Iterable, tick: Optional[Decimal] = None) -> None:
+    def apply_snapshot(self, bids: Iterable, asks: Iterable, tick: Decimal | None = None) -> None:
         """Replace both sides. ``bids``/``asks`` are (price, size) pairs in any order; size 0 is skipped;
         a price listed twice keeps its last size."""
         self._bids = {p: s for p, s in bids if s > _ZERO}
@@ -70,11 +70,11 @@ class OrderBook:
     # ------------------------------------------------------------------ reads
 
     @property
-    def best_bid(self) -> Optional[Decimal]:
+    def best_bid(self) -> Decimal | None:
         return self._bid_px[-1] if self._bid_px else None
 
     @property
-    def best_ask(self) -> Optional[Decimal]:
+    def best_ask(self) -> Decimal | None:
         return self._ask_px[0] if self._ask_px else None
 
     @property
@@ -92,7 +92,7 @@ class OrderBook:
     def depth(self, side: Side) -> int:
         return len(self._bid_px) if side is Side.BUY else len(self._ask_px)
 
-    def levels(self, side: Side, n: Optional[int] = None) -> list[tuple[Decimal, Decimal]]:
+    def levels(self, side: Side, n: int | None = None) -> list[tuple[Decimal, Decimal]]:
         """Up to ``n`` levels of ``side``, best first (bids descending, asks ascending)."""
         if side is Side.BUY:
             prices = self._bid_px if n is None else self._bid_px[-n:] if n > 0 else []
@@ -115,7 +115,7 @@ class OrderBook:
         """(bids, asks), each best first."""
         return self.levels(Side.BUY), self.levels(Side.SELL)
 
-    def top_matches(self, best_bid: Optional[Decimal], best_ask: Optional[Decimal]) -> bool:
+    def top_matches(self, best_bid: Decimal | None, best_ask: Decimal | None) -> bool:
         """Compare with a message's reported top. ``None`` means that side is empty (the parser maps
         the venue's empty-side markers ``"0"`` bid / ``"1"`` ask / ``""`` to None)."""
         return self.best_bid == best_bid and self.best_ask == best_ask
@@ -124,5 +124,7 @@ class OrderBook:
         return len(self._bid_px) + len(self._ask_px)
 
     def __repr__(self) -> str:
-        return (f"OrderBook({self.token_id[:12]!r}, bid={self.best_bid}x{self.best_bid_size}, "
-                f"ask={self.best_ask}x{self.best_ask_size}, levels={len(self)}, tick={self.tick})")
+        return (
+            f"OrderBook({self.token_id[:12]!r}, bid={self.best_bid}x{self.best_bid_size}, "
+            f"ask={self.best_ask}x{self.best_ask_size}, levels={len(self)}, tick={self.tick})"
+        )

@@ -27,14 +27,14 @@ import re
 import sqlite3
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Mapping, Optional
 from urllib.parse import urlparse
 
 from pmbot.errors import FatalError
-from pmbot.inventory import HedgedSet, Inventory
 from pmbot.model import Fill, NewOrder, OrderEvent, Side, TradeStatus
+from pmbot.trading.inventory import HedgedSet, Inventory
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class Adjustment:
     kind: str
     token_id: str
     size: Decimal
-    avg_price: Optional[Decimal]
+    avg_price: Decimal | None
     ts: float
 
 
@@ -110,7 +110,7 @@ class JournalState:
     adjustments: tuple[Adjustment, ...]
     hedged_sets: tuple[HedgedSet, ...]  # not released
     last_trade_ts: float  # newest fill time: where a REST /data/trades catch-up starts
-    last_pnl: Optional[PnlRow]
+    last_pnl: PnlRow | None
 
     @property
     def realized_pnl(self) -> Decimal:
@@ -124,7 +124,7 @@ class JournalState:
 # --------------------------------------------------------------------------- where it lives
 
 
-def default_state_dir(configured: Optional[str] = None, env: Mapping[str, str] = os.environ) -> str:
+def default_state_dir(configured: str | None = None, env: Mapping[str, str] = os.environ) -> str:
     """Config ``state_dir``, else ``$STATE_DIRECTORY`` (systemd ``StateDirectory=``; the first
     entry if it lists several), else ``./state``."""
     if configured:
@@ -163,7 +163,9 @@ class Journal:
         if not os.path.exists(self.path):
             os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=5.0)
+        self._db = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=5.0
+        )
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.executescript(_SCHEMA)
@@ -179,7 +181,7 @@ class Journal:
     # ------------------------------------------------------------------ plumbing
 
     class _Tx:
-        def __init__(self, journal: "Journal") -> None:
+        def __init__(self, journal: Journal) -> None:
             self.j = journal
 
         def __enter__(self) -> sqlite3.Connection:
@@ -193,20 +195,24 @@ class Journal:
             finally:
                 self.j._lock.release()
 
-    def _tx(self) -> "Journal._Tx":
+    def _tx(self) -> Journal._Tx:
         return Journal._Tx(self)
 
     def _check_identity(self, host: str, wallet: str) -> None:
         with self._tx() as db:
             rows = dict(db.execute("SELECT key, value FROM meta").fetchall())
             if not rows:
-                db.executemany("INSERT INTO meta (key, value) VALUES (?, ?)",
-                               [("schema", SCHEMA_VERSION), ("venue", host), ("wallet", wallet)])
+                db.executemany(
+                    "INSERT INTO meta (key, value) VALUES (?, ?)",
+                    [("schema", SCHEMA_VERSION), ("venue", host), ("wallet", wallet)],
+                )
                 return
         if rows.get("venue") != host or rows.get("wallet") != wallet:
             self._db.close()
-            raise FatalError(f"journal {self.path} belongs to {rows.get('venue')}/{rows.get('wallet')}, "
-                             f"not {host}/{wallet}")
+            raise FatalError(
+                f"journal {self.path} belongs to {rows.get('venue')}/{rows.get('wallet')}, "
+                f"not {host}/{wallet}"
+            )
 
     def _max_seq(self) -> int:
         row = self._db.execute(
@@ -220,7 +226,9 @@ class Journal:
 
     # ------------------------------------------------------------------ orders
 
-    def record_order(self, order_id: str, order: NewOrder, *, status: str = "LIVE", ts: Optional[float] = None) -> None:
+    def record_order(
+        self, order_id: str, order: NewOrder, *, status: str = "LIVE", ts: float | None = None
+    ) -> None:
         """An order the venue accepted (or may have: unknown outcome) under ``order_id``."""
         now = time.time() if ts is None else ts
         with self._tx() as db:
@@ -228,13 +236,27 @@ class Journal:
                 "INSERT INTO orders (order_id, client_id, market, token_id, side, price, size, order_type, tag,"
                 " status, created_ts, updated_ts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT(order_id) DO UPDATE SET status=excluded.status, updated_ts=excluded.updated_ts",
-                (order_id, order.client_id, order.market, order.token_id, order.side.value, str(order.price),
-                 str(order.size), order.order_type.value, order.tag, status, now, now),
+                (
+                    order_id,
+                    order.client_id,
+                    order.market,
+                    order.token_id,
+                    order.side.value,
+                    str(order.price),
+                    str(order.size),
+                    order.order_type.value,
+                    order.tag,
+                    status,
+                    now,
+                    now,
+                ),
             )
 
     def record_order_event(self, ev: OrderEvent) -> None:
         """User-channel order event: cumulative size_matched and status; unknown orders are added."""
-        status = ev.status or {"CANCELLATION": "CANCELED", "PLACEMENT": "LIVE"}.get(ev.kind.value, "LIVE")
+        status = ev.status or {"CANCELLATION": "CANCELED", "PLACEMENT": "LIVE"}.get(
+            ev.kind.value, "LIVE"
+        )
         ts = ev.ts or time.time()
         with self._tx() as db:
             db.execute(
@@ -242,8 +264,18 @@ class Journal:
                 " created_ts, updated_ts) VALUES (?,?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT(order_id) DO UPDATE SET size_matched=excluded.size_matched,"
                 " status=excluded.status, updated_ts=excluded.updated_ts",
-                (ev.order_id, ev.market, ev.token_id, ev.side.value, str(ev.price), str(ev.original_size),
-                 str(ev.size_matched), status, ts, ts),
+                (
+                    ev.order_id,
+                    ev.market,
+                    ev.token_id,
+                    ev.side.value,
+                    str(ev.price),
+                    str(ev.original_size),
+                    str(ev.size_matched),
+                    status,
+                    ts,
+                    ts,
+                ),
             )
 
     # ------------------------------------------------------------------ fills
@@ -255,9 +287,22 @@ class Journal:
             cur = db.execute(
                 "INSERT OR IGNORE INTO fills (seq, trade_id, order_id, market, token_id, side, price, size, notional,"
                 " fee_usd, is_maker, status, ts, recorded_ts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (seq, fill.trade_id, fill.order_id, fill.market, fill.token_id, fill.side.value, str(fill.price),
-                 str(fill.size), None if fill.notional is None else str(fill.notional), str(fill.fee_usd),
-                 int(fill.is_maker), fill.status.value, fill.ts, time.time()),
+                (
+                    seq,
+                    fill.trade_id,
+                    fill.order_id,
+                    fill.market,
+                    fill.token_id,
+                    fill.side.value,
+                    str(fill.price),
+                    str(fill.size),
+                    None if fill.notional is None else str(fill.notional),
+                    str(fill.fee_usd),
+                    int(fill.is_maker),
+                    fill.status.value,
+                    fill.ts,
+                    time.time(),
+                ),
             )
             inserted = cur.rowcount == 1
         if inserted:
@@ -266,30 +311,52 @@ class Journal:
 
     def update_fill_status(self, trade_id: str, order_id: str, status: TradeStatus) -> bool:
         with self._tx() as db:
-            cur = db.execute("UPDATE fills SET status=? WHERE trade_id=? AND order_id=?",
-                             (status.value, trade_id, order_id))
+            cur = db.execute(
+                "UPDATE fills SET status=? WHERE trade_id=? AND order_id=?",
+                (status.value, trade_id, order_id),
+            )
             return cur.rowcount == 1
 
     # ------------------------------------------------------------------ positions set from the venue
 
-    def record_seed(self, positions: Mapping[str, tuple[Decimal, Decimal]], ts: Optional[float] = None) -> None:
+    def record_seed(
+        self, positions: Mapping[str, tuple[Decimal, Decimal]], ts: float | None = None
+    ) -> None:
         """Positions seeded from the Data API (replaces every position when replayed)."""
         now = time.time() if ts is None else ts
-        rows = [(t, str(size), str(avg)) for t, (size, avg) in positions.items()] or [("", "0", None)]
+        rows = [(t, str(size), str(avg)) for t, (size, avg) in positions.items()] or [
+            ("", "0", None)
+        ]
         with self._tx() as db:
             seq = self._seq + 1
-            db.executemany("INSERT INTO adjustments (seq, kind, token_id, size, avg_price, ts) VALUES (?,?,?,?,?,?)",
-                           [(seq, "seed", t, s, a, now) for t, s, a in rows])
+            db.executemany(
+                "INSERT INTO adjustments (seq, kind, token_id, size, avg_price, ts) VALUES (?,?,?,?,?,?)",
+                [(seq, "seed", t, s, a, now) for t, s, a in rows],
+            )
         self._seq = seq
 
-    def record_adoption(self, token_id: str, size: Decimal, avg_price: Optional[Decimal] = None,
-                        ts: Optional[float] = None) -> None:
+    def record_adoption(
+        self,
+        token_id: str,
+        size: Decimal,
+        avg_price: Decimal | None = None,
+        ts: float | None = None,
+    ) -> None:
         """One token set to the venue's size after a reconcile mismatch outlived the settlement lag."""
         now = time.time() if ts is None else ts
         with self._tx() as db:
             seq = self._seq + 1
-            db.execute("INSERT INTO adjustments (seq, kind, token_id, size, avg_price, ts) VALUES (?,?,?,?,?,?)",
-                       (seq, "adopt", token_id, str(size), None if avg_price is None else str(avg_price), now))
+            db.execute(
+                "INSERT INTO adjustments (seq, kind, token_id, size, avg_price, ts) VALUES (?,?,?,?,?,?)",
+                (
+                    seq,
+                    "adopt",
+                    token_id,
+                    str(size),
+                    None if avg_price is None else str(avg_price),
+                    now,
+                ),
+            )
         self._seq = seq
 
     # ------------------------------------------------------------------ hedged sets and P&L
@@ -297,18 +364,26 @@ class Journal:
     def record_hedged_set(self, hs: HedgedSet) -> None:
         legs = json.dumps([[t, str(s)] for t, s in hs.legs])
         with self._tx() as db:
-            db.execute("INSERT INTO hedged_sets (set_id, kind, legs, cost_usd, payout_usd, ts) VALUES (?,?,?,?,?,?)",
-                       (hs.set_id, hs.kind, legs, str(hs.cost_usd), str(hs.payout_usd), hs.ts))
+            db.execute(
+                "INSERT INTO hedged_sets (set_id, kind, legs, cost_usd, payout_usd, ts) VALUES (?,?,?,?,?,?)",
+                (hs.set_id, hs.kind, legs, str(hs.cost_usd), str(hs.payout_usd), hs.ts),
+            )
 
-    def release_hedged_set(self, set_id: str, ts: Optional[float] = None) -> None:
+    def release_hedged_set(self, set_id: str, ts: float | None = None) -> None:
         with self._tx() as db:
-            db.execute("UPDATE hedged_sets SET released_ts=? WHERE set_id=?",
-                       (time.time() if ts is None else ts, set_id))
+            db.execute(
+                "UPDATE hedged_sets SET released_ts=? WHERE set_id=?",
+                (time.time() if ts is None else ts, set_id),
+            )
 
-    def record_pnl(self, realized: Decimal, unrealized: Decimal, fees: Decimal, ts: Optional[float] = None) -> None:
+    def record_pnl(
+        self, realized: Decimal, unrealized: Decimal, fees: Decimal, ts: float | None = None
+    ) -> None:
         with self._tx() as db:
-            db.execute("INSERT INTO pnl (ts, realized, unrealized, fees) VALUES (?,?,?,?)",
-                       (time.time() if ts is None else ts, str(realized), str(unrealized), str(fees)))
+            db.execute(
+                "INSERT INTO pnl (ts, realized, unrealized, fees) VALUES (?,?,?,?)",
+                (time.time() if ts is None else ts, str(realized), str(unrealized), str(fees)),
+            )
 
     # ------------------------------------------------------------------ recovery
 
@@ -316,30 +391,71 @@ class Journal:
         with self._lock:
             db = self._db
             orders = tuple(
-                JournalOrder(r[0], r[1], r[2], r[3], Side(r[4]), Decimal(r[5]), Decimal(r[6]), Decimal(r[7]),
-                             r[8], r[9], r[10], r[11], r[12])
+                JournalOrder(
+                    r[0],
+                    r[1],
+                    r[2],
+                    r[3],
+                    Side(r[4]),
+                    Decimal(r[5]),
+                    Decimal(r[6]),
+                    Decimal(r[7]),
+                    r[8],
+                    r[9],
+                    r[10],
+                    r[11],
+                    r[12],
+                )
                 for r in db.execute(
                     "SELECT order_id, client_id, market, token_id, side, price, size, size_matched, order_type,"
-                    " tag, status, created_ts, updated_ts FROM orders ORDER BY created_ts, order_id")
+                    " tag, status, created_ts, updated_ts FROM orders ORDER BY created_ts, order_id"
+                )
             )
             fill_rows = db.execute(
                 "SELECT seq, trade_id, order_id, market, token_id, side, price, size, notional, fee_usd, is_maker,"
-                " status, ts FROM fills ORDER BY seq").fetchall()
+                " status, ts FROM fills ORDER BY seq"
+            ).fetchall()
             adjustments = tuple(
-                Adjustment(r[0], r[1], r[2], Decimal(r[3]), None if r[4] is None else Decimal(r[4]), r[5])
-                for r in db.execute("SELECT seq, kind, token_id, size, avg_price, ts FROM adjustments"
-                                    " ORDER BY seq, rowid")
+                Adjustment(
+                    r[0], r[1], r[2], Decimal(r[3]), None if r[4] is None else Decimal(r[4]), r[5]
+                )
+                for r in db.execute(
+                    "SELECT seq, kind, token_id, size, avg_price, ts FROM adjustments"
+                    " ORDER BY seq, rowid"
+                )
             )
             hedged = tuple(
-                HedgedSet(r[0], r[1], tuple((t, Decimal(s)) for t, s in json.loads(r[2])), Decimal(r[3]),
-                          Decimal(r[4]), r[5])
-                for r in db.execute("SELECT set_id, kind, legs, cost_usd, payout_usd, ts FROM hedged_sets"
-                                    " WHERE released_ts IS NULL ORDER BY ts, set_id")
+                HedgedSet(
+                    r[0],
+                    r[1],
+                    tuple((t, Decimal(s)) for t, s in json.loads(r[2])),
+                    Decimal(r[3]),
+                    Decimal(r[4]),
+                    r[5],
+                )
+                for r in db.execute(
+                    "SELECT set_id, kind, legs, cost_usd, payout_usd, ts FROM hedged_sets"
+                    " WHERE released_ts IS NULL ORDER BY ts, set_id"
+                )
             )
-            pnl_row = db.execute("SELECT ts, realized, unrealized, fees FROM pnl ORDER BY id DESC LIMIT 1").fetchone()
+            pnl_row = db.execute(
+                "SELECT ts, realized, unrealized, fees FROM pnl ORDER BY id DESC LIMIT 1"
+            ).fetchone()
         fills = tuple(
-            Fill(r[1], r[2], r[3], r[4], Side(r[5]), Decimal(r[6]), Decimal(r[7]), Decimal(r[9]), bool(r[10]),
-                 TradeStatus(r[11]), r[12], None if r[8] is None else Decimal(r[8]))
+            Fill(
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                Side(r[5]),
+                Decimal(r[6]),
+                Decimal(r[7]),
+                Decimal(r[9]),
+                bool(r[10]),
+                TradeStatus(r[11]),
+                r[12],
+                None if r[8] is None else Decimal(r[8]),
+            )
             for r in fill_rows
         )
         return JournalState(
@@ -349,14 +465,17 @@ class Journal:
             adjustments=adjustments,
             hedged_sets=hedged,
             last_trade_ts=max((f.ts for f in fills), default=0.0),
-            last_pnl=None if pnl_row is None else PnlRow(pnl_row[0], Decimal(pnl_row[1]), Decimal(pnl_row[2]),
-                                                         Decimal(pnl_row[3])),
+            last_pnl=None
+            if pnl_row is None
+            else PnlRow(pnl_row[0], Decimal(pnl_row[1]), Decimal(pnl_row[2]), Decimal(pnl_row[3])),
         )
 
 
 def replay(state: JournalState, inventory: Inventory, tracker=None) -> None:
     """Rebuild ``inventory`` (and the FillTracker's dedupe set) from a loaded journal."""
-    events: list[tuple[int, int, object]] = [(seq, 1, f) for seq, f in zip(state.fill_seqs, state.fills)]
+    events: list[tuple[int, int, object]] = [
+        (seq, 1, f) for seq, f in zip(state.fill_seqs, state.fills)
+    ]
     seeds: dict[int, dict[str, tuple[Decimal, Decimal]]] = {}
     for adj in state.adjustments:
         if adj.kind == "seed":

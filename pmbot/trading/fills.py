@@ -24,9 +24,9 @@ Rules (protocol reference 3.4):
 
 from __future__ import annotations
 
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Callable, Collection, Iterable, Mapping, Optional
 
 from pmbot.model import ONE, ZERO, Fill, MarketInfo, Side, TradeEvent, TradeStatus
 
@@ -34,7 +34,12 @@ FEE_QUANTUM = Decimal("0.00001")
 BPS = Decimal(10_000)
 
 # Settlement progress; FAILED is handled apart (terminal, reverses).
-_RANK = {TradeStatus.MATCHED: 0, TradeStatus.RETRYING: 1, TradeStatus.MINED: 2, TradeStatus.CONFIRMED: 3}
+_RANK = {
+    TradeStatus.MATCHED: 0,
+    TradeStatus.RETRYING: 1,
+    TradeStatus.MINED: 2,
+    TradeStatus.CONFIRMED: 3,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +52,7 @@ class FillChange:
 
     fill: Fill
     kind: str
-    previous: Optional[TradeStatus] = None
+    previous: TradeStatus | None = None
 
 
 def taker_fee(size: Decimal, price: Decimal, rate: Decimal) -> Decimal:
@@ -62,7 +67,7 @@ def round_fee(fee: Decimal) -> Decimal:
     return max(fee.quantize(FEE_QUANTUM, rounding=ROUND_HALF_UP), FEE_QUANTUM)
 
 
-def maker_side(trade: TradeEvent, entry_token: str, entry_side: Optional[Side]) -> Side:
+def maker_side(trade: TradeEvent, entry_token: str, entry_side: Side | None) -> Side:
     """NORMAL (same token): opposite of the taker. MINT/MERGE (complementary token): same side."""
     if entry_side is not None:
         return entry_side
@@ -71,7 +76,7 @@ def maker_side(trade: TradeEvent, entry_token: str, entry_side: Optional[Side]) 
     return trade.side
 
 
-def _fee_rate(trade: TradeEvent, market: Optional[MarketInfo]) -> Decimal:
+def _fee_rate(trade: TradeEvent, market: MarketInfo | None) -> Decimal:
     """The rate the venue applied (``fee_rate_bps``), else the market's schedule."""
     if trade.fee_rate_bps > 0:
         return trade.fee_rate_bps / BPS
@@ -79,7 +84,9 @@ def _fee_rate(trade: TradeEvent, market: Optional[MarketInfo]) -> Decimal:
 
 
 class FillTracker:
-    def __init__(self, api_key: str, own_order_ids: Callable[[], Collection[str]] | None = None) -> None:
+    def __init__(
+        self, api_key: str, own_order_ids: Callable[[], Collection[str]] | None = None
+    ) -> None:
         self._api_key = api_key
         self._own_order_ids = own_order_ids or (lambda: ())
         self._fills: dict[tuple[str, str], Fill] = {}
@@ -90,7 +97,7 @@ class FillTracker:
     def __len__(self) -> int:
         return len(self._fills)
 
-    def get(self, trade_id: str, order_id: str) -> Optional[Fill]:
+    def get(self, trade_id: str, order_id: str) -> Fill | None:
         return self._fills.get((trade_id, order_id))
 
     def fills(self) -> list[Fill]:
@@ -112,10 +119,14 @@ class FillTracker:
                 changes.append(change)
         return changes
 
-    def derive(self, trade: TradeEvent, market: Optional[MarketInfo]) -> list[Fill]:
+    def derive(self, trade: TradeEvent, market: MarketInfo | None) -> list[Fill]:
         """The bot's fills in this trade message, regardless of what was seen before."""
         own = self._own_order_ids()
-        makers = [m for m in trade.maker_orders if self._is_own(m.order_id, own) or m.owner == self._api_key]
+        makers = [
+            m
+            for m in trade.maker_orders
+            if self._is_own(m.order_id, own) or m.owner == self._api_key
+        ]
         fills = [
             Fill(
                 trade_id=trade.trade_id,
@@ -148,7 +159,7 @@ class FillTracker:
             return False
         return trade.trader_side == "TAKER" or not any_own_maker
 
-    def _taker_fill(self, trade: TradeEvent, market: Optional[MarketInfo]) -> Fill:
+    def _taker_fill(self, trade: TradeEvent, market: MarketInfo | None) -> Fill:
         rate = _fee_rate(trade, market)
         if trade.maker_orders:
             notional = ZERO
@@ -179,7 +190,7 @@ class FillTracker:
             notional=notional,
         )
 
-    def _apply(self, fill: Fill) -> Optional[FillChange]:
+    def _apply(self, fill: Fill) -> FillChange | None:
         key = (fill.trade_id, fill.order_id)
         seen = self._fills.get(key)
         self._known_orders.add(fill.order_id)

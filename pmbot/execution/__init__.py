@@ -1,0 +1,1 @@
+"""Execution: turns the strategy's commands into venue requests and reports back; heartbeat and kill switch."""
