@@ -228,8 +228,8 @@ class BalanceAllowance:
 
 def _units(value: Any, name: str) -> Decimal:
     amount = _decimal(value, name)
-    if amount < 0:
-        raise ClobWireError(f"{name} is negative: {value!r}", "bad_balance")
+    if amount < 0 or amount != amount.to_integral_value():
+        raise ClobWireError(f"{name} is not whole 1e-6 units: {value!r}", "bad_balance")
     return amount / BASE_UNITS
 
 
@@ -290,7 +290,7 @@ class CancelAnswer:
 def not_canceled_kind(reason: str) -> str:
     """A bounded label for a ``not_canceled`` reason: gone / matching_delay / not_found / other."""
     text = reason.strip().lower()
-    if text == GONE_REASON:
+    if GONE_REASON in text:  # also "order can't be found - already canceled or matched"
         return "gone"
     if "delay" in text:
         return "matching_delay"
@@ -312,7 +312,7 @@ def parse_cancel_answer(body: Any) -> CancelAnswer:
     gone: list[str] = []
     live: list[tuple[str, str]] = []
     for order_id, reason in not_canceled.items():
-        text = reason if isinstance(reason, str) else json.dumps(reason)
+        text = reason if isinstance(reason, str) else "" if reason is None else json.dumps(reason)
         if not_canceled_kind(text) == "gone":
             gone.append(order_id)
         else:
