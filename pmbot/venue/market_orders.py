@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from decimal import ROUND_FLOOR, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from pmbot.model import BASE_UNITS, Side
 
@@ -141,17 +141,26 @@ def market_order_amounts(
     return MarketAmounts(side, limit, _units(maker), _units(taker))
 
 
-def market_buy_for_shares(shares: Decimal, price: Decimal, tick: Decimal) -> MarketAmounts:
-    """A market BUY sized to get at least about ``shares`` at ``price``: spend = shares * price,
-    rounded down to the cent. May ask for slightly fewer shares than ``shares`` (a cent of spend
-    is at most 1/price hundredths of a share); fills at better prices return more."""
+def market_buy_for_shares(
+    shares: Decimal, price: Decimal, tick: Decimal, *, at_least: bool = False
+) -> MarketAmounts:
+    """A market BUY sized in shares: spend = shares * limit, to the cent.
+
+    ``at_least=False`` rounds the spend down (never spends more than ``shares * limit``; may ask for
+    up to 1/limit hundredths of a share less). ``at_least=True`` rounds it up, so the signed
+    takerAmount is ``>= shares`` (when ``shares`` has at most ``taker_decimals(tick)`` decimals):
+    what an arbitrage leg needs to complete ``shares`` sets. Better prices give more shares (#89).
+    """
     if (
         tick not in MARKET_TICKS
         or not isinstance(shares, Decimal)
         or not isinstance(price, Decimal)
     ):
         raise ValueError("shares, price and tick must be Decimal, tick a supported one")
-    return market_order_amounts(Side.BUY, shares * round_price_down(price, tick), price, tick)
+    notional = shares * round_price_down(price, tick)
+    if at_least:
+        notional = notional.quantize(Decimal("0.01"), rounding=ROUND_CEILING)
+    return market_order_amounts(Side.BUY, notional, price, tick)
 
 
 def market_amounts_error(side: Side, maker_amount: int, taker_amount: int) -> str | None:
@@ -211,3 +220,23 @@ def sweep_market_buy(
         shares_total += take
         remaining -= cost
     return SweepFill(shares_total, spend - remaining, tuple(fills))
+
+
+def sweep_market_sell(
+    bids: Iterable[tuple[Decimal, Decimal]], shares: Decimal, limit: Decimal
+) -> SweepFill:
+    """Sell up to ``shares`` into ``bids`` (``(price, size)``, best first) at ``limit`` or better.
+
+    A market SELL is share-based: ``shares`` in the result is what was sold and ``spent`` the pUSD
+    received (``SweepFill`` is reused; for a SELL ``spent`` reads "proceeds")."""
+    remaining = shares
+    proceeds = Decimal(0)
+    fills: list[tuple[Decimal, Decimal]] = []
+    for price, size in bids:
+        if price < limit or remaining <= 0:
+            break
+        take = min(size, remaining)
+        fills.append((price, take))
+        proceeds += take * price
+        remaining -= take
+    return SweepFill(shares - remaining, proceeds, tuple(fills))

@@ -27,6 +27,7 @@ from pmbot.venue.market_orders import (
     marketable_buy_minimum_error,
     round_price_down,
     sweep_market_buy,
+    sweep_market_sell,
     taker_decimals,
 )
 
@@ -282,3 +283,24 @@ def test_sweep_never_overspends_and_buys_at_least_spend_over_limit_when_liquid(
     available = sum(p * s for p, s in asks if p <= limit)
     if available >= spend:  # liquid enough: at most one base unit per level of spend left over
         assert fill.shares >= (spend / limit) - D(len(asks)) / BASE_UNITS * 2
+
+
+@pytest.mark.parametrize("tick", ["0.1", "0.01", "0.005", "0.0025", "0.001", "0.0001"])
+@pytest.mark.parametrize("shares", ["5", "7.13", "12.3456", "100.01"])
+def test_at_least_buys_sign_a_taker_of_at_least_the_shares(tick, shares):
+    price = round_price_down(D("0.4567"), D(tick))
+    leg = market_buy_for_shares(D(shares), price, D(tick), at_least=True)
+    assert leg.shares >= D(shares)
+    assert market_amounts_error(Side.BUY, leg.maker_amount, leg.taker_amount) is None
+    assert leg.pusd - D(shares) * price < D("0.01")  # at most a cent more than shares * limit
+    down = market_buy_for_shares(D(shares), price, D(tick))
+    assert down.pusd <= D(shares) * price
+
+
+def test_sell_sweep_is_share_based():
+    bids = [(D("0.60"), D(2)), (D("0.55"), D(3)), (D("0.40"), D(100))]
+    fill = sweep_market_sell(bids, D(4), D("0.50"))
+    assert fill.shares == D(4) and fill.spent == D("2.30")
+    assert fill.levels == ((D("0.60"), D(2)), (D("0.55"), D(2)))
+    thin = sweep_market_sell(bids, D(10), D("0.50"))
+    assert thin.shares == D(5)  # FAK keeps 5; a FOK for 10 is killed by the caller
