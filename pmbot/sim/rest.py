@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from pmbot import eip712
+from pmbot.sim import rewards as sim_rewards
 from pmbot.sim import views
 from pmbot.sim.auth import (
     OWNER_MISMATCH_ERROR,
@@ -106,6 +107,7 @@ class RestApi:
         self.chain_id = chain_id
         self.bench = bench
         self._now = wall_clock
+        self.rewards = sim_rewards.RewardSampler(exchange)  # sampled by the server's clock thread
         self._funder_of: dict[
             str, str
         ] = {}  # api key -> last order maker seen (for balance-allowance)
@@ -132,6 +134,9 @@ class RestApi:
             ("GET", "/_sim/ledger"): self.ledger,
             ("POST", "/_sim/bench_markets"): self.bench_markets,
             ("POST", "/_sim/flood"): self.flood,
+            ("GET", "/rewards/markets/current"): self.rewards_markets,
+            ("GET", "/prices-history"): self.prices_history,
+            ("GET", "/_sim/rewards"): lambda r: Reply(200, self.rewards.report(r.query.get("maker"))),
         }
         self._prefixed = [
             ("GET", "/markets/", self.market),
@@ -140,6 +145,7 @@ class RestApi:
             ("GET", "/fee-rate/", lambda r, token: self.fee_rate(r, token)),
             ("GET", "/gamma/markets/slug/", self.gamma_market_by_slug),
             ("GET", "/gamma/events/slug/", self.gamma_event_by_slug),
+            ("GET", "/rewards/markets/", self.rewards_markets),
         ]
         self._private = {
             ("POST", "/order"): self.post_order,
@@ -578,6 +584,18 @@ class RestApi:
                 if not slugs or e.slug in slugs
             ],
         )
+
+    def rewards_markets(self, req: Request, condition_id: str | None = None) -> Reply:
+        try:
+            return Reply(200, sim_rewards.rewards_markets(self.exchange, req.query, condition_id))
+        except ValueError:
+            return error(400, "invalid next_cursor")
+
+    def prices_history(self, req: Request) -> Reply:
+        try:
+            return Reply(200, sim_rewards.prices_history(self.exchange, self.rewards, req.query))
+        except KeyError:
+            return error(400, "invalid market")
 
     # ------------------------------------------------------------------ /_sim control
 
