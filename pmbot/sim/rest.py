@@ -136,7 +136,7 @@ class RestApi:
             ("POST", "/_sim/flood"): self.flood,
             ("GET", "/rewards/markets/current"): self.rewards_markets,
             ("GET", "/prices-history"): self.prices_history,
-            ("GET", "/_sim/rewards"): lambda r: Reply(200, self.rewards.report(r.query.get("maker"))),
+            ("GET", "/_sim/rewards"): self.reward_scores,
         }
         self._prefixed = [
             ("GET", "/markets/", self.market),
@@ -590,6 +590,9 @@ class RestApi:
             return Reply(200, sim_rewards.rewards_markets(self.exchange, req.query, condition_id))
         except ValueError:
             return error(400, "invalid next_cursor")
+
+    def reward_scores(self, req: Request) -> Reply:
+        return Reply(200, self.rewards.report(req.query.get("maker")))
 
     def prices_history(self, req: Request) -> Reply:
         try:
