@@ -16,8 +16,6 @@ Ranking score = reward per $100 - w_volatility * volatility (cents) - w_spread *
 
 from __future__ import annotations
 
-import math
-import statistics
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
@@ -80,12 +78,13 @@ def days_until(end: str, now: datetime) -> Decimal | None:
 
 
 def volatility_cents(prices: list[Decimal]) -> Decimal | None:
-    """Standard deviation of successive price changes, in cents; None with fewer than 3 points."""
+    """Root mean square of successive price changes, in cents (no drift removed: a steady trend
+    is risk to a quoter too); None with fewer than 3 points."""
     if len(prices) < 3:
         return None
-    moves = [float(b - a) for a, b in zip(prices, prices[1:], strict=False)]
-    value = statistics.pstdev(moves) * 100
-    return Decimal(str(round(value, 4))) if math.isfinite(value) else None
+    moves = [(b - a) * CENTS for a, b in zip(prices, prices[1:], strict=False)]
+    mean_square = sum((m * m for m in moves), ZERO) / len(moves)
+    return mean_square.sqrt().quantize(Decimal("0.0001"))
 
 
 def _book_quotes(book: Book) -> list[rewards.Quote]:
