@@ -141,3 +141,19 @@ def test_venue_error_is_one_line_not_a_traceback(sim, tmp_path):
     assert run.returncode == 1
     assert "RejectedError" in run.stderr and "404" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_http_caches_for_the_run_and_classifies_errors(sim):
+    from pmbot.errors import RejectedError
+    from pmbot.scan.fetch import CLOB, ScanHttp
+
+    http = ScanHttp()
+    try:
+        url = sim.urls["clob_url"] + "/rewards/markets/current"
+        first = http.get(url, {"next_cursor": "MA=="})
+        assert http.get(url, {"next_cursor": "MA=="}) == first
+        assert (http.requests[CLOB], http.cache_hits) == (1, 1)
+        with pytest.raises(RejectedError, match="400"):
+            http.get(url, {"next_cursor": "not-a-cursor"})
+    finally:
+        http.close()

@@ -127,3 +127,93 @@ def test_sampling_follows_the_period():
     assert sampler.maybe_sample(159.0) is False
     assert sampler.maybe_sample(160.0) is True
     assert sampler.samples == 2
+
+
+# --------------------------------------------------------------------------- the venue-shaped views
+
+
+def _api(count: int = 3):
+    from pmbot.sim import SimServer
+
+    markets = [
+        {
+            "slug": f"paid-{i}",
+            "rewards_daily_rate": 10 + i,
+            "rewards_max_spread": 3.5,
+            "rewards_min_size": 20,
+            "volume": 1000,
+        }
+        for i in range(count)
+    ]
+    markets.append({"slug": "unpaid"})
+    server = SimServer(load_sim_config({"background": False, "markets": markets}))
+    return server.rest, server.exchange  # never started: no sockets, the handlers only
+
+
+def _get(api, path: str, **query):
+    from pmbot.sim.rest import Request
+
+    reply = api.handle(Request("GET", path, dict(query), {}, ""))
+    return reply.status, reply.body
+
+
+def test_reward_listing_is_paged_like_the_clob_and_leaves_out_unpaid_markets():
+    api, x = _api(250)
+    seen, cursor, pages = [], "MA==", 0
+    while cursor != "LTE=":
+        status, body = _get(api, "/rewards/markets/current", next_cursor=cursor)
+        assert status == 200 and body["count"] == len(body["data"]) <= 100
+        seen += body["data"]
+        cursor, pages = body["next_cursor"], pages + 1
+    assert pages == 3 and len(seen) == 250
+    first = seen[0]
+    assert first["rewards_max_spread"] == 3.5 and first["rewards_min_size"] == 20
+    assert first["rewards_config"][0]["rate_per_day"] == 10
+    assert {t["outcome"] for t in first["tokens"]} == {"Yes", "No"}
+    unpaid = next(m for m in x.markets.values() if m.slug == "unpaid")
+    assert _get(api, f"/rewards/markets/{unpaid.condition_id}")[1]["data"] == []
+    assert _get(api, "/rewards/markets/current", next_cursor="???")[0] == 400
+
+
+def test_market_info_and_gamma_carry_the_reward_parameters():
+    api, x = _api(1)
+    paid = next(m for m in x.markets.values() if m.slug == "paid-0")
+    unpaid = next(m for m in x.markets.values() if m.slug == "unpaid")
+    assert _get(api, f"/clob-markets/{paid.condition_id}")[1]["r"] == {
+        "mi": 20,
+        "ma": 3.5,
+        "e": True,
+    }
+    assert _get(api, f"/clob-markets/{unpaid.condition_id}")[1]["r"] is None
+    rewards = _get(api, f"/markets/{paid.condition_id}")[1]["rewards"]
+    assert rewards["rates"][0]["rewards_daily_rate"] == 10 and rewards["max_spread"] == 3.5
+    assert _get(api, f"/markets/{unpaid.condition_id}")[1]["rewards"]["rates"] is None
+    gamma = _get(api, "/gamma/markets/slug/paid-0")[1]
+    assert (gamma["rewardsMinSize"], gamma["rewardsMaxSpread"], gamma["volume24hr"]) == (
+        20,
+        3.5,
+        1000,
+    )
+
+
+def test_prices_history_comes_from_the_samples_and_mirrors_for_no():
+    api, x = _api(1)
+    m = next(m for m in x.markets.values() if m.slug == "paid-0")
+    _place(x, ALICE, m.yes_token, "BUY", "0.40", 50)
+    _place(x, BOB, m.no_token, "BUY", "0.56", 50)  # a YES ask at 0.44
+    api.rewards.sample(60.0)
+    api.rewards.sample(120.0)
+    yes = _get(api, "/prices-history", market=m.yes_token)[1]["history"]
+    no = _get(api, "/prices-history", market=m.no_token)[1]["history"]
+    assert yes == [{"t": 60, "p": 0.42}, {"t": 120, "p": 0.42}]
+    assert [p["p"] for p in no] == [0.58, 0.58]
+    assert _get(api, "/prices-history", market="nope")[0] == 400
+
+
+def test_reward_keys_are_checked():
+    from pmbot.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="rewards_daily_rate"):
+        load_sim_config({"markets": [{"slug": "x", "rewards_daily_rate": -1}]})
+    with pytest.raises(ConfigError, match="rewards_min_size"):
+        load_sim_config({"markets": [{"slug": "x", "rewards_min_size": "lots"}]})
