@@ -20,6 +20,8 @@ Sampling period: ``extra.rewards_sample_secs`` of the sim config (default 60 s, 
 
 from __future__ import annotations
 
+import math
+import random
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -30,7 +32,7 @@ from typing import Any
 PUSD = "0xC011a7E12a19f7B1f670d46F03B03f3342E82DFB"
 REWARDS_PAGE = 100
 REWARD_KEYS = frozenset({"rewards_daily_rate", "rewards_max_spread", "rewards_min_size", "volume"})
-HISTORY_POINTS = 1440  # one day of minute samples per market
+HISTORY_POINTS = 360  # six hours of minute samples per market (bounded memory for big sims)
 _C = Decimal(3)
 _LOW, _HIGH = Decimal("0.10"), Decimal("0.90")
 
@@ -121,12 +123,19 @@ def market_reward(m: Any) -> dict:
 
 
 class RewardSampler:
-    """Samples every reward market of ``exchange`` each ``sample_secs``: each maker's Q_min, its
+    """Samples every reward market of ``exchange`` once per ``sample_secs``: each maker's Q_min, its
     share of the sample, and the running sum of shares (the venue's epoch score), plus the YES mid
     for ``/prices-history``. ``maybe_sample`` is called from the sim's clock thread."""
 
-    def __init__(self, exchange: Any, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        exchange: Any,
+        *,
+        clock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
         self.x = exchange
+        self._rng = rng or random.Random(0)
         extra = getattr(exchange, "config", None)
         extra = getattr(extra, "extra", {}) or {}
         self.sample_secs = float(extra.get("rewards_sample_secs", 60.0))
@@ -136,14 +145,17 @@ class RewardSampler:
         self.samples = 0
         self.last: dict[str, dict[str, Decimal]] = {}  # cid -> maker -> Q_min
         self.share_sum: dict[str, dict[str, Decimal]] = {}  # cid -> maker -> sum of Q_normal
-        self.history: dict[str, list[tuple[int, Decimal]]] = {}  # cid -> [(t, yes mid)]
+        self.history: dict[str, list[tuple[int, float]]] = {}  # cid -> [(t, yes mid)]
 
     def maybe_sample(self, now: float | None = None) -> bool:
         now = self._clock() if now is None else now
         if now < self._next:
             return False
-        self._next = now + self.sample_secs
         self.sample(now)
+        # one sample in each period, at a random moment of it ("calculated every minute using
+        # random sampling", the venue's docs)
+        period = self.sample_secs
+        self._next = (math.floor(now / period) + 1) * period + self._rng.uniform(0, period)
         return True
 
     def sample(self, now: float | None = None) -> None:
@@ -156,7 +168,7 @@ class RewardSampler:
             for cid, (mid, scores) in scored.items():
                 if mid is not None:
                     hist = self.history.setdefault(cid, [])
-                    hist.append((int(now), mid))
+                    hist.append((int(now), float(mid)))
                     del hist[:-HISTORY_POINTS]
                 if not has_rewards(books[cid][0]):
                     continue
@@ -189,7 +201,7 @@ class RewardSampler:
     def prices_history(self, cid: str, is_yes: bool) -> list[dict]:
         with self._lock:
             points = list(self.history.get(cid, ()))
-        return [{"t": t, "p": float(p if is_yes else 1 - p)} for t, p in points]
+        return [{"t": t, "p": p if is_yes else round(1 - p, 6)} for t, p in points]
 
 
 def _score_book(m: Any, book: Any) -> tuple[Decimal | None, dict[str, Decimal]]:

@@ -119,14 +119,16 @@ def test_hand_count_at_mid_050():
     assert abs(share_sum - 2 * (D(100) / 27) / (D(120) / 9 + D(100) / 27)) < D("1e-18")
 
 
-def test_sampling_follows_the_period():
+def test_one_sample_per_period_at_a_random_moment_of_it():
     x = _exchange()
     sampler = RewardSampler(x, clock=lambda: 0.0)
     assert sampler.sample_secs == 60.0
-    assert sampler.maybe_sample(100.0) is True
-    assert sampler.maybe_sample(159.0) is False
-    assert sampler.maybe_sample(160.0) is True
-    assert sampler.samples == 2
+    assert sampler.maybe_sample(100.0) is True  # period [60, 120)
+    assert sampler.maybe_sample(119.9) is False
+    due = [t for t in range(120, 181) if sampler.maybe_sample(float(t))]  # period [120, 180)
+    assert len(due) == 1 and sampler.maybe_sample(float(due[0]) + 0.5) is False
+    assert sampler.maybe_sample(240.0) is True  # period [180, 240) ends before 240 at the latest
+    assert sampler.samples == 3
 
 
 # --------------------------------------------------------------------------- the venue-shaped views
