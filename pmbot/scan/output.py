@@ -63,7 +63,8 @@ def table(rows: list[ScanRow], limit: int) -> str:
 
 
 def _num(value: Decimal | None) -> Any:
-    return None if value is None else str(value.normalize() if value == value else value)
+    """Exact decimal as a plain string (never exponent notation: 1000, not 1E+3)."""
+    return None if value is None else format(value.normalize(), "f")
 
 
 def as_dict(rank: int, r: ScanRow) -> dict:
