@@ -160,10 +160,11 @@ class RewardSampler:
 
     def sample(self, now: float | None = None) -> None:
         now = self._clock() if now is None else now
-        with self.x.lock:
+        # Both locks (always in this order; the exchange never takes ours): a report that shows
+        # sample n shows the scores of the book as it was when sample n was taken.
+        with self._lock, self.x.lock:
             books = {cid: (m, self.x._books[cid]) for cid, m in self.x.markets.items()}
             scored = {cid: _score_book(m, book) for cid, (m, book) in books.items()}
-        with self._lock:
             self.samples += 1
             for cid, (mid, scores) in scored.items():
                 if mid is not None:

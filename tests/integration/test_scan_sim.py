@@ -157,3 +157,59 @@ def test_http_caches_for_the_run_and_classifies_errors(sim):
             http.get(url, {"next_cursor": "not-a-cursor"})
     finally:
         http.close()
+
+
+def test_sims_own_score_for_a_client_equals_pmbot_rewards(tmp_path):
+    """Orders placed over HTTP with the official client: the sim's per-minute sampler (its own
+    implementation, reading its book) and pmbot.rewards (from the client's orders and the public
+    book) give the same Q_min for that maker."""
+    import time
+
+    import requests
+    from py_clob_client_v2.clob_types import OrderArgs
+
+    from pmbot import rewards as r
+    from tests.integration.sim_support import KEY_A, clob_client
+
+    server = start_sim(
+        markets=[_m("scored", 100, 3, 10)], events=[], extra={"rewards_sample_secs": 0.2}
+    )
+    try:
+        m = next(iter(server.exchange.markets.values()))
+        with server.exchange.lock:  # background liquidity: 0.48 / 0.52, 100 each
+            server.exchange.traders.set_ladder(m, [(D("0.48"), D(100))], [(D("0.52"), D(100))], 0)
+        client = clob_client(server, KEY_A)
+        mine = [("BUY", m.yes_token, "0.49", 40), ("BUY", m.no_token, "0.49", 25)]
+        for side, token, price, size in mine:
+            client.create_and_post_order(
+                OrderArgs(token_id=token, price=float(price), size=size, side=side),
+                post_only=True,
+            )
+        url = server.urls["clob_url"]
+        book = requests.get(f"{url}/book", params={"token_id": m.yes_token}, timeout=5).json()
+        levels = [[(D(x["price"]), D(x["size"])) for x in book[k]] for k in ("bids", "asks")]
+        mid = r.adjusted_midpoint(levels[0], levels[1], D(10))
+        params = r.RewardParams(D(3), D(10), D(100))
+        quotes = [r.yes_terms(t == m.yes_token, s, D(p), D(n)) for s, t, p, n in mine]
+        expected = r.maker_score(quotes, mid, params)
+        address = client.get_address().lower()
+
+        def report() -> dict:
+            answer = requests.get(f"{url}/_sim/rewards", params={"maker": address}, timeout=5)
+            return answer.json()
+
+        placed_by = report()["samples"]  # a sample from before both orders rested may exist
+        deadline = time.monotonic() + 10
+        got = None
+        while got is None and time.monotonic() < deadline:
+            body = report()
+            if body["samples"] > placed_by:
+                makers = body["markets"].get(m.condition_id, {}).get("makers", {})
+                got = makers.get(address)
+            if got is None:
+                server.stopping.wait(0.05)
+        assert got is not None, "the sim never scored the client's orders"
+        assert mid == D("0.50")  # 0.49 bid and the NO bid at 0.49 = a YES ask at 0.51
+        assert abs(D(got["q_min"]) - expected) < D("1e-12") and expected > 0
+    finally:
+        server.stop()
