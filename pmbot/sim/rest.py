@@ -107,7 +107,7 @@ class RestApi:
         self.chain_id = chain_id
         self.bench = bench
         self._now = wall_clock
-        self.rewards = sim_rewards.RewardSampler(exchange)  # sampled by the server's clock thread
+        self.rewards = rw = sim_rewards.RewardRoutes(exchange, Reply)  # liquidity rewards
         self._funder_of: dict[
             str, str
         ] = {}  # api key -> last order maker seen (for balance-allowance)
@@ -134,9 +134,9 @@ class RestApi:
             ("GET", "/_sim/ledger"): self.ledger,
             ("POST", "/_sim/bench_markets"): self.bench_markets,
             ("POST", "/_sim/flood"): self.flood,
-            ("GET", "/rewards/markets/current"): self.rewards_markets,
-            ("GET", "/prices-history"): self.prices_history,
-            ("GET", "/_sim/rewards"): self.reward_scores,
+            ("GET", "/rewards/markets/current"): rw.current,
+            ("GET", "/prices-history"): rw.prices_history,
+            ("GET", "/_sim/rewards"): rw.scores,
         }
         self._prefixed = [
             ("GET", "/markets/", self.market),
@@ -145,7 +145,7 @@ class RestApi:
             ("GET", "/fee-rate/", lambda r, token: self.fee_rate(r, token)),
             ("GET", "/gamma/markets/slug/", self.gamma_market_by_slug),
             ("GET", "/gamma/events/slug/", self.gamma_event_by_slug),
-            ("GET", "/rewards/markets/", self.rewards_markets),
+            ("GET", "/rewards/markets/", rw.market),
         ]
         self._private = {
             ("POST", "/order"): self.post_order,
@@ -584,21 +584,6 @@ class RestApi:
                 if not slugs or e.slug in slugs
             ],
         )
-
-    def rewards_markets(self, req: Request, condition_id: str | None = None) -> Reply:
-        try:
-            return Reply(200, sim_rewards.rewards_markets(self.exchange, req.query, condition_id))
-        except ValueError:
-            return error(400, "invalid next_cursor")
-
-    def reward_scores(self, req: Request) -> Reply:
-        return Reply(200, self.rewards.report(req.query.get("maker")))
-
-    def prices_history(self, req: Request) -> Reply:
-        try:
-            return Reply(200, sim_rewards.prices_history(self.exchange, self.rewards, req.query))
-        except KeyError:
-            return error(400, "invalid market")
 
     # ------------------------------------------------------------------ /_sim control
 

@@ -235,18 +235,49 @@ def _score_book(m: Any, book: Any) -> tuple[Decimal | None, dict[str, Decimal]]:
 # --------------------------------------------------------------------------- endpoints
 
 
-def rewards_markets(exchange: Any, query: Mapping[str, str], condition_id: str | None = None):
-    """``/rewards/markets/current`` (every reward market) or ``/rewards/markets/{cid}``."""
-    from pmbot.sim import views
+class RewardRoutes:
+    """The reward endpoints, for the REST route table; ``reply(status, body)`` builds the
+    transport's reply (``pmbot.sim.rest.Reply``). ``sampler`` is driven by the sim's clock."""
 
-    markets = [m for m in list(exchange.markets.values()) if has_rewards(m)]
-    if condition_id is not None:
-        markets = [m for m in markets if m.condition_id == condition_id]
-    rows = [market_reward(m) for m in markets]
-    return views.paginate(rows, query.get("next_cursor"), REWARDS_PAGE)
+    def __init__(self, exchange: Any, reply: Callable[[int, Any], Any]) -> None:
+        self.x = exchange
+        self._reply = reply
+        self.sampler = RewardSampler(exchange)
 
+    def maybe_sample(self) -> bool:
+        return self.sampler.maybe_sample()
 
-def prices_history(exchange: Any, sampler: RewardSampler, query: Mapping[str, str]) -> dict:
-    token = query.get("market", "")
-    market = exchange.market_of_token(token)  # KeyError -> 404 by the caller
-    return {"history": sampler.prices_history(market.condition_id, token == market.yes_token)}
+    def current(self, req: Any) -> Any:
+        """``GET /rewards/markets/current``: every reward market, paged."""
+        return self._listing(req, None)
+
+    def market(self, req: Any, condition_id: str) -> Any:
+        """``GET /rewards/markets/{condition_id}``: the same envelope, that market only."""
+        return self._listing(req, condition_id)
+
+    def _listing(self, req: Any, condition_id: str | None) -> Any:
+        from pmbot.sim import views
+
+        markets = [m for m in list(self.x.markets.values()) if has_rewards(m)]
+        if condition_id is not None:
+            markets = [m for m in markets if m.condition_id == condition_id]
+        rows = [market_reward(m) for m in markets]
+        try:
+            page = views.paginate(rows, req.query.get("next_cursor"), REWARDS_PAGE)
+        except ValueError:
+            return self._reply(400, {"error": "invalid next_cursor"})
+        return self._reply(200, page)
+
+    def prices_history(self, req: Any) -> Any:
+        """``GET /prices-history?market=<token>``: the sampled mids (NO mirrored)."""
+        token = req.query.get("market", "")
+        try:
+            market = self.x.market_of_token(token)
+        except KeyError:
+            return self._reply(400, {"error": "invalid market"})
+        history = self.sampler.prices_history(market.condition_id, token == market.yes_token)
+        return self._reply(200, {"history": history})
+
+    def scores(self, req: Any) -> Any:
+        """``GET /_sim/rewards[?maker=0x..]``: the last sample's scores and the summed shares."""
+        return self._reply(200, self.sampler.report(req.query.get("maker")))

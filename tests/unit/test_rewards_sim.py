@@ -44,20 +44,20 @@ def _exchange(fair: str = "0.5") -> Exchange:
 
 
 def _place(x: Exchange, who: str, token: str, side: str, price: str, size: int) -> None:
-    with x.lock:
-        x._submit(
-            owner=f"key-{who}",
-            address=who,
-            token_id=token,
-            side=side,
-            price=D(price),
-            size=D(size),
-            order_type="GTC",
-            post_only=False,
-            order_id=f"0x{next(_ids):064x}",
-            expiration=0,
-            now=1_000.0,
-        )
+    """A resting BUY through the engine's wire-order entry (signature checks are the server's)."""
+    assert side == "BUY"
+    micro = D(1_000_000)
+    order = {
+        "tokenId": token,
+        "makerAmount": str(int(D(price) * size * micro)),  # pUSD paid
+        "takerAmount": str(int(size * micro)),  # shares bought
+        "side": "BUY",
+        "maker": who,
+        "expiration": "0",
+    }
+    x.place_order(
+        f"key-{who}", order, order_type="GTC", post_only=True, order_id=f"0x{next(_ids):064x}"
+    )
 
 
 def _bot_view(x: Exchange, cid: str) -> tuple[D, dict[str, D]]:
@@ -203,8 +203,8 @@ def test_prices_history_comes_from_the_samples_and_mirrors_for_no():
     m = next(m for m in x.markets.values() if m.slug == "paid-0")
     _place(x, ALICE, m.yes_token, "BUY", "0.40", 50)
     _place(x, BOB, m.no_token, "BUY", "0.56", 50)  # a YES ask at 0.44
-    api.rewards.sample(60.0)
-    api.rewards.sample(120.0)
+    api.rewards.sampler.sample(60.0)
+    api.rewards.sampler.sample(120.0)
     yes = _get(api, "/prices-history", market=m.yes_token)[1]["history"]
     no = _get(api, "/prices-history", market=m.no_token)[1]["history"]
     assert yes == [{"t": 60, "p": 0.42}, {"t": 120, "p": 0.42}]
