@@ -83,6 +83,10 @@ def load_private_key(cfg: Config) -> str | None:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["scan"]:  # subcommand: rank liquidity-reward markets (pmbot.scan)
+        from pmbot.scan.cli import main as scan_main
+
+        return scan_main(argv[1:])
     args = _parse_args(argv)
     try:
         cfg = load_config(args.config, mode_override=args.mode)

@@ -22,6 +22,7 @@ from typing import Any
 import yaml
 
 from pmbot.errors import ConfigError
+from pmbot.sim.rewards import REWARD_KEYS, with_rewards
 
 BUNDLED_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sim.yaml")
 
@@ -57,6 +58,10 @@ class SimMarket:
     half_spread_ticks: int = 2
     ladder_levels: int = 5
     base_tick: Decimal = Decimal("0.01")  # the tick outside the 0.04..0.96 band
+    rewards_daily_rate: Decimal = Decimal(0)  # liquidity rewards (pmbot.sim.rewards): pool per day
+    rewards_max_spread: Decimal = Decimal(0)  # ... band in cents from the adjusted mid
+    rewards_min_size: Decimal = Decimal(0)  # ... shares
+    volume: Decimal = Decimal(0)  # 24 h volume reported by Gamma
 
     @property
     def fee_rate_bps(self) -> int:
@@ -222,6 +227,8 @@ _EVENT_KEYS = {
     "dislocation_max",
 }
 _OUTCOME_KEYS = {"label", "fair_value", "slug", "question"}
+_MARKET_KEYS |= REWARD_KEYS
+_EVENT_KEYS |= REWARD_KEYS
 
 
 def _decimal(key: str, value: Any) -> Decimal:
@@ -295,7 +302,7 @@ def load_sim_config(source: str | os.PathLike | Mapping[str, Any] | None = None)
             fair_value=_fair(f"{where}.fair_value", m.get("fair_value", "0.5")),
             **_market_common(where, m, {}),
         )
-        markets.append(_with_flags(market, m))
+        markets.append(with_rewards(_with_flags(market, m), m, where))
 
     for j, e in enumerate(raw.get("events") or []):
         where = f"events[{j}]"
@@ -326,7 +333,7 @@ def load_sim_config(source: str | os.PathLike | Mapping[str, Any] | None = None)
                 outcome_label=label,
                 **common,
             )
-            markets.append(market)
+            markets.append(with_rewards(market, e, where))
             cids.append(market.condition_id)
         events.append(
             SimEvent(

@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from pmbot import eip712
+from pmbot.sim import rewards as sim_rewards
 from pmbot.sim import views
 from pmbot.sim.auth import (
     OWNER_MISMATCH_ERROR,
@@ -106,6 +107,7 @@ class RestApi:
         self.chain_id = chain_id
         self.bench = bench
         self._now = wall_clock
+        self.rewards = rw = sim_rewards.RewardRoutes(exchange, Reply)  # liquidity rewards
         self._funder_of: dict[
             str, str
         ] = {}  # api key -> last order maker seen (for balance-allowance)
@@ -132,6 +134,9 @@ class RestApi:
             ("GET", "/_sim/ledger"): self.ledger,
             ("POST", "/_sim/bench_markets"): self.bench_markets,
             ("POST", "/_sim/flood"): self.flood,
+            ("GET", "/rewards/markets/current"): rw.current,
+            ("GET", "/prices-history"): rw.prices_history,
+            ("GET", "/_sim/rewards"): rw.scores,
         }
         self._prefixed = [
             ("GET", "/markets/", self.market),
@@ -140,6 +145,7 @@ class RestApi:
             ("GET", "/fee-rate/", lambda r, token: self.fee_rate(r, token)),
             ("GET", "/gamma/markets/slug/", self.gamma_market_by_slug),
             ("GET", "/gamma/events/slug/", self.gamma_event_by_slug),
+            ("GET", "/rewards/markets/", rw.market),
         ]
         self._private = {
             ("POST", "/order"): self.post_order,

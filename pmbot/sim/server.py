@@ -315,6 +315,7 @@ class SimServer:
         while not self.stopping.wait(step):
             try:
                 self.exchange.step()
+                self.rest.rewards.maybe_sample()  # liquidity-reward sampling (pmbot.sim.rewards)
                 for api_key in self.heartbeats.sweep():
                     cancelled = self.exchange.cancel_all_for_key(api_key, "heartbeat")
                     log.info(

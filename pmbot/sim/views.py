@@ -17,6 +17,8 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
+from pmbot.sim import rewards as sim_rewards
+
 INITIAL_CURSOR = "MA=="
 END_CURSOR = "LTE="
 
@@ -83,6 +85,7 @@ def clob_market(m, yes_price: Decimal) -> dict:
             },
         ],
         "tags": [],
+        "rewards": sim_rewards.clob_rewards(m),
     }
 
 
@@ -90,7 +93,7 @@ def clob_market_info(m) -> dict:
     """``GET /clob-markets/{cid}``: the compact record py_clob_client_v2 caches ticks and fees from."""
     info = {
         "gst": None,
-        "r": None,
+        "r": sim_rewards.info_rewards(m),
         "t": [{"t": m.yes_token, "o": "Yes"}, {"t": m.no_token, "o": "No"}],
         "mos": _num(m.min_size),
         "mts": _num(m.tick),
@@ -157,6 +160,7 @@ def gamma_market(
         "spread": _num(yes_ask - yes_bid) if yes_bid is not None and yes_ask is not None else None,
         "lastTradePrice": _num(last) if last is not None else None,
     }
+    out.update(sim_rewards.gamma_fields(m))
     if event is not None:
         out["events"] = [event]
     return out
