@@ -9,16 +9,32 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
-import time
+import tempfile
 import urllib.request
-from collections.abc import Callable
 from decimal import Decimal
 
 import yaml
+
+from tests.waiting import timeout_scale, wait_for
+
+__all__ = [
+    "ROOT",
+    "TEST_KEY",
+    "BotProcess",
+    "SimClient",
+    "SimProcess",
+    "free_port",
+    "ledger_positions",
+    "parse_samples",
+    "stop_process",
+    "venue_client",
+    "wait_for",
+]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEST_KEY = "0x" + "4c" * 32
@@ -28,19 +44,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for(
-    predicate: Callable[[], object], timeout: float, interval: float = 0.2, what: str = "condition"
-):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 def parse_samples(text: str, name: str) -> list[tuple[dict, float]]:
@@ -92,18 +95,44 @@ class SimClient:
 
 
 class SimProcess(SimClient):
+    """``python -m pmbot.sim`` as a child process. Its stderr goes to a temporary file, never to an
+    unread pipe (a chatty sim would block once the pipe filled), and is quoted when it fails."""
+
+    START_TIMEOUT = 30.0  # a busy 2-core box can take seconds to import and bind
+
     def __init__(self, *args: str) -> None:
+        self._stderr = tempfile.TemporaryFile(mode="w+", prefix="pmbot-sim-", suffix=".log")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "pmbot.sim", "--port", "0", *args],
             cwd=ROOT,
             stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
+            stderr=self._stderr,
             text=True,
         )
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"sim did not start: {self.proc.stderr.read()}")
+        try:
+            line = self._first_line()
+        except BaseException:
+            stop_process(self.proc)
+            self._stderr.close()
+            raise
         self.urls = dict(part.split("=", 1) for part in line.split())
+
+    def _first_line(self) -> str:
+        """The sim's one stdout line (its URLs), waited for with a deadline."""
+        assert self.proc.stdout is not None
+        ready, _, _ = select.select(
+            [self.proc.stdout], [], [], self.START_TIMEOUT * timeout_scale()
+        )
+        line = self.proc.stdout.readline() if ready else ""
+        if not line:
+            why = "exited" if self.proc.poll() is not None else "printed no URLs in time"
+            raise RuntimeError(f"sim {why}: {self.stderr_text()[-2000:]}")
+        return line
+
+    def stderr_text(self) -> str:
+        self._stderr.flush()
+        self._stderr.seek(0)
+        return self._stderr.read()
 
     def control(self, **knobs) -> dict:
         return self._post("/_sim/control", knobs)
@@ -120,6 +149,9 @@ class SimProcess(SimClient):
 
     def stop(self) -> None:
         stop_process(self.proc)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self._stderr.close()
 
 
 class BotProcess:
@@ -188,9 +220,18 @@ class BotProcess:
         return parse_samples(self.metrics_text(), name)
 
     def terminate(self, sig=signal.SIGTERM, timeout: float = 20.0) -> int:
-        self.proc.send_signal(sig)
+        """Send ``sig`` and return the exit code; a bot still running after ``timeout`` (scaled) is
+        killed, so no process outlives the test, and the test fails with the log's tail."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
         try:
-            return self.proc.wait(timeout)
+            return self.proc.wait(timeout * timeout_scale())
+        except subprocess.TimeoutExpired:
+            stop_process(self.proc, signal.SIGKILL)
+            raise AssertionError(
+                f"bot still running {timeout}s after signal {sig}; killed. Log tail:\n"
+                + self.log()[-3000:]
+            ) from None
         finally:
             self._log.close()
 

@@ -19,7 +19,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from decimal import Decimal
 
 import pytest
@@ -33,6 +32,7 @@ from tests.integration.botproc import stop_process
 from tests.unit.test_dashboard import all_exprs, load_dashboard, substitute
 from tests.unit.test_deploy_units import require_tool
 from tests.unit.test_metrics_promtool import realistic_metrics
+from tests.waiting import wait_for
 
 SCRAPE_SECS = 1
 # Grafana's $__rate_interval is max(4 x scrape interval, step); a wide window keeps every observation since
@@ -78,20 +78,15 @@ class Prometheus:
         )
         self._wait_ready()
 
-    def _wait_ready(self, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    def _wait_ready(self, timeout: float = 30.0) -> None:
+        def ready() -> bool:
             if self.proc.poll() is not None:
                 pytest.fail(
                     f"prometheus exited: {self.log_path.read_text(errors='replace')[-2000:]}"
                 )
-            try:
-                if requests.get(self.url + "/-/ready", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        pytest.fail("prometheus not ready in time")
+            return requests.get(self.url + "/-/ready", timeout=1).status_code == 200
+
+        wait_for(ready, timeout, "prometheus to be ready", ignore=(requests.RequestException,))
 
     def query(self, expr: str) -> list[dict]:
         r = requests.get(self.url + "/api/v1/query", params={"query": expr}, timeout=10)
@@ -100,12 +95,7 @@ class Prometheus:
         return body["data"]["result"]
 
     def wait_for(self, expr: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.query(expr):
-                return
-            time.sleep(0.25)
-        pytest.fail(f"no data for {expr!r} within {timeout} s")
+        wait_for(lambda: self.query(expr), timeout, f"data for {expr!r}", interval=0.25)
 
     def stop(self) -> None:
         stop_process(self.proc)
@@ -248,19 +238,16 @@ def bot_log(bot) -> str:
 
 
 def wait_for_fills(bot, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    text = ""
-    while time.monotonic() < deadline:
+    def filled() -> str | None:
         if bot.proc.poll() is not None:
             pytest.fail(f"bot exited with {bot.proc.returncode}:\n{bot_log(bot)}")
-        try:
-            text = requests.get(bot.metrics_url, timeout=2).text
-            if fills_in(text) > 0:
-                return text
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"no fills within {timeout} s\n{bot_log(bot)}")
+        text = requests.get(bot.metrics_url, timeout=2).text
+        return text if fills_in(text) > 0 else None
+
+    try:
+        return wait_for(filled, timeout, "fills", interval=0.5, ignore=(requests.RequestException,))
+    except AssertionError as exc:
+        pytest.fail(f"{exc}\n{bot_log(bot)}")
 
 
 def test_every_dashboard_query_has_data_from_the_bot_in_sim_mode(bot, tmp_path):
