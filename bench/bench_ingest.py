@@ -379,7 +379,7 @@ def main() -> int:
             i = text.index('"asset_id":"') + 12
             route.append(shards[text[i : text.index('"', i)]])
         t0 = time.perf_counter()
-        for shard, text in zip(route, frames):
+        for shard, text in zip(route, frames, strict=True):
             offline._on_text(shard, text, time.monotonic_ns())
         secs = time.perf_counter() - t0
         applied_rate = len(frames) / secs if secs else 0.0

@@ -95,34 +95,33 @@ class SimClient:
 
 
 class SimProcess(SimClient):
-    """``python -m pmbot.sim`` as a child process. Its stderr goes to a temporary file, never to an
-    unread pipe (a chatty sim would block once the pipe filled), and is quoted when it fails."""
+    """``python -m pmbot.sim`` as a child process. Its stderr goes to a temporary file, never to
+    an unread pipe (a chatty sim would block once it filled); it is quoted if start-up fails."""
 
     START_TIMEOUT = 30.0  # a busy 2-core box can take seconds to import and bind
 
     def __init__(self, *args: str) -> None:
-        self._stderr = tempfile.TemporaryFile(mode="w+", prefix="pmbot-sim-", suffix=".log")
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pmbot.sim", "--port", "0", *args],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=self._stderr,
-            text=True,
-        )
+        fd, self.stderr_path = tempfile.mkstemp(prefix="pmbot-sim-", suffix=".log")
+        with os.fdopen(fd, "w") as stderr:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "pmbot.sim", "--port", "0", *args],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
         try:
             line = self._first_line()
         except BaseException:
-            stop_process(self.proc)
-            self._stderr.close()
+            self.stop()
             raise
         self.urls = dict(part.split("=", 1) for part in line.split())
 
     def _first_line(self) -> str:
         """The sim's one stdout line (its URLs), waited for with a deadline."""
         assert self.proc.stdout is not None
-        ready, _, _ = select.select(
-            [self.proc.stdout], [], [], self.START_TIMEOUT * timeout_scale()
-        )
+        budget = self.START_TIMEOUT * timeout_scale()
+        ready, _, _ = select.select([self.proc.stdout], [], [], budget)
         line = self.proc.stdout.readline() if ready else ""
         if not line:
             why = "exited" if self.proc.poll() is not None else "printed no URLs in time"
@@ -130,9 +129,11 @@ class SimProcess(SimClient):
         return line
 
     def stderr_text(self) -> str:
-        self._stderr.flush()
-        self._stderr.seek(0)
-        return self._stderr.read()
+        try:
+            with open(self.stderr_path, encoding="utf-8", errors="replace") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return ""
 
     def control(self, **knobs) -> dict:
         return self._post("/_sim/control", knobs)
@@ -151,7 +152,10 @@ class SimProcess(SimClient):
         stop_process(self.proc)
         if self.proc.stdout is not None:
             self.proc.stdout.close()
-        self._stderr.close()
+        try:
+            os.unlink(self.stderr_path)
+        except FileNotFoundError:
+            pass
 
 
 class BotProcess:
@@ -186,14 +190,14 @@ class BotProcess:
         self.config_path.write_text(yaml.safe_dump(cfg))
         self.log_path = tmp_path / f"{name}.log"
         env = dict(os.environ, POLYMARKET_PRIVATE_KEY=key, PYTHONUNBUFFERED="1")
-        self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "bot.py", "--config", str(self.config_path)],
-            cwd=ROOT,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+        with open(self.log_path, "w") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                [sys.executable, "bot.py", "--config", str(self.config_path)],
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
 
     def log(self) -> str:
         return self.log_path.read_text()
@@ -232,12 +236,9 @@ class BotProcess:
                 f"bot still running {timeout}s after signal {sig}; killed. Log tail:\n"
                 + self.log()[-3000:]
             ) from None
-        finally:
-            self._log.close()
 
     def kill(self) -> None:
         stop_process(self.proc, signal.SIGKILL)
-        self._log.close()
 
 
 def venue_client(sim: SimProcess, key: str = TEST_KEY):

@@ -83,7 +83,7 @@ def outcome_tokens(sim) -> list[str]:
 
 def set_books(sim, tokens, books) -> None:
     """``books``: per outcome (bids, asks) in YES terms; freezes the markets (no background makers)."""
-    for tok, (bids, asks) in zip(tokens, books):
+    for tok, (bids, asks) in zip(tokens, books, strict=True):
         sim.control(set_book={"token_id": tok, "bids": bids, "asks": asks, "freeze": True})
 
 
@@ -120,7 +120,7 @@ def basket_books(*third_leg_deeper: str):
         [["0.31", 20], ["0.46", 50]],
         [["0.33", 20]] + [[p, 50] for p in third_leg_deeper],
     )
-    return list(zip(BIDS, asks))
+    return list(zip(BIDS, asks, strict=True))
 
 
 def expected_edge(sets: D) -> D:
@@ -255,7 +255,7 @@ def test_uneven_leg_is_repaired_within_the_bound_or_reported_naked(sim, tmp_path
     )
     bot = start_bot(sim, tmp_path, bots, max_leg_loss_usd=c["max_loss"])
 
-    final = {t: D(n) for t, n in zip(tokens, c["final"])}
+    final = {t: D(n) for t, n in zip(tokens, c["final"], strict=True)}
     wait_for(
         lambda: bot.metric("pmbot_arb_taken_total", kind="basket_yes") == 1, 30, what="basket taken"
     )

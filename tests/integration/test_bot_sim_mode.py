@@ -199,8 +199,8 @@ def test_the_inventory_aware_model_quotes_a_ladder_in_sim_mode(tmp_path):
 
         orders = wait_for(ladder, 20, what="an avellaneda ladder")
         book = r.sim.exchange.book_snapshot(market.yes_token)
-        best_bid = max(D(l["price"]) for l in book["bids"])
-        best_ask = min(D(l["price"]) for l in book["asks"])
+        best_bid = max(D(lvl["price"]) for lvl in book["bids"])
+        best_ask = min(D(lvl["price"]) for lvl in book["asks"])
         for o in orders:  # post-only: never at or through the other side of the book
             price = D(o["price"]) if o["asset_id"] == market.yes_token else 1 - D(o["price"])
             is_bid = (o["side"] == "BUY") == (o["asset_id"] == market.yes_token)

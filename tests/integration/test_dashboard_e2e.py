@@ -64,18 +64,18 @@ class Prometheus:
         cfg = tmp_path / "prometheus.yml"
         cfg.write_text(yaml.safe_dump(config), encoding="utf-8")
         self.log_path = tmp_path / "prometheus.log"
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={cfg}",
-                f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                "--log.level=warn",
-            ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
+        with open(self.log_path, "wb") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                [
+                    binary,
+                    f"--config.file={cfg}",
+                    f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    "--log.level=warn",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self._wait_ready()
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
@@ -99,7 +99,6 @@ class Prometheus:
 
     def stop(self) -> None:
         stop_process(self.proc)
-        self._log.close()
 
 
 def empty_panels(prom: Prometheus, instance: str) -> list[str]:
@@ -209,19 +208,19 @@ def bot(tmp_path):
         encoding="utf-8",
     )
     log_path = tmp_path / "bot.log"
-    log = open(log_path, "wb")
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
     }
-    proc = subprocess.Popen(
-        [sys.executable, os.path.join(ROOT, "bot.py"), "--config", str(cfg), "--mode", "sim"],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
+    with open(log_path, "wb") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "bot.py"), "--config", str(cfg), "--mode", "sim"],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     handle = type("Bot", (), {})()
     handle.proc, handle.port, handle.log_path = proc, port, log_path
     handle.instance = f"127.0.0.1:{port}"
@@ -230,7 +229,6 @@ def bot(tmp_path):
         yield handle
     finally:
         stop_process(proc, timeout=20)
-        log.close()
 
 
 def bot_log(bot) -> str:

@@ -49,7 +49,7 @@ def post(url: str, body: dict) -> dict:
 
 
 def levels(book: dict, side: str) -> dict:
-    return {D(l["price"]): D(l["size"]) for l in book[side]}
+    return {D(lvl["price"]): D(lvl["size"]) for lvl in book[side]}
 
 
 def top(book: dict):
@@ -183,7 +183,7 @@ def test_paper_arbitrage_legs_take_the_mirrored_venue_depth_on_the_local_exchang
         ([["0.28", 50]], [["0.31", 20], ["0.46", 50]]),
         ([["0.30", 50]], [["0.33", 20], ["0.47", 50]]),
     ]
-    for tok, (bids, asks) in zip(tokens, books):
+    for tok, (bids, asks) in zip(tokens, books, strict=True):
         venue.control(set_book={"token_id": tok, "bids": bids, "asks": asks, "freeze": True})
     bot = BotProcess(
         venue,
@@ -218,12 +218,12 @@ def test_paper_arbitrage_legs_take_the_mirrored_venue_depth_on_the_local_exchang
             what="the inventory metrics",
         )
         # The taken levels are used up locally (not re-offered by the next identical live update) ...
-        for tok, (_, asks) in zip(tokens, books):
+        for tok, (_, asks) in zip(tokens, books, strict=True):
             assert levels(get(f"{local}/book?token_id={tok}"), "asks") == {
                 D(asks[1][0]): D(asks[1][1])
             }
         # ... and untouched on the venue, whose ledger for the wallet is empty.
-        for tok, (_, asks) in zip(tokens, books):
+        for tok, (_, asks) in zip(tokens, books, strict=True):
             assert levels(get(f"{venue.urls['clob_url']}/book?token_id={tok}"), "asks") == {
                 D(p): D(s) for p, s in asks
             }

@@ -69,7 +69,7 @@ def test_unit_settings(name):
         assert one[key] == value, key
     assert one.get("User") == "pmbot" or one.get("DynamicUser") == "yes"
     assert "POLYMARKET_PRIVATE_KEY=" not in "\n".join(
-        l for l in read(name).splitlines() if not l.startswith("#")
+        line for line in read(name).splitlines() if not line.startswith("#")
     )
     assert unit["Install"]["WantedBy"] == ["multi-user.target"]
 

@@ -37,7 +37,8 @@ def _strategy_files():
 
 
 def _imported_modules(path):
-    tree = ast.parse(open(path, encoding="utf-8").read(), filename=path)
+    with open(path, encoding="utf-8") as fh:
+        tree = ast.parse(fh.read(), filename=path)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:
