@@ -2,11 +2,11 @@
 """Tick-to-order latency: from a book change arriving on the bot's socket to the order request that
 answers it being written, with the simulator in a separate process.
 
-The simulator (``python -m pmbot.sim``) runs as its own process; the bot runs in this process in live
-mode with every URL pointed at it (the live code path). Every ``--interval`` seconds the benchmark
-moves one frozen market's book to a new mid bucket through the sim's control endpoint, which makes
-the ``edge`` strategy re-quote (cancel + create). Each create records ``now - origin_ns`` where
-``origin_ns`` is when the triggering frame came off the socket (the executor's
+The simulator (``python -m pmbot.sim``) runs as its own process; the bot runs in this process in
+live mode with every URL pointed at it (the live code path). Every ``--interval`` seconds the
+benchmark moves one frozen market's book to a new mid bucket through the sim's control endpoint,
+which makes the ``edge`` strategy re-quote (cancel + create). Each create records ``now -
+origin_ns`` where ``origin_ns`` is when the triggering frame came off the socket (the executor's
 ``pmbot_tick_to_order_seconds`` observation). Prints JSON lines; asserts nothing about time.
 
     python bench/bench_tick_to_order.py [--seconds 20] [--interval 0.2]
@@ -114,8 +114,9 @@ def main() -> int:
                     "p99_us": round(pct(us, 99), 1) if us else None,
                     "mean_us": round(statistics.fmean(us), 1) if us else None,
                     "target": "p50 <= 1000 us, p99 <= 5000 us",
-                    "includes": "socket frame -> parse + book -> strategy thread -> executor -> signing -> POST /orders written; "
-                    "re-quotes are Replace(post_first) so the new quotes go out before the cancels of the old ones",
+                    "includes": "socket frame -> parse + book -> strategy thread -> executor "
+                    "-> signing -> POST /orders written; re-quotes are Replace(post_first) so "
+                    "the new quotes go out before the cancels of the old ones",
                 }
             ),
             flush=True,

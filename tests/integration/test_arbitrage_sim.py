@@ -27,7 +27,8 @@ from pmbot.venue.signer import OrderSigner
 from tests.integration.botproc import TEST_KEY, BotProcess, SimProcess, ledger_positions, wait_for
 from tests.waiting import holds_for
 
-SLUG = "next-fed-chair-2026"  # the bundled sim's 3-outcome event (fee rate 0.04, tick 0.01, min size 5)
+# the bundled sim's 3-outcome event (fee rate 0.04, tick 0.01, min size 5)
+SLUG = "next-fed-chair-2026"
 FEE_RATE = D("0.04")
 SETS = D(20)
 # Longer than the strategy's arbitrage cooldown (arb_cooldown_secs, 2 s): a window in which a second
@@ -82,7 +83,8 @@ def outcome_tokens(sim) -> list[str]:
 
 
 def set_books(sim, tokens, books) -> None:
-    """``books``: per outcome (bids, asks) in YES terms; freezes the markets (no background makers)."""
+    """``books``: per outcome (bids, asks) in YES terms; freezes the markets (no background
+    makers)."""
     for tok, (bids, asks) in zip(tokens, books, strict=True):
         sim.control(set_book={"token_id": tok, "bids": bids, "asks": asks, "freeze": True})
 
@@ -156,7 +158,7 @@ def test_three_outcome_basket_at_094_is_bought_and_held_as_hedged_sets(sim, tmp_
     assert ledger_positions(sim, address()) == {t: SETS for t in tokens}
 
     # A window the scenario defines: through and past the 2 s cooldown (arb_cooldown_secs) the
-    # consumed levels are gone, so nothing may be bought again. Checked all along, not slept through.
+    # consumed levels are gone, so nothing may be bought again (checked all along the window).
     holds_for(lambda: baskets_taken(bot) in (1, None), COOLDOWN_WINDOW, what="no second basket")
     assert baskets_taken(bot) == 1
     assert ledger_positions(sim, address()) == {t: SETS for t in tokens}
@@ -170,7 +172,8 @@ UNEVEN = D(6)
 
 
 def unwind_loss(n) -> D:
-    """Sell ``n`` of outcome 1 at its 0.27 bid and of outcome 2 at 0.28, against 0.30 / 0.31 paid."""
+    """Sell ``n`` of outcome 1 at its 0.27 bid and of outcome 2 at 0.28, against 0.30 / 0.31
+    paid."""
     n = D(n)
     return (
         n * (D("0.30") - D("0.27")) + n * (D("0.31") - D("0.28")) + fee(n, "0.27") + fee(n, "0.28")
@@ -178,7 +181,8 @@ def unwind_loss(n) -> D:
 
 
 def complete_loss(n, price: str) -> D:
-    """Buy the ``n`` missing shares of outcome 3 at ``price``: the extra sets' cost minus their payout."""
+    """Buy the ``n`` missing shares of outcome 3 at ``price``: the extra sets' cost minus their
+    payout."""
     n = D(n)
     return n * (D("0.30") + D("0.31") + D(price)) + fee(n, price) - n
 

@@ -1,5 +1,5 @@
-"""Sim mode, the default: ``python bot.py`` on a fresh machine quotes, fills and exposes metrics; the
-quotes on the exchange sit at the prices the ``edge`` rules give for the exchange's book; the
+"""Sim mode, the default: ``python bot.py`` on a fresh machine quotes, fills and exposes metrics;
+the quotes on the exchange sit at the prices the ``edge`` rules give for the exchange's book; the
 metrics equal the exchange's ledger; after the kill switch the resting-order gauge reads zero."""
 
 import contextlib
@@ -65,8 +65,8 @@ def test_python_bot_py_in_sim_mode_quotes_fills_and_exposes_metrics_within_20s(t
 
 @contextlib.contextmanager
 def sim_runner(tmp_path, **sections):
-    """The bot in sim mode, in this process (its exchange is ``r.sim.exchange``); quoting only unless
-    ``sections`` say otherwise. The kill switch must leave nothing open."""
+    """The bot in sim mode, in this process (its exchange is ``r.sim.exchange``); quoting only
+    unless ``sections`` say otherwise. The kill switch must leave nothing open."""
     raw = {
         "mode": "sim",
         "metrics": {"port": 0},
@@ -94,7 +94,7 @@ def bot_orders(r):
 
 def test_resting_quotes_sit_at_the_edge_rule_prices_for_the_exchange_book(runner):
     market = next(m for m in runner.engine.markets if m.tick == D("0.01"))
-    # Freeze the market with a known book: best bid 0.50, best ask 0.54 (the issue's worked example).
+    # Freeze the market with a known book: best bid 0.50, best ask 0.54 (the issue's example).
     runner.sim.faults.set_book(
         market.yes_token, [("0.50", "200"), ("0.49", "300")], [("0.54", "200"), ("0.55", "300")]
     )

@@ -1,13 +1,14 @@
-"""End to end: a real Prometheus on loopback scrapes pmbot, then EVERY dashboard query is evaluated through
-Prometheus's HTTP API with Grafana's variables substituted, and each must return data. A panel that would
-show nothing is a failing test.
+"""End to end: a real Prometheus on loopback scrapes pmbot, then EVERY dashboard query is evaluated
+through Prometheus's HTTP API with Grafana's variables substituted, and each must return data. A
+panel that would show nothing is a failing test.
 
 Two sources:
 - the bot itself (``python bot.py --config <tmp> --mode sim``), after it has filled orders;
 - a Metrics registry driven by a small activity thread (no bot needed): proves the dashboard is
   satisfiable by the metrics module alone and keeps the Prometheus harness honest.
 
-Needs Debian's ``prometheus`` package (prometheus + promtool): skipped locally without it, FAILS under CI=true.
+Needs Debian's ``prometheus`` package (prometheus + promtool): skipped locally without it, FAILS
+under CI=true.
 """
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ from tests.unit.test_metrics_promtool import realistic_metrics
 from tests.waiting import wait_for
 
 SCRAPE_SECS = 1
-# Grafana's $__rate_interval is max(4 x scrape interval, step); a wide window keeps every observation since
-# the first scrape inside it, so quantile panels do not depend on activity in the last few seconds.
+# Grafana's $__rate_interval is max(4 x scrape interval, step); a wide window keeps every
+# observation since the first scrape inside it, so quantile panels do not depend on activity in the
+# last few seconds.
 RATE_INTERVAL = "5m"
 
 
@@ -47,7 +49,8 @@ def free_port() -> int:
 
 
 class Prometheus:
-    """A real Prometheus on a loopback port scraping one target every second, with pmbot's alert rules."""
+    """A real Prometheus on a loopback port scraping one target every second, with pmbot's alert
+    rules."""
 
     def __init__(self, tmp_path, target: str) -> None:
         binary = require_tool("prometheus")
@@ -102,7 +105,8 @@ class Prometheus:
 
 
 def empty_panels(prom: Prometheus, instance: str) -> list[str]:
-    """Every dashboard query, variables substituted; returns those that show nothing (no series, or only NaN)."""
+    """Every dashboard query, variables substituted; returns those that show nothing (no series, or
+    only NaN)."""
     failures = []
     for title, expr in all_exprs(load_dashboard()):
         q = substitute(expr, instance=instance, rate_interval=RATE_INTERVAL)
@@ -123,11 +127,12 @@ def check_instance_variable(prom: Prometheus, instance: str) -> None:
     assert instance in r.json()["data"]
 
 
-# ------------------------------------------------------------------------------------------- synthetic
+# ---------------------------------------------------------------------------------------- synthetic
 
 
 class Activity:
-    """Moves the metrics the way a quoting bot does, so rate() and quantile panels have something to show."""
+    """Moves the metrics the way a quoting bot does, so rate() and quantile panels have something to
+    show."""
 
     def __init__(self, metrics: Metrics) -> None:
         self.m = metrics
@@ -181,7 +186,7 @@ def test_every_dashboard_query_has_data_from_the_metrics_module(tmp_path):
         server.shutdown()
 
 
-# ------------------------------------------------------------------------------------------- the bot
+# ---------------------------------------------------------------------------------------------- bot
 
 
 def fills_in(text: str) -> float:
@@ -194,7 +199,8 @@ def fills_in(text: str) -> float:
 
 @pytest.fixture
 def bot(tmp_path):
-    """``python bot.py --config <tmp> --mode sim`` with metrics on a free loopback port; SIGTERM at teardown."""
+    """``python bot.py --config <tmp> --mode sim`` with metrics on a free loopback port; SIGTERM at
+    teardown."""
     port = free_port()
     cfg = tmp_path / "config.yaml"
     cfg.write_text(
@@ -258,7 +264,8 @@ def test_every_dashboard_query_has_data_from_the_bot_in_sim_mode(bot, tmp_path):
         check_instance_variable(prom, bot.instance)
         failures = empty_panels(prom, bot.instance)
         assert failures == [], "panels without data:\n" + "\n".join(failures) + "\n" + bot_log(bot)
-        # The alert rules load and evaluate against the real bot; a healthy sim bot fires none of the critical ones.
+        # The alert rules load and evaluate against the real bot; a healthy sim bot fires none of
+        # the critical ones.
         firing = {
             a["labels"]["alertname"]
             for a in requests.get(prom.url + "/api/v1/alerts", timeout=10).json()["data"]["alerts"]

@@ -1,5 +1,6 @@
 """The strategy core stays pure: it imports only pmbot.model, its own modules and a short list of
-standard-library modules -- never venue/sim/state, I/O, threading, time, logging, randomness or metrics."""
+standard-library modules -- never venue/sim/state, I/O, threading, time, logging, randomness or
+metrics."""
 
 import ast
 import os
