@@ -17,6 +17,7 @@ import sys
 import tempfile
 import urllib.request
 from decimal import Decimal
+from typing import Any
 
 import yaml
 
@@ -169,7 +170,7 @@ class BotProcess:
         name: str = "bot",
     ) -> None:
         self.metrics_port = free_port()
-        cfg = {
+        cfg: dict[str, Any] = {
             "mode": "live",
             "venue": {
                 k: sim.urls[k]
@@ -182,8 +183,9 @@ class BotProcess:
             "execution": {"reconcile_secs": 2},
         }
         for section, values in (extra or {}).items():
-            if isinstance(values, dict) and isinstance(cfg.get(section), dict):
-                cfg[section] = {**cfg[section], **values}
+            current = cfg.get(section)
+            if isinstance(values, dict) and isinstance(current, dict):
+                cfg[section] = {**current, **values}
             else:
                 cfg[section] = values
         self.config_path = tmp_path / f"{name}.yaml"

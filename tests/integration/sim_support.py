@@ -62,7 +62,7 @@ def wait_for(ws, predicate, timeout=10.0):
     ``timeout`` (scaled by ``PMBOT_TEST_TIMEOUT_SCALE``) is a deadline for a busy machine: the
     wait ends at the first matching message. Fails naming the last messages seen."""
     deadline = time.monotonic() + timeout * timeout_scale()
-    seen = []
+    seen: list[object] = []
     while (remaining := deadline - time.monotonic()) > 0:
         ws.settimeout(max(0.01, remaining))
         try:
