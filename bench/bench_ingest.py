@@ -4,9 +4,9 @@ Prints JSON lines (never asserts on timings):
 
 * ``raw_receive``: websocket-client's own receive rate on the sim's price_change flood (a bare
   WebSocketApp that only counts), with skip_utf8_validation on and off;
-* ``parse_apply``: frames recorded from that flood replayed through MarketFeed's frame handler in one
-  thread (parse + apply to books + consistency check + MarketUpdate out), msgs/s, and its ratio to
-  the raw receive rate;
+* ``parse_apply``: frames recorded from that flood replayed through MarketFeed's frame handler in
+  one thread (parse + apply to books + consistency check + MarketUpdate out), msgs/s, and its ratio
+  to the raw receive rate;
 * ``feed_flood``: the real MarketFeed (5 connections of 200 tokens) on the same flood, end to end;
 * ``latency``: at 5,000 msgs/s across 1,000 tokens: frame off the socket -> book applied and update
   queued (p50/p99, microseconds), and sim send timestamp -> book applied (ms resolution);
@@ -333,8 +333,9 @@ def main() -> int:
             wire_to_book_us_max=round(max(lat), 1),
             sim_send_to_book_ms_p50=round(pct(wall, 50), 2),
             sim_send_to_book_ms_p99=round(pct(wall, 99), 2),
-            note="wire_to_book: frame handed over by websocket-client -> parsed, applied, update queued; "
-            "sim_send_to_book: sim's ms timestamp -> applied (includes the sim's send path, ms resolution)",
+            note="wire_to_book: frame handed over by websocket-client -> parsed, applied, "
+            "update queued; sim_send_to_book: sim's ms timestamp -> applied (includes the sim's "
+            "send path, ms resolution)",
         )
         stop.set()
         feed.close()
@@ -363,7 +364,7 @@ def main() -> int:
             asked_rate=args.rate,
         )
 
-        # 3) parse + apply capacity: replay the recorded flood through the feed's handler, one thread
+        # 3) parse + apply capacity: the recorded flood replayed through the feed's handler
         out: queue.Queue = queue.Queue()
         drain = Drain(out)
         offline = MarketFeed(
@@ -379,7 +380,7 @@ def main() -> int:
             i = text.index('"asset_id":"') + 12
             route.append(shards[text[i : text.index('"', i)]])
         t0 = time.perf_counter()
-        for shard, text in zip(route, frames):
+        for shard, text in zip(route, frames, strict=True):
             offline._on_text(shard, text, time.monotonic_ns())
         secs = time.perf_counter() - t0
         applied_rate = len(frames) / secs if secs else 0.0
@@ -394,7 +395,8 @@ def main() -> int:
             target_msgs_per_sec=30000,
             skip_utf8_validation=True,
             accelerator=accelerator(),
-            note="single thread: json parse, Decimal fields, book update, top check, MarketUpdate queued",
+            note="single thread: json parse, Decimal fields, book update, top check, "
+            "MarketUpdate queued",
         )
         drain.close()
         emit(

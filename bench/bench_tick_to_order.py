@@ -2,11 +2,11 @@
 """Tick-to-order latency: from a book change arriving on the bot's socket to the order request that
 answers it being written, with the simulator in a separate process.
 
-The simulator (``python -m pmbot.sim``) runs as its own process; the bot runs in this process in live
-mode with every URL pointed at it (the live code path). Every ``--interval`` seconds the benchmark
-moves one frozen market's book to a new mid bucket through the sim's control endpoint, which makes
-the ``edge`` strategy re-quote (cancel + create). Each create records ``now - origin_ns`` where
-``origin_ns`` is when the triggering frame came off the socket (the executor's
+The simulator (``python -m pmbot.sim``) runs as its own process; the bot runs in this process in
+live mode with every URL pointed at it (the live code path). Every ``--interval`` seconds the
+benchmark moves one frozen market's book to a new mid bucket through the sim's control endpoint,
+which makes the ``edge`` strategy re-quote (cancel + create). Each create records ``now -
+origin_ns`` where ``origin_ns`` is when the triggering frame came off the socket (the executor's
 ``pmbot_tick_to_order_seconds`` observation). Prints JSON lines; asserts nothing about time.
 
     python bench/bench_tick_to_order.py [--seconds 20] [--interval 0.2]
@@ -29,6 +29,7 @@ sys.path.insert(0, ROOT)
 from pmbot.config import parse_config  # noqa: E402
 from pmbot.runner import BotRunner  # noqa: E402
 from tests.integration.botproc import TEST_KEY, SimProcess, free_port  # noqa: E402
+from tests.waiting import wait_for  # noqa: E402
 
 
 def pct(values, q):
@@ -83,7 +84,10 @@ def main() -> int:
 
         hist.observe = observe  # record raw samples as well as the histogram
         target = next(m for m in runner.engine.markets if m.tick == Decimal("0.01"))
-        time.sleep(2.0)  # let the initial quotes settle
+        # The start-up quotes are not re-quotes: wait until they are out, then let stragglers land
+        # (a grace period by design) before counting.
+        wait_for(lambda: samples, 60, "the initial quotes")
+        time.sleep(1.0)
         samples.clear()
         # Two books 2 cents apart: a new mid bucket every time, but below the price-jump guard.
         books = [
@@ -98,8 +102,8 @@ def main() -> int:
                 set_book={"token_id": target.yes_token, "bids": bids, "asks": asks, "freeze": True}
             )
             changes += 1
-            time.sleep(args.interval)
-        time.sleep(1.0)
+            time.sleep(args.interval)  # the pacing of the book changes, by design
+        time.sleep(1.0)  # a grace period by design: the last change's orders are measured too
         runner._teardown(cancel=True)
         us = [s * 1e6 for s in samples]
         print(
@@ -114,8 +118,9 @@ def main() -> int:
                     "p99_us": round(pct(us, 99), 1) if us else None,
                     "mean_us": round(statistics.fmean(us), 1) if us else None,
                     "target": "p50 <= 1000 us, p99 <= 5000 us",
-                    "includes": "socket frame -> parse + book -> strategy thread -> executor -> signing -> POST /orders written; "
-                    "re-quotes are Replace(post_first) so the new quotes go out before the cancels of the old ones",
+                    "includes": "socket frame -> parse + book -> strategy thread -> executor "
+                    "-> signing -> POST /orders written; re-quotes are Replace(post_first) so "
+                    "the new quotes go out before the cancels of the old ones",
                 }
             ),
             flush=True,

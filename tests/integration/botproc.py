@@ -9,16 +9,33 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
 import sys
-import time
+import tempfile
 import urllib.request
-from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import yaml
+
+from tests.waiting import timeout_scale, wait_for
+
+__all__ = [
+    "ROOT",
+    "TEST_KEY",
+    "BotProcess",
+    "SimClient",
+    "SimProcess",
+    "free_port",
+    "ledger_positions",
+    "parse_samples",
+    "stop_process",
+    "venue_client",
+    "wait_for",
+]
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 TEST_KEY = "0x" + "4c" * 32
@@ -28,19 +45,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_for(
-    predicate: Callable[[], object], timeout: float, interval: float = 0.2, what: str = "condition"
-):
-    deadline = time.monotonic() + timeout
-    last = None
-    while time.monotonic() < deadline:
-        last = predicate()
-        if last:
-            return last
-        time.sleep(interval)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {last!r})")
 
 
 def parse_samples(text: str, name: str) -> list[tuple[dict, float]]:
@@ -92,18 +96,45 @@ class SimClient:
 
 
 class SimProcess(SimClient):
+    """``python -m pmbot.sim`` as a child process. Its stderr goes to a temporary file, never to
+    an unread pipe (a chatty sim would block once it filled); it is quoted if start-up fails."""
+
+    START_TIMEOUT = 30.0  # a busy 2-core box can take seconds to import and bind
+
     def __init__(self, *args: str) -> None:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "pmbot.sim", "--port", "0", *args],
-            cwd=ROOT,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        line = self.proc.stdout.readline()
-        if not line:
-            raise RuntimeError(f"sim did not start: {self.proc.stderr.read()}")
+        fd, self.stderr_path = tempfile.mkstemp(prefix="pmbot-sim-", suffix=".log")
+        with os.fdopen(fd, "w") as stderr:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "pmbot.sim", "--port", "0", *args],
+                cwd=ROOT,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
+        try:
+            line = self._first_line()
+        except BaseException:
+            self.stop()
+            raise
         self.urls = dict(part.split("=", 1) for part in line.split())
+
+    def _first_line(self) -> str:
+        """The sim's one stdout line (its URLs), waited for with a deadline."""
+        assert self.proc.stdout is not None
+        budget = self.START_TIMEOUT * timeout_scale()
+        ready, _, _ = select.select([self.proc.stdout], [], [], budget)
+        line = self.proc.stdout.readline() if ready else ""
+        if not line:
+            why = "exited" if self.proc.poll() is not None else "printed no URLs in time"
+            raise RuntimeError(f"sim {why}: {self.stderr_text()[-2000:]}")
+        return line
+
+    def stderr_text(self) -> str:
+        try:
+            with open(self.stderr_path, encoding="utf-8", errors="replace") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            return ""
 
     def control(self, **knobs) -> dict:
         return self._post("/_sim/control", knobs)
@@ -120,6 +151,12 @@ class SimProcess(SimClient):
 
     def stop(self) -> None:
         stop_process(self.proc)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        try:
+            os.unlink(self.stderr_path)
+        except FileNotFoundError:
+            pass
 
 
 class BotProcess:
@@ -133,7 +170,7 @@ class BotProcess:
         name: str = "bot",
     ) -> None:
         self.metrics_port = free_port()
-        cfg = {
+        cfg: dict[str, Any] = {
             "mode": "live",
             "venue": {
                 k: sim.urls[k]
@@ -146,22 +183,23 @@ class BotProcess:
             "execution": {"reconcile_secs": 2},
         }
         for section, values in (extra or {}).items():
-            if isinstance(values, dict) and isinstance(cfg.get(section), dict):
-                cfg[section] = {**cfg[section], **values}
+            current = cfg.get(section)
+            if isinstance(values, dict) and isinstance(current, dict):
+                cfg[section] = {**current, **values}
             else:
                 cfg[section] = values
         self.config_path = tmp_path / f"{name}.yaml"
         self.config_path.write_text(yaml.safe_dump(cfg))
         self.log_path = tmp_path / f"{name}.log"
         env = dict(os.environ, POLYMARKET_PRIVATE_KEY=key, PYTHONUNBUFFERED="1")
-        self._log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(
-            [sys.executable, "bot.py", "--config", str(self.config_path)],
-            cwd=ROOT,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            env=env,
-        )
+        with open(self.log_path, "w") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                [sys.executable, "bot.py", "--config", str(self.config_path)],
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
 
     def log(self) -> str:
         return self.log_path.read_text()
@@ -188,15 +226,21 @@ class BotProcess:
         return parse_samples(self.metrics_text(), name)
 
     def terminate(self, sig=signal.SIGTERM, timeout: float = 20.0) -> int:
-        self.proc.send_signal(sig)
+        """Send ``sig`` and return the exit code; a bot still running after ``timeout`` (scaled) is
+        killed, so no process outlives the test, and the test fails with the log's tail."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
         try:
-            return self.proc.wait(timeout)
-        finally:
-            self._log.close()
+            return self.proc.wait(timeout * timeout_scale())
+        except subprocess.TimeoutExpired:
+            stop_process(self.proc, signal.SIGKILL)
+            raise AssertionError(
+                f"bot still running {timeout}s after signal {sig}; killed. Log tail:\n"
+                + self.log()[-3000:]
+            ) from None
 
     def kill(self) -> None:
         stop_process(self.proc, signal.SIGKILL)
-        self._log.close()
 
 
 def venue_client(sim: SimProcess, key: str = TEST_KEY):

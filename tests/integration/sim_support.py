@@ -1,13 +1,16 @@
-"""Shared helpers for the simulator's integration tests (imported by tests/integration/test_sim_*.py)."""
+"""Shared helpers for the simulator's integration tests (imported by
+tests/integration/test_sim_*.py) and the user-feed tests."""
 
 from __future__ import annotations
 
 import json
+import time
 
 import yaml
 
 from pmbot.sim import SimServer
 from pmbot.sim.markets import BUNDLED_CONFIG, load_sim_config
+from tests.waiting import timeout_scale
 
 KEY_A = "0x" + "a1" * 32
 KEY_B = "0x" + "b2" * 32
@@ -53,25 +56,26 @@ def recv_json(ws, *, skip_pong=True):
         return json.loads(text)
 
 
-def wait_for(ws, predicate, timeout=3.0):
-    """Read messages (objects or arrays) until one satisfies ``predicate``; returns it."""
-    import time
+def wait_for(ws, predicate, timeout=10.0):
+    """Read messages (objects or arrays) until one satisfies ``predicate``; returns it.
 
-    deadline = time.monotonic() + timeout
-    seen = []
-    while time.monotonic() < deadline:
-        ws.settimeout(max(0.01, deadline - time.monotonic()))
+    ``timeout`` (scaled by ``PMBOT_TEST_TIMEOUT_SCALE``) is a deadline for a busy machine: the
+    wait ends at the first matching message. Fails naming the last messages seen."""
+    deadline = time.monotonic() + timeout * timeout_scale()
+    seen: list[object] = []
+    while (remaining := deadline - time.monotonic()) > 0:
+        ws.settimeout(max(0.01, remaining))
         try:
             text = ws.recv()
         except Exception as exc:  # timeout: report what was seen
-            raise AssertionError(f"no matching message; saw {seen[-5:]}") from exc
+            raise AssertionError(f"no matching message in {timeout}s; saw {seen[-5:]}") from exc
         if text == "PONG":
             continue
         msg = json.loads(text)
         seen.append(msg)
         if predicate(msg):
             return msg
-    raise AssertionError(f"no matching message; saw {seen[-5:]}")
+    raise AssertionError(f"no matching message in {timeout}s; saw {seen[-5:]}")
 
 
 def clob_client(sim, key):

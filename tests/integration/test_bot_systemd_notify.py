@@ -34,6 +34,19 @@ class NotifySocket:
         self.sock.close()
 
 
+PING_SECS = 1.0  # WATCHDOG_USEC=2 s: the bot pings every second while healthy
+SILENCE = 3 * PING_SECS
+QUIET_WINDOW = 3.0
+
+
+def silent_for(notify: NotifySocket, since: float) -> float:
+    """Seconds since the last WATCHDOG=1 (or since ``since`` if none came after it), after
+    reading what arrived in the next half second."""
+    notify.pump(0.5)
+    pings = [t for t, m in notify.messages if t >= since and "WATCHDOG=1" in m.split("\n")]
+    return time.monotonic() - max(pings, default=since)
+
+
 @pytest.fixture
 def notify(tmp_path):
     n = NotifySocket(tmp_path / "notify.sock")
@@ -65,14 +78,20 @@ def test_ready_watchdog_only_while_healthy_and_unverified_kill_switch_exits_nonz
         wait_for(lambda: (notify.pump(0.5), notify.seen("READY=1"))[1], 30, what="READY=1")
         wait_for(lambda: len(rest.open_orders()) >= 2, 20, what="quotes")
         t0 = time.monotonic()
-        notify.pump(3.0)
-        assert notify.seen("WATCHDOG=1", since=t0) >= 2
+        wait_for(
+            lambda: (notify.pump(0.5), notify.seen("WATCHDOG=1", since=t0) >= 2)[1],
+            20,
+            what="two watchdog pings while healthy",
+        )
 
         sim.proc.kill()  # the venue disappears: feeds go down, the bot is no longer healthy
         sim.proc.wait(5)
-        notify.pump(3.0)  # let the feeds notice
+        killed = time.monotonic()
+        # The pings stop once the feeds notice: wait for a silence of three ping periods...
+        wait_for(lambda: silent_for(notify, killed) >= SILENCE, 30, what="watchdog pings to stop")
+        # ... that then lasts (a window the scenario defines): no ping while unhealthy.
         quiet_from = time.monotonic()
-        notify.pump(4.0)
+        notify.pump(QUIET_WINDOW)
         assert notify.seen("WATCHDOG=1", since=quiet_from) == 0
 
         bot.proc.send_signal(signal.SIGTERM)

@@ -1,13 +1,14 @@
-"""End to end: a real Prometheus on loopback scrapes pmbot, then EVERY dashboard query is evaluated through
-Prometheus's HTTP API with Grafana's variables substituted, and each must return data. A panel that would
-show nothing is a failing test.
+"""End to end: a real Prometheus on loopback scrapes pmbot, then EVERY dashboard query is evaluated
+through Prometheus's HTTP API with Grafana's variables substituted, and each must return data. A
+panel that would show nothing is a failing test.
 
 Two sources:
 - the bot itself (``python bot.py --config <tmp> --mode sim``), after it has filled orders;
 - a Metrics registry driven by a small activity thread (no bot needed): proves the dashboard is
   satisfiable by the metrics module alone and keeps the Prometheus harness honest.
 
-Needs Debian's ``prometheus`` package (prometheus + promtool): skipped locally without it, FAILS under CI=true.
+Needs Debian's ``prometheus`` package (prometheus + promtool): skipped locally without it, FAILS
+under CI=true.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from decimal import Decimal
 
 import pytest
@@ -33,10 +33,12 @@ from tests.integration.botproc import stop_process
 from tests.unit.test_dashboard import all_exprs, load_dashboard, substitute
 from tests.unit.test_deploy_units import require_tool
 from tests.unit.test_metrics_promtool import realistic_metrics
+from tests.waiting import wait_for
 
 SCRAPE_SECS = 1
-# Grafana's $__rate_interval is max(4 x scrape interval, step); a wide window keeps every observation since
-# the first scrape inside it, so quantile panels do not depend on activity in the last few seconds.
+# Grafana's $__rate_interval is max(4 x scrape interval, step); a wide window keeps every
+# observation since the first scrape inside it, so quantile panels do not depend on activity in the
+# last few seconds.
 RATE_INTERVAL = "5m"
 
 
@@ -47,7 +49,8 @@ def free_port() -> int:
 
 
 class Prometheus:
-    """A real Prometheus on a loopback port scraping one target every second, with pmbot's alert rules."""
+    """A real Prometheus on a loopback port scraping one target every second, with pmbot's alert
+    rules."""
 
     def __init__(self, tmp_path, target: str) -> None:
         binary = require_tool("prometheus")
@@ -64,34 +67,29 @@ class Prometheus:
         cfg = tmp_path / "prometheus.yml"
         cfg.write_text(yaml.safe_dump(config), encoding="utf-8")
         self.log_path = tmp_path / "prometheus.log"
-        self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={cfg}",
-                f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-                f"--web.listen-address=127.0.0.1:{self.port}",
-                "--log.level=warn",
-            ],
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
+        with open(self.log_path, "wb") as log:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                [
+                    binary,
+                    f"--config.file={cfg}",
+                    f"--storage.tsdb.path={tmp_path / 'tsdb'}",
+                    f"--web.listen-address=127.0.0.1:{self.port}",
+                    "--log.level=warn",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self._wait_ready()
 
-    def _wait_ready(self, timeout: float = 20.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+    def _wait_ready(self, timeout: float = 30.0) -> None:
+        def ready() -> bool:
             if self.proc.poll() is not None:
                 pytest.fail(
                     f"prometheus exited: {self.log_path.read_text(errors='replace')[-2000:]}"
                 )
-            try:
-                if requests.get(self.url + "/-/ready", timeout=1).status_code == 200:
-                    return
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        pytest.fail("prometheus not ready in time")
+            return requests.get(self.url + "/-/ready", timeout=1).status_code == 200
+
+        wait_for(ready, timeout, "prometheus to be ready", ignore=(requests.RequestException,))
 
     def query(self, expr: str) -> list[dict]:
         r = requests.get(self.url + "/api/v1/query", params={"query": expr}, timeout=10)
@@ -100,20 +98,15 @@ class Prometheus:
         return body["data"]["result"]
 
     def wait_for(self, expr: str, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.query(expr):
-                return
-            time.sleep(0.25)
-        pytest.fail(f"no data for {expr!r} within {timeout} s")
+        wait_for(lambda: self.query(expr), timeout, f"data for {expr!r}", interval=0.25)
 
     def stop(self) -> None:
         stop_process(self.proc)
-        self._log.close()
 
 
 def empty_panels(prom: Prometheus, instance: str) -> list[str]:
-    """Every dashboard query, variables substituted; returns those that show nothing (no series, or only NaN)."""
+    """Every dashboard query, variables substituted; returns those that show nothing (no series, or
+    only NaN)."""
     failures = []
     for title, expr in all_exprs(load_dashboard()):
         q = substitute(expr, instance=instance, rate_interval=RATE_INTERVAL)
@@ -134,11 +127,12 @@ def check_instance_variable(prom: Prometheus, instance: str) -> None:
     assert instance in r.json()["data"]
 
 
-# ------------------------------------------------------------------------------------------- synthetic
+# ---------------------------------------------------------------------------------------- synthetic
 
 
 class Activity:
-    """Moves the metrics the way a quoting bot does, so rate() and quantile panels have something to show."""
+    """Moves the metrics the way a quoting bot does, so rate() and quantile panels have something to
+    show."""
 
     def __init__(self, metrics: Metrics) -> None:
         self.m = metrics
@@ -192,7 +186,7 @@ def test_every_dashboard_query_has_data_from_the_metrics_module(tmp_path):
         server.shutdown()
 
 
-# ------------------------------------------------------------------------------------------- the bot
+# ---------------------------------------------------------------------------------------------- bot
 
 
 def fills_in(text: str) -> float:
@@ -205,7 +199,8 @@ def fills_in(text: str) -> float:
 
 @pytest.fixture
 def bot(tmp_path):
-    """``python bot.py --config <tmp> --mode sim`` with metrics on a free loopback port; SIGTERM at teardown."""
+    """``python bot.py --config <tmp> --mode sim`` with metrics on a free loopback port; SIGTERM at
+    teardown."""
     port = free_port()
     cfg = tmp_path / "config.yaml"
     cfg.write_text(
@@ -219,19 +214,19 @@ def bot(tmp_path):
         encoding="utf-8",
     )
     log_path = tmp_path / "bot.log"
-    log = open(log_path, "wb")
     env = {
         k: v
         for k, v in os.environ.items()
         if k not in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID")
     }
-    proc = subprocess.Popen(
-        [sys.executable, os.path.join(ROOT, "bot.py"), "--config", str(cfg), "--mode", "sim"],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
+    with open(log_path, "wb") as log:  # the child keeps its own copy of the descriptor
+        proc = subprocess.Popen(
+            [sys.executable, os.path.join(ROOT, "bot.py"), "--config", str(cfg), "--mode", "sim"],
+            cwd=ROOT,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     handle = type("Bot", (), {})()
     handle.proc, handle.port, handle.log_path = proc, port, log_path
     handle.instance = f"127.0.0.1:{port}"
@@ -240,7 +235,6 @@ def bot(tmp_path):
         yield handle
     finally:
         stop_process(proc, timeout=20)
-        log.close()
 
 
 def bot_log(bot) -> str:
@@ -248,19 +242,16 @@ def bot_log(bot) -> str:
 
 
 def wait_for_fills(bot, timeout: float) -> str:
-    deadline = time.monotonic() + timeout
-    text = ""
-    while time.monotonic() < deadline:
+    def filled() -> str | None:
         if bot.proc.poll() is not None:
             pytest.fail(f"bot exited with {bot.proc.returncode}:\n{bot_log(bot)}")
-        try:
-            text = requests.get(bot.metrics_url, timeout=2).text
-            if fills_in(text) > 0:
-                return text
-        except requests.RequestException:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"no fills within {timeout} s\n{bot_log(bot)}")
+        text = requests.get(bot.metrics_url, timeout=2).text
+        return text if fills_in(text) > 0 else None
+
+    try:
+        return wait_for(filled, timeout, "fills", interval=0.5, ignore=(requests.RequestException,))
+    except AssertionError as exc:
+        pytest.fail(f"{exc}\n{bot_log(bot)}")
 
 
 def test_every_dashboard_query_has_data_from_the_bot_in_sim_mode(bot, tmp_path):
@@ -273,7 +264,8 @@ def test_every_dashboard_query_has_data_from_the_bot_in_sim_mode(bot, tmp_path):
         check_instance_variable(prom, bot.instance)
         failures = empty_panels(prom, bot.instance)
         assert failures == [], "panels without data:\n" + "\n".join(failures) + "\n" + bot_log(bot)
-        # The alert rules load and evaluate against the real bot; a healthy sim bot fires none of the critical ones.
+        # The alert rules load and evaluate against the real bot; a healthy sim bot fires none of
+        # the critical ones.
         firing = {
             a["labels"]["alertname"]
             for a in requests.get(prom.url + "/api/v1/alerts", timeout=10).json()["data"]["alerts"]

@@ -1,6 +1,6 @@
-"""Paper mode end to end: one ``python -m pmbot.sim`` process plays the real venue (its market WS and
-REST are the live data; background traders move its unfrozen markets), and ``bot.py --mode paper``
-reads that live data while every order goes to the bot's own in-process local exchange.
+"""Paper mode end to end: one ``python -m pmbot.sim`` process plays the real venue (its market WS
+and REST are the live data; background traders move its unfrozen markets), and ``bot.py --mode
+paper`` reads that live data while every order goes to the bot's own in-process local exchange.
 
 Checked: the bot's quotes rest on the LOCAL exchange at the edge-rule prices; the venue's book and
 the venue's ledger for the bot's wallet never see an order; the local book follows a moving venue
@@ -49,7 +49,7 @@ def post(url: str, body: dict) -> dict:
 
 
 def levels(book: dict, side: str) -> dict:
-    return {D(l["price"]): D(l["size"]) for l in book[side]}
+    return {D(lvl["price"]): D(lvl["size"]) for lvl in book[side]}
 
 
 def top(book: dict):
@@ -77,7 +77,7 @@ def test_paper_bot_quotes_and_fills_locally_and_nothing_reaches_the_venue(venue,
         assert local != venue.urls["clob_url"]
 
         # The bot quotes on the LOCAL exchange: its book is the mirrored venue levels plus the bot's
-        # bid 0.50 * 0.9 = 0.45 and its ask 0.54 + 0.1 * 0.46 -> 0.59 (a BUY NO at 0.41), 10 shares each.
+        # bid 0.50 * 0.9 = 0.45 and its ask 0.54 + 0.1 * 0.46 -> 0.59 (a BUY NO at 0.41), 10 each.
         def local_book_with_quotes():
             book = get(f"{local}/book?token_id={yes}")
             want_bids = {D("0.50"): D(200), D("0.49"): D(300), D("0.45"): D(10)}
@@ -124,9 +124,10 @@ def test_paper_bot_quotes_and_fills_locally_and_nothing_reaches_the_venue(venue,
             what="the local top of the moving market to equal the venue's",
         )
 
-        # The venue's book moves through the bot's 0.45 bid: the live best ask becomes 0.44. The local
-        # exchange answers slowly for a moment, so the bot's reaction to the intermediate frames of the
-        # venue's set_book (its ladder is cancelled, then re-placed) cannot pull the quote first.
+        # The venue's book moves through the bot's 0.45 bid: the live best ask becomes 0.44. The
+        # local exchange answers slowly for a moment, so the bot's reaction to the intermediate
+        # frames of the venue's set_book (its ladder is cancelled, then re-placed) cannot pull the
+        # quote first.
         post(f"{local}/_sim/control", {"delay_ms": 500})
         venue.control(
             set_book={
@@ -147,8 +148,8 @@ def test_paper_bot_quotes_and_fills_locally_and_nothing_reaches_the_venue(venue,
             what="the inventory metric to show the fill",
         )
         assert (bot.metric("pmbot_fills_total") or 0) >= 1
-        # Filled at the bot's own limit (0.45, not the venue's 0.44), as the maker: no fee. The bot's
-        # collateral moved only by this fill unless the moving market filled it too.
+        # Filled at the bot's own limit (0.45, not the venue's 0.44), as the maker: no fee. The
+        # bot's collateral moved only by this fill unless the moving market filled it too.
         trades_on_target = 10 * D("0.45")
         if not any(t != yes and D(s) for t, s in led["positions"].items()):
             assert D(led["collateral"]) == D(10000) - trades_on_target
@@ -167,7 +168,8 @@ def test_paper_bot_quotes_and_fills_locally_and_nothing_reaches_the_venue(venue,
         code = bot.terminate(signal.SIGTERM, timeout=20)
     finally:
         bot.kill()
-    # Exit 0 means the kill switch found no order of the bot left on the local exchange (GET /data/orders).
+    # Exit 0 means the kill switch found no order of the bot left on the local exchange (GET
+    # /data/orders).
     assert code == 0, bot.log()[-4000:]
 
 
@@ -183,7 +185,7 @@ def test_paper_arbitrage_legs_take_the_mirrored_venue_depth_on_the_local_exchang
         ([["0.28", 50]], [["0.31", 20], ["0.46", 50]]),
         ([["0.30", 50]], [["0.33", 20], ["0.47", 50]]),
     ]
-    for tok, (bids, asks) in zip(tokens, books):
+    for tok, (bids, asks) in zip(tokens, books, strict=True):
         venue.control(set_book={"token_id": tok, "bids": bids, "asks": asks, "freeze": True})
     bot = BotProcess(
         venue,
@@ -217,13 +219,13 @@ def test_paper_arbitrage_legs_take_the_mirrored_venue_depth_on_the_local_exchang
             10,
             what="the inventory metrics",
         )
-        # The taken levels are used up locally (not re-offered by the next identical live update) ...
-        for tok, (_, asks) in zip(tokens, books):
+        # The taken levels are used up locally (not re-offered by the next live update) ...
+        for tok, (_, asks) in zip(tokens, books, strict=True):
             assert levels(get(f"{local}/book?token_id={tok}"), "asks") == {
                 D(asks[1][0]): D(asks[1][1])
             }
         # ... and untouched on the venue, whose ledger for the wallet is empty.
-        for tok, (_, asks) in zip(tokens, books):
+        for tok, (_, asks) in zip(tokens, books, strict=True):
             assert levels(get(f"{venue.urls['clob_url']}/book?token_id={tok}"), "asks") == {
                 D(p): D(s) for p, s in asks
             }

@@ -3,8 +3,8 @@
 ``pmbot_arb_taken_total{kind}`` and ``pmbot_arb_skipped_total{reason}`` are pre-initialised at 0 so
 the dashboard's arbitrage panels have series before the first opportunity. That only helps if the
 pre-initialised values are the ones actually used: these tests derive the used values from the code
-(the kinds from real scans, the skip reasons from every ``.skip("...")`` call and the arbitrage desk's
-``reason=`` literals) instead of restating them.
+(the kinds from real scans, the skip reasons from every ``.skip("...")`` call and the arbitrage
+desk's ``reason=`` literals) instead of restating them.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from pmbot.strategy.params import ArbitrageParams
 
 
 def _string_args(module, method: str, keyword: str | None = None) -> set[str]:
-    """String literals passed to ``<x>.<method>("...")`` (or as ``keyword=`` to it) in ``module``."""
+    """String literals passed to ``<x>.<method>("...")`` (or as ``keyword=`` to it) in
+    ``module``."""
     tree = ast.parse(inspect.getsource(module))
     out: set[str] = set()
     for node in ast.walk(tree):
@@ -46,7 +47,8 @@ def _string_args(module, method: str, keyword: str | None = None) -> set[str]:
 
 
 def test_every_skip_reason_the_code_uses_is_preinitialised():
-    # importlib: ``pmbot.strategy.decide`` as an attribute is the re-exported function, not the module
+    # importlib: ``pmbot.strategy.decide`` as an attribute is the re-exported function, not
+    # the module
     mod = importlib.import_module
     used = (
         _string_args(mod("pmbot.strategy.arbitrage"), "skip")

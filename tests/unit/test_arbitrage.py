@@ -56,7 +56,7 @@ def test_three_outcome_basket_summing_to_094_buys_one_yes_of_each_per_set():
     opp = basket_yes(event(3), books, P, D(1000))
     assert opp.actionable and opp.kind == "basket_yes" and opp.key == "basket_yes:ev"
     assert opp.sets == D(100)  # depth 100; budget 100 / 0.94 = 106 sets would allow more
-    assert [(l.token_id, l.side, l.price, l.size, l.outcome) for l in opp.legs] == [
+    assert [(leg.token_id, leg.side, leg.price, leg.size, leg.outcome) for leg in opp.legs] == [
         ("Y0", Side.BUY, D("0.30"), D(100), Outcome.YES),
         ("Y1", Side.BUY, D("0.32"), D(100), Outcome.YES),
         ("Y2", Side.BUY, D("0.32"), D(100), Outcome.YES),
@@ -155,7 +155,7 @@ def test_depth_walks_levels_while_the_marginal_set_still_pays():
     }
     opp = basket_yes(event(3), books, P, D(1000))
     assert opp.sets == D(100)
-    assert [l.price for l in opp.legs] == [
+    assert [leg.price for leg in opp.legs] == [
         D("0.31"),
         D("0.32"),
         D("0.32"),
@@ -210,7 +210,7 @@ def test_no_basket_when_yes_bids_sum_above_one():
     }
     opp = basket_no(event(3), books, P, D(1000))
     assert opp.actionable and opp.kind == "basket_no" and opp.payout_per_set == 2
-    assert [(l.token_id, l.price, l.outcome) for l in opp.legs] == [
+    assert [(leg.token_id, leg.price, leg.outcome) for leg in opp.legs] == [
         ("N0", D("0.60"), Outcome.NO),
         ("N1", D("0.64"), Outcome.NO),
         ("N2", D("0.70"), Outcome.NO),
@@ -235,7 +235,7 @@ def test_binary_set_needs_a_stale_no_book_and_is_fill_or_kill():
     }  # NO ask 0.45, not 1 - 0.48
     opp = binary_set(m, books, P, D(1000))
     assert opp.actionable and opp.order_type is OrderType.FOK
-    assert {(l.token_id, l.price) for l in opp.legs} == {("Y0", D("0.50")), ("N0", D("0.45"))}
+    assert {(leg.token_id, leg.price) for leg in opp.legs} == {("Y0", D("0.50")), ("N0", D("0.45"))}
     books["N0"] = BookView(D("0.40"), D("0.45"), D(100), D(100), live=False)
     assert binary_set(m, books, P, D(1000)).skipped == "not_live"
 

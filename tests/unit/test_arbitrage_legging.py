@@ -1,4 +1,5 @@
-"""Legging repair: uneven leg fills are unwound or completed within the loss bound, else held and reported."""
+"""Legging repair: uneven leg fills are unwound or completed within the loss bound, else held and
+reported."""
 
 from decimal import Decimal as D
 

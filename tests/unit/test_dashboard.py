@@ -1,5 +1,6 @@
-"""Grafana dashboard: every query uses only metrics the bot exports, filters on $instance, and parses as
-PromQL (checked by promtool); the provisioning files point the dashboard at its data source."""
+"""Grafana dashboard: every query uses only metrics the bot exports, filters on $instance, and
+parses as PromQL (checked by promtool); the provisioning files point the dashboard at its data
+source."""
 
 from __future__ import annotations
 
@@ -64,8 +65,9 @@ def all_exprs(dash: dict) -> list[tuple[str, str]]:
 
 
 def metric_names(expr: str) -> set[str]:
-    """Metric names in a PromQL expression: identifiers that are not functions, keywords, label names or
-    durations. Small on purpose; the end-to-end test then runs every query through a real Prometheus."""
+    """Metric names in a PromQL expression: identifiers that are not functions, keywords, label
+    names or durations. Small on purpose; the end-to-end test then runs every query through a real
+    Prometheus."""
     text = _STRING.sub('""', expr)
     text = _BRACES.sub(" ", text)
     text = _RANGE.sub(" ", text)
@@ -98,7 +100,8 @@ def exported() -> set[str]:
 def test_metric_name_extraction():
     expr = (
         "histogram_quantile(0.99, sum by (le, endpoint) (rate(pmbot_exec_request_seconds_bucket"
-        '{instance=~"$instance", x="a(b)"}[$__rate_interval]))) / on (instance) group_left up offset 5m'
+        '{instance=~"$instance", x="a(b)"}[$__rate_interval]))) '
+        "/ on (instance) group_left up offset 5m"
     )
     assert metric_names(expr) == {"pmbot_exec_request_seconds_bucket", "up"}
     assert metric_names("time() - max by (instance) (pmbot_start_time_seconds)") == {

@@ -1,5 +1,5 @@
-"""Prometheus deploy files: config and rules valid, rule unit tests pass, every alert tested, and every
-metric the rules use is one the bot exports."""
+"""Prometheus deploy files: config and rules valid, rule unit tests pass, every alert tested, and
+every metric the rules use is one the bot exports."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""systemd units: the settings the kill switch and watchdog rely on, and `systemd-analyze verify` clean."""
+"""systemd units: the settings the kill switch and watchdog rely on, and `systemd-analyze verify`
+clean."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ UNITS = ("pmbot.service", "pmbot@.service")
 
 
 def require_tool(name: str) -> str:
-    """Path of ``name``; skip locally when missing, FAIL under CI (CI=true) so a missing tool never hides."""
+    """Path of ``name``; skip locally when missing, FAIL under CI (CI=true) so a missing tool never
+    hides."""
     path = shutil.which(name)
     if path is None:
         if os.environ.get("CI", "").lower() == "true":
@@ -69,7 +71,7 @@ def test_unit_settings(name):
         assert one[key] == value, key
     assert one.get("User") == "pmbot" or one.get("DynamicUser") == "yes"
     assert "POLYMARKET_PRIVATE_KEY=" not in "\n".join(
-        l for l in read(name).splitlines() if not l.startswith("#")
+        line for line in read(name).splitlines() if not line.startswith("#")
     )
     assert unit["Install"]["WantedBy"] == ["multi-user.target"]
 
@@ -82,7 +84,8 @@ def test_template_takes_one_config_per_shard():
 
 
 def render(name: str, tmp_path, text: str | None = None) -> str:
-    """The unit with ExecStart pointing at binaries that exist here (verify checks the executable)."""
+    """The unit with ExecStart pointing at binaries that exist here (verify checks the
+    executable)."""
     text = read(name) if text is None else text
     text = text.replace("/opt/pmbot/venv/bin/python", sys.executable).replace("/opt/pmbot", ROOT)
     path = tmp_path / name

@@ -1,5 +1,6 @@
 """The strategy core stays pure: it imports only pmbot.model, its own modules and a short list of
-standard-library modules -- never venue/sim/state, I/O, threading, time, logging, randomness or metrics."""
+standard-library modules -- never venue/sim/state, I/O, threading, time, logging, randomness or
+metrics."""
 
 import ast
 import os
@@ -37,7 +38,8 @@ def _strategy_files():
 
 
 def _imported_modules(path):
-    tree = ast.parse(open(path, encoding="utf-8").read(), filename=path)
+    with open(path, encoding="utf-8") as fh:
+        tree = ast.parse(fh.read(), filename=path)
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             for alias in node.names:

@@ -117,8 +117,8 @@ def test_crash_without_close_loses_nothing_acknowledged(tmp_path):
         from pmbot.model import Fill, Side, TradeStatus
         j = Journal({str(state)!r}, {VENUE!r}, {WALLET!r})
         for n in range(50):
-            assert j.record_fill(Fill(f"t{{n}}", "o", "m", "YES", Side.BUY, D("0.5"), D(n + 1), D(0), True,
-                                      TradeStatus.MATCHED, float(n)))
+            assert j.record_fill(Fill(f"t{{n}}", "o", "m", "YES", Side.BUY, D("0.5"), D(n + 1),
+                                      D(0), True, TradeStatus.MATCHED, float(n)))
         j.record_pnl(D("1.5"), D("-0.25"), D("0.1"), ts=99.0)
         print("acked", flush=True)
         os._exit(9)  # no close, no checkpoint: a crash

@@ -1,4 +1,5 @@
-"""The seed's `edge` rules, table-tested on hand-computed cases, plus invariants under Hypothesis."""
+"""The seed's `edge` rules, table-tested on hand-computed cases, plus invariants under
+Hypothesis."""
 
 from decimal import Decimal as D
 

@@ -1,4 +1,5 @@
-"""Risk guards through `decide`: each trips with its reason, fails closed, and releases when it should."""
+"""Risk guards through `decide`: each trips with its reason, fails closed, and releases when it
+should."""
 
 from decimal import Decimal as D
 
