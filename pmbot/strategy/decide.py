@@ -8,16 +8,19 @@ How the strategy thread uses it (the contract):
    ``now`` (unix seconds), the quoted ``markets``, ``books`` (token -> ``BookView``; the YES book of
    each market is required, NO books are used by arbitrage when present), ``inventory`` (token ->
    shares), ``hedged`` (token -> shares held in completed arbitrage sets; treated as flat by the
-   quoting skew and never sold by quotes), ``position_value_usd`` and ``daily_pnl_usd`` from the
-   inventory, ``open_orders`` (every live or pending order of the bot as ``LiveOrder``, with its tag),
+   quoting skew and never sold by quotes), ``unhedged_position_usd`` (what the position limit
+   reads; ``pmbot.strategy.position`` defines it), ``hedged_position_usd`` and
+   ``position_value_usd`` (their sum, informational) and ``daily_pnl_usd`` from the inventory,
+   ``open_orders`` (every live or pending order of the bot as ``LiveOrder``, with its tag),
    ``user_feed_up``, ``venue_mode``, ``recent_rejects`` (timestamps of rejected orders),
    ``trading_day`` (e.g. the UTC date; a change lifts the daily-loss halt), ``events`` (neg-risk
    events to watch for baskets) and ``arb_exposure_usd`` (capital in open hedged sets).
 2. Call ``decide`` with the memory returned by the previous call (``StrategyMemory()`` at start).
-3. If ``decision.cancel_all``: send ``CancelAll(decision.cancel_all_reason)`` first.
-4. For each ``MarketDecision``: cancel ``cancel_ids``, then place ``new_orders`` (``Replace`` batches
-   them with cancels first); mark them pending / cancel-pending in the order tracker so the next
-   call sees them (``LiveOrder.pending`` / ``cancel_pending``).
+3. If ``decision.cancel_all``: send ``CancelAll(decision.cancel_all_reason)`` first (the markets'
+   decisions then treat nothing as resting: the reduce-only orders of a breach go out after it).
+4. For each ``MarketDecision``: cancel ``cancel_ids``, then place ``new_orders`` (``Replace``
+   batches them with cancels first); mark them pending / cancel-pending in the order tracker so
+   the next call sees them (``LiveOrder.pending`` / ``cancel_pending``).
 5. Send ``decision.arb_orders`` (BUY, FOK/FAK, not post-only, tag ``arb``) as one batch; feed uneven
    leg fills to ``arbitrage.plan_leg_repair``.
 6. Log / export verdicts that changed (``decision.verdict`` global, ``MarketDecision.verdict`` per
@@ -35,7 +38,7 @@ cancelled. With the venue disabled nothing is sent (cancels would fail as well).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from pmbot.model import ZERO, EventInfo, MarketInfo, VenueMode
@@ -73,6 +76,8 @@ class StrategyInput:
     trading_day: str = ""
     events: tuple[EventInfo, ...] = ()
     arb_exposure_usd: Decimal = ZERO
+    unhedged_position_usd: Decimal = ZERO
+    hedged_position_usd: Decimal = ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +135,7 @@ class Decision:
 def decide(inp: StrategyInput, memory: StrategyMemory, params: StrategyParams) -> Decision:
     g = risk.evaluate_global(
         now=inp.now,
-        position_value_usd=inp.position_value_usd,
+        unhedged_position_usd=inp.unhedged_position_usd,
         daily_pnl_usd=inp.daily_pnl_usd,
         trading_day=inp.trading_day,
         user_feed_up=inp.user_feed_up,
@@ -139,6 +144,8 @@ def decide(inp: StrategyInput, memory: StrategyMemory, params: StrategyParams) -
         memory=memory.risk,
         params=params.risk,
     )
+    if g.cancel_all:  # the engine cancels everything first: nothing of ours rests any more
+        inp = replace(inp, open_orders=())
     market_decisions: list[MarketDecision] = []
     market_memory: dict[str, MarketMemory] = dict(memory.markets)
     for market in inp.markets:
@@ -150,11 +157,9 @@ def decide(inp: StrategyInput, memory: StrategyMemory, params: StrategyParams) -
     opportunities: tuple[arbitrage.Opportunity, ...] = ()
     arb_orders: tuple[DesiredOrder, ...] = ()
     arb_fired = memory.arb_fired
-    if (
-        params.arbitrage.enabled
-        and g.verdict.state == QUOTING
-        and inp.venue_mode is VenueMode.NORMAL
-    ):
+    # Hedged sets are not directional risk: arbitrage goes on while the position limit reduces.
+    arb_ok = g.verdict.state == QUOTING or g.verdict == risk.POSITION_LIMIT_VERDICT
+    if params.arbitrage.enabled and arb_ok and inp.venue_mode is VenueMode.NORMAL:
         opportunities, arb_orders, arb_fired = _arbitrage(inp, memory, params)
 
     return Decision(
@@ -217,7 +222,13 @@ def _decide_market(
     desired: tuple[DesiredOrder, ...] = ()
     if verdict.may_quote:
         reduce_net = net_yes if verdict.state == REDUCE_ONLY else None
-        desired = ladder_orders(market, ladder, max(free_yes, ZERO), reduce_only_net=reduce_net)
+        desired = ladder_orders(
+            market,
+            ladder,
+            max(free_yes, ZERO),
+            reduce_only_net=reduce_net,
+            free_no_shares=max(free_no, ZERO),
+        )
 
     new_mem_base = dict(
         last_mid=mid if mid is not None else prev.last_mid,

@@ -137,12 +137,15 @@ def ladder_orders(
     free_yes_shares: Decimal,
     *,
     reduce_only_net: Decimal | None = None,
+    free_no_shares: Decimal = ZERO,
 ) -> tuple[DesiredOrder, ...]:
     """YES-terms ladder -> post-only GTC orders.
 
     Asks become SELL YES while free YES shares cover the level, else BUY NO at ``1 - ask``.
     ``reduce_only_net`` (net YES shares) keeps only the side that shrinks the position and caps its
-    total size at the position; levels that end below the market's minimum size are dropped.
+    total size at the position; levels that end below the market's minimum size are dropped. In
+    reduce-only, bids (short YES = long NO) become SELL NO at ``1 - bid`` while free NO shares cover
+    them, so reducing sells held tokens on both sides instead of buying the complement.
     """
     bids = list(ladder.bids)
     asks = list(ladder.asks)
@@ -154,8 +157,16 @@ def ladder_orders(
         else:
             bids, asks = [], []
     orders: list[DesiredOrder] = []
+    no_left = free_no_shares if reduce_only_net is not None else ZERO
     for price, size in bids:
-        if size >= market.min_size:
+        if size < market.min_size:
+            continue
+        if no_left >= size:
+            no_left -= size
+            orders.append(
+                DesiredOrder(market.condition_id, market.no_token, Side.SELL, ONE - price, size)
+            )
+        else:
             orders.append(
                 DesiredOrder(market.condition_id, market.yes_token, Side.BUY, price, size)
             )

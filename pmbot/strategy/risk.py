@@ -5,13 +5,16 @@ Global guards (first match names the verdict; all of them update their memory ev
 - ``venue_disabled``      venue trading disabled: halted, nothing can be sent (cancels would fail too).
 - ``daily_loss_limit``    daily P&L <= -limit: cancel all and halt until the trading day changes
                           (``StrategyInput.trading_day``; with a constant day that means until restart).
-- ``position_limit``      total position value > ``max_position_size_usd``: cancel all and pause;
-                          resume once the value is back under ``resume_fraction`` * limit (hysteresis).
 - ``venue_cancel_only``   the venue accepts only cancels: no new quotes.
 - ``user_feed_down``      fills cannot be seen: no new quotes (resting quotes are cancelled, since
                           inventory is unknown until the channel is back and reconciled).
 - ``reject_breaker``      ``reject_breaker_count`` rejects within the window: pause for the cool-off;
                           only rejects after the last trip count toward the next one.
+- ``position_limit``      unhedged position value (``pmbot.strategy.position``; hedged sets do not
+                          count) > ``max_position_size_usd``: cancel all once, then reduce-only
+                          (every market quotes only what shrinks its unhedged position) until the
+                          value is back under ``resume_fraction`` * limit (hysteresis). Evaluated
+                          last among the global guards because it still lets orders out.
 
 Per-market guards: ``no_book`` / ``not_live`` / ``stale_book`` / ``one_sided_book`` /
 ``crossed_book`` (inconsistent book), ``price_jump`` (the mid moved >= ``jump_threshold`` since the
@@ -33,11 +36,12 @@ from pmbot.strategy.params import RiskParams
 from pmbot.strategy.views import HALTED, PAUSED, QUOTING_VERDICT, REDUCE_ONLY, BookView, Verdict
 
 CANCEL_ALL_REASONS = frozenset({"daily_loss_limit", "position_limit"})
+POSITION_LIMIT_VERDICT = Verdict(REDUCE_ONLY, "position_limit")
 
 
 @dataclass(frozen=True, slots=True)
 class RiskMemory:
-    position_paused: bool = False
+    position_reducing: bool = False
     halted_day: str | None = None  # the trading day the daily loss limit tripped on
     breaker_until: float = 0.0
     breaker_tripped_at: float | None = None
@@ -54,7 +58,7 @@ class GlobalRisk:
 def evaluate_global(
     *,
     now: float,
-    position_value_usd: Decimal,
+    unhedged_position_usd: Decimal,
     daily_pnl_usd: Decimal,
     trading_day: str,
     user_feed_up: bool,
@@ -73,10 +77,10 @@ def evaluate_global(
 
     # position limit with hysteresis
     limit = params.max_position_size_usd
-    if memory.position_paused:
-        position_paused = position_value_usd >= limit * params.resume_fraction
+    if memory.position_reducing:
+        position_reducing = unhedged_position_usd >= limit * params.resume_fraction
     else:
-        position_paused = position_value_usd > limit
+        position_reducing = unhedged_position_usd > limit
 
     # reject-rate breaker
     breaker_until = memory.breaker_until
@@ -95,20 +99,20 @@ def evaluate_global(
         verdict = Verdict(HALTED, "venue_disabled")
     elif daily_halt:
         verdict = Verdict(HALTED, "daily_loss_limit")
-    elif position_paused:
-        verdict = Verdict(PAUSED, "position_limit")
     elif venue_mode is VenueMode.CANCEL_ONLY:
         verdict = Verdict(PAUSED, "venue_cancel_only")
     elif not user_feed_up:
         verdict = Verdict(PAUSED, "user_feed_down")
     elif breaker:
         verdict = Verdict(PAUSED, "reject_breaker")
+    elif position_reducing:
+        verdict = POSITION_LIMIT_VERDICT
     else:
         verdict = QUOTING_VERDICT
     label = str(verdict)
     cancel_all = verdict.reason in CANCEL_ALL_REASONS and label != memory.last_global
     new_memory = RiskMemory(
-        position_paused=position_paused,
+        position_reducing=position_reducing,
         halted_day=halted_day,
         breaker_until=breaker_until,
         breaker_tripped_at=tripped_at,
@@ -155,11 +159,14 @@ def near_end(market: MarketInfo, now: float, params: RiskParams) -> bool:
 
 
 def combine(global_verdict: Verdict, market_reason: str, reduce_only: bool) -> Verdict:
-    """The market's verdict: a global stop wins, then a market pause, then reduce-only."""
+    """The market's verdict: a global stop wins, then a market pause, then a global reduce-only
+    (``reduce_only(position_limit)``), then the market's own reduce-only (``near_end``)."""
     if not global_verdict.may_quote:
         return global_verdict
     if market_reason:
         return Verdict(PAUSED, market_reason)
+    if global_verdict.state == REDUCE_ONLY:
+        return global_verdict
     if reduce_only:
         return Verdict(REDUCE_ONLY, "near_end")
     return QUOTING_VERDICT

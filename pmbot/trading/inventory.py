@@ -15,8 +15,9 @@ Exposure (issue 6 part 5): on a binary market NO mirrors YES, so a market's net 
 ``q_yes - q_no`` shares, ``(q_yes - q_no) * mid`` dollars, and the dollar imbalance the
 ``max_inventory_imbalance`` rule compares is ``|q_yes - q_no| * mid``. Shares locked in hedged sets
 (completed arbitrage baskets and complete sets, held to resolution) are excluded from the net figures
-so the market maker's skew treats them as flat, but they stay in ``value_usd`` and in the total
-position value, because they still count against the total risk limits.
+so the market maker's skew treats them as flat; they stay in ``value_usd`` and the total position
+value. :meth:`Inventory.position_split` splits that total into hedged and unhedged value (defined in
+``pmbot.strategy.position``); ``risk.max_position_size_usd`` limits the unhedged part only.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from pmbot.model import ONE, ZERO, Fill, MarketInfo, Side, TradeStatus
+from pmbot.strategy.position import PositionSplit, split_position
 
 
 @dataclass(frozen=True, slots=True)
@@ -301,16 +303,8 @@ class Inventory:
         net = (q_yes - h_yes) - (q_no - h_no)
         if mid is None:
             return Exposure(net, None, None, None, q_yes, q_no, h_yes, h_no)
-        return Exposure(
-            net,
-            net * mid,
-            abs(net) * mid,
-            q_yes * mid + q_no * (ONE - mid),
-            q_yes,
-            q_no,
-            h_yes,
-            h_no,
-        )
+        value = q_yes * mid + q_no * (ONE - mid)
+        return Exposure(net, net * mid, abs(net) * mid, value, q_yes, q_no, h_yes, h_no)
 
     def position_value_usd(self, mids: Mapping[str, Decimal]) -> Decimal:
         """Sum of shares * mid over held tokens; a token with no mid is marked at its cost basis
@@ -320,6 +314,20 @@ class Inventory:
             mid = mids.get(token_id)
             total += tok.state.shares * mid if mid is not None else tok.state.basis
         return total
+
+    def position_split(
+        self, markets: Iterable[MarketInfo], mids: Mapping[str, Decimal]
+    ) -> PositionSplit:
+        """:meth:`position_value_usd` split into hedged and unhedged value (issue 19)."""
+        held = {t: tok.state for t, tok in self._tokens.items() if tok.state.shares}
+        return split_position(
+            markets,
+            {t: st.shares for t, st in held.items()},
+            {t: self.hedged_shares(t) for t in held},
+            mids,
+            {t: st.avg_cost for t, st in held.items()},
+            self.position_value_usd(mids),
+        )
 
     def pnl(self, mids: Mapping[str, Decimal]) -> Pnl:
         realized = fees = unrealized = ZERO
