@@ -201,54 +201,73 @@ def _decide_market(
     net_yes = free_yes - free_no
     ladder = Ladder()
     if verdict.may_quote and book is not None:
-        size = quote_size(q.order_size, market)
-        if q.name == "avellaneda":
-            ladder = avellaneda_ladder(
-                book,
-                tick,
-                net_yes,
-                size,
-                q.initial_variance_per_sec if variance is None else variance,
-                market,
-                inp.now,
-                q,
-            )
-        else:
-            ladder = edge_ladder(book, tick, net_yes, size, q, r)
-        if risk.extreme_price(ladder.best_bid, ladder.best_ask, r):
-            verdict, ladder = Verdict(PAUSED, "extreme_price"), Ladder()
-        elif not ladder.bids and not ladder.asks:
-            verdict = Verdict(PAUSED, "no_valid_quote")
+        verdict, ladder = _ladder(book, tick, market, verdict, net_yes, variance, inp.now, params)
     desired: tuple[DesiredOrder, ...] = ()
     if verdict.may_quote:
-        reduce_net = net_yes if verdict.state == REDUCE_ONLY else None
         desired = ladder_orders(
             market,
             ladder,
             max(free_yes, ZERO),
-            reduce_only_net=reduce_net,
+            reduce_only_net=net_yes if verdict.state == REDUCE_ONLY else None,
             free_no_shares=max(free_no, ZERO),
         )
-
-    new_mem_base = dict(
+    base = replace(
+        prev,
         last_mid=mid if mid is not None else prev.last_mid,
         last_mid_ts=inp.now if mid is not None else prev.last_mid_ts,
         variance_per_sec=variance,
         jump_until=jump_until,
     )
     current = QuoteState(mid_bucket(mid), ladder.skew, tick, str(verdict))
-    if inp.venue_mode is VenueMode.DISABLED:
-        mm = MarketMemory(state=current, wanted=prev.wanted, **new_mem_base)
-        return MarketDecision(market.condition_id, verdict, desired=desired), mm
+    return _settle(inp, market, base, current, verdict, desired)
 
+
+def _ladder(
+    book: BookView,
+    tick: Decimal,
+    market: MarketInfo,
+    verdict: Verdict,
+    net_yes: Decimal,
+    variance: Decimal | None,
+    now: float,
+    params: StrategyParams,
+) -> tuple[Verdict, Ladder]:
+    """The model's quotes for a quotable book, or a pause when they are extreme or missing."""
+    q, r = params.quoting, params.risk
+    size = quote_size(q.order_size, market)
+    if q.name == "avellaneda":
+        v = q.initial_variance_per_sec if variance is None else variance
+        ladder = avellaneda_ladder(book, tick, net_yes, size, v, market, now, q)
+    else:
+        ladder = edge_ladder(book, tick, net_yes, size, q, r)
+    if risk.extreme_price(ladder.best_bid, ladder.best_ask, r):
+        return Verdict(PAUSED, "extreme_price"), Ladder()
+    if not ladder.bids and not ladder.asks:
+        return Verdict(PAUSED, "no_valid_quote"), ladder
+    return verdict, ladder
+
+
+def _settle(
+    inp: StrategyInput,
+    market: MarketInfo,
+    base: MarketMemory,
+    current: QuoteState,
+    verdict: Verdict,
+    desired: tuple[DesiredOrder, ...],
+) -> tuple[MarketDecision, MarketMemory]:
+    """Apply the re-quote rule: leave the resting quotes alone, or reconcile them with ``desired``.
+    ``base`` is the market's memory with this call's mid/variance figures, last quote state kept."""
+    if inp.venue_mode is VenueMode.DISABLED:
+        return MarketDecision(market.condition_id, verdict, desired=desired), replace(
+            base, state=current
+        )
     tokens = (market.yes_token, market.no_token)
     quotes = [o for o in inp.open_orders if o.tag == "quote" and o.token_id in tokens]
-    why = requote_reason(prev.state, prev.wanted, current, resting_keys(quotes))
+    why = requote_reason(base.state, base.wanted, current, resting_keys(quotes))
     if not why:
-        mm = MarketMemory(state=prev.state, wanted=prev.wanted, **new_mem_base)
-        return MarketDecision(market.condition_id, verdict, desired=desired), mm
+        return MarketDecision(market.condition_id, verdict, desired=desired), base
     rec = reconcile(desired, quotes)
-    mm = MarketMemory(state=current, wanted=tuple(d.key for d in desired), **new_mem_base)
+    mm = replace(base, state=current, wanted=tuple(d.key for d in desired))
     md = MarketDecision(market.condition_id, verdict, rec.cancel_ids, rec.new_orders, why, desired)
     return md, mm
 

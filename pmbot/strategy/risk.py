@@ -2,14 +2,15 @@
 
 Global guards (first match names the verdict; all of them update their memory every call):
 
-- ``venue_disabled``      venue trading disabled: halted, nothing can be sent (cancels would fail too).
+- ``venue_disabled``      venue trading disabled: halted, nothing can be sent (cancels would fail
+                          too).
 - ``daily_loss_limit``    daily P&L <= -limit: cancel all and halt until the trading day changes
-                          (``StrategyInput.trading_day``; with a constant day that means until restart).
+                          (``StrategyInput.trading_day``; with a constant day: until restart).
 - ``venue_cancel_only``   the venue accepts only cancels: no new quotes.
 - ``user_feed_down``      fills cannot be seen: no new quotes (resting quotes are cancelled, since
                           inventory is unknown until the channel is back and reconciled).
-- ``reject_breaker``      ``reject_breaker_count`` rejects within the window: pause for the cool-off;
-                          only rejects after the last trip count toward the next one.
+- ``reject_breaker``      ``reject_breaker_count`` rejects within the window: pause for the
+                          cool-off; only rejects after the last trip count toward the next one.
 - ``position_limit``      unhedged position value (``pmbot.strategy.position``; hedged sets do not
                           count) > ``max_position_size_usd``: cancel all once, then reduce-only
                           (every market quotes only what shrinks its unhedged position) until the
@@ -75,24 +76,8 @@ def evaluate_global(
         halted_day = trading_day
     daily_halt = halted_day is not None
 
-    # position limit with hysteresis
-    limit = params.max_position_size_usd
-    if memory.position_reducing:
-        position_reducing = unhedged_position_usd >= limit * params.resume_fraction
-    else:
-        position_reducing = unhedged_position_usd > limit
-
-    # reject-rate breaker
-    breaker_until = memory.breaker_until
-    tripped_at = memory.breaker_tripped_at
-    if now >= breaker_until:
-        window_start = now - float(params.reject_breaker_window_secs)
-        counted = [
-            t for t in recent_rejects if t > window_start and (tripped_at is None or t > tripped_at)
-        ]
-        if len(counted) >= params.reject_breaker_count:
-            breaker_until = now + float(params.reject_cooloff_secs)
-            tripped_at = now
+    position_reducing = _position_reducing(unhedged_position_usd, memory.position_reducing, params)
+    breaker_until, tripped_at = _breaker(now, recent_rejects, memory, params)
     breaker = now < breaker_until
 
     if venue_mode is VenueMode.DISABLED:
@@ -121,6 +106,31 @@ def evaluate_global(
     return GlobalRisk(verdict=verdict, cancel_all=cancel_all, memory=new_memory)
 
 
+def _position_reducing(unhedged_usd: Decimal, reducing: bool, params: RiskParams) -> bool:
+    """Past the limit: reduce until under ``resume_fraction`` of it (hysteresis)."""
+    limit = params.max_position_size_usd
+    if reducing:
+        return unhedged_usd >= limit * params.resume_fraction
+    return unhedged_usd > limit
+
+
+def _breaker(
+    now: float, recent_rejects: Sequence[float], memory: RiskMemory, params: RiskParams
+) -> tuple[float, float | None]:
+    """(cool-off end, last trip time) of the reject-rate breaker; rejects before the last trip
+    never count toward the next one."""
+    breaker_until, tripped_at = memory.breaker_until, memory.breaker_tripped_at
+    if now >= breaker_until:
+        window_start = now - float(params.reject_breaker_window_secs)
+        counted = [
+            t for t in recent_rejects if t > window_start and (tripped_at is None or t > tripped_at)
+        ]
+        if len(counted) >= params.reject_breaker_count:
+            breaker_until = now + float(params.reject_cooloff_secs)
+            tripped_at = now
+    return breaker_until, tripped_at
+
+
 def book_problem(book: BookView | None, params: RiskParams) -> str:
     """Why this YES book cannot be quoted, or "" when it can."""
     if book is None:
@@ -129,9 +139,9 @@ def book_problem(book: BookView | None, params: RiskParams) -> str:
         return "not_live"
     if book.age_secs > float(params.stale_book_secs):
         return "stale_book"
-    if not book.two_sided:
+    if book.best_bid is None or book.best_ask is None:
         return "one_sided_book"
-    if book.best_bid >= book.best_ask:  # type: ignore[operator]
+    if book.best_bid >= book.best_ask:
         return "crossed_book"
     return ""
 

@@ -1,4 +1,4 @@
-"""Risk guards through `decide`: each trips with its reason, fails closed, and releases when it should."""
+"""Risk guards through `decide`: each trips with its reason, fails closed, releases in time."""
 
 from decimal import Decimal as D
 
