@@ -201,7 +201,7 @@ class Metrics:
         self.position_value_by_kind_usd = gauge(
             "position_value_by_kind_usd",
             "Position value at mid by kind: hedged (complete sets, arbitrage baskets) or "
-            "unhedged (directional; what max_position_size_usd limits). Sums to position_value_usd.",
+            "unhedged (directional; what max_position_size_usd limits). They sum to the total.",
             ("kind",),
         )
         self.risk_reduce_only = gauge(
