@@ -196,6 +196,23 @@ class Metrics:
             "position_value_usd", "Total dollar value of every position held, at mid."
         )
         self.position_limit_usd = gauge("position_limit_usd", "Configured max_position_size_usd.")
+
+        # ---------------------------------------------------------------- position split (issue 19)
+        self.position_value_by_kind_usd = gauge(
+            "position_value_by_kind_usd",
+            "Position value at mid by kind: hedged (complete sets, arbitrage baskets) or "
+            "unhedged (directional; what max_position_size_usd limits). They sum to the total.",
+            ("kind",),
+        )
+        self.risk_reduce_only = gauge(
+            "risk_reduce_only",
+            "1 while the whole bot quotes reduce-only past a global limit, with its reason.",
+            ("reason",),
+        )
+        for kind in ("hedged", "unhedged"):
+            self.position_value_by_kind_usd.labels(kind=kind).set(0)
+        self.risk_reduce_only.labels(reason="").set(0)
+        # ---------------------------------------------------------------- end position split
         self.pnl_usd = gauge(
             "pnl_usd",
             "Profit and loss in dollars by kind (realized, unrealized, fees, total).",

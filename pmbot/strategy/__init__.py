@@ -1,7 +1,8 @@
 """Pure strategy core: values in, values out. See ``decide.py`` for the one entry point.
 
 Imports only ``pmbot.model`` and the standard library's decimal/dataclasses/math/enum/typing
-(plus collections); no I/O, threading, time, logging, randomness or metrics (tests/unit/test_imports.py).
+(plus collections); no I/O, threading, time, logging, randomness or metrics
+(tests/unit/test_imports.py).
 """
 
 from pmbot.strategy.decide import (

@@ -239,9 +239,44 @@ def _evaluate(
         return None  # no gross edge: nothing seen
     rates = [s.market.fee_rate for s in sources]
     top_edge = (
-        payout - sum(top_prices) - sum(taker_fee(ONE, p, r) for p, r in zip(top_prices, rates))
+        payout
+        - sum(top_prices)
+        - sum(taker_fee(ONE, p, r) for p, r in zip(top_prices, rates, strict=True))
     )
-    base = Opportunity(
+    base = _seen(kind, ident, payout, top_edge, order_type)
+    if augmented:
+        return base.skip("augmented")
+    if any(s.book is None or not s.book.live or s.book.age_secs > stale_secs for s in sources):
+        return base.skip("not_live")
+    if top_edge <= params.min_edge_usd:
+        return base.skip("below_edge")
+    budget = min(params.max_basket_usd, budget_usd)
+    if budget <= ZERO:
+        return base.skip("budget")
+    walk = _walk(levels, rates, payout, params.min_edge_usd, budget)
+    legs = _legs(sources, walk)
+    opp = dataclasses.replace(
+        base,
+        legs=legs,
+        sets=walk.sets,
+        cost_usd=walk.cost,
+        fees_usd=walk.fees,
+        edge_usd=walk.sets * payout - walk.cost - walk.fees,
+    )
+    too_small = walk.sets <= ZERO or any(
+        walk.sets < s.market.min_size or cost < MIN_MARKETABLE_BUY_USD
+        for s, cost in zip(sources, walk.leg_costs, strict=True)
+    )
+    if too_small:
+        return opp.skip("budget" if walk.budget_bound else "below_min_size")
+    return opp
+
+
+def _seen(
+    kind: str, ident: str, payout: Decimal, top_edge: Decimal, order_type: OrderType
+) -> Opportunity:
+    """An opportunity seen at the top of the books, before sizing (no legs yet)."""
+    return Opportunity(
         kind=kind,
         key=f"{kind}:{ident}",
         legs=(),
@@ -253,17 +288,11 @@ def _evaluate(
         top_edge_per_set=top_edge,
         order_type=order_type,
     )
-    if augmented:
-        return base.skip("augmented")
-    if any(s.book is None or not s.book.live or s.book.age_secs > stale_secs for s in sources):
-        return base.skip("not_live")
-    if top_edge <= params.min_edge_usd:
-        return base.skip("below_edge")
-    budget = min(params.max_basket_usd, budget_usd)
-    if budget <= ZERO:
-        return base.skip("budget")
-    walk = _walk(levels, rates, payout, params.min_edge_usd, budget)
-    legs = tuple(
+
+
+def _legs(sources: Sequence[_LegSource], walk: _Walk) -> tuple[ArbLeg, ...]:
+    """One BUY leg per source at the walk's limit price, ``walk.sets`` shares each."""
+    return tuple(
         ArbLeg(
             market=s.market.condition_id,
             token_id=s.token_id,
@@ -278,23 +307,8 @@ def _evaluate(
             cost_usd=cost,
             complement_token=s.complement,
         )
-        for s, limit, cost in zip(sources, walk.limits, walk.leg_costs)
+        for s, limit, cost in zip(sources, walk.limits, walk.leg_costs, strict=True)
     )
-    opp = dataclasses.replace(
-        base,
-        legs=legs,
-        sets=walk.sets,
-        cost_usd=walk.cost,
-        fees_usd=walk.fees,
-        edge_usd=walk.sets * payout - walk.cost - walk.fees,
-    )
-    too_small = walk.sets <= ZERO or any(
-        walk.sets < s.market.min_size or cost < MIN_MARKETABLE_BUY_USD
-        for s, cost in zip(sources, walk.leg_costs)
-    )
-    if too_small:
-        return opp.skip("budget" if walk.budget_bound else "below_min_size")
-    return opp
 
 
 @dataclass(frozen=True, slots=True)
@@ -323,7 +337,7 @@ def _walk(
     budget_bound = False
     while all(idx[i] < len(levels[i]) for i in range(n)):
         prices = [levels[i][idx[i]][0] for i in range(n)]
-        per_set_fee = sum((taker_fee(ONE, p, r) for p, r in zip(prices, rates)), ZERO)
+        per_set_fee = sum((taker_fee(ONE, p, r) for p, r in zip(prices, rates, strict=True)), ZERO)
         per_set_cost = sum(prices, ZERO)
         if payout - per_set_cost - per_set_fee <= min_edge:
             break

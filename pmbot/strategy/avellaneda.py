@@ -7,7 +7,8 @@
 - Reservation price ``r = s - q * gamma * sigma^2 * T``. ``q`` is the net YES position in shares
   (YES minus NO, hedged arbitrage sets excluded); ``T`` is ``horizon_secs`` capped by the time left
   to the market's end date.
-- Half spread ``min_half_spread_ticks * tick + gamma * sigma^2 * T / 2 + vol_spread_mult * sigma * sqrt(T)``:
+- Half spread
+  ``min_half_spread_ticks * tick + gamma * sigma^2 * T / 2 + vol_spread_mult * sigma * sqrt(T)``:
   the AS inventory term plus a term that widens with measured volatility.
 - Ladder: ``ladder_levels`` levels per side, ``ladder_step_ticks`` apart, each ``order_size``.
 - Liquidity rewards (Polymarket scores resting orders within ``max_spread`` of the mid and at least

@@ -8,16 +8,19 @@ How the strategy thread uses it (the contract):
    ``now`` (unix seconds), the quoted ``markets``, ``books`` (token -> ``BookView``; the YES book of
    each market is required, NO books are used by arbitrage when present), ``inventory`` (token ->
    shares), ``hedged`` (token -> shares held in completed arbitrage sets; treated as flat by the
-   quoting skew and never sold by quotes), ``position_value_usd`` and ``daily_pnl_usd`` from the
-   inventory, ``open_orders`` (every live or pending order of the bot as ``LiveOrder``, with its tag),
+   quoting skew and never sold by quotes), ``unhedged_position_usd`` (what the position limit
+   reads; ``pmbot.strategy.position`` defines it), ``hedged_position_usd`` and
+   ``position_value_usd`` (their sum, informational) and ``daily_pnl_usd`` from the inventory,
+   ``open_orders`` (every live or pending order of the bot as ``LiveOrder``, with its tag),
    ``user_feed_up``, ``venue_mode``, ``recent_rejects`` (timestamps of rejected orders),
    ``trading_day`` (e.g. the UTC date; a change lifts the daily-loss halt), ``events`` (neg-risk
    events to watch for baskets) and ``arb_exposure_usd`` (capital in open hedged sets).
 2. Call ``decide`` with the memory returned by the previous call (``StrategyMemory()`` at start).
-3. If ``decision.cancel_all``: send ``CancelAll(decision.cancel_all_reason)`` first.
-4. For each ``MarketDecision``: cancel ``cancel_ids``, then place ``new_orders`` (``Replace`` batches
-   them with cancels first); mark them pending / cancel-pending in the order tracker so the next
-   call sees them (``LiveOrder.pending`` / ``cancel_pending``).
+3. If ``decision.cancel_all``: send ``CancelAll(decision.cancel_all_reason)`` first (the markets'
+   decisions then treat nothing as resting: the reduce-only orders of a breach go out after it).
+4. For each ``MarketDecision``: cancel ``cancel_ids``, then place ``new_orders`` (``Replace``
+   batches them with cancels first); mark them pending / cancel-pending in the order tracker so
+   the next call sees them (``LiveOrder.pending`` / ``cancel_pending``).
 5. Send ``decision.arb_orders`` (BUY, FOK/FAK, not post-only, tag ``arb``) as one batch; feed uneven
    leg fills to ``arbitrage.plan_leg_repair``.
 6. Log / export verdicts that changed (``decision.verdict`` global, ``MarketDecision.verdict`` per
@@ -35,7 +38,7 @@ cancelled. With the venue disabled nothing is sent (cancels would fail as well).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from pmbot.model import ZERO, EventInfo, MarketInfo, VenueMode
@@ -73,6 +76,8 @@ class StrategyInput:
     trading_day: str = ""
     events: tuple[EventInfo, ...] = ()
     arb_exposure_usd: Decimal = ZERO
+    unhedged_position_usd: Decimal = ZERO
+    hedged_position_usd: Decimal = ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +135,7 @@ class Decision:
 def decide(inp: StrategyInput, memory: StrategyMemory, params: StrategyParams) -> Decision:
     g = risk.evaluate_global(
         now=inp.now,
-        position_value_usd=inp.position_value_usd,
+        unhedged_position_usd=inp.unhedged_position_usd,
         daily_pnl_usd=inp.daily_pnl_usd,
         trading_day=inp.trading_day,
         user_feed_up=inp.user_feed_up,
@@ -139,6 +144,8 @@ def decide(inp: StrategyInput, memory: StrategyMemory, params: StrategyParams) -
         memory=memory.risk,
         params=params.risk,
     )
+    if g.cancel_all:  # the engine cancels everything first: nothing of ours rests any more
+        inp = replace(inp, open_orders=())
     market_decisions: list[MarketDecision] = []
     market_memory: dict[str, MarketMemory] = dict(memory.markets)
     for market in inp.markets:
@@ -150,11 +157,9 @@ def decide(inp: StrategyInput, memory: StrategyMemory, params: StrategyParams) -
     opportunities: tuple[arbitrage.Opportunity, ...] = ()
     arb_orders: tuple[DesiredOrder, ...] = ()
     arb_fired = memory.arb_fired
-    if (
-        params.arbitrage.enabled
-        and g.verdict.state == QUOTING
-        and inp.venue_mode is VenueMode.NORMAL
-    ):
+    # Hedged sets are not directional risk: arbitrage goes on while the position limit reduces.
+    arb_ok = g.verdict.state == QUOTING or g.verdict == risk.POSITION_LIMIT_VERDICT
+    if params.arbitrage.enabled and arb_ok and inp.venue_mode is VenueMode.NORMAL:
         opportunities, arb_orders, arb_fired = _arbitrage(inp, memory, params)
 
     return Decision(
@@ -196,48 +201,73 @@ def _decide_market(
     net_yes = free_yes - free_no
     ladder = Ladder()
     if verdict.may_quote and book is not None:
-        size = quote_size(q.order_size, market)
-        if q.name == "avellaneda":
-            ladder = avellaneda_ladder(
-                book,
-                tick,
-                net_yes,
-                size,
-                q.initial_variance_per_sec if variance is None else variance,
-                market,
-                inp.now,
-                q,
-            )
-        else:
-            ladder = edge_ladder(book, tick, net_yes, size, q, r)
-        if risk.extreme_price(ladder.best_bid, ladder.best_ask, r):
-            verdict, ladder = Verdict(PAUSED, "extreme_price"), Ladder()
-        elif not ladder.bids and not ladder.asks:
-            verdict = Verdict(PAUSED, "no_valid_quote")
+        verdict, ladder = _ladder(book, tick, market, verdict, net_yes, variance, inp.now, params)
     desired: tuple[DesiredOrder, ...] = ()
     if verdict.may_quote:
-        reduce_net = net_yes if verdict.state == REDUCE_ONLY else None
-        desired = ladder_orders(market, ladder, max(free_yes, ZERO), reduce_only_net=reduce_net)
-
-    new_mem_base = dict(
+        desired = ladder_orders(
+            market,
+            ladder,
+            max(free_yes, ZERO),
+            reduce_only_net=net_yes if verdict.state == REDUCE_ONLY else None,
+            free_no_shares=max(free_no, ZERO),
+        )
+    base = replace(
+        prev,
         last_mid=mid if mid is not None else prev.last_mid,
         last_mid_ts=inp.now if mid is not None else prev.last_mid_ts,
         variance_per_sec=variance,
         jump_until=jump_until,
     )
     current = QuoteState(mid_bucket(mid), ladder.skew, tick, str(verdict))
-    if inp.venue_mode is VenueMode.DISABLED:
-        mm = MarketMemory(state=current, wanted=prev.wanted, **new_mem_base)
-        return MarketDecision(market.condition_id, verdict, desired=desired), mm
+    return _settle(inp, market, base, current, verdict, desired)
 
+
+def _ladder(
+    book: BookView,
+    tick: Decimal,
+    market: MarketInfo,
+    verdict: Verdict,
+    net_yes: Decimal,
+    variance: Decimal | None,
+    now: float,
+    params: StrategyParams,
+) -> tuple[Verdict, Ladder]:
+    """The model's quotes for a quotable book, or a pause when they are extreme or missing."""
+    q, r = params.quoting, params.risk
+    size = quote_size(q.order_size, market)
+    if q.name == "avellaneda":
+        v = q.initial_variance_per_sec if variance is None else variance
+        ladder = avellaneda_ladder(book, tick, net_yes, size, v, market, now, q)
+    else:
+        ladder = edge_ladder(book, tick, net_yes, size, q, r)
+    if risk.extreme_price(ladder.best_bid, ladder.best_ask, r):
+        return Verdict(PAUSED, "extreme_price"), Ladder()
+    if not ladder.bids and not ladder.asks:
+        return Verdict(PAUSED, "no_valid_quote"), ladder
+    return verdict, ladder
+
+
+def _settle(
+    inp: StrategyInput,
+    market: MarketInfo,
+    base: MarketMemory,
+    current: QuoteState,
+    verdict: Verdict,
+    desired: tuple[DesiredOrder, ...],
+) -> tuple[MarketDecision, MarketMemory]:
+    """Apply the re-quote rule: leave the resting quotes alone, or reconcile them with ``desired``.
+    ``base`` is the market's memory with this call's mid/variance figures, last quote state kept."""
+    if inp.venue_mode is VenueMode.DISABLED:
+        return MarketDecision(market.condition_id, verdict, desired=desired), replace(
+            base, state=current
+        )
     tokens = (market.yes_token, market.no_token)
     quotes = [o for o in inp.open_orders if o.tag == "quote" and o.token_id in tokens]
-    why = requote_reason(prev.state, prev.wanted, current, resting_keys(quotes))
+    why = requote_reason(base.state, base.wanted, current, resting_keys(quotes))
     if not why:
-        mm = MarketMemory(state=prev.state, wanted=prev.wanted, **new_mem_base)
-        return MarketDecision(market.condition_id, verdict, desired=desired), mm
+        return MarketDecision(market.condition_id, verdict, desired=desired), base
     rec = reconcile(desired, quotes)
-    mm = MarketMemory(state=current, wanted=tuple(d.key for d in desired), **new_mem_base)
+    mm = replace(base, state=current, wanted=tuple(d.key for d in desired))
     md = MarketDecision(market.condition_id, verdict, rec.cancel_ids, rec.new_orders, why, desired)
     return md, mm
 

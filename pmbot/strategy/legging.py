@@ -117,8 +117,8 @@ def _fill_of(leg: ArbLeg, value: LegFill | Decimal | None) -> LegFill:
     return LegFill(leg.token_id, value, leg.price)
 
 
-def _usable(book: BookView | None, stale_secs: float) -> bool:
-    return book is not None and book.live and book.age_secs <= stale_secs
+def _usable(book: BookView, stale_secs: float) -> bool:
+    return book.live and book.age_secs <= stale_secs
 
 
 def _sweep(levels: Sequence[Level], size: Decimal) -> tuple[Decimal, Decimal] | None:
@@ -150,7 +150,7 @@ def _unwind(legs, fills, books, done, target, pay, order_type, stale_secs):
         if excess < leg.min_size:
             return None, "unwind_below_min_size"
         book = _book(books, leg)
-        if not _usable(book, stale_secs):
+        if book is None or not _usable(book, stale_secs):
             return None, "unwind_not_live"
         swept = _sweep(book.bid_levels(), excess)
         if swept is None:
@@ -185,7 +185,7 @@ def _complete(legs, fills, books, done, target, pay, order_type, stale_secs):
         if missing < leg.min_size:
             return None, "complete_below_min_size"
         book = _book(books, leg)
-        if not _usable(book, stale_secs):
+        if book is None or not _usable(book, stale_secs):
             return None, "complete_not_live"
         swept = _sweep(book.ask_levels(), missing)
         if swept is None:

@@ -1,4 +1,5 @@
-"""Frozen strategy parameters, one dataclass per config section (``strategy``, ``risk``, ``arbitrage``).
+"""Frozen strategy parameters, one dataclass per config section (``strategy``, ``risk``,
+``arbitrage``).
 
 Field names and defaults mirror ``config.yaml`` / ``pmbot.config`` so the strategy thread can build
 them with :meth:`StrategyParams.from_sections` from the validated config objects. This module does
@@ -20,7 +21,7 @@ from pmbot.model import OrderType
 
 @dataclass(frozen=True, slots=True)
 class QuotingParams:
-    """The ``strategy:`` section. ``name`` selects ``edge`` (the seed's exact rules) or ``avellaneda``."""
+    """The ``strategy:`` section. ``name``: ``edge`` (the seed's exact rules) or ``avellaneda``."""
 
     name: str = "edge"
     edge_fraction: Decimal = Decimal("0.10")
@@ -61,7 +62,7 @@ class RiskParams:
 
 @dataclass(frozen=True, slots=True)
 class ArbitrageParams:
-    """The ``arbitrage:`` section (events are resolved by the wiring and passed in ``StrategyInput``)."""
+    """The ``arbitrage:`` section (the wiring resolves events, passed in ``StrategyInput``)."""
 
     enabled: bool = True
     binary_markets: bool = True
@@ -85,7 +86,7 @@ class StrategyParams:
     def from_sections(
         cls, strategy: Any = None, risk: Any = None, arbitrage: Any = None
     ) -> StrategyParams:
-        """Build from objects (e.g. ``cfg.strategy``, ``cfg.risk``, ``cfg.arbitrage``) or mappings."""
+        """Build from objects (``cfg.strategy``, ``cfg.risk``, ``cfg.arbitrage``) or mappings."""
         return cls(
             quoting=_build(QuotingParams, strategy),
             risk=_build(RiskParams, risk),

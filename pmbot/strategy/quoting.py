@@ -1,5 +1,6 @@
-"""The seed's default quoting rules (``strategy.name: edge``), exactly as issue 7 states them, plus the
-pieces every quoting model shares: fitting prices to the book and turning YES-terms prices into orders.
+"""The seed's default quoting rules (``strategy.name: edge``), exactly as issue 7 states them, plus
+the pieces every quoting model shares: fitting prices to the book and turning YES-terms prices into
+orders.
 
 Rules (``e = edge_fraction``):
 
@@ -10,8 +11,9 @@ Rules (``e = edge_fraction``):
 - Both kept inside ``[tick, 1 - tick]`` and never crossing the book (post-only): ``bid < best_ask``,
   ``ask > best_bid``.
 - Quotes are in YES terms. The bid is a BUY YES. The ask is a SELL YES when the free YES inventory
-  covers it, otherwise a BUY NO at ``1 - ask`` -- on Polymarket's unified book (protocol 6.1) the two
-  are the same order economically, and the BUY NO needs no inventory.
+  covers it, otherwise a BUY NO at ``1 - ask`` -- on Polymarket's unified book (protocol 6.1) the
+  two are the same order economically, and the BUY NO needs no inventory. Reduce-only quotes sell
+  held tokens on both sides (a short-YES bid becomes a SELL NO at ``1 - bid``).
 - Size ``order_size``, never below the market's minimum size; sizes have 2 decimals on the venue.
 
 The extreme-price pause (``bid <= min_bid`` or ``ask >= max_ask``) lives in ``risk.py``.
@@ -33,8 +35,8 @@ PriceSize = tuple[Decimal, Decimal]
 
 @dataclass(frozen=True, slots=True)
 class Ladder:
-    """YES-terms quotes: ``bids`` best (highest) first, ``asks`` best (lowest) first. ``skew`` is the
-    signed inventory shift in ticks the model applied; it is part of the re-quote state."""
+    """YES-terms quotes: ``bids`` best (highest) first, ``asks`` best (lowest) first. ``skew`` is
+    the signed inventory shift in ticks the model applied; it is part of the re-quote state."""
 
     bids: tuple[PriceSize, ...] = ()
     asks: tuple[PriceSize, ...] = ()
@@ -121,9 +123,11 @@ def edge_ladder(
     risk: RiskParams,
 ) -> Ladder:
     """``edge`` quotes for a two-sided YES book (callers check ``book.two_sided`` first)."""
+    if book.best_bid is None or book.best_ask is None:
+        return Ladder()
     skew = skew_direction(net_yes_shares, book.mid, risk.max_inventory_imbalance_usd)
     shift = skew * quoting.skew_ticks
-    bid, ask = edge_prices(book.best_bid, book.best_ask, tick, quoting.edge_fraction, shift)  # type: ignore[arg-type]
+    bid, ask = edge_prices(book.best_bid, book.best_ask, tick, quoting.edge_fraction, shift)
     return Ladder(
         bids=((bid, size),) if bid is not None else (),
         asks=((ask, size),) if ask is not None else (),
@@ -137,12 +141,15 @@ def ladder_orders(
     free_yes_shares: Decimal,
     *,
     reduce_only_net: Decimal | None = None,
+    free_no_shares: Decimal = ZERO,
 ) -> tuple[DesiredOrder, ...]:
     """YES-terms ladder -> post-only GTC orders.
 
     Asks become SELL YES while free YES shares cover the level, else BUY NO at ``1 - ask``.
     ``reduce_only_net`` (net YES shares) keeps only the side that shrinks the position and caps its
-    total size at the position; levels that end below the market's minimum size are dropped.
+    total size at the position; levels that end below the market's minimum size are dropped. In
+    reduce-only, bids (short YES = long NO) become SELL NO at ``1 - bid`` while free NO shares cover
+    them, so reducing sells held tokens on both sides instead of buying the complement.
     """
     bids = list(ladder.bids)
     asks = list(ladder.asks)
@@ -154,8 +161,16 @@ def ladder_orders(
         else:
             bids, asks = [], []
     orders: list[DesiredOrder] = []
+    no_left = free_no_shares if reduce_only_net is not None else ZERO
     for price, size in bids:
-        if size >= market.min_size:
+        if size < market.min_size:
+            continue
+        if no_left >= size:
+            no_left -= size
+            orders.append(
+                DesiredOrder(market.condition_id, market.no_token, Side.SELL, ONE - price, size)
+            )
+        else:
             orders.append(
                 DesiredOrder(market.condition_id, market.yes_token, Side.BUY, price, size)
             )

@@ -2,9 +2,9 @@
 
 Orders match by ``(token, side, price, size)`` -- size is the remaining size, so a partly filled
 quote no longer matches and is replaced. Matching is a multiset match: two identical desired orders
-need two identical open ones. Pending (sent, not yet acknowledged) orders count as present and are
-never duplicated; an unwanted pending order cannot be cancelled by id yet, so it is left for the next
-round. Orders whose cancel was already sent (``cancel_pending``) count as gone.
+need two identical open ones. Pending (sent, not yet acknowledged) orders count as present and
+are never duplicated; an unwanted pending order cannot be cancelled by id yet, so it is left for
+the next round. Orders whose cancel was already sent (``cancel_pending``) count as gone.
 """
 
 from __future__ import annotations

@@ -2,16 +2,20 @@
 
 Global guards (first match names the verdict; all of them update their memory every call):
 
-- ``venue_disabled``      venue trading disabled: halted, nothing can be sent (cancels would fail too).
+- ``venue_disabled``      venue trading disabled: halted, nothing can be sent (cancels would fail
+                          too).
 - ``daily_loss_limit``    daily P&L <= -limit: cancel all and halt until the trading day changes
-                          (``StrategyInput.trading_day``; with a constant day that means until restart).
-- ``position_limit``      total position value > ``max_position_size_usd``: cancel all and pause;
-                          resume once the value is back under ``resume_fraction`` * limit (hysteresis).
+                          (``StrategyInput.trading_day``; with a constant day: until restart).
 - ``venue_cancel_only``   the venue accepts only cancels: no new quotes.
 - ``user_feed_down``      fills cannot be seen: no new quotes (resting quotes are cancelled, since
                           inventory is unknown until the channel is back and reconciled).
-- ``reject_breaker``      ``reject_breaker_count`` rejects within the window: pause for the cool-off;
-                          only rejects after the last trip count toward the next one.
+- ``reject_breaker``      ``reject_breaker_count`` rejects within the window: pause for the
+                          cool-off; only rejects after the last trip count toward the next one.
+- ``position_limit``      unhedged position value (``pmbot.strategy.position``; hedged sets do not
+                          count) > ``max_position_size_usd``: cancel all once, then reduce-only
+                          (every market quotes only what shrinks its unhedged position) until the
+                          value is back under ``resume_fraction`` * limit (hysteresis). Evaluated
+                          last among the global guards because it still lets orders out.
 
 Per-market guards: ``no_book`` / ``not_live`` / ``stale_book`` / ``one_sided_book`` /
 ``crossed_book`` (inconsistent book), ``price_jump`` (the mid moved >= ``jump_threshold`` since the
@@ -33,11 +37,12 @@ from pmbot.strategy.params import RiskParams
 from pmbot.strategy.views import HALTED, PAUSED, QUOTING_VERDICT, REDUCE_ONLY, BookView, Verdict
 
 CANCEL_ALL_REASONS = frozenset({"daily_loss_limit", "position_limit"})
+POSITION_LIMIT_VERDICT = Verdict(REDUCE_ONLY, "position_limit")
 
 
 @dataclass(frozen=True, slots=True)
 class RiskMemory:
-    position_paused: bool = False
+    position_reducing: bool = False
     halted_day: str | None = None  # the trading day the daily loss limit tripped on
     breaker_until: float = 0.0
     breaker_tripped_at: float | None = None
@@ -54,7 +59,7 @@ class GlobalRisk:
 def evaluate_global(
     *,
     now: float,
-    position_value_usd: Decimal,
+    unhedged_position_usd: Decimal,
     daily_pnl_usd: Decimal,
     trading_day: str,
     user_feed_up: bool,
@@ -71,16 +76,50 @@ def evaluate_global(
         halted_day = trading_day
     daily_halt = halted_day is not None
 
-    # position limit with hysteresis
-    limit = params.max_position_size_usd
-    if memory.position_paused:
-        position_paused = position_value_usd >= limit * params.resume_fraction
-    else:
-        position_paused = position_value_usd > limit
+    position_reducing = _position_reducing(unhedged_position_usd, memory.position_reducing, params)
+    breaker_until, tripped_at = _breaker(now, recent_rejects, memory, params)
+    breaker = now < breaker_until
 
-    # reject-rate breaker
-    breaker_until = memory.breaker_until
-    tripped_at = memory.breaker_tripped_at
+    if venue_mode is VenueMode.DISABLED:
+        verdict = Verdict(HALTED, "venue_disabled")
+    elif daily_halt:
+        verdict = Verdict(HALTED, "daily_loss_limit")
+    elif venue_mode is VenueMode.CANCEL_ONLY:
+        verdict = Verdict(PAUSED, "venue_cancel_only")
+    elif not user_feed_up:
+        verdict = Verdict(PAUSED, "user_feed_down")
+    elif breaker:
+        verdict = Verdict(PAUSED, "reject_breaker")
+    elif position_reducing:
+        verdict = POSITION_LIMIT_VERDICT
+    else:
+        verdict = QUOTING_VERDICT
+    label = str(verdict)
+    cancel_all = verdict.reason in CANCEL_ALL_REASONS and label != memory.last_global
+    new_memory = RiskMemory(
+        position_reducing=position_reducing,
+        halted_day=halted_day,
+        breaker_until=breaker_until,
+        breaker_tripped_at=tripped_at,
+        last_global=label,
+    )
+    return GlobalRisk(verdict=verdict, cancel_all=cancel_all, memory=new_memory)
+
+
+def _position_reducing(unhedged_usd: Decimal, reducing: bool, params: RiskParams) -> bool:
+    """Past the limit: reduce until under ``resume_fraction`` of it (hysteresis)."""
+    limit = params.max_position_size_usd
+    if reducing:
+        return unhedged_usd >= limit * params.resume_fraction
+    return unhedged_usd > limit
+
+
+def _breaker(
+    now: float, recent_rejects: Sequence[float], memory: RiskMemory, params: RiskParams
+) -> tuple[float, float | None]:
+    """(cool-off end, last trip time) of the reject-rate breaker; rejects before the last trip
+    never count toward the next one."""
+    breaker_until, tripped_at = memory.breaker_until, memory.breaker_tripped_at
     if now >= breaker_until:
         window_start = now - float(params.reject_breaker_window_secs)
         counted = [
@@ -89,32 +128,7 @@ def evaluate_global(
         if len(counted) >= params.reject_breaker_count:
             breaker_until = now + float(params.reject_cooloff_secs)
             tripped_at = now
-    breaker = now < breaker_until
-
-    if venue_mode is VenueMode.DISABLED:
-        verdict = Verdict(HALTED, "venue_disabled")
-    elif daily_halt:
-        verdict = Verdict(HALTED, "daily_loss_limit")
-    elif position_paused:
-        verdict = Verdict(PAUSED, "position_limit")
-    elif venue_mode is VenueMode.CANCEL_ONLY:
-        verdict = Verdict(PAUSED, "venue_cancel_only")
-    elif not user_feed_up:
-        verdict = Verdict(PAUSED, "user_feed_down")
-    elif breaker:
-        verdict = Verdict(PAUSED, "reject_breaker")
-    else:
-        verdict = QUOTING_VERDICT
-    label = str(verdict)
-    cancel_all = verdict.reason in CANCEL_ALL_REASONS and label != memory.last_global
-    new_memory = RiskMemory(
-        position_paused=position_paused,
-        halted_day=halted_day,
-        breaker_until=breaker_until,
-        breaker_tripped_at=tripped_at,
-        last_global=label,
-    )
-    return GlobalRisk(verdict=verdict, cancel_all=cancel_all, memory=new_memory)
+    return breaker_until, tripped_at
 
 
 def book_problem(book: BookView | None, params: RiskParams) -> str:
@@ -125,9 +139,9 @@ def book_problem(book: BookView | None, params: RiskParams) -> str:
         return "not_live"
     if book.age_secs > float(params.stale_book_secs):
         return "stale_book"
-    if not book.two_sided:
+    if book.best_bid is None or book.best_ask is None:
         return "one_sided_book"
-    if book.best_bid >= book.best_ask:  # type: ignore[operator]
+    if book.best_bid >= book.best_ask:
         return "crossed_book"
     return ""
 
@@ -155,11 +169,14 @@ def near_end(market: MarketInfo, now: float, params: RiskParams) -> bool:
 
 
 def combine(global_verdict: Verdict, market_reason: str, reduce_only: bool) -> Verdict:
-    """The market's verdict: a global stop wins, then a market pause, then reduce-only."""
+    """The market's verdict: a global stop wins, then a market pause, then a global reduce-only
+    (``reduce_only(position_limit)``), then the market's own reduce-only (``near_end``)."""
     if not global_verdict.may_quote:
         return global_verdict
     if market_reason:
         return Verdict(PAUSED, market_reason)
+    if global_verdict.state == REDUCE_ONLY:
+        return global_verdict
     if reduce_only:
         return Verdict(REDUCE_ONLY, "near_end")
     return QUOTING_VERDICT

@@ -1,9 +1,9 @@
-"""Plain values the strategy reads and writes: a book view, a live order, a desired order, a verdict.
+"""Plain values the strategy reads and writes: book view, live order, desired order, verdict.
 
 These are the strategy's own input/output shapes (frozen, slotted). The strategy thread builds
 ``BookView`` from the latest ``MarketUpdate`` of each token and ``LiveOrder`` from its order
-tracker; it turns ``DesiredOrder`` into ``pmbot.model.NewOrder`` with :meth:`DesiredOrder.to_new_order`
-once it has picked a client id.
+tracker; it turns ``DesiredOrder`` into ``pmbot.model.NewOrder`` with
+:meth:`DesiredOrder.to_new_order` once it has picked a client id.
 
 Venue quirk (protocol 6.1): a binary market has ONE unified book. The NO token's book is the mirror
 of the YES book (NO bid q == YES ask 1-q). :meth:`BookView.mirrored` builds that view when only the
@@ -56,19 +56,21 @@ class BookView:
 
     @property
     def mid(self) -> Decimal | None:
-        if not self.two_sided:
+        bid, ask = self.best_bid, self.best_ask
+        if bid is None or ask is None:
             return None
-        return (self.best_bid + self.best_ask) / 2  # type: ignore[operator]
+        return (bid + ask) / 2
 
     @property
     def microprice(self) -> Decimal | None:
-        """Size-weighted mid: leans toward the side with less size (the side more likely to give way)."""
-        if not self.two_sided:
+        """Size-weighted mid: leans toward the side with less size (likelier to give way)."""
+        bid, ask = self.best_bid, self.best_ask
+        if bid is None or ask is None:
             return None
         total = self.bid_size + self.ask_size
         if total <= ZERO:
-            return self.mid
-        return (self.best_bid * self.ask_size + self.best_ask * self.bid_size) / total  # type: ignore[operator]
+            return (bid + ask) / 2
+        return (bid * self.ask_size + ask * self.bid_size) / total
 
     def bid_levels(self) -> tuple[Level, ...]:
         if self.bids:
@@ -100,7 +102,7 @@ class BookView:
 def book_for(
     token_id: str, books: Mapping[str, BookView], complement: str | None
 ) -> BookView | None:
-    """The token's own book, else the mirror of its complement's book (one unified book per market)."""
+    """The token's own book, else the mirror of its complement's (one unified book per market)."""
     book = books.get(token_id)
     if book is None and complement is not None and complement in books:
         book = books[complement].mirrored()

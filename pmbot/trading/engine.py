@@ -51,6 +51,7 @@ from pmbot.model import (
 from pmbot.state import AppState, StateView
 from pmbot.strategy.decide import StrategyInput, StrategyMemory, decide
 from pmbot.strategy.params import StrategyParams
+from pmbot.strategy.position import PositionSplit
 from pmbot.strategy.views import BookView, LiveOrder
 from pmbot.trading.arbitrage_desk import ArbitrageDesk
 from pmbot.trading.fills import FillTracker
@@ -92,6 +93,7 @@ class Marks:
     mids: dict
     pnl: Pnl
     position_value_usd: Decimal
+    split: PositionSplit  # the same total, hedged vs unhedged (issue 19)
 
 
 class Engine:
@@ -443,7 +445,8 @@ class Engine:
 
     def _marks(self) -> Marks:
         mids = self._mids()
-        return Marks(mids, self.inventory.pnl(mids), self.inventory.position_value_usd(mids))
+        split = self.inventory.position_split(self.market_by_cid.values(), mids)
+        return Marks(mids, self.inventory.pnl(mids), split.total_usd, split)
 
     def _decide(self, origin_ns: int, marks: Marks) -> None:
         if not self._quoting_enabled:
@@ -515,6 +518,8 @@ class Engine:
             books=books,
             inventory=inventory,
             position_value_usd=marks.position_value_usd,
+            unhedged_position_usd=marks.split.unhedged_usd,
+            hedged_position_usd=marks.split.hedged_usd,
             daily_pnl_usd=pnl.realized + pnl.unrealized - self._day_start_pnl(pnl, now),
             open_orders=live,
             user_feed_up=self.feeds_up.get("user", False),
@@ -673,6 +678,12 @@ class Engine:
             for side in ("BUY", "SELL"):
                 m.quotes.labels(market=cid, side=side).set(quotes.get((cid, side), 0))
         m.position_value_usd.set(float(marks.position_value_usd))
+        m.position_value_by_kind_usd.labels(kind="hedged").set(float(marks.split.hedged_usd))
+        m.position_value_by_kind_usd.labels(kind="unhedged").set(float(marks.split.unhedged_usd))
+        if decision is not None:
+            reducing = decision.verdict.reason if decision.verdict.state == "reduce_only" else ""
+            m.risk_reduce_only.clear()
+            m.risk_reduce_only.labels(reason=reducing).set(1 if reducing else 0)
         m.set_pnl(realized=pnl.realized, unrealized=pnl.unrealized, fees=pnl.fees)
         if decision is not None:
             m.set_halted(None if decision.verdict.may_quote else decision.verdict.reason)

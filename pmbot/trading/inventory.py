@@ -5,8 +5,8 @@ Pure and single-writer (the strategy thread). Money is Decimal throughout.
 Accounting is average cost per token. A token's state is a *baseline* (seeded from the Data API or
 set by a reconcile) plus the fills applied since, in order. That makes a FAILED settlement exactly
 undoable: the fill is removed and the token is replayed from its baseline, so later fills keep the
-average cost they would have had. Fills whose settlement is CONFIRMED at the front of the list can no
-longer fail and are folded into the baseline, so the list stays short.
+average cost they would have had. Fills whose settlement is CONFIRMED at the front of the list can
+no longer fail and are folded into the baseline, so the list stays short.
 
 Polymarket never lets a token go short (you cannot sell what you do not hold); the arithmetic still
 handles a flip through zero, so a missed fill shows as a negative position instead of nonsense.
@@ -14,9 +14,10 @@ handles a flip through zero, so a missed fill shows as a negative position inste
 Exposure (issue 6 part 5): on a binary market NO mirrors YES, so a market's net YES exposure is
 ``q_yes - q_no`` shares, ``(q_yes - q_no) * mid`` dollars, and the dollar imbalance the
 ``max_inventory_imbalance`` rule compares is ``|q_yes - q_no| * mid``. Shares locked in hedged sets
-(completed arbitrage baskets and complete sets, held to resolution) are excluded from the net figures
-so the market maker's skew treats them as flat, but they stay in ``value_usd`` and in the total
-position value, because they still count against the total risk limits.
+(completed arbitrage baskets and complete sets, held to resolution) are excluded from the net
+figures so the market maker's skew treats them as flat; they stay in ``value_usd`` and the total
+position value. :meth:`Inventory.position_split` splits that total into hedged and unhedged value
+(defined in ``pmbot.strategy.position``); ``risk.max_position_size_usd`` limits the unhedged part.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from decimal import Decimal
 from typing import Any
 
 from pmbot.model import ONE, ZERO, Fill, MarketInfo, Side, TradeStatus
+from pmbot.strategy.position import PositionSplit, split_position
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,7 +187,7 @@ class Inventory:
     # ------------------------------------------------------------------ fills
 
     def apply_fill(self, fill: Fill, market: MarketInfo | None = None) -> None:
-        """Count a new fill (FillChange kind ``new``). ``market`` is accepted for symmetry and checks."""
+        """Count a new fill (FillChange kind ``new``). ``market``, when given, is checked."""
         if market is not None and fill.token_id not in (market.yes_token, market.no_token):
             raise ValueError(f"fill token {fill.token_id} is not in market {market.condition_id}")
         tok = self._token(fill.token_id)
@@ -195,7 +197,7 @@ class Inventory:
             tok.compact()
 
     def reverse_fill(self, fill: Fill, market: MarketInfo | None = None) -> bool:
-        """Undo a fill whose settlement FAILED. False if it was not applied here (nothing changes)."""
+        """Undo a fill whose settlement FAILED. False if it was not applied here (no change)."""
         tok = self._tokens.get(fill.token_id)
         if tok is None:
             return False
@@ -301,16 +303,8 @@ class Inventory:
         net = (q_yes - h_yes) - (q_no - h_no)
         if mid is None:
             return Exposure(net, None, None, None, q_yes, q_no, h_yes, h_no)
-        return Exposure(
-            net,
-            net * mid,
-            abs(net) * mid,
-            q_yes * mid + q_no * (ONE - mid),
-            q_yes,
-            q_no,
-            h_yes,
-            h_no,
-        )
+        value = q_yes * mid + q_no * (ONE - mid)
+        return Exposure(net, net * mid, abs(net) * mid, value, q_yes, q_no, h_yes, h_no)
 
     def position_value_usd(self, mids: Mapping[str, Decimal]) -> Decimal:
         """Sum of shares * mid over held tokens; a token with no mid is marked at its cost basis
@@ -320,6 +314,20 @@ class Inventory:
             mid = mids.get(token_id)
             total += tok.state.shares * mid if mid is not None else tok.state.basis
         return total
+
+    def position_split(
+        self, markets: Iterable[MarketInfo], mids: Mapping[str, Decimal]
+    ) -> PositionSplit:
+        """:meth:`position_value_usd` split into hedged and unhedged value (issue 19)."""
+        held = {t: tok.state for t, tok in self._tokens.items() if tok.state.shares}
+        return split_position(
+            markets,
+            {t: st.shares for t, st in held.items()},
+            {t: self.hedged_shares(t) for t in held},
+            mids,
+            {t: st.avg_cost for t, st in held.items()},
+            self.position_value_usd(mids),
+        )
 
     def pnl(self, mids: Mapping[str, Decimal]) -> Pnl:
         realized = fees = unrealized = ZERO
@@ -333,7 +341,7 @@ class Inventory:
         return Pnl(realized, unrealized, fees)
 
     def cash_flow(self) -> Decimal:
-        """pUSD that fills moved (sells minus buys minus fees): comparable with the venue's collateral."""
+        """pUSD that fills moved (sells - buys - fees): comparable with the venue's collateral."""
         return sum((tok.state.cash for tok in self._tokens.values()), ZERO)
 
     def snapshot(self) -> InventorySnapshot:
@@ -360,8 +368,8 @@ def reserved_by_orders(orders: Iterable[Any]) -> Reserved:
     """Collateral and shares locked by resting orders.
 
     Accepts ``OpenOrder`` (remaining = original_size - size_matched) or the order tracker's entries
-    (``.order`` is a NewOrder, ``.remaining``). Bids lock ``price * remaining`` pUSD (post-only makers
-    pay no fee); asks lock ``remaining`` shares of their token."""
+    (``.order`` is a NewOrder, ``.remaining``). Bids lock ``price * remaining`` pUSD (post-only
+    makers pay no fee); asks lock ``remaining`` shares of their token."""
     usd = ZERO
     shares: dict[str, Decimal] = {}
     for o in orders:

@@ -210,3 +210,19 @@ def test_reversing_any_subset_equals_never_applying_it(seq, data):
         if i not in drop:
             fresh.apply_fill(f, M)
     assert inv.snapshot() == fresh.snapshot()
+
+
+def test_position_split_keeps_hedged_sets_and_pairs_out_of_the_unhedged_value():
+    inv = Inventory()
+    inv.apply_fill(fill(Side.BUY, 50, "0.40"), M)
+    inv.apply_fill(fill(Side.BUY, 20, "0.55", token="NO"), M)
+    inv.record_hedged_set("s1", {"YES": D(10), "NO": D(10)}, cost_usd=D("9.5"), payout_usd=D(10))
+    mids = {"YES": D("0.50"), "NO": D("0.50")}
+    split = inv.position_split((M,), mids)
+    # free 40 YES / 10 NO: 10 pairs, 30 YES unhedged at 0.50
+    assert split.unhedged_usd == D(15) and split.total_usd == D(35) == inv.position_value_usd(mids)
+    assert split.hedged_usd == D(20)
+    inv.release_hedged_set("s1")  # released shares are ordinary inventory: still paired here
+    assert inv.position_split((M,), mids).unhedged_usd == D(15)
+    inv.apply_fill(fill(Side.SELL, 20, "0.50", token="NO"), M)
+    assert inv.position_split((M,), mids).unhedged_usd == D(25)  # 50 YES, of them 0 paired

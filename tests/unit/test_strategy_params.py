@@ -1,5 +1,4 @@
-"""Strategy parameters mirror config.yaml; book views built from MarketUpdate and mirrored for
-NO."""
+"""Strategy parameters mirror config.yaml; book views from MarketUpdate, mirrored for NO."""
 
 import os
 from decimal import Decimal as D

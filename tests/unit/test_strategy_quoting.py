@@ -1,5 +1,4 @@
-"""The seed's `edge` rules, table-tested on hand-computed cases, plus invariants under
-Hypothesis."""
+"""The seed's `edge` rules, table-tested on hand-computed cases, plus Hypothesis invariants."""
 
 from decimal import Decimal as D
 

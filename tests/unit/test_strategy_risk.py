@@ -1,5 +1,4 @@
-"""Risk guards through `decide`: each trips with its reason, fails closed, and releases when it
-should."""
+"""Risk guards through `decide`: each trips with its reason, fails closed, releases in time."""
 
 from decimal import Decimal as D
 
@@ -33,39 +32,106 @@ def inp(**kw):
     return StrategyInput(**base)
 
 
-def test_position_limit_cancels_all_pauses_and_resumes_below_ninety_percent():
-    d1 = decide(inp(position_value_usd=D(501), open_orders=RESTING), StrategyMemory(), PARAMS)
-    assert str(d1.verdict) == "paused(position_limit)"
+def orders_of(d):
+    return [(o.token_id, o.side.value, o.price, o.size) for o in d.new_orders]
+
+
+LONG_YES = {"YES": D(30)}  # long 30 YES: the reducing quote is the ask, as SELL YES
+
+
+def test_position_limit_cancels_all_then_reduces_and_resumes_below_ninety_percent():
+    d1 = decide(
+        inp(unhedged_position_usd=D(501), inventory=LONG_YES, open_orders=RESTING),
+        StrategyMemory(),
+        PARAMS,
+    )
+    assert str(d1.verdict) == "reduce_only(position_limit)"
     assert d1.cancel_all and d1.cancel_all_reason == "position_limit"
-    assert d1.new_orders == () and sorted(d1.cancel_ids) == ["ask1", "bid1"]
-    assert str(d1.verdict_of("cond")) == "paused(position_limit)"
+    # the cancel-all takes the resting quotes; the reducing ask goes out after it
+    assert d1.cancel_ids == ()
+    assert orders_of(d1) == [("YES", "SELL", D("0.59"), D(10))]
+    assert str(d1.verdict_of("cond")) == "reduce_only(position_limit)"
 
-    d2 = decide(
-        inp(now=1001.0, position_value_usd=D(460)), d1.memory, PARAMS
-    )  # under the limit, above 90%
-    assert str(d2.verdict) == "paused(position_limit)"
-    assert not d2.cancel_all and d2.new_orders == ()
+    ask = (LiveOrder("ask2", "YES", Side.SELL, D("0.59"), D(10)),)
+    d2 = decide(  # under the limit, above 90%: still reducing, the ask stays
+        inp(now=1001.0, unhedged_position_usd=D(460), inventory=LONG_YES, open_orders=ask),
+        d1.memory,
+        PARAMS,
+    )
+    assert str(d2.verdict) == "reduce_only(position_limit)"
+    assert not d2.cancel_all and d2.new_orders == () and d2.cancel_ids == ()
 
-    d3 = decide(
-        inp(now=1002.0, position_value_usd=D(450)), d2.memory, PARAMS
-    )  # exactly 90%: still paused
-    assert str(d3.verdict) == "paused(position_limit)"
+    d3 = decide(  # exactly 90%: still reducing
+        inp(now=1002.0, unhedged_position_usd=D(450), inventory=LONG_YES, open_orders=ask),
+        d2.memory,
+        PARAMS,
+    )
+    assert str(d3.verdict) == "reduce_only(position_limit)" and not d3.cancel_all
 
-    d4 = decide(inp(now=1003.0, position_value_usd=D("449.99")), d3.memory, PARAMS)
-    assert d4.verdict.state == "quoting" and len(d4.new_orders) == 2
+    d4 = decide(
+        inp(now=1003.0, unhedged_position_usd=D("449.99"), inventory=LONG_YES, open_orders=ask),
+        d3.memory,
+        PARAMS,
+    )
+    assert d4.verdict.state == "quoting" and not d4.cancel_all
+    assert {o.side for o in d4.markets[0].desired} == {Side.BUY, Side.SELL}  # two-sided again
+    assert orders_of(d4) == [("YES", "BUY", D("0.45"), D(10))]  # the ask already rests
+
+
+def test_hedged_value_does_not_count_against_the_position_limit():
+    d = decide(
+        inp(position_value_usd=D(5000), hedged_position_usd=D(5000), unhedged_position_usd=D(0)),
+        StrategyMemory(),
+        PARAMS,
+    )
+    assert d.verdict.state == "quoting" and len(d.new_orders) == 2
 
 
 def test_position_at_the_limit_is_not_over_it():
-    d = decide(inp(position_value_usd=D(500)), StrategyMemory(), PARAMS)
+    d = decide(inp(unhedged_position_usd=D(500)), StrategyMemory(), PARAMS)
     assert d.verdict.state == "quoting"
 
 
 def test_resume_fraction_is_configurable():
     params = StrategyParams(risk=RiskParams(resume_fraction=D("0.5")))
-    d1 = decide(inp(position_value_usd=D(600)), StrategyMemory(), params)
-    d2 = decide(inp(now=1001.0, position_value_usd=D(300)), d1.memory, params)
-    d3 = decide(inp(now=1002.0, position_value_usd=D(249)), d2.memory, params)
-    assert [d.verdict.state for d in (d1, d2, d3)] == ["paused", "paused", "quoting"]
+    d1 = decide(inp(unhedged_position_usd=D(600)), StrategyMemory(), params)
+    d2 = decide(inp(now=1001.0, unhedged_position_usd=D(300)), d1.memory, params)
+    d3 = decide(inp(now=1002.0, unhedged_position_usd=D(249)), d2.memory, params)
+    assert [d.verdict.state for d in (d1, d2, d3)] == ["reduce_only", "reduce_only", "quoting"]
+
+
+@pytest.mark.parametrize(
+    "inventory,hedged,want",
+    [
+        ({"YES": D(30)}, {}, [("YES", "SELL", D("0.59"), D(10))]),  # long YES: sell YES
+        ({"NO": D(6)}, {}, [("NO", "SELL", D("0.55"), D(6))]),  # long NO: sell NO at 1 - bid
+        ({"YES": D(40), "NO": D(33)}, {}, [("YES", "SELL", D("0.59"), D(7))]),  # 33 pairs kept
+        ({"YES": D(40), "NO": D(40)}, {}, []),  # only complete sets: nothing to reduce
+        ({"YES": D(50)}, {"YES": D(45)}, [("YES", "SELL", D("0.59"), D(5))]),  # 45 in a basket
+        ({"YES": D(3)}, {}, []),  # below the minimum size: nothing
+    ],
+)
+def test_reduce_only_past_the_position_limit_sells_only_unhedged_holdings(inventory, hedged, want):
+    d = decide(
+        inp(unhedged_position_usd=D(600), inventory=inventory, hedged=hedged, open_orders=RESTING),
+        StrategyMemory(),
+        PARAMS,
+    )
+    assert str(d.markets[0].verdict) == "reduce_only(position_limit)"
+    assert orders_of(d) == want
+
+
+def test_a_pausing_guard_wins_over_the_position_limit_and_the_cancel_all_follows_it():
+    d1 = decide(
+        inp(unhedged_position_usd=D(600), user_feed_up=False, open_orders=RESTING),
+        StrategyMemory(),
+        PARAMS,
+    )
+    assert str(d1.verdict) == "paused(user_feed_down)" and d1.new_orders == ()
+    d2 = decide(
+        inp(now=1001.0, unhedged_position_usd=D(600), inventory=LONG_YES), d1.memory, PARAMS
+    )
+    assert str(d2.verdict) == "reduce_only(position_limit)" and d2.cancel_all
 
 
 def test_daily_loss_limit_halts_until_the_trading_day_changes():
@@ -153,7 +219,7 @@ def test_price_jump_starts_a_cooloff_then_quoting_resumes():
             [("YES", "SELL", D("0.59"), D(7))],
         ),  # long 7: capped at the position (>= min 5)
         ({"YES": D(12), "NO": D(5)}, [("YES", "SELL", D("0.59"), D(7))]),  # net 7 long
-        ({"NO": D(6)}, [("YES", "BUY", D("0.45"), D(6))]),  # short: only the bid, capped
+        ({"NO": D(6)}, [("NO", "SELL", D("0.55"), D(6))]),  # long NO: sell it, capped
         ({"YES": D(3)}, []),  # below the minimum size: nothing
         ({}, []),  # flat: nothing to reduce
     ],
@@ -196,7 +262,7 @@ def test_no_quote_while_any_guard_is_tripped(
             books={"YES": books[book_state]},
             user_feed_up=not feed_down,
             venue_mode=mode,
-            position_value_usd=D(600) if over_position else D(0),
+            unhedged_position_usd=D(600) if over_position else D(0),
             daily_pnl_usd=D(-150) if over_loss else D(0),
             recent_rejects=tuple(999.0 - i for i in range(10)) if rejects else (),
             inventory={"YES": D(yes_inv)},
@@ -205,15 +271,14 @@ def test_no_quote_while_any_guard_is_tripped(
         StrategyMemory(),
         PARAMS,
     )
-    tripped = (
-        feed_down
-        or mode in (VenueMode.CANCEL_ONLY, VenueMode.DISABLED)
-        or over_position
-        or over_loss
-    )
+    tripped = feed_down or mode in (VenueMode.CANCEL_ONLY, VenueMode.DISABLED) or over_loss
     tripped = tripped or rejects or book_state != "ok"
     if tripped:
         assert d.new_orders == () and d.arb_orders == ()
         assert d.markets[0].verdict.state in ("paused", "halted")
+    elif over_position:  # reduce-only: nothing but sales of the YES held
+        assert str(d.markets[0].verdict) == "reduce_only(position_limit)"
+        assert all(o.token_id == "YES" and o.side is Side.SELL for o in d.new_orders)
+        assert sum((o.size for o in d.new_orders), D(0)) <= yes_inv
     else:
         assert d.markets[0].desired and d.markets[0].verdict.state == "quoting"
