@@ -72,6 +72,8 @@ VENUE_MODES = ("normal", "cancel_only", "post_only", "disabled")
 RESYNC_REASONS = ("inconsistent", "reconnect", "spot_check")
 PARSE_ERROR_KINDS = ("json", "schema", "unknown_event")
 ROTATION_REASONS = ("silent_feed",)
+# pmbot.venue.wire_market.KEEPALIVE_LABELS: the plain-text market-channel frames (issue 13 item 5).
+KEEPALIVE_TEXTS = ("no_new_assets", "invalid_operation", "other")
 # exec_retries_total{endpoint,reason}: endpoint is pmbot.venue.rest's endpoint name; reason one of these.
 RETRY_REASONS = ("rate_limited", "server_error", "timeout", "connection")
 ORDER_PATH_ENDPOINTS = ("post_orders", "cancel_orders", "cancel_all", "open_orders", "heartbeat")
@@ -246,7 +248,7 @@ class Metrics:
         )
         self.feed_last_event_age_seconds = gauge(
             "feed_last_event_age_seconds",
-            "Seconds since the last message on a connection.",
+            "Seconds since the last data message on a connection (not PONG or keep-alive text).",
             ("connection",),
         )
         self.token_last_event_age_seconds = gauge(
@@ -268,6 +270,11 @@ class Metrics:
         )
         self.feed_messages_total = counter(
             "feed_messages", "WebSocket messages received.", ("connection",)
+        )
+        self.feed_keepalive_frames_total = counter(
+            "feed_keepalive_frames",
+            "Plain-text market-channel frames (NO NEW ASSETS...): neither data nor parse errors.",
+            ("text",),
         )
         # Names pmbot.venue.ws.WsRunner looks up (getattr by name): the same series under its names.
         self.ws_connection_up = self.feed_connection_up
@@ -367,6 +374,8 @@ class Metrics:
             self.feed_parse_errors_total.labels(kind=kind)
         for reason in ROTATION_REASONS:
             self.feed_rotations_total.labels(reason=reason)
+        for text in KEEPALIVE_TEXTS:
+            self.feed_keepalive_frames_total.labels(text=text)
         for kind in ARB_KINDS:
             self.arb_opportunities_total.labels(kind=kind)
             self.arb_taken_total.labels(kind=kind)
