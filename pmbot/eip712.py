@@ -21,7 +21,8 @@ Venue quirks worth knowing:
 - Signature type 3 (POLY_1271, deposit wallets): ``signer`` is the deposit wallet itself and the
   signature is Solady's ERC-7739 "TypedDataSign" nested-EIP-712 wrapper, 317 bytes::
 
-      r||s||v (65) | appDomainSeparator (32) | contentsHash (32) | contentsType (186) | len(contentsType) (2, big endian)
+      r||s||v (65) | appDomainSeparator (32) | contentsHash (32) | contentsType (186) |
+      len(contentsType) (2, big endian)
 
   where the EOA signs ``keccak(0x1901 || appDomainSeparator || hashStruct(TypedDataSign(...)))``
   with the TypedDataSign domain fields ``name="DepositWallet", version="1", chainId,
@@ -192,7 +193,9 @@ def checksum_address(addr: str) -> str:
     """EIP-55 mixed-case checksum address. Raises ValueError on anything but 20 bytes of hex."""
     raw = _address20(addr).hex()
     digest = keccak256(raw.encode("ascii")).hex()
-    return "0x" + "".join(c.upper() if int(h, 16) >= 8 else c for c, h in zip(raw, digest))
+    return "0x" + "".join(
+        c.upper() if int(h, 16) >= 8 else c for c, h in zip(raw, digest, strict=False)
+    )
 
 
 def _address_from_pubkey(pub: coincurve.PublicKey) -> str:

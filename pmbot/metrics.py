@@ -1,19 +1,21 @@
 """Every Prometheus metric of pmbot, defined once, on an injected registry.
 
 Why one class: the dashboard (``grafana/dashboards/pmbot.json``) and the alert rules
-(``deploy/prometheus/alerts.yml``) are a contract on these names; a test parses both and checks every
-metric they use exists here. Tests build ``Metrics(CollectorRegistry())`` so nothing leaks between them.
+(``deploy/prometheus/alerts.yml``) are a contract on these names; a test parses both and checks
+every metric they use exists here. Tests build ``Metrics(CollectorRegistry())`` so nothing leaks
+between them.
 
 Label rules (cardinality stays bounded):
 - ``market`` = the market's condition id, ``token`` = the token id, ``outcome`` = ``YES``/``NO``.
-- ``reason``/``kind``/``endpoint``/``family`` come from small fixed vocabularies (the ``*_REASONS`` /
-  ``*_KINDS`` tuples below are pre-initialised at 0 so rate() panels show 0 instead of nothing).
+- ``reason``/``kind``/``endpoint``/``family`` come from small fixed vocabularies (the ``*_REASONS``
+  / ``*_KINDS`` tuples below are pre-initialised at 0 so rate() panels show 0 instead of nothing).
   Never put an order id, a trade id or free venue text in a label.
 - Pass enum *values* (``Side.BUY.value``), not enum members: ``str(Side.BUY)`` is ``"Side.BUY"``.
   The helper methods below do that for you.
 
 Ages (last feed event, last heartbeat) are computed at scrape time from ``mark_*`` timestamps and an
-injected monotonic clock, so a silent feed shows a growing age even when no thread wakes up to say so.
+injected monotonic clock, so a silent feed shows a growing age even when no thread wakes up to say
+so.
 """
 
 from __future__ import annotations
@@ -74,7 +76,8 @@ PARSE_ERROR_KINDS = ("json", "schema", "unknown_event")
 ROTATION_REASONS = ("silent_feed",)
 # pmbot.venue.wire_market.KEEPALIVE_LABELS: the plain-text market-channel frames (issue 13 item 5).
 KEEPALIVE_TEXTS = ("no_new_assets", "invalid_operation", "other")
-# exec_retries_total{endpoint,reason}: endpoint is pmbot.venue.rest's endpoint name; reason one of these.
+# exec_retries_total{endpoint,reason}: endpoint is pmbot.venue.rest's endpoint name; reason one of
+# these.
 RETRY_REASONS = ("rate_limited", "server_error", "timeout", "connection")
 ORDER_PATH_ENDPOINTS = ("post_orders", "cancel_orders", "cancel_all", "open_orders", "heartbeat")
 # The Opportunity.kind values of pmbot.strategy.arbitrage, and its skip reasons plus the ones the
@@ -94,7 +97,8 @@ RECONCILE_CAUSES = ("missing_on_venue", "unknown_on_venue", "size_mismatch")
 
 
 def label(value: object) -> str:
-    """Label text for a value: enum members by value, Decimals without exponent, everything else str()."""
+    """Label text for a value: enum members by value, Decimals without exponent, everything else
+    str()."""
     if isinstance(value, enum.Enum):
         return str(value.value)
     if isinstance(value, Decimal):
@@ -110,7 +114,8 @@ class _AgeRefresher(Collector):
         self._metrics = metrics
 
     def describe(self):
-        # Registering calls describe() (or collect() when there is none); this collector owns no names.
+        # Registering calls describe() (or collect() when there is none); this collector owns no
+        # names.
         return []
 
     def collect(self):
@@ -138,7 +143,8 @@ class MetricsServer:
 
 
 class Metrics:
-    """All pmbot metrics. Attributes are prometheus_client objects; helpers keep labels consistent."""
+    """All pmbot metrics. Attributes are prometheus_client objects; helpers keep labels
+    consistent."""
 
     def __init__(
         self,
@@ -356,7 +362,8 @@ class Metrics:
     # ------------------------------------------------------------------ set-up helpers
 
     def _preinitialise(self) -> None:
-        """Create the fixed-vocabulary children at 0 so they are exported before anything happens."""
+        """Create the fixed-vocabulary children at 0 so they are exported before anything
+        happens."""
         for kind in PNL_KINDS:
             self.pnl_usd.labels(kind=kind).set(0)
         for reason in REJECT_REASONS:
@@ -395,7 +402,8 @@ class Metrics:
         self.imbalance_limit_usd.set(float(imbalance_limit_usd))
 
     def declare_market(self, market: str, tokens: Iterable[tuple[str, object]]) -> None:
-        """Export a market's series at 0 from start-up. ``tokens`` = ``[(token_id, outcome), ...]``."""
+        """Export a market's series at 0 from start-up. ``tokens`` = ``[(token_id, outcome),
+        ...]``."""
         market = label(market)
         for token, outcome in tokens:
             self.inventory_shares.labels(market, label(token), label(outcome)).set(0)
@@ -417,8 +425,9 @@ class Metrics:
     # ------------------------------------------------------------------ state helpers
 
     def set_risk_state(self, market: str, reason: str | None) -> None:
-        """One ``risk_paused`` series per market: ``{reason=""} 0`` while quoting, ``{reason=R} 1`` while paused.
-        The previous reason's series is removed, so ``max by (market)`` is the pause state."""
+        """One ``risk_paused`` series per market: ``{reason=""} 0`` while quoting, ``{reason=R} 1``
+        while paused. The previous reason's series is removed, so ``max by (market)`` is the pause
+        state."""
         market = label(market)
         new = "" if reason is None else label(reason)
         with self._lock:
@@ -467,7 +476,8 @@ class Metrics:
         self.fill_volume_usd_total.labels(label(market)).inc(float(size * price))
 
     def count_rejection(self, kind: str) -> None:
-        """``kind`` is ``OrderRejected.kind``; anything outside the vocabulary is counted as ``other``."""
+        """``kind`` is ``OrderRejected.kind``; anything outside the vocabulary is counted as
+        ``other``."""
         self.orders_rejected_total.labels(reason=kind if kind in REJECT_REASONS else "other").inc()
 
     # ------------------------------------------------------------------ ages
@@ -526,11 +536,13 @@ class Metrics:
         return generate_latest(self.registry)
 
     def value(self, name: str, labels: dict[str, str] | None = None) -> float | None:
-        """A sample's current value by full exposed name (e.g. ``pmbot_fills_total``); None if absent."""
+        """A sample's current value by full exposed name (e.g. ``pmbot_fills_total``); None if
+        absent."""
         return self.registry.get_sample_value(name, labels or {})
 
     def serve(self, host: str, port: int) -> MetricsServer:
-        """Serve /metrics on ``host:port`` (port 0 = any free port) in a thread named ``metrics-http``."""
+        """Serve /metrics on ``host:port`` (port 0 = any free port) in a thread named
+        ``metrics-http``."""
         server, thread = start_http_server(port, addr=host, registry=self.registry)
         thread.name = "metrics-http"
         bound = server.server_address[1]

@@ -1,12 +1,13 @@
 """Minimal sd_notify(3) so systemd knows when pmbot is ready, stopping, and still healthy.
 
-The unit is ``Type=notify`` with ``WatchdogSec=``: systemd restarts the bot if no ``WATCHDOG=1`` arrives
-within the interval. ``WatchdogPinger`` pings only while a health check passes (feeds alive, executor
-responsive), so a wedged bot is restarted instead of being kept alive by a ping thread that still runs.
+The unit is ``Type=notify`` with ``WatchdogSec=``: systemd restarts the bot if no ``WATCHDOG=1``
+arrives within the interval. ``WatchdogPinger`` pings only while a health check passes (feeds alive,
+executor responsive), so a wedged bot is restarted instead of being kept alive by a ping thread that
+still runs.
 
 No dependency on libsystemd: one AF_UNIX datagram to ``$NOTIFY_SOCKET``. A leading ``@`` means the
-Linux abstract namespace (the first byte of the address is NUL). Outside systemd every call is a no-op
-returning False.
+Linux abstract namespace (the first byte of the address is NUL). Outside systemd every call is a
+no-op returning False.
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ def _address(env: Mapping[str, str]) -> str | None:
 
 
 def notify(state: str, *, env: Mapping[str, str] | None = None) -> bool:
-    """Send ``state`` (e.g. ``"READY=1"``, ``"STOPPING=1"``, ``"WATCHDOG=1"``, ``"STATUS=quoting 3 markets"``;
-    several may be joined with newlines). True if sent, False when not under systemd or on error."""
+    """Send ``state`` (e.g. ``"READY=1"``, ``"STOPPING=1"``, ``"WATCHDOG=1"``, ``"STATUS=quoting 3
+    markets"``; several may be joined with newlines). True if sent, False when not under systemd or
+    on error."""
     address = _address(os.environ if env is None else env)
     if address is None:
         return False
@@ -60,8 +62,8 @@ def status(text: str) -> bool:
 def watchdog_interval_secs(
     env: Mapping[str, str] | None = None, pid: int | None = None
 ) -> float | None:
-    """The watchdog timeout in seconds from ``$WATCHDOG_USEC``, or None when the watchdog is off or meant for
-    another process (``$WATCHDOG_PID`` set to a different pid). Ping at half of it."""
+    """The watchdog timeout in seconds from ``$WATCHDOG_USEC``, or None when the watchdog is off or
+    meant for another process (``$WATCHDOG_PID`` set to a different pid). Ping at half of it."""
     env = os.environ if env is None else env
     usec = env.get("WATCHDOG_USEC", "")
     if not usec:
@@ -78,10 +80,11 @@ def watchdog_interval_secs(
 
 
 class WatchdogPinger:
-    """Thread ``sd-watchdog``: every ``interval`` seconds sends ``WATCHDOG=1`` if ``healthy()`` is true.
+    """Thread ``sd-watchdog``: every ``interval`` seconds sends ``WATCHDOG=1`` if ``healthy()`` is
+    true.
 
-    When unhealthy it sends only a STATUS line saying why (once per change) and lets systemd's watchdog
-    fire. ``healthy`` returns ``(ok, reason)``."""
+    When unhealthy it sends only a STATUS line saying why (once per change) and lets systemd's
+    watchdog fire. ``healthy`` returns ``(ok, reason)``."""
 
     def __init__(
         self,

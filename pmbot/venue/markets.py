@@ -2,12 +2,15 @@
 
 Venue quirks handled here (protocol reference 1.4 and 5):
 
-- Gamma's ``outcomes`` and ``clobTokenIds`` are JSON-encoded *strings* inside the JSON, in the same order.
-- Outcomes are not always "Yes"/"No" (sports markets name teams); the first outcome is taken as YES then.
-- Gamma ``version: "v2"`` markets (Protocol V2, position ids, ExchangeV3) are not tradeable by this bot.
+- Gamma's ``outcomes`` and ``clobTokenIds`` are JSON-encoded *strings* inside the JSON, in the same
+  order.
+- Outcomes are not always "Yes"/"No" (sports markets name teams); the first outcome is taken as YES
+  then.
+- Gamma ``version: "v2"`` markets (Protocol V2, position ids, ExchangeV3) are not tradeable by this
+  bot.
 - A market is tradeable only when ``enableOrderBook && acceptingOrders && !closed``.
-- ``/clob-markets/{cid}`` is compact: ``t`` tokens (``t`` id, ``o`` outcome), ``mts`` tick, ``mos`` min size,
-  ``fd.r`` taker fee rate, and ``nr`` (neg risk) is OMITTED when false.
+- ``/clob-markets/{cid}`` is compact: ``t`` tokens (``t`` id, ``o`` outcome), ``mts`` tick, ``mos``
+  min size, ``fd.r`` taker fee rate, and ``nr`` (neg risk) is OMITTED when false.
 - Gamma's ``orderPriceMinTickSize`` is the tick at listing time; the CLOB's is authoritative.
 """
 
@@ -159,7 +162,8 @@ def resolve_event(
 
 
 def market_from_clob_info(condition_id: str, info: dict, detail: dict | None = None) -> MarketInfo:
-    """``/clob-markets/{cid}`` compact info (+ optional ``/markets/{cid}`` for text fields) -> MarketInfo."""
+    """``/clob-markets/{cid}`` compact info (+ optional ``/markets/{cid}`` for text fields) ->
+    MarketInfo."""
     tokens = info.get("t") or []
     ids = [str(t["t"]) for t in tokens if isinstance(t, dict) and "t" in t]
     labels = [str(t.get("o", "")) for t in tokens if isinstance(t, dict) and "t" in t]
@@ -181,7 +185,8 @@ def market_from_clob_info(condition_id: str, info: dict, detail: dict | None = N
 
 
 def market_info_from_clob(rest, condition_id: str) -> MarketInfo:
-    """CLOB ``/clob-markets/{cid}`` for tokens, tick, size, fees and neg-risk, plus ``/markets/{cid}`` for text."""
+    """CLOB ``/clob-markets/{cid}`` for tokens, tick, size, fees and neg-risk, plus
+    ``/markets/{cid}`` for text."""
     info = rest.clob_market(condition_id)
     try:
         detail = rest.market(condition_id)
@@ -246,9 +251,9 @@ def market_from_listing(row: dict) -> MarketInfo | None:
 
 
 def list_clob_markets(rest, *, with_fees: bool = True) -> list[MarketInfo]:
-    """Every tradeable binary market of the CLOB listing (all pages). With ``with_fees`` each market's
-    fee rate comes from ``/clob-markets/{cid}`` (one request per market: meant for the simulator's few
-    markets, not the live venue's thousands)."""
+    """Every tradeable binary market of the CLOB listing (all pages). With ``with_fees`` each
+    market's fee rate comes from ``/clob-markets/{cid}`` (one request per market: meant for the
+    simulator's few markets, not the live venue's thousands)."""
     out: list[MarketInfo] = []
     for row in rest.list_markets():
         info = market_from_listing(row)

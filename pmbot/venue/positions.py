@@ -184,7 +184,8 @@ class PositionAction:
 class PositionReconciler:
     """Pure comparison of local inventory with the venue's positions, with memory of how long each
     difference has lasted. A difference that changes (a new fill, the Data API catching up) restarts
-    its clock; only one that stays the same past ``settlement_lag_secs`` is resolved for the venue."""
+    its clock; only one that stays the same past ``settlement_lag_secs`` is resolved for the
+    venue."""
 
     def __init__(
         self, *, settlement_lag_secs: float = 60.0, dust: Decimal = Decimal("0.01")

@@ -151,7 +151,8 @@ class OrderSigner:
         self.funder = eip712.checksum_address(funder) if funder is not None else self.address
         if signature_type == 0 and self.funder != self.address:
             raise ValueError(
-                "signature type 0 (EOA) trades from the EOA itself: funder must be the signer address"
+                "signature type 0 (EOA) trades from the EOA itself: "
+                "funder must be the signer address"
             )
         self.chain_id = int(chain_id)
         self.signature_type = int(signature_type)
@@ -268,7 +269,8 @@ def order_payload(
     defer_exec: bool = False,
 ) -> dict:
     """One element of a ``POST /order(s)`` body, shaped exactly like ``order_to_json_v2``.
-    ``owner`` is the API key (not the address). Post-only is refused with FOK/FAK, as the SDK does."""
+    ``owner`` is the API key (not the address). Post-only is refused with FOK/FAK, as the SDK
+    does."""
     order_type = OrderType(order_type)
     if post_only and order_type in (OrderType.FOK, OrderType.FAK):
         raise ValueError("post_only is not supported for FOK/FAK orders")

@@ -3,9 +3,9 @@
 Why this exists: websocket-client's ``WebSocketApp`` has two traps that make a broken handler look
 exactly like a quiet market (issue 4, "websocket-client pitfalls"):
 
-* with ``skip_utf8_validation=True`` (which we want: the library's pure-Python UTF-8 check costs most
-  of the receive time) text frames reach ``on_message`` as ``bytes``, so the venue's ``PONG`` arrives
-  as ``b"PONG"`` and a ``text == "PONG"`` check silently never matches;
+* with ``skip_utf8_validation=True`` (which we want: the library's pure-Python UTF-8 check costs
+  most of the receive time) text frames reach ``on_message`` as ``bytes``, so the venue's ``PONG``
+  arrives as ``b"PONG"`` and a ``text == "PONG"`` check silently never matches;
 * an exception raised inside a callback is caught by the library and handed to ``on_error``; if that
   only logs at debug level, the feed goes quiet with no trace.
 
@@ -16,22 +16,22 @@ with capped exponential backoff and full jitter after any disconnect. ``rotate``
 reconnect (used when a connection answers PONG but delivers no data).
 
 Read-ahead (why, measured in ``bench/bench_ingest.py``): websocket-client reads every frame with
-three or four syscalls (a ``select``, 2 header bytes, 2 extended-length bytes, the payload), and each
-syscall releases the GIL. With one connection per 200 tokens, five reader threads then hand the GIL
-to each other several times per frame, and the feed ran at a third of the raw receive rate. Once the
-handshake is done (websocket-client reads the HTTP response a byte at a time, so nothing is buffered
-yet) ``_handle_open`` wraps the connection's socket in ``_ReadAheadSocket``, which serves those small
-reads from one 64 KiB ``recv``; ``_BufferedApp`` makes websocket-client's loop use the dispatcher that
-asks ``pending()`` before blocking in ``select`` (the one it uses for TLS, where the same problem exists
-inside OpenSSL), so frames already read are never left waiting. Frames still reach ``on_message``
-through websocket-client's own callback path.
+three or four syscalls (a ``select``, 2 header bytes, 2 extended-length bytes, the payload), and
+each syscall releases the GIL. With one connection per 200 tokens, five reader threads then hand the
+GIL to each other several times per frame, and the feed ran at a third of the raw receive rate. Once
+the handshake is done (websocket-client reads the HTTP response a byte at a time, so nothing is
+buffered yet) ``_handle_open`` wraps the connection's socket in ``_ReadAheadSocket``, which serves
+those small reads from one 64 KiB ``recv``; ``_BufferedApp`` makes websocket-client's loop use the
+dispatcher that asks ``pending()`` before blocking in ``select`` (the one it uses for TLS, where the
+same problem exists inside OpenSSL), so frames already read are never left waiting. Frames still
+reach ``on_message`` through websocket-client's own callback path.
 
 Accelerators: none. websocket-client picks up ``wsaccel`` if installed, but it only speeds up UTF-8
 validation (skipped here) and frame masking (only client frames are masked); measured with
 ``bench/bench_ingest.py`` it made no difference to the feed, so it is not a dependency.
 
-Threads: ``ws-<name>`` runs the connection loop; ``ws-<name>-ping`` sends PINGs and notices the shared
-``stop`` event. Both stop on ``close()`` or ``stop`` and are joined by ``join()``.
+Threads: ``ws-<name>`` runs the connection loop; ``ws-<name>-ping`` sends PINGs and notices the
+shared ``stop`` event. Both stop on ``close()`` or ``stop`` and are joined by ``join()``.
 """
 
 from __future__ import annotations
@@ -44,82 +44,14 @@ from collections.abc import Callable
 
 import websocket
 
+from pmbot.venue.ws_socket import BufferedApp as _BufferedApp
+from pmbot.venue.ws_socket import ReadAheadSocket as _ReadAheadSocket
+
 log = logging.getLogger(__name__)
 
 _PONG_TEXT = "PONG"
 _STOP_POLL_SECS = 0.5  # how soon the ping thread notices the shared stop event
 _STABLE_SECS = 5.0  # a connection that lived this long resets the backoff
-_READ_AHEAD_BYTES = 65536
-
-
-class _ReadAheadSocket:
-    """A connected socket whose ``recv`` is served from a read-ahead buffer (reader thread only).
-
-    ``recv(n)`` never returns more than ``n`` bytes, so websocket-client's frame reader works unchanged;
-    ``pending()`` tells its dispatcher that bytes are waiting here (or inside a TLS socket). Everything
-    else (send, shutdown, close, fileno, timeouts) goes straight to the wrapped socket, so sends from the
-    ping thread and ``abort`` from other threads behave as before.
-    """
-
-    __slots__ = ("_sock", "_data", "_pos")
-
-    def __init__(self, sock) -> None:
-        self._sock = sock
-        self._data = b""
-        self._pos = 0
-
-    def recv(self, n: int) -> bytes:
-        data, pos = self._data, self._pos
-        if pos < len(data):
-            end = pos + n
-            self._pos = end
-            return data[pos:end]
-        data = self._sock.recv(n if n > _READ_AHEAD_BYTES else _READ_AHEAD_BYTES)
-        if len(data) <= n:
-            self._data = b""
-            self._pos = 0
-            return data
-        self._data = data
-        self._pos = n
-        return data[:n]
-
-    def pending(self) -> int:
-        buffered = len(self._data) - self._pos
-        if buffered > 0:
-            return buffered
-        inner = getattr(self._sock, "pending", None)
-        return inner() if inner is not None else 0
-
-    def fileno(self) -> int:
-        return self._sock.fileno()
-
-    def gettimeout(self):
-        return self._sock.gettimeout()
-
-    def settimeout(self, value) -> None:
-        self._sock.settimeout(value)
-
-    def send(self, data) -> int:
-        return self._sock.send(data)
-
-    def sendall(self, data) -> None:
-        self._sock.sendall(data)
-
-    def shutdown(self, how: int) -> None:
-        self._sock.shutdown(how)
-
-    def close(self) -> None:
-        self._sock.close()
-
-    def __getattr__(self, name: str):  # setsockopt, getpeername, _closed, ...
-        return getattr(self._sock, name)
-
-
-class _BufferedApp(websocket.WebSocketApp):
-    """WebSocketApp whose read loop checks ``pending()`` before ``select`` (see the module docstring)."""
-
-    def create_dispatcher(self, ping_timeout, dispatcher=None, is_ssl=False, handleDisconnect=None):
-        return super().create_dispatcher(ping_timeout, dispatcher, True, handleDisconnect)
 
 
 class WsRunner:
@@ -189,7 +121,8 @@ class WsRunner:
         self._ping_thread.start()
 
     def send(self, text: str) -> bool:
-        """Send a text frame; False if not connected or the send failed (the loop will reconnect)."""
+        """Send a text frame; False if not connected or the send failed (the loop will
+        reconnect)."""
         app = self._app
         if app is None or not self.connected:
             return False
@@ -292,7 +225,8 @@ class WsRunner:
                 self.send("PING")
 
     def _abort(self, reason: str) -> None:
-        """Wake the reader by shutting the socket down (WebSocket.close() would race the reader thread)."""
+        """Wake the reader by shutting the socket down (WebSocket.close() would race the reader
+        thread)."""
         self._set_reason(reason)
         with self._lock:
             app = self._app
