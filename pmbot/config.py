@@ -204,7 +204,7 @@ def _convert(key: str, value: Any, typ: Any, meta: Mapping[str, Any]) -> Any:
         if not isinstance(value, list):
             raise ConfigError(key, f"expected a list, got {type(value).__name__}")
         return tuple(_convert(f"{key}[{i}]", item, args[0], {}) for i, item in enumerate(value))
-    if dataclasses.is_dataclass(typ):
+    if isinstance(typ, type) and dataclasses.is_dataclass(typ):
         return _build(key, value, typ)
     if typ is bool:
         if not isinstance(value, bool):

@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from prometheus_client import (
     CollectorRegistry,
@@ -123,13 +124,19 @@ class _AgeRefresher(Collector):
         return iter(())
 
 
+class _HttpServer(Protocol):
+    def shutdown(self) -> None: ...
+
+    def server_close(self) -> None: ...
+
+
 @dataclass
 class MetricsServer:
     """Handle on the /metrics HTTP server thread; ``shutdown()`` stops and joins it."""
 
     host: str
     port: int
-    _server: object
+    _server: _HttpServer
     _thread: threading.Thread
 
     @property

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from pmbot.model import FeedStatus, MarketInfo, MarketUpdate, Side
 from pmbot.venue.book import OrderBook
-from pmbot.venue.ws import WsRunner
+from pmbot.venue.ws import WsMetrics, WsRunner
 
 AWAITING = "awaiting_snapshot"
 DISCONNECTED = "disconnected"
@@ -37,7 +37,7 @@ class LabelledCounter(Protocol):
     def labels(self, *args: str, **kwargs: str) -> ChildCounter: ...
 
 
-class FeedMetrics(Protocol):
+class FeedMetrics(WsMetrics, Protocol):
     """What the market feed needs of ``pmbot.metrics.Metrics`` (a fake in tests will do)."""
 
     feed_messages_total: LabelledCounter

@@ -168,7 +168,8 @@ def market_from_clob_info(condition_id: str, info: dict, detail: dict | None = N
     ids = [str(t["t"]) for t in tokens if isinstance(t, dict) and "t" in t]
     labels = [str(t.get("o", "")) for t in tokens if isinstance(t, dict) and "t" in t]
     yes, no = _yes_no(labels, ids, f"market {condition_id}")
-    fd = info.get("fd") if isinstance(info.get("fd"), dict) else {}
+    raw_fd = info.get("fd")
+    fd: dict = raw_fd if isinstance(raw_fd, dict) else {}
     detail = detail or {}
     return MarketInfo(
         condition_id=condition_id,
@@ -261,11 +262,8 @@ def list_clob_markets(rest, *, with_fees: bool = True) -> list[MarketInfo]:
             continue
         if with_fees:
             compact = rest.clob_market(info.condition_id)
-            fd = (
-                compact.get("fd")
-                if isinstance(compact, dict) and isinstance(compact.get("fd"), dict)
-                else {}
-            )
+            raw_fd = compact.get("fd") if isinstance(compact, dict) else None
+            fd: dict = raw_fd if isinstance(raw_fd, dict) else {}
             info = MarketInfo(
                 **{
                     **_fields(info),

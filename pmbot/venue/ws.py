@@ -41,6 +41,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from typing import Any, Protocol
 
 import websocket
 
@@ -48,6 +49,17 @@ from pmbot.venue.ws_socket import BufferedApp as _BufferedApp
 from pmbot.venue.ws_socket import ReadAheadSocket as _ReadAheadSocket
 
 log = logging.getLogger(__name__)
+
+
+class WsMetrics(Protocol):
+    """What the runner uses of ``pmbot.metrics.Metrics``, looked up by name so a partial fake (or
+    one without a metric) still works: each attribute is a labelled prometheus_client metric."""
+
+    ws_connection_up: Any
+    ws_reconnects_total: Any
+    ws_rotations_total: Any
+    ws_handler_errors_total: Any
+
 
 _PONG_TEXT = "PONG"
 _STOP_POLL_SECS = 0.5  # how soon the ping thread notices the shared stop event
@@ -76,7 +88,7 @@ class WsRunner:
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
         rng: random.Random | None = None,
-        metrics=None,
+        metrics: WsMetrics | None = None,
         skip_utf8_validation: bool = True,
     ) -> None:
         self.name = name
@@ -102,7 +114,7 @@ class WsRunner:
         self.handler_errors: dict[str, int] = {}
 
         self._halt = threading.Event()  # set by close(): no more reconnects
-        self._lock = threading.Lock()  # guards _app and _reason
+        self._lock = threading.Lock()  # guards _app, _reason and rotations
         self._app: websocket.WebSocketApp | None = None
         self._reason = ""
         self._thread: threading.Thread | None = None
@@ -136,7 +148,8 @@ class WsRunner:
     def rotate(self, reason: str) -> None:
         """Drop the current connection now; the loop reconnects after a short jittered delay."""
         log.warning("ws %s rotating: %s", self.name, reason)
-        self.rotations += 1
+        with self._lock:
+            self.rotations += 1  # rotate() may be called from any thread
         self._count("ws_rotations_total")
         self._abort(f"rotated: {reason}")
 
@@ -253,7 +266,7 @@ class WsRunner:
 
     # ------------------------------------------------------------------ websocket-client callbacks
 
-    def _handle_open(self, app) -> None:
+    def _handle_open(self, app: websocket.WebSocketApp) -> None:
         if self._stopping():
             # close() raced the connect: run_forever resets keep_running, so stop it here.
             app.keep_running = False
@@ -264,7 +277,8 @@ class WsRunner:
             and conn.sock is not None
             and not isinstance(conn.sock, _ReadAheadSocket)
         ):
-            conn.sock = _ReadAheadSocket(conn.sock)
+            # a duck-typed socket: websocket-client only calls the methods ReadAheadSocket forwards
+            conn.sock = _ReadAheadSocket(conn.sock)  # type: ignore[assignment]
         self.connected = True
         self.connected_ns = time.monotonic_ns()
         self._gauge("ws_connection_up", 1)
@@ -275,7 +289,7 @@ class WsRunner:
         except Exception as exc:  # noqa: BLE001 - counted and logged, never swallowed silently
             self._handler_failed("on_open", exc)
 
-    def _handle_message(self, app, data) -> None:
+    def _handle_message(self, app: websocket.WebSocketApp, data: str | bytes) -> None:
         recv_ns = time.monotonic_ns()
         if isinstance(data, (bytes, bytearray)):
             try:
@@ -295,11 +309,13 @@ class WsRunner:
         except Exception as exc:  # noqa: BLE001 - counted and logged, never swallowed silently
             self._handler_failed(type(exc).__name__, exc)
 
-    def _handle_error(self, app, exc) -> None:
+    def _handle_error(self, app: websocket.WebSocketApp, exc: BaseException) -> None:
         self._set_reason(f"error: {exc!r}")
         log.debug("ws %s error: %r", self.name, exc)
 
-    def _handle_close(self, app, status, message) -> None:
+    def _handle_close(
+        self, app: websocket.WebSocketApp, status: int | None, message: str | None
+    ) -> None:
         if status is not None:
             self._set_reason(f"closed by peer ({status} {message or ''})".strip())
 
@@ -325,7 +341,7 @@ class WsRunner:
                 exc_info=(type(exc), exc, exc.__traceback__),
             )
 
-    def _count(self, name: str, **labels) -> None:
+    def _count(self, name: str, **labels: str) -> None:
         metric = getattr(self._metrics, name, None) if self._metrics is not None else None
         if metric is not None:
             metric.labels(connection=self.name, **labels).inc()

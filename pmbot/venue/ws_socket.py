@@ -9,6 +9,8 @@ same problem exists inside OpenSSL), so frames already read are never left waiti
 
 from __future__ import annotations
 
+from typing import Any
+
 import websocket
 
 READ_AHEAD_BYTES = 65536
@@ -25,7 +27,7 @@ class ReadAheadSocket:
 
     __slots__ = ("_sock", "_data", "_pos")
 
-    def __init__(self, sock) -> None:
+    def __init__(self, sock: Any) -> None:  # a socket.socket or ssl.SSLSocket
         self._sock = sock
         self._data = b""
         self._pos = 0
@@ -55,16 +57,16 @@ class ReadAheadSocket:
     def fileno(self) -> int:
         return self._sock.fileno()
 
-    def gettimeout(self):
+    def gettimeout(self) -> float | None:
         return self._sock.gettimeout()
 
-    def settimeout(self, value) -> None:
+    def settimeout(self, value: float | None) -> None:
         self._sock.settimeout(value)
 
-    def send(self, data) -> int:
+    def send(self, data: bytes) -> int:
         return self._sock.send(data)
 
-    def sendall(self, data) -> None:
+    def sendall(self, data: bytes) -> None:
         self._sock.sendall(data)
 
     def shutdown(self, how: int) -> None:
@@ -73,7 +75,7 @@ class ReadAheadSocket:
     def close(self) -> None:
         self._sock.close()
 
-    def __getattr__(self, name: str):  # setsockopt, getpeername, _closed, ...
+    def __getattr__(self, name: str) -> Any:  # setsockopt, getpeername, _closed, ...
         return getattr(self._sock, name)
 
 
