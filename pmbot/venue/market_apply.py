@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from pmbot.venue.market_state import INCONSISTENT, RESOLVED, FeedCounters, Shard, TokenState
 from pmbot.venue.wire_market import (
@@ -62,8 +63,7 @@ def apply_events(batch: Batch, events: list[MarketEvent]) -> None:
             handler(batch, ev)
 
 
-def _book(batch: Batch, ev: MarketEvent) -> None:
-    assert isinstance(ev, BookEvent)
+def _book(batch: Batch, ev: BookEvent) -> None:
     st = batch.token(ev.asset_id)
     if st is None:
         return
@@ -77,8 +77,7 @@ def _book(batch: Batch, ev: MarketEvent) -> None:
     batch.changed[st.token_id] = st
 
 
-def _tick_size(batch: Batch, ev: MarketEvent) -> None:
-    assert isinstance(ev, TickSizeChangeEvent)
+def _tick_size(batch: Batch, ev: TickSizeChangeEvent) -> None:
     st = batch.token(ev.asset_id)
     if st is None:
         return
@@ -88,8 +87,7 @@ def _tick_size(batch: Batch, ev: MarketEvent) -> None:
     batch.changed[st.token_id] = st
 
 
-def _last_trade(batch: Batch, ev: MarketEvent) -> None:
-    assert isinstance(ev, LastTradeEvent)
+def _last_trade(batch: Batch, ev: LastTradeEvent) -> None:
     st = batch.token(ev.asset_id)
     if st is None:
         return
@@ -98,8 +96,7 @@ def _last_trade(batch: Batch, ev: MarketEvent) -> None:
     batch.changed[st.token_id] = st
 
 
-def _resolved(batch: Batch, ev: MarketEvent) -> None:
-    assert isinstance(ev, MarketResolvedEvent)
+def _resolved(batch: Batch, ev: MarketResolvedEvent) -> None:
     for tok in ev.asset_ids:
         st = batch.token(tok)
         if st is None:
@@ -111,33 +108,37 @@ def _resolved(batch: Batch, ev: MarketEvent) -> None:
     log.info("market %s resolved (winner %s…)", ev.market, ev.winning_asset_id[:12])
 
 
-def _best_bid_ask(batch: Batch, ev: MarketEvent) -> None:
-    assert isinstance(ev, BestBidAskEvent)
+def _best_bid_ask(batch: Batch, ev: BestBidAskEvent) -> None:
     st = batch.token(ev.asset_id)
     if st is not None:
         st.last_ns = batch.recv_ns
 
 
-def _new_market(batch: Batch, ev: MarketEvent) -> None:
-    assert isinstance(ev, NewMarketEvent)
+def _new_market(batch: Batch, ev: NewMarketEvent) -> None:
     log.debug("new market announced: %s %s", ev.market, ev.slug)
 
 
-def _price_change(batch: Batch, ev: MarketEvent) -> None:
-    assert isinstance(ev, PriceChangeEvent)
+def _price_change(batch: Batch, ev: PriceChangeEvent) -> None:
     if ev.legacy:
-        batch.counters.add("legacy")
+        batch.shard.legacy += 1
     last: dict[str, tuple[TokenState, PriceChangeEntry]] = {}
-    for e in ev.entries:
-        st = batch.token(e.asset_id)
-        if st is None:
+    tokens, shard, recv_ns, depth, changed = (
+        batch.tokens,
+        batch.shard,
+        batch.recv_ns,
+        batch.depth,
+        batch.changed,
+    )
+    for e in ev.entries:  # the hottest loop of the feed: lookups inlined
+        st = tokens.get(e.asset_id)
+        if st is None or st.shard is not shard:
             continue
         book = st.book
         book.set_level(e.side, e.price, e.size)
-        st.last_ns = batch.recv_ns
+        st.last_ns = recv_ns
         last[e.asset_id] = (st, e)
-        if book.within_top(e.side, e.price, batch.depth):
-            batch.changed[e.asset_id] = st
+        if book.within_top(e.side, e.price, depth):
+            changed[e.asset_id] = st
     for st, e in last.values():
         if e.top_known and st.live and not st.book.top_matches(e.best_bid, e.best_ask):
             _mark_inconsistent(batch, st, e)
@@ -164,7 +165,8 @@ def _mark_inconsistent(batch: Batch, st: TokenState, e: PriceChangeEntry) -> Non
         batch.resync.append(st.token_id)
 
 
-_HANDLERS: dict[type, Callable[[Batch, MarketEvent], None]] = {
+# handlers take their own event type; the table is keyed by that type
+_HANDLERS: dict[type, Callable[[Batch, Any], None]] = {
     PriceChangeEvent: _price_change,
     BookEvent: _book,
     TickSizeChangeEvent: _tick_size,

@@ -99,6 +99,8 @@ class Shard:
         "received",
         "reported",
         "last_data_ns",
+        "events",
+        "legacy",
     )
 
     def __init__(self, name: str) -> None:
@@ -114,6 +116,8 @@ class Shard:
         self.reported = 0  # of those, already added to ``messages`` (under the counters' lock)
         # last frame that carried market data (ws thread only); keep-alive text and PONG do not
         self.last_data_ns = 0
+        self.events = 0  # events applied (ws thread only)
+        self.legacy = 0  # pre-Sept-2025 price_change frames (ws thread only)
 
 
 class Registry:
@@ -182,13 +186,16 @@ class Registry:
 
 
 class FeedCounters:
-    """Counters for tests and the bench, written by several threads: every update takes the lock."""
+    """Counters for tests and the bench written by several threads: every update takes the lock.
+    Per-frame counts (events, legacy frames) stay on their shard, whose ws thread is the only
+    writer, and are added here when the shard is removed."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._parse_errors: dict[str, int] = {}
         self._keepalives: dict[str, int] = {}
         self._resyncs: dict[str, int] = {}
+        # events/legacy of removed shards (live shards count their own: one writer each)
         self._totals = {"rotations": 0, "inconsistencies": 0, "events": 0, "legacy": 0}
 
     def add(self, name: str, n: int = 1) -> None:

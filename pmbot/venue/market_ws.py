@@ -156,11 +156,13 @@ class MarketFeed:
 
     @property
     def events_applied(self) -> int:
-        return self._counters.total("events")
+        shards = self._reg.shard_list()
+        return self._counters.total("events") + sum(s.events for s in shards)
 
     @property
     def legacy_messages(self) -> int:
-        return self._counters.total("legacy")
+        shards = self._reg.shard_list()
+        return self._counters.total("legacy") + sum(s.legacy for s in shards)
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -224,6 +226,9 @@ class MarketFeed:
             if shard.runner is not None and shard not in emptied:
                 shard.runner.send(unsubscribe_op(toks))
         self._maint.flush_counts(emptied)
+        for shard in emptied:
+            self._counters.add("events", shard.events)
+            self._counters.add("legacy", shard.legacy)
         for shard in emptied:
             if shard.runner is not None:
                 shard.runner.close()
@@ -345,7 +350,7 @@ class MarketFeed:
         with shard.lock:
             apply_events(batch, events)
             updates = [make_update(st, self.depth, recv_ns) for st in batch.changed.values()]
-        self._counters.add("events", len(events))
+        shard.events += len(events)
         for tok in batch.resync:
             self._maint.queue.put((tok, INCONSISTENT))
         put = self.out.put
