@@ -26,12 +26,19 @@ from pmbot.errors import ConfigError
 MODES = ("sim", "paper", "live")
 
 
-def _rng(lo=None, hi=None, *, lo_open=False, hi_open=False, choices=None):
+def _rng(
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    choices: tuple[object, ...] | None = None,
+) -> dict[str, Any]:
     """Field metadata: numeric bounds or allowed values."""
     return {"lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "choices": choices}
 
 
-def _f(default, **meta):
+def _f(default: Any, **meta: Any) -> Any:
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)

@@ -12,8 +12,8 @@ between them.
 Label rules (cardinality stays bounded):
 - ``market`` = the market's condition id, ``token`` = the token id, ``outcome`` = ``YES``/``NO``.
 - ``reason``/``kind``/``endpoint``/``family`` come from small fixed vocabularies (the ``*_REASONS``
-  / ``*_KINDS`` tuples of the catalog are pre-initialised at 0 so rate() panels show 0 instead of nothing).
-  Never put an order id, a trade id or free venue text in a label.
+  / ``*_KINDS`` tuples of the catalog are pre-initialised at 0 so rate() panels show 0 instead of
+  nothing). Never put an order id, a trade id or free venue text in a label.
 - Pass enum *values* (``Side.BUY.value``), not enum members: ``str(Side.BUY)`` is ``"Side.BUY"``.
   The helper methods below do that for you.
 
@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Protocol
@@ -38,6 +38,7 @@ from prometheus_client import (
     generate_latest,
     start_http_server,
 )
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from pmbot.metrics_catalog import (  # noqa: F401 - re-exported: importers use pmbot.metrics
@@ -73,12 +74,12 @@ class _AgeRefresher(Collector):
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
 
-    def describe(self):
+    def describe(self) -> list[Metric]:
         # Registering calls describe() (or collect() when there is none); this collector owns no
         # names.
         return []
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         self._metrics.refresh_ages()
         return iter(())
 

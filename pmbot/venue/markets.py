@@ -19,12 +19,25 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
 from pmbot.errors import FatalError, TransientError
 from pmbot.model import ZERO, EventInfo, MarketInfo, dec
+
+
+class MarketsRest(Protocol):
+    """The CLOB reads market discovery needs (``pmbot.venue.rest.ClobRest`` provides them)."""
+
+    def clob_market(self, condition_id: str) -> Any: ...
+
+    def market(self, condition_id: str) -> Any: ...
+
+    def get_book(self, token_id: str) -> Any: ...
+
+    def list_markets(self) -> Any: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +198,7 @@ def market_from_clob_info(condition_id: str, info: dict, detail: dict | None = N
     )
 
 
-def market_info_from_clob(rest, condition_id: str) -> MarketInfo:
+def market_info_from_clob(rest: MarketsRest, condition_id: str) -> MarketInfo:
     """CLOB ``/clob-markets/{cid}`` for tokens, tick, size, fees and neg-risk, plus
     ``/markets/{cid}`` for text."""
     info = rest.clob_market(condition_id)
@@ -203,7 +216,7 @@ def market_info_from_clob(rest, condition_id: str) -> MarketInfo:
     return market_from_clob_info(condition_id, info, detail if isinstance(detail, dict) else None)
 
 
-def market_info_from_token(rest, yes_token: str, no_token: str) -> MarketInfo:
+def market_info_from_token(rest: MarketsRest, yes_token: str, no_token: str) -> MarketInfo:
     """A configured YES/NO token pair -> MarketInfo (condition id from the token's book)."""
     book = rest.get_book(yes_token)
     condition_id = str(book.get("market", "")) if isinstance(book, dict) else ""
@@ -251,7 +264,7 @@ def market_from_listing(row: dict) -> MarketInfo | None:
         return None
 
 
-def list_clob_markets(rest, *, with_fees: bool = True) -> list[MarketInfo]:
+def list_clob_markets(rest: MarketsRest, *, with_fees: bool = True) -> list[MarketInfo]:
     """Every tradeable binary market of the CLOB listing (all pages). With ``with_fees`` each
     market's fee rate comes from ``/clob-markets/{cid}`` (one request per market: meant for the
     simulator's few markets, not the live venue's thousands)."""

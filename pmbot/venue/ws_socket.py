@@ -83,5 +83,11 @@ class BufferedApp(websocket.WebSocketApp):
     """WebSocketApp whose read loop checks ``pending()`` before ``select`` (see the module
     docstring)."""
 
-    def create_dispatcher(self, ping_timeout, dispatcher=None, is_ssl=False, handleDisconnect=None):
+    def create_dispatcher(
+        self,
+        ping_timeout: float | None,
+        dispatcher: Any = None,
+        is_ssl: bool = False,
+        handleDisconnect: Any = None,  # noqa: N803 - websocket-client's parameter name
+    ) -> Any:
         return super().create_dispatcher(ping_timeout, dispatcher, True, handleDisconnect)
