@@ -32,10 +32,10 @@ validation (skipped here) and frame masking (only client frames are masked); mea
 
 Threads: ``ws-<name>`` runs the connection loop; ``ws-<name>-ping`` sends PINGs and notices the
 shared ``stop`` event. Both stop on ``close()`` or ``stop`` and are joined by ``join()``. The
-counters (``frames``, ``reconnects``, ``handler_errors``, ``last_message_ns``, ``last_pong_ns``) have
-one writer, the connection thread (every callback runs there); ``rotations`` is counted under the
-lock because ``rotate()`` is called from other threads. ``last_message_ns`` counts every non-PONG
-frame, keep-alive text included: the market feed judges silence on its own data timestamp.
+counters (``frames``, ``reconnects``, ``handler_errors``, ``last_message_ns``, ``last_pong_ns``)
+have one writer, the connection thread (every callback runs there); ``rotations`` is counted under
+the lock because ``rotate()`` is called from other threads. ``last_message_ns`` counts every
+non-PONG frame, keep-alive text included: the market feed judges silence on its own data timestamp.
 """
 
 from __future__ import annotations
