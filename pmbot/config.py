@@ -26,12 +26,19 @@ from pmbot.errors import ConfigError
 MODES = ("sim", "paper", "live")
 
 
-def _rng(lo=None, hi=None, *, lo_open=False, hi_open=False, choices=None):
+def _rng(
+    lo: float | None = None,
+    hi: float | None = None,
+    *,
+    lo_open: bool = False,
+    hi_open: bool = False,
+    choices: tuple[object, ...] | None = None,
+) -> dict[str, Any]:
     """Field metadata: numeric bounds or allowed values."""
     return {"lo": lo, "hi": hi, "lo_open": lo_open, "hi_open": hi_open, "choices": choices}
 
 
-def _f(default, **meta):
+def _f(default: Any, **meta: Any) -> Any:
     if isinstance(default, (list, dict)):
         return field(default_factory=lambda: type(default)(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -204,7 +211,7 @@ def _convert(key: str, value: Any, typ: Any, meta: Mapping[str, Any]) -> Any:
         if not isinstance(value, list):
             raise ConfigError(key, f"expected a list, got {type(value).__name__}")
         return tuple(_convert(f"{key}[{i}]", item, args[0], {}) for i, item in enumerate(value))
-    if dataclasses.is_dataclass(typ):
+    if isinstance(typ, type) and dataclasses.is_dataclass(typ):
         return _build(key, value, typ)
     if typ is bool:
         if not isinstance(value, bool):

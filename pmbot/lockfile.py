@@ -26,7 +26,8 @@ class WalletLock:
                 holder = fh.read().strip() or "another process"
             os.close(fd)
             raise FatalError(
-                f"another pmbot is already running for wallet {self.funder_label} (pid {holder}, lock {self.path})"
+                f"another pmbot is already running for wallet {self.funder_label} "
+                f"(pid {holder}, lock {self.path})"
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())

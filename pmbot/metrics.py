@@ -1,103 +1,70 @@
 """Every Prometheus metric of pmbot, defined once, on an injected registry.
 
+The declarations (names, help texts, labels, vocabularies) are in ``pmbot.metrics_catalog``; this
+module adds the helpers that set them, the scrape-time ages and the HTTP server. Import both from
+here: ``Metrics`` and the vocabularies are re-exported.
+
 Why one class: the dashboard (``grafana/dashboards/pmbot.json``) and the alert rules
-(``deploy/prometheus/alerts.yml``) are a contract on these names; a test parses both and checks every
-metric they use exists here. Tests build ``Metrics(CollectorRegistry())`` so nothing leaks between them.
+(``deploy/prometheus/alerts.yml``) are a contract on these names; a test parses both and checks
+every metric they use exists here. Tests build ``Metrics(CollectorRegistry())`` so nothing leaks
+between them.
 
 Label rules (cardinality stays bounded):
 - ``market`` = the market's condition id, ``token`` = the token id, ``outcome`` = ``YES``/``NO``.
-- ``reason``/``kind``/``endpoint``/``family`` come from small fixed vocabularies (the ``*_REASONS`` /
-  ``*_KINDS`` tuples below are pre-initialised at 0 so rate() panels show 0 instead of nothing).
-  Never put an order id, a trade id or free venue text in a label.
+- ``reason``/``kind``/``endpoint``/``family`` come from small fixed vocabularies (the ``*_REASONS``
+  / ``*_KINDS`` tuples of the catalog are pre-initialised at 0 so rate() panels show 0 instead of
+  nothing). Never put an order id, a trade id or free venue text in a label.
 - Pass enum *values* (``Side.BUY.value``), not enum members: ``str(Side.BUY)`` is ``"Side.BUY"``.
   The helper methods below do that for you.
 
 Ages (last feed event, last heartbeat) are computed at scrape time from ``mark_*`` timestamps and an
-injected monotonic clock, so a silent feed shows a growing age even when no thread wakes up to say so.
+injected monotonic clock, so a silent feed shows a growing age even when no thread wakes up to say
+so.
 """
 
 from __future__ import annotations
 
-import enum
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from prometheus_client import (
     CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    Info,
     ProcessCollector,
     generate_latest,
     start_http_server,
 )
+from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
+from pmbot.metrics_catalog import (  # noqa: F401 - re-exported: importers use pmbot.metrics
+    ARB_KINDS,
+    ARB_SKIP_REASONS,
+    EXEC_ERROR_KINDS,
+    KEEPALIVE_TEXTS,
+    NAMESPACE,
+    ORDER_PATH_ENDPOINTS,
+    PARSE_ERROR_KINDS,
+    PNL_KINDS,
+    RATE_FAMILIES,
+    RECONCILE_CAUSES,
+    REJECT_REASONS,
+    REQUEST_BUCKETS,
+    RESYNC_REASONS,
+    RETRY_REASONS,
+    ROTATION_REASONS,
+    SIDES,
+    TICK_TO_ORDER_BUCKETS,
+    VENUE_MODES,
+    MetricCatalog,
+    label,
+)
+
 log = logging.getLogger(__name__)
-
-NAMESPACE = "pmbot"
-
-# Fine buckets: a tick-to-order decision in this bot is tens of microseconds to a few milliseconds.
-TICK_TO_ORDER_BUCKETS = (
-    0.00005,
-    0.0001,
-    0.00025,
-    0.0005,
-    0.001,
-    0.0025,
-    0.005,
-    0.01,
-    0.025,
-    0.05,
-    0.1,
-    0.25,
-    0.5,
-    1.0,
-)
-# REST round trips to the CLOB: loopback sim is ~1 ms, Polymarket from a nearby host 20-200 ms.
-REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-
-PNL_KINDS = ("realized", "unrealized", "fees", "total")
-SIDES = ("BUY", "SELL")
-# OrderRejected.kind values (pmbot.model): the reject label is the kind, never the venue's text.
-REJECT_REASONS = ("rejected", "venue_mode", "transient", "local", "other")
-EXEC_ERROR_KINDS = ("transient", "rejected", "venue_mode", "unknown_outcome", "fatal")
-RATE_FAMILIES = ("orders", "cancels", "reads")
-VENUE_MODES = ("normal", "cancel_only", "post_only", "disabled")
-RESYNC_REASONS = ("inconsistent", "reconnect", "spot_check")
-PARSE_ERROR_KINDS = ("json", "schema", "unknown_event")
-ROTATION_REASONS = ("silent_feed",)
-# exec_retries_total{endpoint,reason}: endpoint is pmbot.venue.rest's endpoint name; reason one of these.
-RETRY_REASONS = ("rate_limited", "server_error", "timeout", "connection")
-ORDER_PATH_ENDPOINTS = ("post_orders", "cancel_orders", "cancel_all", "open_orders", "heartbeat")
-# The Opportunity.kind values of pmbot.strategy.arbitrage, and its skip reasons plus the ones the
-# strategy (cooldown, in_flight) and the engine's leg repair (naked_leg) add.
-ARB_KINDS = ("basket_yes", "basket_no", "binary_set")
-ARB_SKIP_REASONS = (
-    "not_live",
-    "augmented",
-    "below_min_size",
-    "below_edge",
-    "budget",
-    "cooldown",
-    "in_flight",
-    "naked_leg",
-)
-RECONCILE_CAUSES = ("missing_on_venue", "unknown_on_venue", "size_mismatch")
-
-
-def label(value: object) -> str:
-    """Label text for a value: enum members by value, Decimals without exponent, everything else str()."""
-    if isinstance(value, enum.Enum):
-        return str(value.value)
-    if isinstance(value, Decimal):
-        return format(value, "f")
-    return str(value)
 
 
 class _AgeRefresher(Collector):
@@ -107,13 +74,20 @@ class _AgeRefresher(Collector):
     def __init__(self, metrics: Metrics) -> None:
         self._metrics = metrics
 
-    def describe(self):
-        # Registering calls describe() (or collect() when there is none); this collector owns no names.
+    def describe(self) -> list[Metric]:
+        # Registering calls describe() (or collect() when there is none); this collector owns no
+        # names.
         return []
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         self._metrics.refresh_ages()
         return iter(())
+
+
+class _HttpServer(Protocol):
+    def shutdown(self) -> None: ...
+
+    def server_close(self) -> None: ...
 
 
 @dataclass
@@ -122,7 +96,7 @@ class MetricsServer:
 
     host: str
     port: int
-    _server: object
+    _server: _HttpServer
     _thread: threading.Thread
 
     @property
@@ -135,8 +109,9 @@ class MetricsServer:
         self._thread.join(timeout)
 
 
-class Metrics:
-    """All pmbot metrics. Attributes are prometheus_client objects; helpers keep labels consistent."""
+class Metrics(MetricCatalog):
+    """All pmbot metrics. Attributes are prometheus_client objects; helpers keep labels
+    consistent."""
 
     def __init__(
         self,
@@ -159,239 +134,11 @@ class Metrics:
             # Standard process_* series (CPU, RSS, fds, start time) for this registry.
             ProcessCollector(registry=self.registry)
 
-        r, ns = self.registry, NAMESPACE
-
-        def gauge(name: str, doc: str, labels: Iterable[str] = ()) -> Gauge:
-            return Gauge(name, doc, list(labels), namespace=ns, registry=r)
-
-        def counter(name: str, doc: str, labels: Iterable[str] = ()) -> Counter:
-            return Counter(name, doc, list(labels), namespace=ns, registry=r)
-
-        # ---------------------------------------------------------------- inventory and exposure
-        self.inventory_shares = gauge(
-            "inventory_shares", "Shares held per token.", ("market", "token", "outcome")
-        )
-        self.inventory_usd = gauge(
-            "inventory_usd",
-            "Dollar value of the shares held per token, at mid.",
-            ("market", "token", "outcome"),
-        )
-        self.exposure_usd = gauge(
-            "exposure_usd",
-            "Net dollar exposure per market (YES value minus NO value, at mid).",
-            ("market",),
-        )
-        self.exposure_shares = gauge(
-            "exposure_shares", "Net shares per market (YES shares minus NO shares).", ("market",)
-        )
-        self.imbalance_usd = gauge(
-            "imbalance_usd",
-            "Absolute dollar imbalance between YES and NO holdings per market.",
-            ("market",),
-        )
-        self.imbalance_limit_usd = gauge(
-            "imbalance_limit_usd", "Configured max_inventory_imbalance_usd (per market)."
-        )
-        self.position_value_usd = gauge(
-            "position_value_usd", "Total dollar value of every position held, at mid."
-        )
-        self.position_limit_usd = gauge("position_limit_usd", "Configured max_position_size_usd.")
-
-        # ---------------------------------------------------------------- position split (issue 19)
-        self.position_value_by_kind_usd = gauge(
-            "position_value_by_kind_usd",
-            "Position value at mid by kind: hedged (complete sets, arbitrage baskets) or "
-            "unhedged (directional; what max_position_size_usd limits). They sum to the total.",
-            ("kind",),
-        )
-        self.risk_reduce_only = gauge(
-            "risk_reduce_only",
-            "1 while the whole bot quotes reduce-only past a global limit, with its reason.",
-            ("reason",),
-        )
-        for kind in ("hedged", "unhedged"):
-            self.position_value_by_kind_usd.labels(kind=kind).set(0)
-        self.risk_reduce_only.labels(reason="").set(0)
-        # ---------------------------------------------------------------- end position split
-        self.pnl_usd = gauge(
-            "pnl_usd",
-            "Profit and loss in dollars by kind (realized, unrealized, fees, total).",
-            ("kind",),
-        )
-
-        # ---------------------------------------------------------------- quoting and orders
-        self.open_orders = gauge(
-            "open_orders", "Orders of this bot resting on the venue, per market.", ("market",)
-        )
-        self.quotes = gauge(
-            "quotes", "Desired quotes currently resting per market and side.", ("market", "side")
-        )
-        self.orders_created_total = counter(
-            "orders_created", "Orders accepted by the venue.", ("market",)
-        )
-        self.orders_cancelled_total = counter(
-            "orders_cancelled", "Orders cancelled (confirmed).", ("market",)
-        )
-        self.orders_rejected_total = counter(
-            "orders_rejected", "Orders refused, by OrderRejected.kind.", ("reason",)
-        )
-        self.fills_total = counter("fills", "Fills of this bot's orders.", ("market", "side"))
-        self.fill_volume_usd_total = counter(
-            "fill_volume_usd", "Dollar notional filled.", ("market",)
-        )
-        self.tick_to_order_seconds = Histogram(
-            "tick_to_order_seconds",
-            "From market data arrival (recv) to the order command leaving the strategy.",
-            namespace=ns,
-            registry=r,
-            buckets=TICK_TO_ORDER_BUCKETS,
-        )
-
-        # ---------------------------------------------------------------- risk
-        self.risk_paused = gauge(
-            "risk_paused",
-            "1 while quoting in a market is paused by a risk guard, with its reason.",
-            ("market", "reason"),
-        )
-        self.risk_halted = gauge(
-            "risk_halted", "1 while the whole bot is halted by a risk guard.", ("reason",)
-        )
-
-        # ---------------------------------------------------------------- market and user feeds
-        self.feed_connection_up = gauge(
-            "feed_connection_up", "1 while a WebSocket connection is open.", ("connection",)
-        )
-        self.feed_last_event_age_seconds = gauge(
-            "feed_last_event_age_seconds",
-            "Seconds since the last message on a connection.",
-            ("connection",),
-        )
-        self.token_last_event_age_seconds = gauge(
-            "token_last_event_age_seconds",
-            "Seconds since the last book event for a token.",
-            ("market", "token"),
-        )
-        self.feed_resyncs_total = counter(
-            "feed_resyncs", "Book resyncs (REST snapshot or resubscribe).", ("reason",)
-        )
-        self.feed_parse_errors_total = counter(
-            "feed_parse_errors", "Venue messages that failed to parse.", ("kind",)
-        )
-        self.feed_reconnects_total = counter(
-            "feed_reconnects", "WebSocket reconnects.", ("connection",)
-        )
-        self.feed_rotations_total = counter(
-            "feed_rotations", "Forced connection rotations.", ("reason",)
-        )
-        self.feed_messages_total = counter(
-            "feed_messages", "WebSocket messages received.", ("connection",)
-        )
-        # Names pmbot.venue.ws.WsRunner looks up (getattr by name): the same series under its names.
-        self.ws_connection_up = self.feed_connection_up
-        self.ws_reconnects_total = self.feed_reconnects_total
-        self.ws_rotations_total = counter(
-            "ws_rotations", "Forced rotations per connection.", ("connection",)
-        )
-        self.ws_handler_errors_total = counter(
-            "ws_handler_errors",
-            "Exceptions raised by WebSocket message/state handlers.",
-            ("connection", "kind"),
-        )
-
-        # ---------------------------------------------------------------- executor
-        self.exec_request_seconds = Histogram(
-            "exec_request_seconds",
-            "CLOB REST request latency per endpoint.",
-            ["endpoint"],
-            namespace=ns,
-            registry=r,
-            buckets=REQUEST_BUCKETS,
-        )
-        self.exec_retries_total = counter(
-            "exec_retries", "REST retries after a transient error.", ("endpoint", "reason")
-        )
-        self.exec_errors_total = counter("exec_errors", "REST errors by class.", ("kind",))
-        self.rate_budget_remaining = gauge(
-            "rate_budget_remaining",
-            "Requests left in the local rate budget per family.",
-            ("family",),
-        )
-        self.heartbeat_age_seconds = gauge(
-            "heartbeat_age_seconds", "Seconds since the last successful heartbeat."
-        )
-        self.heartbeats_missed_total = counter(
-            "heartbeats_missed", "Heartbeats that failed or were late."
-        )
-        self.venue_mode = gauge("venue_mode", "1 for the venue's current trading mode.", ("mode",))
-        self.unknown_outcome_orders = gauge(
-            "unknown_outcome_orders",
-            "Submits whose outcome is unknown (counted as live until resolved).",
-        )
-        self.reconcile_diffs_total = counter(
-            "reconcile_diffs", "Differences found between local and venue open orders.", ("cause",)
-        )
-        self.inventory_mismatch_total = counter(
-            "inventory_mismatch", "Times local inventory disagreed with the venue's positions."
-        )
-
-        # ---------------------------------------------------------------- arbitrage
-        self.arb_opportunities_total = counter(
-            "arb_opportunities", "Arbitrage sets seen with positive edge.", ("kind",)
-        )
-        self.arb_taken_total = counter("arb_taken", "Arbitrage sets sent.", ("kind",))
-        self.arb_skipped_total = counter(
-            "arb_skipped", "Arbitrage sets skipped, by reason.", ("reason",)
-        )
-        self.arb_edge_usd_total = counter(
-            "arb_edge_usd", "Expected dollar edge of the arbitrage sets taken."
-        )
-        self.arb_legging_loss_usd_total = counter(
-            "arb_legging_loss_usd", "Dollars lost unwinding partially filled arbitrage sets."
-        )
-        self.arb_open_sets = gauge(
-            "arb_open_sets", "Complete arbitrage sets held as hedged positions (to resolution)."
-        )
-
-        # ---------------------------------------------------------------- process
-        self.build_info = Info("build", "pmbot version and mode.", namespace=ns, registry=r)
-        self.up = gauge(
-            "up", "1 while the bot is running and ready (after start-up, before shutdown)."
-        )
-        self.start_time_seconds = gauge("start_time_seconds", "Unix time the bot started.")
+        self._declare_all()
         self.start_time_seconds.set(wall_clock())
         self.heartbeat_age_seconds.set(0)
 
-        self._preinitialise()
-
     # ------------------------------------------------------------------ set-up helpers
-
-    def _preinitialise(self) -> None:
-        """Create the fixed-vocabulary children at 0 so they are exported before anything happens."""
-        for kind in PNL_KINDS:
-            self.pnl_usd.labels(kind=kind).set(0)
-        for reason in REJECT_REASONS:
-            self.orders_rejected_total.labels(reason=reason)
-        for kind in EXEC_ERROR_KINDS:
-            self.exec_errors_total.labels(kind=kind)
-        for endpoint in ORDER_PATH_ENDPOINTS:
-            for reason in RETRY_REASONS:
-                self.exec_retries_total.labels(endpoint=endpoint, reason=reason)
-        for mode in VENUE_MODES:
-            self.venue_mode.labels(mode=mode).set(1 if mode == "normal" else 0)
-        for reason in RESYNC_REASONS:
-            self.feed_resyncs_total.labels(reason=reason)
-        for kind in PARSE_ERROR_KINDS:
-            self.feed_parse_errors_total.labels(kind=kind)
-        for reason in ROTATION_REASONS:
-            self.feed_rotations_total.labels(reason=reason)
-        for kind in ARB_KINDS:
-            self.arb_opportunities_total.labels(kind=kind)
-            self.arb_taken_total.labels(kind=kind)
-        for reason in ARB_SKIP_REASONS:
-            self.arb_skipped_total.labels(reason=reason)
-        for cause in RECONCILE_CAUSES:
-            self.reconcile_diffs_total.labels(cause=cause)
-        self.risk_halted.labels(reason="").set(0)
 
     def set_build_info(self, version: str, mode: str) -> None:
         self.build_info.info({"version": version, "mode": label(mode)})
@@ -403,7 +150,8 @@ class Metrics:
         self.imbalance_limit_usd.set(float(imbalance_limit_usd))
 
     def declare_market(self, market: str, tokens: Iterable[tuple[str, object]]) -> None:
-        """Export a market's series at 0 from start-up. ``tokens`` = ``[(token_id, outcome), ...]``."""
+        """Export a market's series at 0 from start-up. ``tokens`` = ``[(token_id, outcome),
+        ...]``."""
         market = label(market)
         for token, outcome in tokens:
             self.inventory_shares.labels(market, label(token), label(outcome)).set(0)
@@ -425,8 +173,9 @@ class Metrics:
     # ------------------------------------------------------------------ state helpers
 
     def set_risk_state(self, market: str, reason: str | None) -> None:
-        """One ``risk_paused`` series per market: ``{reason=""} 0`` while quoting, ``{reason=R} 1`` while paused.
-        The previous reason's series is removed, so ``max by (market)`` is the pause state."""
+        """One ``risk_paused`` series per market: ``{reason=""} 0`` while quoting, ``{reason=R} 1``
+        while paused. The previous reason's series is removed, so ``max by (market)`` is the pause
+        state."""
         market = label(market)
         new = "" if reason is None else label(reason)
         with self._lock:
@@ -475,7 +224,8 @@ class Metrics:
         self.fill_volume_usd_total.labels(label(market)).inc(float(size * price))
 
     def count_rejection(self, kind: str) -> None:
-        """``kind`` is ``OrderRejected.kind``; anything outside the vocabulary is counted as ``other``."""
+        """``kind`` is ``OrderRejected.kind``; anything outside the vocabulary is counted as
+        ``other``."""
         self.orders_rejected_total.labels(reason=kind if kind in REJECT_REASONS else "other").inc()
 
     # ------------------------------------------------------------------ ages
@@ -534,11 +284,13 @@ class Metrics:
         return generate_latest(self.registry)
 
     def value(self, name: str, labels: dict[str, str] | None = None) -> float | None:
-        """A sample's current value by full exposed name (e.g. ``pmbot_fills_total``); None if absent."""
+        """A sample's current value by full exposed name (e.g. ``pmbot_fills_total``); None if
+        absent."""
         return self.registry.get_sample_value(name, labels or {})
 
     def serve(self, host: str, port: int) -> MetricsServer:
-        """Serve /metrics on ``host:port`` (port 0 = any free port) in a thread named ``metrics-http``."""
+        """Serve /metrics on ``host:port`` (port 0 = any free port) in a thread named
+        ``metrics-http``."""
         server, thread = start_http_server(port, addr=host, registry=self.registry)
         thread.name = "metrics-http"
         bound = server.server_address[1]

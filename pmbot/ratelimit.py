@@ -1,19 +1,19 @@
 """Client-side rate budget: one token bucket per endpoint family, below the venue's own limits.
 
-Polymarket meters trading per signer with token buckets (protocol reference 1.10): an *orders* bucket
-(``POST /order`` costs 1, ``POST /orders`` costs the number of orders) and a *cancels* bucket
+Polymarket meters trading per signer with token buckets (protocol reference 1.10): an *orders*
+bucket (``POST /order`` costs 1, ``POST /orders`` costs the number of orders) and a *cancels* bucket
 (``DELETE /orders`` costs the number of ids, ``cancel-all`` 1 + the number cancelled). Reads are
 limited by Cloudflare windows (``GET /data/orders`` 500 per 10 s, general CLOB 9,000 per 10 s).
 Staying under a configurable fraction of those limits means the venue's 429 is the exception.
 
-Priority: the venue lets Standard..Gold tiers run a *negative* cancel balance, i.e. cancels are never
-blocked outright. The cancels family here may likewise go into debt (down to minus one burst) so a
-cancel is never held back by the budget while a create waits for tokens. The executor also drains
-queued cancels before creates.
+Priority: the venue lets Standard..Gold tiers run a *negative* cancel balance, i.e. cancels are
+never blocked outright. The cancels family here may likewise go into debt (down to minus one burst)
+so a cancel is never held back by the budget while a create waits for tokens. The executor also
+drains queued cancels before creates.
 
-``Poly-RateLimit-Remaining`` / ``Poly-RateLimit-Reset`` headers, when the venue sends them, clamp the
-local bucket: the venue's count wins when it is lower, and ``Remaining: 0`` holds the bucket empty
-until ``Reset`` (unix seconds).
+``Poly-RateLimit-Remaining`` / ``Poly-RateLimit-Reset`` headers, when the venue sends them, clamp
+the local bucket: the venue's count wins when it is lower, and ``Remaining: 0`` holds the bucket
+empty until ``Reset`` (unix seconds).
 """
 
 from __future__ import annotations
@@ -100,7 +100,8 @@ class RateBudget:
             raise ValueError(f"unknown rate family {family!r}") from None
 
     def _floor(self, family: str, bucket: _Bucket) -> float:
-        """Lowest balance a grant may leave: zero, or minus one burst for families allowed into debt."""
+        """Lowest balance a grant may leave: zero, or minus one burst for families allowed into
+        debt."""
         return -bucket.capacity if family in DEBT_FAMILIES else 0.0
 
     def delay(self, family: str, cost: float = 1.0) -> float:
@@ -144,7 +145,8 @@ class RateBudget:
         timeout: float | None = None,
         wait: Callable[[float], object] | None = None,
     ) -> bool:
-        """Block (via ``wait(seconds)``, e.g. a stop event's ``wait``) until granted or ``timeout`` passes."""
+        """Block (via ``wait(seconds)``, e.g. a stop event's ``wait``) until granted or ``timeout``
+        passes."""
         wait = wait or threading.Event().wait
         deadline = None if timeout is None else self._clock() + timeout
         while True:
@@ -160,7 +162,8 @@ class RateBudget:
                 return False
 
     def available(self, family: str) -> float:
-        """Tokens left now (negative when cancels run on debt); for the ``rate_budget_remaining`` gauge."""
+        """Tokens left now (negative when cancels run on debt); for the ``rate_budget_remaining``
+        gauge."""
         with self._lock:
             bucket = self._bucket(family)
             bucket.refill(self._clock())

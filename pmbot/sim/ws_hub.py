@@ -153,6 +153,9 @@ class MarketHub:
         self._by_token: dict[str, set[WsConnection]] = {}
         self._tokens_of: dict[WsConnection, set[str]] = {}
         self.delivered = 0
+        # While silent, send this plain-text frame instead of each withheld event, as the venue's
+        # ``NO NEW ASSETS`` with custom_feature_enabled (protocol 10.5); None: send nothing.
+        self.silent_text: str | None = None
 
     def add(self, conn: WsConnection) -> None:
         with self._lock:
@@ -197,6 +200,11 @@ class MarketHub:
     def publish(self, message: dict) -> int:
         """Send one event to the subscribers of the tokens it concerns; returns how many got it."""
         if self._is_silent():
+            text = self.silent_text
+            if text is not None:
+                frame = wsproto.encode_text(text)
+                for conn in self.connections():
+                    conn.send_frame(frame)
             return 0
         kind = message.get("event_type")
         if "price_changes" in message:

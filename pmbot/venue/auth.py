@@ -1,10 +1,11 @@
 """CLOB API credentials and L2 (HMAC) request headers.
 
 API keys are derived once at start-up with L1 auth (an EIP-712 ``ClobAuth`` signature by the EOA);
-``py_clob_client_v2`` does that part. Every private request then carries five ``POLY_*`` headers whose
-signature is an HMAC-SHA256 over ``timestamp + METHOD + path + body``:
+``py_clob_client_v2`` does that part. Every private request then carries five ``POLY_*`` headers
+whose signature is an HMAC-SHA256 over ``timestamp + METHOD + path + body``:
 
-- ``path`` is the request path WITHOUT the query string (``/data/orders``, not ``/data/orders?market=..``);
+- ``path`` is the request path WITHOUT the query string (``/data/orders``, not
+  ``/data/orders?market=..``);
 - ``body`` is the exact string sent (compact JSON), so the caller must sign what it sends;
 - the secret is URL-safe base64 and so is the signature (padding kept).
 
@@ -55,7 +56,8 @@ def hmac_signature(
 def l2_headers(
     creds: ApiCreds, address: str, method: str, path: str, body: str | None, timestamp: int
 ) -> dict:
-    """Headers for one private request. ``path`` excludes the query string; ``body`` is the exact text sent."""
+    """Headers for one private request. ``path`` excludes the query string; ``body`` is the exact
+    text sent."""
     if "?" in path:
         raise ValueError("sign the path without its query string")
     return {
@@ -70,8 +72,8 @@ def l2_headers(
 def derive_api_creds(clob_url: str, private_key: str, chain_id: int, *, nonce: int = 0) -> ApiCreds:
     """Create (or re-derive) the API key of this wallet with L1 auth through ``py_clob_client_v2``.
 
-    Errors are classified: a network failure or 5xx is transient (the caller may retry); anything else
-    (bad key, 401 on L1 headers) is fatal. The private key never appears in the raised message.
+    Errors are classified: a network failure or 5xx is transient (the caller may retry); anything
+    else (bad key, 401 on L1 headers) is fatal. The private key never appears in the raised message.
     """
     from py_clob_client_v2.client import ClobClient
     from py_clob_client_v2.exceptions import PolyApiException

@@ -41,8 +41,8 @@ class OrderBook:
     # ------------------------------------------------------------------ writes
 
     def apply_snapshot(self, bids: Iterable, asks: Iterable, tick: Decimal | None = None) -> None:
-        """Replace both sides. ``bids``/``asks`` are (price, size) pairs in any order; size 0 is skipped;
-        a price listed twice keeps its last size."""
+        """Replace both sides. ``bids``/``asks`` are (price, size) pairs in any order; size 0 is
+        skipped; a price listed twice keeps its last size."""
         self._bids = {p: s for p, s in bids if s > _ZERO}
         self._asks = {p: s for p, s in asks if s > _ZERO}
         self._bid_px = sorted(self._bids)

@@ -2,12 +2,15 @@
 
 Venue quirks handled here (protocol reference 1.4 and 5):
 
-- Gamma's ``outcomes`` and ``clobTokenIds`` are JSON-encoded *strings* inside the JSON, in the same order.
-- Outcomes are not always "Yes"/"No" (sports markets name teams); the first outcome is taken as YES then.
-- Gamma ``version: "v2"`` markets (Protocol V2, position ids, ExchangeV3) are not tradeable by this bot.
+- Gamma's ``outcomes`` and ``clobTokenIds`` are JSON-encoded *strings* inside the JSON, in the same
+  order.
+- Outcomes are not always "Yes"/"No" (sports markets name teams); the first outcome is taken as YES
+  then.
+- Gamma ``version: "v2"`` markets (Protocol V2, position ids, ExchangeV3) are not tradeable by this
+  bot.
 - A market is tradeable only when ``enableOrderBook && acceptingOrders && !closed``.
-- ``/clob-markets/{cid}`` is compact: ``t`` tokens (``t`` id, ``o`` outcome), ``mts`` tick, ``mos`` min size,
-  ``fd.r`` taker fee rate, and ``nr`` (neg risk) is OMITTED when false.
+- ``/clob-markets/{cid}`` is compact: ``t`` tokens (``t`` id, ``o`` outcome), ``mts`` tick, ``mos``
+  min size, ``fd.r`` taker fee rate, and ``nr`` (neg risk) is OMITTED when false.
 - Gamma's ``orderPriceMinTickSize`` is the tick at listing time; the CLOB's is authoritative.
 """
 
@@ -16,12 +19,25 @@ from __future__ import annotations
 import json
 import logging
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import requests
 
 from pmbot.errors import FatalError, TransientError
 from pmbot.model import ZERO, EventInfo, MarketInfo, dec
+
+
+class MarketsRest(Protocol):
+    """The CLOB reads market discovery needs (``pmbot.venue.rest.ClobRest`` provides them)."""
+
+    def clob_market(self, condition_id: str) -> Any: ...
+
+    def market(self, condition_id: str) -> Any: ...
+
+    def get_book(self, token_id: str) -> Any: ...
+
+    def list_markets(self) -> Any: ...
+
 
 log = logging.getLogger(__name__)
 
@@ -159,12 +175,14 @@ def resolve_event(
 
 
 def market_from_clob_info(condition_id: str, info: dict, detail: dict | None = None) -> MarketInfo:
-    """``/clob-markets/{cid}`` compact info (+ optional ``/markets/{cid}`` for text fields) -> MarketInfo."""
+    """``/clob-markets/{cid}`` compact info (+ optional ``/markets/{cid}`` for text fields) ->
+    MarketInfo."""
     tokens = info.get("t") or []
     ids = [str(t["t"]) for t in tokens if isinstance(t, dict) and "t" in t]
     labels = [str(t.get("o", "")) for t in tokens if isinstance(t, dict) and "t" in t]
     yes, no = _yes_no(labels, ids, f"market {condition_id}")
-    fd = info.get("fd") if isinstance(info.get("fd"), dict) else {}
+    raw_fd = info.get("fd")
+    fd: dict = raw_fd if isinstance(raw_fd, dict) else {}
     detail = detail or {}
     return MarketInfo(
         condition_id=condition_id,
@@ -180,8 +198,9 @@ def market_from_clob_info(condition_id: str, info: dict, detail: dict | None = N
     )
 
 
-def market_info_from_clob(rest, condition_id: str) -> MarketInfo:
-    """CLOB ``/clob-markets/{cid}`` for tokens, tick, size, fees and neg-risk, plus ``/markets/{cid}`` for text."""
+def market_info_from_clob(rest: MarketsRest, condition_id: str) -> MarketInfo:
+    """CLOB ``/clob-markets/{cid}`` for tokens, tick, size, fees and neg-risk, plus
+    ``/markets/{cid}`` for text."""
     info = rest.clob_market(condition_id)
     try:
         detail = rest.market(condition_id)
@@ -197,7 +216,7 @@ def market_info_from_clob(rest, condition_id: str) -> MarketInfo:
     return market_from_clob_info(condition_id, info, detail if isinstance(detail, dict) else None)
 
 
-def market_info_from_token(rest, yes_token: str, no_token: str) -> MarketInfo:
+def market_info_from_token(rest: MarketsRest, yes_token: str, no_token: str) -> MarketInfo:
     """A configured YES/NO token pair -> MarketInfo (condition id from the token's book)."""
     book = rest.get_book(yes_token)
     condition_id = str(book.get("market", "")) if isinstance(book, dict) else ""
@@ -245,10 +264,10 @@ def market_from_listing(row: dict) -> MarketInfo | None:
         return None
 
 
-def list_clob_markets(rest, *, with_fees: bool = True) -> list[MarketInfo]:
-    """Every tradeable binary market of the CLOB listing (all pages). With ``with_fees`` each market's
-    fee rate comes from ``/clob-markets/{cid}`` (one request per market: meant for the simulator's few
-    markets, not the live venue's thousands)."""
+def list_clob_markets(rest: MarketsRest, *, with_fees: bool = True) -> list[MarketInfo]:
+    """Every tradeable binary market of the CLOB listing (all pages). With ``with_fees`` each
+    market's fee rate comes from ``/clob-markets/{cid}`` (one request per market: meant for the
+    simulator's few markets, not the live venue's thousands)."""
     out: list[MarketInfo] = []
     for row in rest.list_markets():
         info = market_from_listing(row)
@@ -256,11 +275,8 @@ def list_clob_markets(rest, *, with_fees: bool = True) -> list[MarketInfo]:
             continue
         if with_fees:
             compact = rest.clob_market(info.condition_id)
-            fd = (
-                compact.get("fd")
-                if isinstance(compact, dict) and isinstance(compact.get("fd"), dict)
-                else {}
-            )
+            raw_fd = compact.get("fd") if isinstance(compact, dict) else None
+            fd: dict = raw_fd if isinstance(raw_fd, dict) else {}
             info = MarketInfo(
                 **{
                     **_fields(info),

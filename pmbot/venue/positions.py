@@ -32,6 +32,8 @@ import requests
 from pmbot.errors import RejectedError, TransientError
 from pmbot.model import ZERO, PositionRow, PositionsSnapshot, dec
 
+_Timeout = float | tuple[float, float]
+
 log = logging.getLogger(__name__)
 
 PAGE_LIMIT = 500
@@ -100,7 +102,7 @@ def parse_position_row(row: Any) -> PositionRow:
 # --------------------------------------------------------------------------- fetching
 
 
-def _get_page(session, url: str, params: dict, timeout) -> list:
+def _get_page(session: Any, url: str, params: dict, timeout: _Timeout) -> list:
     try:
         resp = session.get(url, params=params, timeout=timeout)
     except (requests.Timeout, requests.ConnectionError) as exc:
@@ -133,12 +135,16 @@ def _get_page(session, url: str, params: dict, timeout) -> list:
 
 
 def fetch_positions(
-    data_api_url: str, user: str, *, session=None, timeout=(3.05, 10)
+    data_api_url: str,
+    user: str,
+    *,
+    session: requests.Session | None = None,
+    timeout: _Timeout = (3.05, 10),
 ) -> list[PositionRow]:
     """Every position of ``user`` (the funder address), dust included."""
     if not user:
         raise ValueError("fetch_positions needs the funder address")
-    session = session or requests
+    http: Any = session or requests  # a Session, or the module's one-shot get
     url = data_api_url.rstrip("/") + "/positions"
     rows: list[PositionRow] = []
     seen: set[str] = set()
@@ -150,7 +156,7 @@ def fetch_positions(
             "limit": str(PAGE_LIMIT),
             "offset": str(offset),
         }
-        page = [parse_position_row(r) for r in _get_page(session, url, params, timeout)]
+        page = [parse_position_row(r) for r in _get_page(http, url, params, timeout)]
         fresh = [r for r in page if r.token_id not in seen]
         rows.extend(fresh)
         seen.update(r.token_id for r in fresh)
@@ -184,7 +190,8 @@ class PositionAction:
 class PositionReconciler:
     """Pure comparison of local inventory with the venue's positions, with memory of how long each
     difference has lasted. A difference that changes (a new fill, the Data API catching up) restarts
-    its clock; only one that stays the same past ``settlement_lag_secs`` is resolved for the venue."""
+    its clock; only one that stays the same past ``settlement_lag_secs`` is resolved for the
+    venue."""
 
     def __init__(
         self, *, settlement_lag_secs: float = 60.0, dust: Decimal = Decimal("0.01")
@@ -247,12 +254,12 @@ class PositionsPoller:
         self,
         data_api_url: str,
         user: str,
-        out: queue.Queue,
+        out: queue.Queue[PositionsSnapshot],
         *,
         stop: threading.Event,
         interval_secs: float = 30.0,
-        session=None,
-        metrics=None,
+        session: requests.Session | None = None,
+        metrics: object | None = None,  # looked up by name: feed_parse_errors_total
         clock: Callable[[], float] = time.time,
         fetch: Callable[..., list[PositionRow]] = fetch_positions,
     ) -> None:

@@ -31,6 +31,7 @@ from typing import Any
 import coincurve
 
 from pmbot import eip712
+from pmbot.eip712_primitives import bytes32
 from pmbot.model import BASE_UNITS, OrderType, Side
 
 log = logging.getLogger(__name__)
@@ -151,7 +152,8 @@ class OrderSigner:
         self.funder = eip712.checksum_address(funder) if funder is not None else self.address
         if signature_type == 0 and self.funder != self.address:
             raise ValueError(
-                "signature type 0 (EOA) trades from the EOA itself: funder must be the signer address"
+                "signature type 0 (EOA) trades from the EOA itself: "
+                "funder must be the signer address"
             )
         self.chain_id = int(chain_id)
         self.signature_type = int(signature_type)
@@ -161,8 +163,8 @@ class OrderSigner:
         self._signer_str = signer
         self._maker20 = bytes.fromhex(self.funder[2:])
         self._signer20 = bytes.fromhex(signer[2:])
-        self._metadata32 = eip712._bytes32(metadata, "metadata")
-        self._builder32 = eip712._bytes32(builder_code, "builder_code")
+        self._metadata32 = bytes32(metadata, "metadata")
+        self._builder32 = bytes32(builder_code, "builder_code")
         self._metadata = metadata
         self._builder = builder_code
         self._domains = {
@@ -198,18 +200,7 @@ class OrderSigner:
         SDK's shape: salt in ``[1, now_ms)``, timestamp in ms). ``expiration`` (unix seconds, GTD
         only) is sent but, in V2, not signed."""
         size2, maker_amount, taker_amount = exact_amounts(side, price, size, tick)
-        if not (isinstance(token_id, str) and token_id.isascii() and token_id.isdigit()):
-            raise ValueError("token_id must be a decimal string")
-        token_int = int(token_id)
-        if token_int >= _UINT256_LIMIT:
-            raise ValueError("token_id out of uint256 range")
-        if isinstance(expiration, bool) or not isinstance(expiration, int) or expiration < 0:
-            raise ValueError("expiration must be a non-negative int (unix seconds)")
-        ts = self._clock_ms() if timestamp_ms is None else timestamp_ms
-        if salt is None:
-            salt = self._rng.randrange(1, max(2, ts))
-        if not (0 <= salt < _UINT256_LIMIT and 0 <= ts < _UINT256_LIMIT):
-            raise ValueError("salt and timestamp must be uint256")
+        token_int, salt, ts = self._checked_fields(token_id, expiration, salt, timestamp_ms)
         side_code = _SIDE_CODE[side]
         neg_risk = bool(neg_risk)
 
@@ -226,13 +217,7 @@ class OrderSigner:
             self._metadata32,
             self._builder32,
         )
-        digest = eip712.eip712_digest(self._domains[neg_risk], contents)
-        if self.signature_type == eip712.POLY_1271:
-            signature = eip712.poly_1271_wrap(
-                self._key, contents, self._signer20, neg_risk=neg_risk, chain_id=self.chain_id
-            )
-        else:
-            signature = eip712.sign_digest(self._key, digest)
+        digest, signature = self._sign(contents, neg_risk)
 
         order = {
             "salt": salt,
@@ -259,6 +244,35 @@ class OrderSigner:
             neg_risk=neg_risk,
         )
 
+    def _checked_fields(
+        self, token_id: str, expiration: int, salt: int | None, timestamp_ms: int | None
+    ) -> tuple[int, int, int]:
+        """(token id as int, salt, timestamp ms), each checked to fit its signed uint256 word."""
+        if not (isinstance(token_id, str) and token_id.isascii() and token_id.isdigit()):
+            raise ValueError("token_id must be a decimal string")
+        token_int = int(token_id)
+        if token_int >= _UINT256_LIMIT:
+            raise ValueError("token_id out of uint256 range")
+        if isinstance(expiration, bool) or not isinstance(expiration, int) or expiration < 0:
+            raise ValueError("expiration must be a non-negative int (unix seconds)")
+        ts = self._clock_ms() if timestamp_ms is None else timestamp_ms
+        if salt is None:
+            salt = self._rng.randrange(1, max(2, ts))
+        if not (0 <= salt < _UINT256_LIMIT and 0 <= ts < _UINT256_LIMIT):
+            raise ValueError("salt and timestamp must be uint256")
+        return token_int, salt, ts
+
+    def _sign(self, contents: bytes, neg_risk: bool) -> tuple[bytes, str]:
+        """(EIP-712 digest, signature) for an order struct hash; type 3 wraps it (ERC-7739)."""
+        digest = eip712.eip712_digest(self._domains[neg_risk], contents)
+        if self.signature_type == eip712.POLY_1271:
+            signature = eip712.poly_1271_wrap(
+                self._key, contents, self._signer20, neg_risk=neg_risk, chain_id=self.chain_id
+            )
+        else:
+            signature = eip712.sign_digest(self._key, digest)
+        return digest, signature
+
 
 def order_payload(
     signed: SignedOrder,
@@ -268,7 +282,8 @@ def order_payload(
     defer_exec: bool = False,
 ) -> dict:
     """One element of a ``POST /order(s)`` body, shaped exactly like ``order_to_json_v2``.
-    ``owner`` is the API key (not the address). Post-only is refused with FOK/FAK, as the SDK does."""
+    ``owner`` is the API key (not the address). Post-only is refused with FOK/FAK, as the SDK
+    does."""
     order_type = OrderType(order_type)
     if post_only and order_type in (OrderType.FOK, OrderType.FAK):
         raise ValueError("post_only is not supported for FOK/FAK orders")

@@ -1,14 +1,13 @@
 """Pure parse of Polymarket market-channel frames into typed, frozen events (protocol section 2).
 
-A frame is one JSON object or a JSON array of them (the initial ``book`` burst after a subscribe is an
-array). ``PONG`` never gets here: the runner takes it. Empty frames are keepalives seen on the real
-wire and parse to ``[]``.
+A frame is one JSON object or a JSON array of them (the initial ``book`` burst after a subscribe is
+an array). ``PONG`` never gets here: the runner takes it. Empty frames are keepalives seen on the
+real wire and parse to ``[]``. Other plain-text frames (``NO NEW ASSETS`` with
+``custom_feature_enabled``, protocol 10.5) are not JSON: ``parse_frame`` raises ``bad_json`` for
+them and ``keepalive_label`` names them, so the feed counts them apart from real parse errors.
 
-Venue quirks handled here, at the edge:
+Venue quirks handled here, at the edge (the field readers are in ``wire_fields``):
 
-* numbers are strings (``"0.48"``, docs also show ``".48"``); JSON numbers are accepted too, floats
-  via ``repr`` so 0.1 stays 0.1; bools, NaN and infinities are rejected;
-* an empty side in ``best_bid``/``best_ask`` is reported as ``"0"`` / ``"1"`` or ``""``: parsed to None;
 * ``book`` messages may carry ``tick_size`` and ``last_trade_price`` (``""`` when there was none);
 * the pre-Sept-2025 ``price_change`` shapes (top-level ``asset_id`` with flat ``price/size/side`` or
   ``changes[]``) carry no ``best_bid``/``best_ask``; they still parse (entries have
@@ -23,246 +22,71 @@ good ones are still returned.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Any, Union
+from typing import Any
 
-from pmbot.errors import PmbotError
-from pmbot.model import Level, Side
-
-_ZERO = Decimal(0)
-_ONE = Decimal(1)
-_SIDES = {"BUY": Side.BUY, "SELL": Side.SELL, "buy": Side.BUY, "sell": Side.SELL}
-_SAMPLE_CHARS = 200
-_decode_str = (
-    json.JSONDecoder().decode
-)  # json.loads minus its per-call type and BOM checks (str only)
-
-
-class ParseError(PmbotError, ValueError):
-    """A market-channel message could not be understood. ``kind`` is a short stable label:
-    bad_json, bad_frame, unknown_event, missing_field, bad_type, bad_number, price_out_of_range,
-    bad_side, negative_size."""
-
-    def __init__(self, kind: str, detail: str, sample: Any = "") -> None:
-        text = sample if isinstance(sample, str) else repr(sample)
-        super().__init__(f"{kind}: {detail}")
-        self.kind = kind
-        self.detail = detail
-        self.sample = text[:_SAMPLE_CHARS]
-
-
-# --------------------------------------------------------------------------- events
-
-
-@dataclass(frozen=True, slots=True)
-class BookEvent:
-    asset_id: str
-    market: str
-    bids: tuple[Level, ...]  # as sent (any order)
-    asks: tuple[Level, ...]
-    timestamp_ms: int | None = None
-    hash: str = ""
-    tick: Decimal | None = None
-    last_trade_price: Decimal | None = None
-    min_order_size: Decimal | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class PriceChangeEntry:
-    asset_id: str
-    price: Decimal
-    size: Decimal  # new total at that level; 0 deletes
-    side: Side  # BUY = bid side
-    best_bid: Decimal | None  # None = that side is empty (or unknown if not top_known)
-    best_ask: Decimal | None
-    hash: str = ""
-    top_known: bool = True  # False only for the legacy schemas, which carry no best_bid/best_ask
-
-
-@dataclass(frozen=True, slots=True)
-class PriceChangeEvent:
-    market: str
-    entries: tuple[PriceChangeEntry, ...]
-    timestamp_ms: int | None = None
-    legacy: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class TickSizeChangeEvent:
-    asset_id: str
-    market: str
-    old_tick: Decimal | None
-    new_tick: Decimal
-    timestamp_ms: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class LastTradeEvent:
-    asset_id: str
-    market: str
-    price: Decimal
-    size: Decimal | None
-    side: Side | None  # the taker's side
-    fee_rate_bps: Decimal | None = None
-    timestamp_ms: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class BestBidAskEvent:
-    asset_id: str
-    market: str
-    best_bid: Decimal | None
-    best_ask: Decimal | None
-    spread: Decimal | None = None
-    timestamp_ms: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class NewMarketEvent:
-    market: str
-    asset_ids: tuple[str, ...]
-    outcomes: tuple[str, ...] = ()
-    question: str = ""
-    slug: str = ""
-    tick: Decimal | None = None
-    timestamp_ms: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class MarketResolvedEvent:
-    market: str
-    asset_ids: tuple[str, ...]
-    winning_asset_id: str = ""
-    winning_outcome: str = ""
-    timestamp_ms: int | None = None
-
-
-MarketEvent = Union[
+from pmbot.venue.wire_fields import ONE as _ONE
+from pmbot.venue.wire_fields import SIDES as _SIDES
+from pmbot.venue.wire_fields import ZERO as _ZERO
+from pmbot.venue.wire_fields import ParseError
+from pmbot.venue.wire_fields import asset as _asset
+from pmbot.venue.wire_fields import levels as _levels
+from pmbot.venue.wire_fields import num as _num
+from pmbot.venue.wire_fields import price as _price
+from pmbot.venue.wire_fields import side as _side
+from pmbot.venue.wire_fields import size as _size
+from pmbot.venue.wire_fields import text as _str
+from pmbot.venue.wire_fields import timestamp_ms as _ts
+from pmbot.venue.wire_fields import top_ask as _top_ask
+from pmbot.venue.wire_fields import top_bid as _top_bid
+from pmbot.venue.wire_market_events import (
+    BestBidAskEvent,
     BookEvent,
+    LastTradeEvent,
+    MarketEvent,
+    MarketResolvedEvent,
+    NewMarketEvent,
+    PriceChangeEntry,
     PriceChangeEvent,
     TickSizeChangeEvent,
-    LastTradeEvent,
-    BestBidAskEvent,
-    NewMarketEvent,
-    MarketResolvedEvent,
+)
+
+__all__ = [
+    "BestBidAskEvent",
+    "BookEvent",
+    "LastTradeEvent",
+    "MarketEvent",
+    "MarketResolvedEvent",
+    "NewMarketEvent",
+    "ParseError",
+    "PriceChangeEntry",
+    "PriceChangeEvent",
+    "TickSizeChangeEvent",
+    "keepalive_label",
+    "parse_event",
+    "parse_frame",
+    "parse_rest_book",
 ]
 
+# json.loads minus its per-call type and BOM checks (str only)
+_decode_str = json.JSONDecoder().decode
 
-# --------------------------------------------------------------------------- field readers
+# Plain-text frames the market channel sends besides PONG, by metric label (a bounded set: any other
+# non-JSON text is "other"). Sources: NautilusTrader's Polymarket handler skips "NO NEW ASSETS" as
+# a heartbeat/ack (crates/adapters/polymarket/src/websocket/handler.rs); its PR #3717 quotes the
+# venue's "INVALID OPERATION" answer to a repeated initial subscribe.
+KEEPALIVE_TEXTS = {"NO NEW ASSETS": "no_new_assets", "INVALID OPERATION": "invalid_operation"}
+KEEPALIVE_LABELS = (*KEEPALIVE_TEXTS.values(), "other")
 
 
-def _num(obj: dict, key: str, *, required: bool = True) -> Decimal | None:
-    """A finite Decimal from a venue string (or JSON number). Missing/empty -> None unless required."""
-    v = obj.get(key)
-    t = type(v)
-    if t is str:
-        if not v:
-            if required:
-                raise ParseError("missing_field", f"{key} is empty", obj)
-            return None
-        try:
-            d = Decimal(v)
-        except InvalidOperation:
-            raise ParseError("bad_number", f"{key}={v[:40]!r}", obj) from None
-    elif t is int:
-        d = Decimal(v)
-    elif t is float:
-        d = Decimal(repr(v))
-    elif v is None:
-        if required:
-            raise ParseError("missing_field", f"{key} missing", obj)
+def keepalive_label(text: str) -> str | None:
+    """The label of a plain-text (non-JSON) info frame, or None for text meant as JSON (starting
+    with ``{`` or ``[``: a truncated or corrupt data frame is a parse error, not a keep-alive)."""
+    stripped = text.strip()
+    if not stripped or stripped[0] in "{[":
         return None
-    else:
-        raise ParseError("bad_type", f"{key} is {t.__name__}", obj)
-    if not d.is_finite():
-        raise ParseError("bad_number", f"{key}={v!r}", obj)
-    return d
-
-
-def _price(obj: dict, key: str, *, required: bool = True) -> Decimal | None:
-    d = _num(obj, key, required=required)
-    if d is not None and (d < _ZERO or d > _ONE):
-        raise ParseError("price_out_of_range", f"{key}={d}", obj)
-    return d
-
-
-def _size(obj: dict, key: str) -> Decimal:
-    d = _num(obj, key)
-    if d < _ZERO:
-        raise ParseError("negative_size", f"{key}={d}", obj)
-    return d
-
-
-def _str(obj: dict, key: str, *, required: bool = True) -> str:
-    v = obj.get(key)
-    if type(v) is str and (v or not required):
-        return v
-    if v is None:
-        if required:
-            raise ParseError("missing_field", f"{key} missing", obj)
-        return ""
-    if type(v) is int and not required:
-        return str(v)
-    if type(v) is str:
-        raise ParseError("missing_field", f"{key} is empty", obj)
-    raise ParseError("bad_type", f"{key} is {type(v).__name__}", obj)
-
-
-def _asset(obj: dict, key: str = "asset_id") -> str:
-    v = obj.get(key)
-    if type(v) is str and v:
-        return v
-    if type(v) is int:  # token ids are decimal strings; tolerate a JSON number
-        return str(v)
-    if v is None or v == "":
-        raise ParseError("missing_field", f"{key} missing", obj)
-    raise ParseError("bad_type", f"{key} is {type(v).__name__}", obj)
-
-
-def _side(obj: dict, key: str = "side", *, required: bool = True) -> Side | None:
-    v = obj.get(key)
-    side = _SIDES.get(v) if type(v) is str else None
-    if side is not None:
-        return side
-    if v is None and not required:
-        return None
-    if v is None:
-        raise ParseError("missing_field", f"{key} missing", obj)
-    raise ParseError("bad_side", f"{key}={v!r}", obj)
-
-
-def _ts(obj: dict) -> int | None:
-    v = obj.get("timestamp")
-    if type(v) is str and v.isdigit():
-        return int(v)
-    if type(v) is int:
-        return v
-    return None  # ISO strings in doc examples; the timestamp is informational only
-
-
-def _top_bid(obj: dict) -> Decimal | None:
-    d = _price(obj, "best_bid", required=False)
-    return None if d is None or d == _ZERO else d
-
-
-def _top_ask(obj: dict) -> Decimal | None:
-    d = _price(obj, "best_ask", required=False)
-    return None if d is None or d == _ONE else d
-
-
-def _levels(obj: dict, key: str) -> tuple[Level, ...]:
-    raw = obj.get(key)
-    if raw is None:
-        raise ParseError("missing_field", f"{key} missing", obj)
-    if type(raw) is not list:
-        raise ParseError("bad_type", f"{key} is {type(raw).__name__}", obj)
-    out = []
-    for lvl in raw:
-        if type(lvl) is not dict:
-            raise ParseError("bad_type", f"{key} level is {type(lvl).__name__}", obj)
-        out.append((_price(lvl, "price"), _size(lvl, "size")))
-    return tuple(out)
+    return KEEPALIVE_TEXTS.get(stripped.upper(), "other")
 
 
 # --------------------------------------------------------------------------- per event type
@@ -316,9 +140,10 @@ def _price_change(obj: dict) -> PriceChangeEvent:
 
 
 # Venue price text -> its Decimal, for prices already checked finite and inside [0, 1]. Polymarket
-# prices sit on a tick of at least 0.0001, so there are a few thousand distinct strings at most; a cached
-# Decimal also carries its cached hash, which the book's dict lookups would otherwise recompute for every
-# fresh Decimal (about as costly as constructing it). Bounded, so odd input cannot grow it without limit.
+# prices sit on a tick of at least 0.0001, so there are a few thousand distinct strings at most; a
+# cached Decimal also carries its cached hash, which the book's dict lookups would otherwise
+# recompute for every fresh Decimal (about as costly as constructing it). Bounded, so odd input
+# cannot grow it without limit.
 _PRICES: dict[str, Decimal] = {}
 _PRICES_MAX = 16384
 
@@ -483,7 +308,7 @@ def _market_resolved(obj: dict) -> MarketResolvedEvent:
     )
 
 
-_PARSERS = {
+_PARSERS: dict[str, Callable[[dict], MarketEvent]] = {
     "price_change": _price_change,
     "book": parse_rest_book,
     "tick_size_change": _tick_size_change,
@@ -521,8 +346,8 @@ def parse_frame(text: str | bytes, errors: list | None = None) -> list[MarketEve
     """One WebSocket text frame -> events, in order.
 
     Raises ParseError for a frame that is not JSON (or not an object/array). For a bad event inside
-    the frame: raises, unless ``errors`` is a list, in which case the ParseError is appended there and
-    the frame's other events are still returned.
+    the frame: raises, unless ``errors`` is a list, in which case the ParseError is appended there
+    and the frame's other events are still returned.
     """
     if not text or text.isspace():
         return []

@@ -3,9 +3,9 @@
 Why this exists: websocket-client's ``WebSocketApp`` has two traps that make a broken handler look
 exactly like a quiet market (issue 4, "websocket-client pitfalls"):
 
-* with ``skip_utf8_validation=True`` (which we want: the library's pure-Python UTF-8 check costs most
-  of the receive time) text frames reach ``on_message`` as ``bytes``, so the venue's ``PONG`` arrives
-  as ``b"PONG"`` and a ``text == "PONG"`` check silently never matches;
+* with ``skip_utf8_validation=True`` (which we want: the library's pure-Python UTF-8 check costs
+  most of the receive time) text frames reach ``on_message`` as ``bytes``, so the venue's ``PONG``
+  arrives as ``b"PONG"`` and a ``text == "PONG"`` check silently never matches;
 * an exception raised inside a callback is caught by the library and handed to ``on_error``; if that
   only logs at debug level, the feed goes quiet with no trace.
 
@@ -16,22 +16,26 @@ with capped exponential backoff and full jitter after any disconnect. ``rotate``
 reconnect (used when a connection answers PONG but delivers no data).
 
 Read-ahead (why, measured in ``bench/bench_ingest.py``): websocket-client reads every frame with
-three or four syscalls (a ``select``, 2 header bytes, 2 extended-length bytes, the payload), and each
-syscall releases the GIL. With one connection per 200 tokens, five reader threads then hand the GIL
-to each other several times per frame, and the feed ran at a third of the raw receive rate. Once the
-handshake is done (websocket-client reads the HTTP response a byte at a time, so nothing is buffered
-yet) ``_handle_open`` wraps the connection's socket in ``_ReadAheadSocket``, which serves those small
-reads from one 64 KiB ``recv``; ``_BufferedApp`` makes websocket-client's loop use the dispatcher that
-asks ``pending()`` before blocking in ``select`` (the one it uses for TLS, where the same problem exists
-inside OpenSSL), so frames already read are never left waiting. Frames still reach ``on_message``
-through websocket-client's own callback path.
+three or four syscalls (a ``select``, 2 header bytes, 2 extended-length bytes, the payload), and
+each syscall releases the GIL. With one connection per 200 tokens, five reader threads then hand the
+GIL to each other several times per frame, and the feed ran at a third of the raw receive rate. Once
+the handshake is done (websocket-client reads the HTTP response a byte at a time, so nothing is
+buffered yet) ``_handle_open`` wraps the connection's socket in ``_ReadAheadSocket``, which serves
+those small reads from one 64 KiB ``recv``; ``_BufferedApp`` makes websocket-client's loop use the
+dispatcher that asks ``pending()`` before blocking in ``select`` (the one it uses for TLS, where the
+same problem exists inside OpenSSL), so frames already read are never left waiting. Frames still
+reach ``on_message`` through websocket-client's own callback path.
 
 Accelerators: none. websocket-client picks up ``wsaccel`` if installed, but it only speeds up UTF-8
 validation (skipped here) and frame masking (only client frames are masked); measured with
 ``bench/bench_ingest.py`` it made no difference to the feed, so it is not a dependency.
 
-Threads: ``ws-<name>`` runs the connection loop; ``ws-<name>-ping`` sends PINGs and notices the shared
-``stop`` event. Both stop on ``close()`` or ``stop`` and are joined by ``join()``.
+Threads: ``ws-<name>`` runs the connection loop; ``ws-<name>-ping`` sends PINGs and notices the
+shared ``stop`` event. Both stop on ``close()`` or ``stop`` and are joined by ``join()``. The
+counters (``frames``, ``reconnects``, ``handler_errors``, ``last_message_ns``, ``last_pong_ns``)
+have one writer, the connection thread (every callback runs there); ``rotations`` is counted under
+the lock because ``rotate()`` is called from other threads. ``last_message_ns`` counts every
+non-PONG frame, keep-alive text included: the market feed judges silence on its own data timestamp.
 """
 
 from __future__ import annotations
@@ -41,85 +45,29 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from typing import Any, Protocol
 
 import websocket
 
+from pmbot.venue.ws_socket import BufferedApp as _BufferedApp
+from pmbot.venue.ws_socket import ReadAheadSocket as _ReadAheadSocket
+
 log = logging.getLogger(__name__)
+
+
+class WsMetrics(Protocol):
+    """What the runner uses of ``pmbot.metrics.Metrics``, looked up by name so a partial fake (or
+    one without a metric) still works: each attribute is a labelled prometheus_client metric."""
+
+    ws_connection_up: Any
+    ws_reconnects_total: Any
+    ws_rotations_total: Any
+    ws_handler_errors_total: Any
+
 
 _PONG_TEXT = "PONG"
 _STOP_POLL_SECS = 0.5  # how soon the ping thread notices the shared stop event
 _STABLE_SECS = 5.0  # a connection that lived this long resets the backoff
-_READ_AHEAD_BYTES = 65536
-
-
-class _ReadAheadSocket:
-    """A connected socket whose ``recv`` is served from a read-ahead buffer (reader thread only).
-
-    ``recv(n)`` never returns more than ``n`` bytes, so websocket-client's frame reader works unchanged;
-    ``pending()`` tells its dispatcher that bytes are waiting here (or inside a TLS socket). Everything
-    else (send, shutdown, close, fileno, timeouts) goes straight to the wrapped socket, so sends from the
-    ping thread and ``abort`` from other threads behave as before.
-    """
-
-    __slots__ = ("_sock", "_data", "_pos")
-
-    def __init__(self, sock) -> None:
-        self._sock = sock
-        self._data = b""
-        self._pos = 0
-
-    def recv(self, n: int) -> bytes:
-        data, pos = self._data, self._pos
-        if pos < len(data):
-            end = pos + n
-            self._pos = end
-            return data[pos:end]
-        data = self._sock.recv(n if n > _READ_AHEAD_BYTES else _READ_AHEAD_BYTES)
-        if len(data) <= n:
-            self._data = b""
-            self._pos = 0
-            return data
-        self._data = data
-        self._pos = n
-        return data[:n]
-
-    def pending(self) -> int:
-        buffered = len(self._data) - self._pos
-        if buffered > 0:
-            return buffered
-        inner = getattr(self._sock, "pending", None)
-        return inner() if inner is not None else 0
-
-    def fileno(self) -> int:
-        return self._sock.fileno()
-
-    def gettimeout(self):
-        return self._sock.gettimeout()
-
-    def settimeout(self, value) -> None:
-        self._sock.settimeout(value)
-
-    def send(self, data) -> int:
-        return self._sock.send(data)
-
-    def sendall(self, data) -> None:
-        self._sock.sendall(data)
-
-    def shutdown(self, how: int) -> None:
-        self._sock.shutdown(how)
-
-    def close(self) -> None:
-        self._sock.close()
-
-    def __getattr__(self, name: str):  # setsockopt, getpeername, _closed, ...
-        return getattr(self._sock, name)
-
-
-class _BufferedApp(websocket.WebSocketApp):
-    """WebSocketApp whose read loop checks ``pending()`` before ``select`` (see the module docstring)."""
-
-    def create_dispatcher(self, ping_timeout, dispatcher=None, is_ssl=False, handleDisconnect=None):
-        return super().create_dispatcher(ping_timeout, dispatcher, True, handleDisconnect)
 
 
 class WsRunner:
@@ -144,7 +92,7 @@ class WsRunner:
         backoff_initial: float = 0.5,
         backoff_max: float = 30.0,
         rng: random.Random | None = None,
-        metrics=None,
+        metrics: WsMetrics | None = None,
         skip_utf8_validation: bool = True,
     ) -> None:
         self.name = name
@@ -170,7 +118,7 @@ class WsRunner:
         self.handler_errors: dict[str, int] = {}
 
         self._halt = threading.Event()  # set by close(): no more reconnects
-        self._lock = threading.Lock()  # guards _app and _reason
+        self._lock = threading.Lock()  # guards _app, _reason and rotations
         self._app: websocket.WebSocketApp | None = None
         self._reason = ""
         self._thread: threading.Thread | None = None
@@ -189,7 +137,8 @@ class WsRunner:
         self._ping_thread.start()
 
     def send(self, text: str) -> bool:
-        """Send a text frame; False if not connected or the send failed (the loop will reconnect)."""
+        """Send a text frame; False if not connected or the send failed (the loop will
+        reconnect)."""
         app = self._app
         if app is None or not self.connected:
             return False
@@ -203,7 +152,8 @@ class WsRunner:
     def rotate(self, reason: str) -> None:
         """Drop the current connection now; the loop reconnects after a short jittered delay."""
         log.warning("ws %s rotating: %s", self.name, reason)
-        self.rotations += 1
+        with self._lock:
+            self.rotations += 1  # rotate() may be called from any thread
         self._count("ws_rotations_total")
         self._abort(f"rotated: {reason}")
 
@@ -292,7 +242,8 @@ class WsRunner:
                 self.send("PING")
 
     def _abort(self, reason: str) -> None:
-        """Wake the reader by shutting the socket down (WebSocket.close() would race the reader thread)."""
+        """Wake the reader by shutting the socket down (WebSocket.close() would race the reader
+        thread)."""
         self._set_reason(reason)
         with self._lock:
             app = self._app
@@ -319,7 +270,7 @@ class WsRunner:
 
     # ------------------------------------------------------------------ websocket-client callbacks
 
-    def _handle_open(self, app) -> None:
+    def _handle_open(self, app: websocket.WebSocketApp) -> None:
         if self._stopping():
             # close() raced the connect: run_forever resets keep_running, so stop it here.
             app.keep_running = False
@@ -330,7 +281,8 @@ class WsRunner:
             and conn.sock is not None
             and not isinstance(conn.sock, _ReadAheadSocket)
         ):
-            conn.sock = _ReadAheadSocket(conn.sock)
+            # a duck-typed socket: websocket-client only calls the methods ReadAheadSocket forwards
+            conn.sock = _ReadAheadSocket(conn.sock)  # type: ignore[assignment]
         self.connected = True
         self.connected_ns = time.monotonic_ns()
         self._gauge("ws_connection_up", 1)
@@ -341,7 +293,7 @@ class WsRunner:
         except Exception as exc:  # noqa: BLE001 - counted and logged, never swallowed silently
             self._handler_failed("on_open", exc)
 
-    def _handle_message(self, app, data) -> None:
+    def _handle_message(self, app: websocket.WebSocketApp, data: str | bytes) -> None:
         recv_ns = time.monotonic_ns()
         if isinstance(data, (bytes, bytearray)):
             try:
@@ -361,11 +313,13 @@ class WsRunner:
         except Exception as exc:  # noqa: BLE001 - counted and logged, never swallowed silently
             self._handler_failed(type(exc).__name__, exc)
 
-    def _handle_error(self, app, exc) -> None:
+    def _handle_error(self, app: websocket.WebSocketApp, exc: BaseException) -> None:
         self._set_reason(f"error: {exc!r}")
         log.debug("ws %s error: %r", self.name, exc)
 
-    def _handle_close(self, app, status, message) -> None:
+    def _handle_close(
+        self, app: websocket.WebSocketApp, status: int | None, message: str | None
+    ) -> None:
         if status is not None:
             self._set_reason(f"closed by peer ({status} {message or ''})".strip())
 
@@ -391,7 +345,7 @@ class WsRunner:
                 exc_info=(type(exc), exc, exc.__traceback__),
             )
 
-    def _count(self, name: str, **labels) -> None:
+    def _count(self, name: str, **labels: str) -> None:
         metric = getattr(self._metrics, name, None) if self._metrics is not None else None
         if metric is not None:
             metric.labels(connection=self.name, **labels).inc()

@@ -1,5 +1,6 @@
-"""MarketFeed against the real pmbot.sim over loopback: live books, drop + resync, silent feed rotation,
-tick size change, inconsistency resync, dynamic subscribe/unsubscribe, 600 tokens across 3 shards."""
+"""MarketFeed against the real pmbot.sim over loopback: live books, drop + resync, silent feed
+rotation (also under keep-alive text), tick size change, inconsistency resync, dynamic
+subscribe/unsubscribe, 600 tokens across 3 shards."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from decimal import Decimal as D
 
 import pytest
 import requests
+from prometheus_client import CollectorRegistry
 
+from pmbot.metrics import Metrics
 from pmbot.model import FeedStatus, MarketInfo, MarketUpdate, Side
 from pmbot.sim import SimServer
 from pmbot.venue.book import OrderBook
@@ -193,14 +196,51 @@ def test_silent_feed_is_detected_and_rotated(sim, rest, make_feed):
     # PONGs keep coming, data does not, the exchange's books keep moving: rotated
     assert wait_for(lambda: feed.rotations >= 1, timeout=15)
     assert runner.rotations >= 1
-    assert any(not s.up and "silent" in s.reason for s in col.statuses())
+    # the runner thread reports the disconnect after the rotation: wait for it
+    assert wait_for(lambda: any(not s.up and "silent" in s.reason for s in col.statuses()))
     sim.faults.silent_feed(False)
     rotations = feed.rotations
     # after the fault lifts, a fresh connection brings every book back and rotations stop
     assert wait_for(lambda: runner.connected and all_live(feed, toks), timeout=15)
-    wait_for(lambda: False, timeout=1.5)
+    shard = feed._reg.shard_list()[0]
+    marks: list[int] = []
+
+    def three_more_spot_checks() -> bool:
+        mark = shard.spot_mark_ns
+        if not marks or marks[-1] != mark:
+            marks.append(mark)
+        return len(marks) >= 4
+
+    assert wait_for(three_more_spot_checks, timeout=15)
     assert feed.rotations <= rotations + 1
     assert all_live(feed, toks)
+
+
+def test_keepalive_text_and_pong_do_not_hide_a_silent_feed(sim, rest, make_feed):
+    """Issue 13 item 5: a connection that gets only ``NO NEW ASSETS`` text and PONG for the
+    spot-check window is detected as silent and rotated; the text frames are counted apart, never
+    as parse errors."""
+    metrics = Metrics(CollectorRegistry())
+    markets = sim_markets(sim)
+    toks = tokens_of(markets)
+    feed, col = make_feed(
+        markets, spot_check_secs=0.4, spot_check_tokens=4, ping_interval=0.1, metrics=metrics
+    )
+    assert wait_for(lambda: all_live(feed, toks))
+    runner = feed.connections[0]
+    sim.market_hub.silent_text = "NO NEW ASSETS"
+    sim.faults.silent_feed(True)
+    pong_before = runner.last_pong_ns
+    assert wait_for(lambda: feed.keepalive_frames.get("no_new_assets", 0) >= 3)
+    assert wait_for(lambda: runner.last_pong_ns > pong_before)
+    assert wait_for(lambda: feed.rotations >= 1, timeout=15)
+    assert wait_for(lambda: any(not s.up and "silent" in s.reason for s in col.statuses()))
+    assert feed.parse_errors == {}
+    assert metrics.value("pmbot_feed_keepalive_frames_total", {"text": "no_new_assets"}) >= 3
+    for kind in ("bad_json", "json"):
+        assert metrics.value("pmbot_feed_parse_errors_total", {"kind": kind}) in (None, 0.0)
+    sim.faults.silent_feed(False)
+    assert wait_for(lambda: runner.connected and all_live(feed, toks), timeout=15)
 
 
 def test_tick_size_change_reaches_the_out_queue(sim, make_feed):
@@ -210,7 +250,7 @@ def test_tick_size_change_reaches_the_out_queue(sim, make_feed):
     assert wait_for(lambda: all_live(feed, tokens_of(markets)))
     sim.faults.tick_size(m.yes_token, "0.001")
     for tok in (m.yes_token, m.no_token):
-        assert wait_for(lambda: any(u.tick == D("0.001") for u in col.updates(tok)))
+        assert wait_for(lambda t=tok: any(u.tick == D("0.001") for u in col.updates(t)))
         assert feed.book(tok).tick == D("0.001")
 
 

@@ -117,6 +117,26 @@ def env():
     server.close()
 
 
+def test_keepalive_text_is_counted_apart_and_is_not_data(env):
+    """Issue 13 item 5: plain-text frames (NO NEW ASSETS) are neither parse errors nor data."""
+    feed, send, drain, rest, metrics, _ = env
+    send(book(YES, [("0.38", "10")], [("0.45", "10")]))
+    assert wait_for(lambda: feed.book(YES).best_bid == D("0.38"))
+    shard = feed._tokens[YES].shard
+    data_ns = shard.last_data_ns
+    assert data_ns > 0
+    for _ in range(3):
+        send("NO NEW ASSETS")
+    send("SOMETHING NEW")
+    assert wait_for(lambda: sum(feed.keepalive_frames.values()) == 4)
+    assert feed.keepalive_frames == {"no_new_assets": 3, "other": 1}
+    assert metrics.value("pmbot_feed_keepalive_frames_total", {"text": "no_new_assets"}) == 3
+    assert feed.parse_errors == {}
+    assert shard.last_data_ns == data_ns  # text frames never make the connection look alive
+    send("{truncated")  # a broken data frame is still a parse error
+    assert wait_for(lambda: feed.parse_errors == {"bad_json": 1})
+
+
 def test_malformed_frames_are_counted_skipped_and_the_feed_lives_on(env):
     feed, send, drain, rest, metrics, _ = env
     send("{not json")

@@ -90,7 +90,8 @@ def test_within_top_n():
     assert b.within_top(Side.SELL, D("0.95"), 5)  # fewer than n levels: anything counts
 
 
-# --------------------------------------------------------------------------- property: replay == model
+# --------------------------------------------------------------------------- property: replay ==
+# model
 
 prices = st.integers(min_value=1, max_value=99).map(lambda i: D(i) / 100)
 sizes = st.one_of(

@@ -111,7 +111,7 @@ def test_cli_unknown_key_exits_2_with_one_line(tmp_path):
         "--config", write(tmp_path, {"strategy": {"edge_fraktion": 0.1}}), "--check-config"
     )
     assert res.returncode == 2
-    lines = [l for l in res.stderr.splitlines() if l.strip()]
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
     assert len(lines) == 1 and "strategy.edge_fraktion" in lines[0]
 
 

@@ -1,4 +1,5 @@
-"""pmbot.eip712 against known vectors and against py_clob_client_v2 / eth_account (the reference)."""
+"""pmbot.eip712 against known vectors and against py_clob_client_v2 / eth_account (the
+reference)."""
 
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ def sdk_signed_order(
     builder="0x" + "00" * 32,
     chain_id=137,
 ):
-    """The wire order py_clob_client_v2's exchange order builder produces (fixed salt, no network)."""
+    """The wire order py_clob_client_v2's exchange order builder produces (fixed salt, no
+    network)."""
     contract = eip712.exchange_address(neg_risk)
     signer = SDK_SIGNER if chain_id == 137 else SdkSigner(KEY, chain_id)
     builder_obj = ExchangeOrderBuilderV2(
@@ -459,7 +461,8 @@ junk = st.one_of(
     neg_risk=st.booleans(),
 )
 def test_garbage_orders_only_raise_value_key_or_type_errors(overrides, drop, neg_risk):
-    """The simulator feeds untrusted JSON straight in: only the documented error classes may escape."""
+    """The simulator feeds untrusted JSON straight in: only the documented error classes may
+    escape."""
     order = dict(_type3_wire(), **overrides)
     if drop:
         order.pop(drop, None)

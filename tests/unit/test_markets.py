@@ -1,4 +1,5 @@
-"""Market lookup from Gamma and the CLOB: JSON-in-string fields, outcome order, tradeability, compact info."""
+"""Market lookup from Gamma and the CLOB: JSON-in-string fields, outcome order, tradeability,
+compact info."""
 
 import json
 from decimal import Decimal

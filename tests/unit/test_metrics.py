@@ -26,6 +26,7 @@ ALLOWED_LABELS = {
     "mode",
     "cause",
     "version",
+    "text",  # feed_keepalive_frames: a fixed vocabulary (wire_market.KEEPALIVE_LABELS)
 }
 
 # Issue 9's contract: name -> label set.
@@ -98,7 +99,7 @@ def test_every_metric_is_namespaced_and_labels_are_bounded(metrics):
     for c in collectors:
         assert c._name.startswith("pmbot_"), c._name
         assert set(c._labelnames) <= ALLOWED_LABELS, (c._name, c._labelnames)
-        assert not any(l == "id" or l.endswith("_id") for l in c._labelnames)
+        assert not any(n == "id" or n.endswith("_id") for n in c._labelnames)
 
 
 def test_fixed_vocabularies_exported_at_zero_before_anything_happens():
@@ -217,7 +218,8 @@ def test_serve_on_ephemeral_port_and_shutdown(metrics):
 
 
 def test_ws_runner_attribute_names_reach_the_feed_series(metrics):
-    """pmbot.venue.ws.WsRunner looks metrics up by these names; they must exist and be labelled by connection."""
+    """pmbot.venue.ws.WsRunner looks metrics up by these names; they must exist and be labelled by
+    connection."""
     metrics.ws_connection_up.labels(connection="market-0").set(1)
     metrics.ws_reconnects_total.labels(connection="market-0").inc()
     metrics.ws_rotations_total.labels(connection="market-0").inc()

@@ -1,4 +1,5 @@
-"""Data API positions: parsing, classified errors (with `responses`), reconcile with lag and dust, poller."""
+"""Data API positions: parsing, classified errors (with `responses`), reconcile with lag and dust,
+poller."""
 
 import json
 import queue

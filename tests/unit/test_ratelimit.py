@@ -1,4 +1,5 @@
-"""Token buckets per family: refill from an injected clock, a fraction of the venue limits, cancels first."""
+"""Token buckets per family: refill from an injected clock, a fraction of the venue limits, cancels
+first."""
 
 import pytest
 

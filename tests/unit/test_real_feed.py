@@ -1,5 +1,5 @@
-"""Real Polymarket market-channel captures (../shared/data/real-feed, see its SOURCES.md) through the
-parser and local books.
+"""Real Polymarket market-channel captures (../shared/data/real-feed, see its SOURCES.md) through
+the parser and local books.
 
 The reader below unwraps each file's envelope and skips lines that are not market-channel frames
 (other venues, REST /book payloads, recorder headers): that is the test's job, not the parser's.
@@ -24,7 +24,8 @@ COMPLETE = {"andreruizloera__opentape__polymarket_ws.jsonl"}
 
 
 def _is_market_frame(text: str) -> bool:
-    """REST /book responses recorded next to WS frames have no event_type: not market-channel frames."""
+    """REST /book responses recorded next to WS frames have no event_type: not market-channel
+    frames."""
     if not text.strip():
         return True  # keepalive
     data = json.loads(text)
@@ -149,8 +150,8 @@ def test_replay_totals_match_sources_md():
         total_checked += stats["checked"]
         total_skipped += stats["skipped"]
         total_snap_top += stats["snap_top"]
-    # SOURCES.md's independent stdlib replay: 409 checkable entries, 28 skipped because their token had
-    # no snapshot yet, later snapshots agree on the top 265/265
+    # SOURCES.md's independent stdlib replay: 409 checkable entries, 28 skipped because their token
+    # had no snapshot yet, later snapshots agree on the top 265/265
     assert total_checked == 409
     assert total_skipped == 28
     assert total_snap_top == 265

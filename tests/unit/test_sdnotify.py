@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import socket
-import threading
 import uuid
 
 import pytest
@@ -78,58 +77,3 @@ def test_watchdog_interval():
     )
     assert sdnotify.watchdog_interval_secs({"WATCHDOG_USEC": "junk"}) is None
     assert sdnotify.watchdog_interval_secs({"WATCHDOG_USEC": "0"}) is None
-
-
-def test_pinger_pings_only_while_healthy(receiver):
-    path, sock = receiver
-    health = {"ok": True}
-    got: list[bytes] = []
-    stop = threading.Event()
-    pinged_twice = threading.Event()
-
-    def send(state: str) -> bool:
-        ok = sdnotify.notify(state, env={"NOTIFY_SOCKET": path})
-        got.append(sock.recv(4096))
-        if got.count(b"WATCHDOG=1") >= 2:
-            pinged_twice.set()
-        return ok
-
-    def healthy():
-        return (health["ok"], "" if health["ok"] else "market feed stale")
-
-    pinger = sdnotify.WatchdogPinger(healthy, stop=stop, interval=0.01, send=send)
-    pinger.start()
-    try:
-        assert pinged_twice.wait(2.0)
-        health["ok"] = False
-        deadline = threading.Event()
-        for _ in range(200):
-            if pinger.withheld >= 3:
-                break
-            deadline.wait(0.01)
-        assert pinger.withheld >= 3
-        pings_while_sick = pinger.pings
-        deadline.wait(0.05)
-        assert pinger.pings == pings_while_sick
-    finally:
-        stop.set()
-        pinger.join(2.0)
-    assert not pinger._thread.is_alive()
-    # The reason was announced once, not on every withheld ping.
-    assert got.count(b"STATUS=unhealthy: market feed stale") == 1
-
-
-def test_pinger_treats_raising_health_check_as_unhealthy():
-    stop = threading.Event()
-    sent: list[str] = []
-
-    def boom():
-        stop.set()
-        raise RuntimeError("x")
-
-    pinger = sdnotify.WatchdogPinger(
-        boom, stop=stop, interval=0.01, send=lambda s: sent.append(s) or True
-    )
-    pinger.start()
-    pinger.join(2.0)
-    assert "WATCHDOG=1" not in sent and pinger.withheld == 1

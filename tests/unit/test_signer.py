@@ -58,7 +58,8 @@ def limit_orders(draw):
 
 
 def sdk_wire_order(sig_type, neg_risk, o, maker_amount, taker_amount):
-    """py_clob_client_v2's exchange order builder, driven with fixed salt/timestamp and given amounts."""
+    """py_clob_client_v2's exchange order builder, driven with fixed salt/timestamp and given
+    amounts."""
     builder = ExchangeOrderBuilderV2(
         eip712.exchange_address(neg_risk), 137, SDK_SIGNER, generate_salt=lambda: str(o["salt"])
     )
@@ -204,8 +205,8 @@ def test_amounts_are_exact_on_every_tick(o):
 
 
 def test_sdk_differs_only_by_its_dropped_cent_and_we_never_do():
-    """Across 2-dp sizes up to 10,000 (every 37th cent) at p=0.37: we are always exact; the SDK loses a cent on
-    a few percent of sizes and is otherwise identical."""
+    """Across 2-dp sizes up to 10,000 (every 37th cent) at p=0.37: we are always exact; the SDK
+    loses a cent on a few percent of sizes and is otherwise identical."""
     sdk = OrderBuilder(SDK_SIGNER)
     rc = ROUNDING_CONFIG["0.01"]
     price = Decimal("0.37")

@@ -1,4 +1,5 @@
-"""private_key_from_env_or_file: env first, else a 0600 file; errors name the problem, never the key."""
+"""private_key_from_env_or_file: env first, else a 0600 file; errors name the problem, never the
+key."""
 
 from __future__ import annotations
 

@@ -419,3 +419,26 @@ def test_price_cache_is_bounded_and_its_hits_equal_fresh_decimals():
     finally:
         wm._PRICES.clear()
         wm._PRICES.update(saved)
+
+
+# The venue's plain-text frames (issue 13 item 5; protocol 10.5). Source: NautilusTrader's
+# Polymarket adapter, https://github.com/nautechsystems/nautilus_trader, file
+# crates/adapters/polymarket/src/websocket/handler.rs: "When `subscribe_new_markets` is enabled,
+# Polymarket's WSS periodically sends the plain-text string "NO NEW ASSETS" as a heartbeat/ack."
+# Its PR https://github.com/nautechsystems/nautilus_trader/pull/3717: "Polymarket sends back
+# `INVALID OPERATION` when we try to send the initial message twice".
+def test_keepalive_text_frames_are_not_json_and_get_a_bounded_label():
+    from pmbot.venue.wire_market import KEEPALIVE_LABELS, keepalive_label
+
+    for text in ("NO NEW ASSETS", "INVALID OPERATION"):
+        with pytest.raises(ParseError) as err:
+            parse_frame(text)
+        assert err.value.kind == "bad_json"
+    assert keepalive_label("NO NEW ASSETS") == "no_new_assets"
+    assert keepalive_label(" no new assets\n") == "no_new_assets"
+    assert keepalive_label("INVALID OPERATION") == "invalid_operation"
+    assert keepalive_label("ALREADY SUBSCRIBED") == "other"
+    assert keepalive_label("x" * 10_000) == "other"  # free venue text never becomes a label
+    for meant_as_json in ('{"event_type": "bo', "[1,", "  {", ""):
+        assert keepalive_label(meant_as_json) is None
+    assert set(KEEPALIVE_LABELS) == {"no_new_assets", "invalid_operation", "other"}

@@ -18,14 +18,18 @@ import threading
 import time
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pmbot.venue.ws import WsRunner
+from pmbot.venue.ws_socket import ReadAheadSocket
 
 _GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
 class TinyWsServer:
-    """Just enough RFC 6455 for tests: handshake, unmasked server text frames, masked client frames."""
+    """Just enough RFC 6455 for tests: handshake, unmasked server text frames, masked client
+    frames."""
 
     def __init__(
         self, *, answer_pong: bool = True, greeting: str | None = None, ssl_context=None
@@ -333,11 +337,15 @@ def test_drop_reconnects_resubscribes_and_reports_state(server, make_runner):
     assert rec.states[0] == (True, "") and rec.states[1][0] is False and rec.states[2] == (True, "")
     assert runner.reconnects == 1
     assert metrics.ws_reconnects_total.values == {(("connection", "t"),): 1}
-    # resubscribed on the new connection
-    msgs = []
-    while not server.received.empty():
-        msgs.append(server.received.get())
-    assert (2, '{"assets_ids": ["1"], "type": "market"}') in msgs
+    # resubscribed on the new connection (the server thread may still be reading it: wait)
+    msgs: list = []
+
+    def resubscribed() -> bool:
+        while not server.received.empty():
+            msgs.append(server.received.get())
+        return (2, '{"assets_ids": ["1"], "type": "market"}') in msgs
+
+    assert wait_for(resubscribed)
 
 
 def test_rotate_forces_a_new_connection(server, make_runner):
@@ -410,9 +418,9 @@ def test_send_when_disconnected_returns_false():
 
 
 def test_burst_in_one_write_is_delivered_without_waiting_for_more_data(server, make_runner):
-    """Many frames in ONE TCP write, then silence (no PING answered for 10 s): every frame must reach
-    the handler at once. A read loop that blocked in select() while frames sat in the read-ahead
-    buffer would deliver only the first and then wait for the next byte from the wire."""
+    """Many frames in ONE TCP write, then silence (no PING answered for 10 s): every frame must
+    reach the handler at once. A read loop that blocked in select() while frames sat in the
+    read-ahead buffer would deliver only the first and then wait for the next byte from the wire."""
     rec = Recorder()
     runner = make_runner(server.url, rec, ping_interval=10.0)
     assert wait_for(lambda: runner.connected)
@@ -459,12 +467,6 @@ class _ChunkedSock:
         return out
 
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st
-
-from pmbot.venue.ws import _ReadAheadSocket  # noqa: E402
-
-
 @settings(max_examples=150, deadline=None)
 @given(
     stream=st.binary(min_size=0, max_size=3000),
@@ -472,7 +474,7 @@ from pmbot.venue.ws import _ReadAheadSocket  # noqa: E402
     reads=st.lists(st.integers(1, 700), min_size=1, max_size=60),
 )
 def test_read_ahead_returns_the_stream_in_order_never_more_than_asked(stream, chunks, reads):
-    sock = _ReadAheadSocket(_ChunkedSock(stream, chunks))
+    sock = ReadAheadSocket(_ChunkedSock(stream, chunks))
     got = b""
     for n in reads:
         data = sock.recv(n)
@@ -490,13 +492,14 @@ def test_read_ahead_returns_the_stream_in_order_never_more_than_asked(stream, ch
 def test_read_ahead_serves_small_reads_from_one_recv():
     frames = b"".join(struct.pack("!BB", 0x81, 5) + b"hello" for _ in range(100))
     inner = _ChunkedSock(frames, [len(frames)])
-    sock = _ReadAheadSocket(inner)
+    sock = ReadAheadSocket(inner)
     for _ in range(100):
         assert sock.recv(2) == b"\x81\x05" and sock.recv(5) == b"hello"
     assert inner.calls == 1 and sock.pending() == 0
 
 
-# ---------------------------------------------------------------------------- wss:// (the live venue's scheme)
+# ---------------------------------------------------------------------------- wss:// (the live
+# venue's scheme)
 
 
 @pytest.fixture(scope="module")
@@ -538,7 +541,8 @@ def tls_pem(tmp_path_factory):
 def tls_server(monkeypatch, tls_pem):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(tls_pem)
-    # websocket-client verifies the certificate and host name as it does live; trust our test CA only
+    # websocket-client verifies the certificate and host name as it does live; trust our test CA
+    # only
     monkeypatch.setenv("WEBSOCKET_CLIENT_CA_BUNDLE", tls_pem)
     srv = TinyWsServer(ssl_context=ctx)
     yield srv
