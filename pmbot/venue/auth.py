@@ -28,11 +28,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ApiCreds:
-    """L2 credentials. ``repr`` masks the secret and the passphrase so they never reach logs."""
+    """L2 credentials. ``repr`` masks the secret and the passphrase so they never reach logs.
+    ``address``: the address the key is bound to ("" = the EOA; a deposit wallet for type 3)."""
 
     api_key: str
     secret: str = field(repr=False)
     passphrase: str = field(repr=False)
+    address: str = ""
 
     def __repr__(self) -> str:
         return f"ApiCreds(api_key={self.api_key!r}, secret='***', passphrase='***')"

@@ -130,6 +130,7 @@ class OrderSigner:
         "_metadata",
         "_builder",
         "_domains",
+        "deposit_signature",
     )
 
     def __init__(
@@ -143,6 +144,7 @@ class OrderSigner:
         clock_ms: Callable[[], int] | None = None,
         builder_code: str = BYTES32_ZERO,
         metadata: str = BYTES32_ZERO,
+        deposit_signature: str = "erc7739",
     ) -> None:
         if isinstance(signature_type, bool) or signature_type not in eip712.SIGNATURE_TYPES:
             raise ValueError(f"signature_type must be one of {eip712.SIGNATURE_TYPES}")
@@ -155,6 +157,9 @@ class OrderSigner:
             )
         self.chain_id = int(chain_id)
         self.signature_type = int(signature_type)
+        if deposit_signature not in ("plain", "erc7739"):
+            raise ValueError("deposit_signature must be 'plain' or 'erc7739'")
+        self.deposit_signature = deposit_signature  # type 3 only: see pmbot.venue.erc1271
         self._rng = rng if rng is not None else random.Random()
         self._clock_ms = clock_ms if clock_ms is not None else _default_clock_ms
         signer = self.funder if self.signature_type == eip712.POLY_1271 else self.address
@@ -227,7 +232,7 @@ class OrderSigner:
             self._builder32,
         )
         digest = eip712.eip712_digest(self._domains[neg_risk], contents)
-        if self.signature_type == eip712.POLY_1271:
+        if self.signature_type == eip712.POLY_1271 and self.deposit_signature == "erc7739":
             signature = eip712.poly_1271_wrap(
                 self._key, contents, self._signer20, neg_risk=neg_risk, chain_id=self.chain_id
             )
