@@ -72,14 +72,12 @@ def load_private_key(cfg: Config) -> str | None:
                 raise ConfigError("wallet.private_key_env", str(exc)) from None
         return None
 
-    try:
-        return private_key_from_env_or_file(
-            cfg.wallet.private_key_env, cfg.wallet.private_key_file or None
-        )
-    except FatalError as exc:
-        raise ConfigError(
-            "wallet.private_key_env", f"live mode needs a private key: {exc}"
-        ) from None
+    from pmbot.keys import KeyLoadError, load_signing_key
+
+    try:  # env, else wallet.keystore_file, else wallet.private_key_file; the error names the key
+        return load_signing_key(cfg.wallet)
+    except KeyLoadError as exc:
+        raise ConfigError(exc.config_key, f"live mode needs a private key: {exc}") from None
 
 
 def main(argv: list[str]) -> int:
