@@ -81,6 +81,10 @@ def load_private_key(cfg: Config) -> str | None:
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["doctor"]:  # the preflight: pmbot.doctor (README "Before going live")
+        from pmbot.doctor import main as doctor_main
+
+        return doctor_main(argv[1:])
     args = _parse_args(argv)
     try:
         cfg = load_config(args.config, mode_override=args.mode)
