@@ -7,8 +7,9 @@ _FIXES: tuple[tuple[str, str], ...] = (
         "the order signer address has to be the address of the API KEY",
         "the API key is bound to another address than the order signer. With a deposit wallet "
         "(wallet.signature_type 3) the key must belong to the deposit wallet: check wallet.funder "
-        "is your deposit wallet; if the venue refuses wallet-bound keys, ask Polymarket support to "
-        "enable API trading for the deposit wallet",
+        "is your deposit wallet and try the other wallet.deposit_signature (plain <-> erc7739); "
+        "if the venue still refuses wallet-bound keys, ask Polymarket support to enable API "
+        "trading for the deposit wallet",
     ),
     (
         "maker address not allowed, please use the deposit wallet flow",

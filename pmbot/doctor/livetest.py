@@ -58,6 +58,10 @@ def run_livetest(
     chan = UserChannel(cfg.venue.user_ws_url, creds, [m.condition_id], WAIT_SECS)
     order_id = ""
     try:
+        # no ack exists for the user-channel subscription: give the venue a moment to register
+        # it (a refused auth closes the connection) before the order whose event we wait for
+        if not chan.still_open(1.0):
+            return failed(NAME, "the user channel closed after auth", "re-derive the API key")
         try:
             order_id = _post(rest, signer, creds, m)
         except (PmbotError, ValueError) as exc:
