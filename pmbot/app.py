@@ -89,6 +89,9 @@ def main(argv: list[str]) -> int:
     try:
         cfg = load_config(args.config, mode_override=args.mode)
         key = load_private_key(cfg)
+        from pmbot.doctor.startup import check_startup
+
+        check_startup(cfg)  # busy metrics.port, live/paper with no markets: exit 2, one line
     except ConfigError as exc:
         print(f"pmbot: {exc}", file=sys.stderr)
         return 2

@@ -86,12 +86,17 @@ def derive_api_creds(clob_url: str, private_key: str, chain_id: int, *, nonce: i
         raw = client.create_or_derive_api_key(nonce=nonce)
     except PolyApiException as exc:
         status = getattr(exc, "status_code", None)
-        if status is None or status >= 500 or status in (425, 429):
+        if status is None:  # the SDK's way of saying it got no HTTP answer at all
+            raise TransientError(
+                f"API key derivation failed: no answer from venue.clob_url {clob_url}"
+            ) from None
+        if status >= 500 or status in (425, 429):
             raise TransientError(
                 f"API key derivation failed: HTTP {status}", status=status
             ) from None
+        hint = f" (check venue.chain_id {chain_id} and the clock)" if status == 401 else ""
         raise FatalError(
-            f"API key derivation refused: HTTP {status} {getattr(exc, 'error_msg', '')}"
+            f"API key derivation refused: HTTP {status} {getattr(exc, 'error_msg', '')}{hint}"
         ) from None
     except (OSError, ConnectionError) as exc:
         raise TransientError(f"API key derivation failed: {type(exc).__name__}") from None
