@@ -100,3 +100,13 @@ def test_nothing_configured_names_the_variable(monkeypatch) -> None:
     with pytest.raises(KeyLoadError, match=KEY_ENV) as err:
         load_signing_key(Wallet())
     assert err.value.config_key == "wallet.private_key_env"
+
+
+def test_the_shipped_units_show_the_credential_the_code_reads() -> None:
+    import os
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for unit in ("pmbot.service", "pmbot@.service"):
+        with open(os.path.join(root, "deploy", unit), encoding="utf-8") as fh:
+            text = fh.read()
+        assert f"LoadCredential={CREDENTIAL_NAME}:" in text, unit
