@@ -163,6 +163,32 @@ def check_balance(cfg: Config, rest: ClobRest, funder: str, markets: int) -> lis
     return out
 
 
+def check_token_approval(cfg: Config, rest: ClobRest, token_id: str) -> Result:
+    """Outcome-token approval (CTF ``setApprovalForAll``) as ``/balance-allowance`` reports it
+    for ``asset_type=CONDITIONAL``; needed to sell shares."""
+    params = {
+        "asset_type": "CONDITIONAL",
+        "token_id": token_id,
+        "signature_type": cfg.wallet.signature_type,
+    }
+    name = "outcome-token approval"
+    try:
+        body = rest._request(
+            "GET", "/balance-allowance", params=params, private=True, endpoint="balance_allowance"
+        )
+        ba = parse_balance_allowance(body)
+    except (PmbotError, ClobWireError) as exc:
+        return failed(name, str(exc), fix_for(str(exc)))
+    if any(amount <= 0 for _, amount in ba.allowances):
+        return failed(
+            name,
+            "the exchanges may not move the outcome tokens",
+            "approve the CTF tokens for both V2 exchanges (setApprovalForAll), or trade once on "
+            "polymarket.com, which does it",
+        )
+    return passed(name, f"approved (token {token_id[:12]}...)")
+
+
 def check_heartbeat(rest: ClobRest) -> Result:
     try:
         rest.heartbeat("")

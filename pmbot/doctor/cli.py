@@ -78,7 +78,9 @@ def _markets(cfg: Config, rest: ClobRest, report: Report) -> list[MarketInfo]:
     return found
 
 
-def _account(cfg: Config, report: Report, markets: int, livetest: bool, rest: ClobRest) -> None:
+def _account(
+    cfg: Config, report: Report, markets: list[MarketInfo], livetest: bool, rest: ClobRest
+) -> None:
     key = _key(cfg, report)
     if key is None:
         return
@@ -90,7 +92,9 @@ def _account(cfg: Config, report: Report, markets: int, livetest: bool, rest: Cl
         return
     priv = ClobRest(cfg.venue.clob_url, creds=creds, address=creds.address or address)
     funder = cfg.wallet.funder or address
-    report.extend(account.check_balance(cfg, priv, funder, markets))
+    report.extend(account.check_balance(cfg, priv, funder, len(markets)))
+    if markets:
+        report.add(account.check_token_approval(cfg, priv, markets[0].yes_token))
     report.add(market_checks.check_user_channel(cfg, creds))
     report.add(account.check_heartbeat(priv))
     if livetest:
@@ -140,7 +144,7 @@ def run(cfg: Config, livetest: bool, out: TextIO) -> int:
         if cfg.mode == "paper":
             report.add(skipped("account", "paper mode: orders go to the local exchange"))
         else:
-            _account(cfg, report, len(markets), livetest, rest)
+            _account(cfg, report, markets, livetest, rest)
     finally:
         if sim is not None:
             sim.stop()

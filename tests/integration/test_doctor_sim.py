@@ -83,6 +83,7 @@ def test_healthy_account_passes_and_livetest_leaves_nothing(sim, tmp_path) -> No
     assert line(out, "livetest").startswith("PASS")
     assert "cancelled, gone" in line(out, "livetest")
     assert line(out, "API key").startswith("PASS") and EOA in line(out, "API key")
+    assert line(out, "outcome-token approval").startswith("PASS")
     rest, _ = venue_client(sim)
     assert rest.open_orders() == []
 
@@ -137,6 +138,7 @@ def test_unfunded_wallet_and_missing_allowance(tmp_path) -> None:
     assert line(out, "pUSD balance").startswith("FAIL") and "holds 0 pUSD" in out
     allowance = line(out, "pUSD allowance")
     assert allowance.startswith("FAIL") and "approve pUSD" in allowance
+    assert line(out, "outcome-token approval").startswith("FAIL")
 
 
 def test_deposit_wallet_other_scheme_fails_livetest_naming_the_fix(tmp_path) -> None:
