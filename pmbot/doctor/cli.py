@@ -13,9 +13,10 @@ from pmbot.config import Config, load_config
 from pmbot.doctor import account, market_checks
 from pmbot.doctor.livetest import run_livetest
 from pmbot.doctor.probe import check_url
-from pmbot.doctor.report import Report, failed, passed, skipped
-from pmbot.errors import ConfigError
+from pmbot.doctor.report import Report, failed, passed, skipped, warned
+from pmbot.errors import ConfigError, FatalError
 from pmbot.keys import KeyLoadError, load_signing_key
+from pmbot.lockfile import WalletLock
 from pmbot.model import MarketInfo
 from pmbot.venue import markets as venue_markets
 from pmbot.venue.rest import ClobRest
@@ -96,9 +97,24 @@ def _account(
     if markets:
         report.add(account.check_token_approval(cfg, priv, markets[0].yes_token))
     report.add(market_checks.check_user_channel(cfg, creds))
-    report.add(account.check_heartbeat(priv))
-    if livetest:
-        _livetest(cfg, report, key, priv, creds, rest, funder_ok)
+    lock = WalletLock(cfg.resolved_state_dir, funder)
+    try:
+        lock.acquire()  # a running bot holds it: the heartbeat and the live test would disturb it
+    except FatalError as exc:
+        report.add(
+            warned("wallet lock", str(exc), "stop that bot to run the heartbeat and live checks")
+        )
+        return
+    except OSError as exc:
+        report.add(
+            warned("wallet lock", f"cannot check: {exc.strerror}", "run doctor as the bot's user")
+        )
+    try:
+        report.add(account.check_heartbeat(priv))
+        if livetest:
+            _livetest(cfg, report, key, priv, creds, rest, funder_ok)
+    finally:
+        lock.release()
 
 
 def _livetest(cfg, report, key, priv, creds, rest, funder_ok) -> None:

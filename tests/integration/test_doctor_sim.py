@@ -176,3 +176,17 @@ def test_bad_config_exits_2(tmp_path) -> None:
     )
     assert done.returncode == 2
     assert "wallet.signature_type" in done.stderr
+
+
+def test_a_running_bot_is_not_disturbed(sim, tmp_path) -> None:
+    from pmbot.lockfile import WalletLock
+
+    lock = WalletLock(str(tmp_path / "state"), EOA)
+    lock.acquire()
+    try:
+        code, out = doctor(sim, tmp_path, "--livetest")
+    finally:
+        lock.release()
+    assert code == 0, out
+    assert line(out, "wallet lock").startswith("WARN") and "already running" in out
+    assert "livetest:" not in out and "heartbeat endpoint:" not in out  # both skipped
