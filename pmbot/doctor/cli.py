@@ -23,9 +23,13 @@ from pmbot.venue.rest import ClobRest
 from pmbot.venue.signer import OrderSigner
 
 
-def _parse(argv: list[str]) -> argparse.Namespace:
-    from pmbot.app import DEFAULT_CONFIG
+# the repository's config.yaml, as bot.py's default (not imported from pmbot.app: no cycle)
+DEFAULT_CONFIG = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "config.yaml"
+)
 
+
+def _parse(argv: list[str]) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bot.py doctor", description=__doc__)
     p.add_argument("--config", default=DEFAULT_CONFIG, help="path to the YAML config")
     p.add_argument("--mode", choices=("sim", "paper", "live"), help="override the config's mode")
