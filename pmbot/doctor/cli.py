@@ -22,7 +22,6 @@ from pmbot.venue import markets as venue_markets
 from pmbot.venue.rest import ClobRest
 from pmbot.venue.signer import OrderSigner
 
-
 # the repository's config.yaml, as bot.py's default (not imported from pmbot.app: no cycle)
 DEFAULT_CONFIG = os.path.join(
     os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "config.yaml"
