@@ -110,3 +110,33 @@ def test_the_shipped_units_show_the_credential_the_code_reads() -> None:
         with open(os.path.join(root, "deploy", unit), encoding="utf-8") as fh:
             text = fh.read()
         assert f"LoadCredential={CREDENTIAL_NAME}:" in text, unit
+
+
+def test_bot_names_the_key_file_setting_for_a_0644_file(tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    key_file = tmp_path / "key"
+    key_file.write_text("0x" + KEY_HEX)
+    key_file.chmod(0o644)
+    cfg = {
+        "mode": "live",
+        "markets": [{"yes_token": "1", "no_token": "2"}],
+        "wallet": {"private_key_env": "", "private_key_file": str(key_file)},
+    }
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    res = subprocess.run(
+        [sys.executable, "bot.py", "--config", str(path), "--check-config"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert res.returncode == 2
+    assert "wallet.private_key_file" in res.stderr and "0644" in res.stderr
+    assert "wallet.private_key_env" not in res.stderr and KEY_HEX not in res.stderr
