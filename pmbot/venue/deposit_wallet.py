@@ -90,12 +90,14 @@ def derive_wallet_bound_creds(
     timeout: float = 10.0,
     clock: Callable[[], float] = time.time,
 ) -> ApiCreds:
-    """Create (else derive) the API key bound to the deposit wallet. Raises
-    DepositWalletL1Refused on 401, TransientError on network trouble or 5xx."""
+    """Derive (else create) the API key bound to the deposit wallet: derive first, as the Rust SDK
+    does (rs-clob-client-v2 tests/auth.rs: a POST when a key exists mints a non-canonical key the
+    user channel refuses). Raises DepositWalletL1Refused on 401, TransientError on network trouble
+    or 5xx."""
     wallet = eip712.checksum_address(wallet)
     base = clob_url.rstrip("/")
     last = ""
-    for method, path in (("POST", "/auth/api-key"), ("GET", "/auth/derive-api-key")):
+    for method, path in (("GET", "/auth/derive-api-key"), ("POST", "/auth/api-key")):
         headers = l1_headers_for_wallet(private_key, wallet, scheme, chain_id, int(clock()), nonce)
         try:
             resp = requests.request(method, base + path, headers=headers, timeout=timeout)
