@@ -15,7 +15,10 @@ API-key binding: L1 with ``POLY_ADDRESS`` = the deposit wallet was answered ``40
 Request headers`` on production, for plain and wrapped signatures alike (py-clob-client-v2 #58,
 2026-05-14; #103, 2026-07-19); the EOA-bound key works once the venue maps the wallet
 (#70 crp4222, #87, #64 "you also need to ask support for whitelisting"). pmbot tries the
-wallet-bound key first and falls back to the EOA's (pmbot.venue.deposit_wallet).
+wallet-bound key first and falls back to the EOA's (pmbot.venue.deposit_wallet). The Rust SDK,
+reported to get this right, also L1-signs as the EOA: rs-clob-client-v2 tests/auth.rs expects
+``POLY_ADDRESS`` = the signer's address, and clob-client-v2 #103 (2026-08-18) hits the same refusal
+with it ("the resulting API key is bound to the EOA rather than the deposit wallet").
 """
 
 from __future__ import annotations
