@@ -5,6 +5,7 @@ with the venue's strings. Evidence for the scheme default: tests/unit/test_depos
 
 from __future__ import annotations
 
+import pytest
 import yaml
 
 from pmbot import eip712
@@ -36,16 +37,17 @@ def wallet_rest(sim: SimProcess, scheme: str) -> ClobRest:
     return ClobRest(sim.urls["clob_url"], creds=creds, address=WALLET)
 
 
-def test_bot_quotes_with_type_3_from_a_deposit_wallet(tmp_path) -> None:
-    sim = deposit_sim(tmp_path, "plain")
+@pytest.mark.parametrize("scheme", ["plain", "erc7739"])
+def test_bot_quotes_with_type_3_from_a_deposit_wallet(tmp_path, scheme) -> None:
+    sim = deposit_sim(tmp_path, scheme)
     try:
         bot = BotProcess(
             sim,
             tmp_path,
-            extra={"wallet": {"signature_type": 3, "funder": WALLET, "deposit_signature": "plain"}},
+            extra={"wallet": {"signature_type": 3, "funder": WALLET, "deposit_signature": scheme}},
         )
         try:
-            rest = wallet_rest(sim, "plain")
+            rest = wallet_rest(sim, scheme)
             orders = wait_for(rest.open_orders, 60, what="the bot's type-3 quotes")
             assert {o["maker_address"].lower() for o in orders} == {WALLET.lower()}
             assert "bound to deposit wallet" in bot.log()
