@@ -72,14 +72,12 @@ def load_private_key(cfg: Config) -> str | None:
                 raise ConfigError("wallet.private_key_env", str(exc)) from None
         return None
 
-    try:
-        return private_key_from_env_or_file(
-            cfg.wallet.private_key_env, cfg.wallet.private_key_file or None
-        )
-    except FatalError as exc:
-        raise ConfigError(
-            "wallet.private_key_env", f"live mode needs a private key: {exc}"
-        ) from None
+    from pmbot.keys import KeyLoadError, load_signing_key
+
+    try:  # env, else wallet.keystore_file, else wallet.private_key_file; the error names the key
+        return load_signing_key(cfg.wallet)
+    except KeyLoadError as exc:
+        raise ConfigError(exc.config_key, f"live mode needs a private key: {exc}") from None
 
 
 def main(argv: list[str]) -> int:
@@ -87,10 +85,17 @@ def main(argv: list[str]) -> int:
         from pmbot.scan.cli import main as scan_main
 
         return scan_main(argv[1:])
+    if argv[:1] == ["doctor"]:  # the preflight: pmbot.doctor (README "Before going live")
+        from pmbot.doctor import main as doctor_main
+
+        return doctor_main(argv[1:])
     args = _parse_args(argv)
     try:
         cfg = load_config(args.config, mode_override=args.mode)
         key = load_private_key(cfg)
+        from pmbot.doctor.startup import check_startup
+
+        check_startup(cfg)  # busy metrics.port, live/paper with no markets: exit 2, one line
     except ConfigError as exc:
         print(f"pmbot: {exc}", file=sys.stderr)
         return 2

@@ -75,6 +75,10 @@ class WalletConfig:
     private_key_env: str = "POLYMARKET_PRIVATE_KEY"
     private_key_file: str = ""
     api_key_nonce: int = _f(0, **_rng(0))
+    # type 3: the signature the deposit wallet accepts (README "Deposit wallets")
+    deposit_signature: str = _f("plain", **_rng(choices=("plain", "erc7739")))
+    keystore_file: str = ""  # Ethereum keystore JSON (encrypted key), used when set
+    keystore_passphrase_env: str = "POLYMARKET_KEYSTORE_PASSPHRASE"
 
 
 @dataclass(frozen=True, slots=True)

@@ -162,7 +162,7 @@ class BotRunner:
         key = self._key or generated_key()
 
         from pmbot.ratelimit import RateBudget
-        from pmbot.venue.auth import derive_api_creds
+        from pmbot.venue.deposit_wallet import derive_creds
         from pmbot.venue.rest import ClobRest
         from pmbot.venue.signer import OrderSigner
 
@@ -173,6 +173,7 @@ class BotRunner:
             chain_id=venue.chain_id,
             signature_type=cfg.wallet.signature_type,
             funder=cfg.wallet.funder or None,
+            deposit_signature=cfg.wallet.deposit_signature,
         )
         self.signer = signer
         funder = signer.funder
@@ -193,7 +194,7 @@ class BotRunner:
         self.lock.acquire()
         self._started.append(("lock", self.lock.release))
 
-        creds = derive_api_creds(exec_url, key, venue.chain_id, nonce=cfg.wallet.api_key_nonce)
+        creds = derive_creds(exec_url, key, signer, nonce=cfg.wallet.api_key_nonce)
         timeout = (
             float(cfg.execution.connect_timeout_secs),
             float(cfg.execution.read_timeout_secs),
@@ -202,7 +203,7 @@ class BotRunner:
         rest = ClobRest(
             exec_url,
             creds=creds,
-            address=signer.address,
+            address=creds.address or signer.address,  # type 3: the key may be the wallet's
             timeout=timeout,
             metrics=self.metrics,
             rate_budget=budget,

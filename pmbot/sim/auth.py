@@ -25,6 +25,8 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from pmbot.sim.deposit_wallet import SimAccounts, unregistered_type3_owner
+
 log = logging.getLogger(__name__)
 
 L1_ERROR = "Invalid L1 Request headers"
@@ -72,8 +74,9 @@ class KeyStore:
     """Issues and looks up API keys. Keys are derived from a server secret, the address and the
     nonce, so they are stable for one server secret (a seeded sim gives the same keys each run)."""
 
-    def __init__(self, server_secret: bytes) -> None:
+    def __init__(self, server_secret: bytes, accounts: SimAccounts | None = None) -> None:
         self._server_secret = server_secret
+        self.accounts = accounts if accounts is not None else SimAccounts()
         self._lock = threading.Lock()
         self._by_key: dict[str, ApiCredentials] = {}
 
@@ -119,7 +122,9 @@ def _header(headers: Mapping[str, str], name: str) -> str:
     return value or ""
 
 
-def verify_l1(headers: Mapping[str, str], *, chain_id: int) -> tuple[str, int]:
+def verify_l1(
+    headers: Mapping[str, str], *, chain_id: int, accounts: SimAccounts | None = None
+) -> tuple[str, int]:
     """Check the ClobAuth signature in the L1 headers; return (address, nonce).
 
     Raises AuthError(401, "Invalid L1 Request headers") on any defect."""
@@ -133,6 +138,10 @@ def verify_l1(headers: Mapping[str, str], *, chain_id: int) -> tuple[str, int]:
         raise AuthError(L1_ERROR)
     try:
         nonce = int(nonce_text)
+        if accounts is not None and accounts.is_wallet(address):  # deposit wallet: ERC-1271
+            if accounts.l1_ok(address, timestamp, nonce, signature, chain_id):
+                return address.lower(), nonce
+            raise AuthError(L1_ERROR)
         recovered = eip712.recover_clob_auth_signer(address, timestamp, nonce, signature, chain_id)
     except (ValueError, TypeError) as exc:
         log.info("L1 auth: unparseable headers for %s: %s", address, type(exc).__name__)
@@ -171,23 +180,40 @@ def verify_l2(
 
 
 def verify_order_signature(
-    order: Mapping, creds: ApiCredentials, *, neg_risk: bool, chain_id: int
+    order: Mapping,
+    creds: ApiCredentials,
+    *,
+    neg_risk: bool,
+    chain_id: int,
+    accounts: SimAccounts | None = None,
 ) -> None:
     """The venue's order-signature rules (reference 7):
 
-    - types 0/1/2: ``signer`` must be the API key's EOA and the EIP-712 signature must recover to it;
-    - type 3 (POLY_1271 deposit wallet): ``signer`` is the deposit wallet itself and the signature an
-      ERC-7739 wrap by the EOA owner; we accept it when the wrap recovers to the API key's EOA.
+    - deposit-wallet accounts configured in the sim (``accounts``): pmbot.sim.deposit_wallet;
+    - types 0/1/2: ``signer`` must be the API key's EOA and the signature must recover to it;
+    - type 3 from a wallet the sim does not model: ``signer`` is the wallet and the signature
+      (plain or ERC-7739 wrap) must recover to the API key's EOA.
 
     Raises AuthError(400, ...) with the closest real venue string."""
     from pmbot import eip712
 
+    if accounts is not None:  # deposit-wallet accounts: pmbot.sim.deposit_wallet decides
+        verdict = accounts.check_order(order, creds.address, neg_risk=neg_risk, chain_id=chain_id)
+        if verdict is not None:
+            if verdict:
+                raise AuthError(verdict, status=400)
+            return
     sig_type = order.get("signatureType")
     signer = str(order.get("signer", "")).lower()
     if sig_type in (0, 1, 2) and signer != creds.address:
         raise AuthError(SIGNER_MISMATCH_ERROR, status=400)
     try:
-        recovered = eip712.recover_order_signer(dict(order), neg_risk=neg_risk, chain_id=chain_id)
+        if sig_type == 3:
+            recovered = unregistered_type3_owner(order, neg_risk=neg_risk, chain_id=chain_id)
+        else:
+            recovered = eip712.recover_order_signer(
+                dict(order), neg_risk=neg_risk, chain_id=chain_id
+            )
     except (ValueError, TypeError, KeyError, NotImplementedError) as exc:
         log.info("order signature unrecoverable (type %s): %s", sig_type, type(exc).__name__)
         raise AuthError(BAD_SIGNATURE_ERROR, status=400) from None

@@ -327,7 +327,9 @@ class RestApi:
 
     def create_api_key(self, req: Request) -> Reply:
         try:
-            address, nonce = verify_l1(req.headers, chain_id=self.chain_id)
+            address, nonce = verify_l1(
+                req.headers, chain_id=self.chain_id, accounts=self.keys.accounts
+            )
         except AuthError as exc:
             return error(exc.status, exc.message)
         return Reply(200, self.keys.derive(address, nonce).as_response())
@@ -342,7 +344,9 @@ class RestApi:
             raise AuthError(OWNER_MISMATCH_ERROR, status=400)
         market = self._market_of(order["tokenId"])
         neg_risk = bool(market.neg_risk) if market is not None else False
-        verify_order_signature(order, creds, neg_risk=neg_risk, chain_id=self.chain_id)
+        verify_order_signature(
+            order, creds, neg_risk=neg_risk, chain_id=self.chain_id, accounts=self.keys.accounts
+        )
         try:
             order_id = (
                 "0x" + eip712.order_digest(order, neg_risk=neg_risk, chain_id=self.chain_id).hex()
@@ -498,15 +502,16 @@ class RestApi:
             token = req.query.get("token_id") or ""
             positions = self.exchange.ledger(funder).get("positions", {})
             amount = Decimal(str(positions.get(token, "0")))
+        allowed = self.keys.accounts.allowance(funder)  # sim.yaml extra.no_allowance
         allowances = {
-            eip712.exchange_address(False): MAX_UINT256,
-            eip712.exchange_address(True): MAX_UINT256,
+            eip712.exchange_address(False): allowed,
+            eip712.exchange_address(True): allowed,
         }
         return Reply(
             200,
             {
                 "balance": str(int(amount * 1_000_000)),
-                "allowance": MAX_UINT256,
+                "allowance": allowed,
                 "allowances": allowances,
             },
         )

@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 from pmbot.sim import wsproto
 from pmbot.sim.auth import KeyStore
 from pmbot.sim.bench_feed import BenchFeed
+from pmbot.sim.deposit_wallet import SimAccounts
 from pmbot.sim.faults import Faults
 from pmbot.sim.heartbeats import Heartbeats
 from pmbot.sim.rest import Reply, Request, RestApi
@@ -230,7 +231,9 @@ class SimServer:
         self.ws_queue_frames = ws_queue_frames
         seed = int(self.config.seed)
         self.exchange = Exchange(self.config, rng=random.Random(seed))
-        self.keys = KeyStore(f"pmbot-sim-keys:{seed}".encode())
+        self.keys = KeyStore(
+            f"pmbot-sim-keys:{seed}".encode(), SimAccounts.from_extra(self.config.extra)
+        )
         self.faults = Faults(rng=random.Random(seed + 1))
         self.faults.exchange = self.exchange
         self.faults.drop_connections = self.drop_connections

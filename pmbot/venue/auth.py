@@ -29,11 +29,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class ApiCreds:
-    """L2 credentials. ``repr`` masks the secret and the passphrase so they never reach logs."""
+    """L2 credentials. ``repr`` masks the secret and the passphrase so they never reach logs.
+    ``address``: the address the key is bound to ("" = the EOA; a deposit wallet for type 3)."""
 
     api_key: str
     secret: str = field(repr=False)
     passphrase: str = field(repr=False)
+    address: str = ""
 
     def __repr__(self) -> str:
         return f"ApiCreds(api_key={self.api_key!r}, secret='***', passphrase='***')"
@@ -86,12 +88,17 @@ def derive_api_creds(clob_url: str, private_key: str, chain_id: int, *, nonce: i
         raw = client.create_or_derive_api_key(nonce=nonce)
     except PolyApiException as exc:
         status = getattr(exc, "status_code", None)
-        if status is None or status >= 500 or status in (425, 429):
+        if status is None:  # the SDK's way of saying it got no HTTP answer at all
+            raise TransientError(
+                f"API key derivation failed: no answer from venue.clob_url {clob_url}"
+            ) from None
+        if status >= 500 or status in (425, 429):
             raise TransientError(
                 f"API key derivation failed: HTTP {status}", status=status
             ) from None
+        hint = f" (check venue.chain_id {chain_id} and the clock)" if status == 401 else ""
         raise FatalError(
-            f"API key derivation refused: HTTP {status} {getattr(exc, 'error_msg', '')}"
+            f"API key derivation refused: HTTP {status} {getattr(exc, 'error_msg', '')}{hint}"
         ) from None
     except (OSError, ConnectionError) as exc:
         raise TransientError(f"API key derivation failed: {type(exc).__name__}") from None

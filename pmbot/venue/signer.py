@@ -131,6 +131,7 @@ class OrderSigner:
         "_metadata",
         "_builder",
         "_domains",
+        "deposit_signature",
     )
 
     def __init__(
@@ -144,6 +145,7 @@ class OrderSigner:
         clock_ms: Callable[[], int] | None = None,
         builder_code: str = BYTES32_ZERO,
         metadata: str = BYTES32_ZERO,
+        deposit_signature: str = "erc7739",
     ) -> None:
         if isinstance(signature_type, bool) or signature_type not in eip712.SIGNATURE_TYPES:
             raise ValueError(f"signature_type must be one of {eip712.SIGNATURE_TYPES}")
@@ -157,6 +159,9 @@ class OrderSigner:
             )
         self.chain_id = int(chain_id)
         self.signature_type = int(signature_type)
+        if deposit_signature not in ("plain", "erc7739"):
+            raise ValueError("deposit_signature must be 'plain' or 'erc7739'")
+        self.deposit_signature = deposit_signature  # type 3 only: see pmbot.venue.erc1271
         self._rng = rng if rng is not None else random.Random()
         self._clock_ms = clock_ms if clock_ms is not None else _default_clock_ms
         signer = self.funder if self.signature_type == eip712.POLY_1271 else self.address
@@ -263,9 +268,10 @@ class OrderSigner:
         return token_int, salt, ts
 
     def _sign(self, contents: bytes, neg_risk: bool) -> tuple[bytes, str]:
-        """(EIP-712 digest, signature) for an order struct hash; type 3 wraps it (ERC-7739)."""
+        """(EIP-712 digest, signature) for an order struct hash; type 3 signs it plainly or wraps
+        it (ERC-7739), as ``wallet.deposit_signature`` says."""
         digest = eip712.eip712_digest(self._domains[neg_risk], contents)
-        if self.signature_type == eip712.POLY_1271:
+        if self.signature_type == eip712.POLY_1271 and self.deposit_signature == "erc7739":
             signature = eip712.poly_1271_wrap(
                 self._key, contents, self._signer20, neg_risk=neg_risk, chain_id=self.chain_id
             )

@@ -147,7 +147,14 @@ def test_check_config_prints_effective_config_with_the_secret_masked(tmp_path):
     secret = "0x" + "ab" * 32
     res = run_bot(
         "--config",
-        write(tmp_path, {"mode": "live"}),
+        write(
+            tmp_path,
+            {
+                "mode": "live",
+                "markets": [{"yes_token": "1", "no_token": "2"}],
+                "metrics": {"port": 0},
+            },
+        ),
         "--check-config",
         env={"POLYMARKET_PRIVATE_KEY": secret},
     )
