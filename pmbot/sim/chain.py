@@ -24,6 +24,7 @@ from eth_account import Account
 from eth_account.typed_transactions import TypedTransaction
 from eth_tester import EthereumTester, PyEVMBackend  # type: ignore[import-untyped]
 from eth_utils import keccak
+from hexbytes import HexBytes
 
 from pmbot.onchain import abi
 from pmbot.sim.chain_artifacts import load_artifact
@@ -55,7 +56,7 @@ def _decode_raw(raw_hex: str) -> _Pending:
     sender = Account.recover_transaction(raw)
     tx_hash = "0x" + keccak(raw).hex()
     if raw and raw[0] <= 0x7F:
-        d = TypedTransaction.from_bytes(raw).as_dict()
+        d = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
         max_fee = int(d.get("maxFeePerGas", d.get("gasPrice", 0)))
         tip = int(d.get("maxPriorityFeePerGas", d.get("gasPrice", 0)))
         nonce = int(d["nonce"])
