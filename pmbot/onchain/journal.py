@@ -65,6 +65,14 @@ class IntentJournal:
             self._load()
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._fh = open(self._path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+        if self._path.stat().st_size and not self._ends_with_newline():
+            self._fh.write("\n")  # end a torn last line so the next record starts clean
+            self._fh.flush()
+
+    def _ends_with_newline(self) -> bool:
+        with open(self._path, "rb") as fh:
+            fh.seek(-1, os.SEEK_END)
+            return fh.read(1) == b"\n"
 
     def _load(self) -> None:
         with open(self._path, encoding="utf-8") as fh:
