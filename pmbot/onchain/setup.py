@@ -1,0 +1,97 @@
+"""Composition of the on-chain worker from the config, and the ``doctor`` check (thin adapter).
+
+Called by the runner when ``onchain.enabled`` is true; nothing here runs otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from pmbot.config import Config
+from pmbot.errors import ConfigError, PmbotError
+from pmbot.onchain.eoa import EoaSender
+from pmbot.onchain.journal import IntentJournal
+from pmbot.onchain.messages import OnchainFailed, OnchainSettled
+from pmbot.onchain.rpc import JsonRpc, quantity
+from pmbot.onchain.worker import OnchainWorker, Targets, TxExecutor
+
+GWEI = 10**9
+JOURNAL_NAME = "onchain-journal.jsonl"
+
+
+def check_config(cfg: Config) -> None:
+    oc = cfg.onchain
+    if not oc.enabled:
+        return
+    if cfg.wallet.signature_type == 0 and not oc.rpc_url.startswith(("http://", "https://")):
+        raise ConfigError("onchain.rpc_url", "an EOA wallet needs an http(s) JSON-RPC URL")
+    if cfg.wallet.signature_type != 0 and not oc.relayer_url.startswith(("http://", "https://")):
+        raise ConfigError("onchain.relayer_url", "proxy, Safe and deposit wallets need the relayer")
+
+
+def journal_path(cfg: Config) -> Path:
+    return Path(cfg.resolved_state_dir) / JOURNAL_NAME
+
+
+def targets(cfg: Config) -> Targets:
+    oc = cfg.onchain
+    return Targets(collateral=oc.collateral, binary=oc.ctf_target, neg_risk=oc.neg_risk_target)
+
+
+def build_eoa_worker(
+    cfg: Config,
+    private_key: str,
+    sink: Callable[[OnchainSettled | OnchainFailed], None],
+) -> OnchainWorker:
+    """The worker for an EOA wallet (signature_type 0), not yet started."""
+    check_config(cfg)
+    oc = cfg.onchain
+    journal = IntentJournal(journal_path(cfg))
+    stop = threading.Event()
+    sender: TxExecutor = EoaSender(
+        JsonRpc(oc.rpc_url, timeout_secs=float(cfg.execution.read_timeout_secs)),
+        private_key,
+        journal,
+        stop=stop,
+        receipt_timeout_secs=float(oc.receipt_timeout_secs),
+        max_fee_cap_wei=int(oc.max_fee_gwei * GWEI),
+        max_replacements=oc.max_replacements,
+        chain_id=cfg.venue.chain_id if cfg.mode == "live" else None,
+    )
+    worker = OnchainWorker(sender, journal, targets(cfg), sink)
+    worker.stop_event = stop
+    return worker
+
+
+def doctor(cfg: Config, address: str) -> list[str]:
+    """Problems found with the on-chain set-up (empty = fine). For ``pmbot doctor``."""
+    oc = cfg.onchain
+    if not oc.enabled:
+        return []
+    try:
+        check_config(cfg)
+    except ConfigError as exc:
+        return [str(exc)]
+    if cfg.wallet.signature_type != 0:
+        prefix = oc.builder_creds_env
+        missing = [f"{prefix}_{s}" for s in ("API_KEY", "SECRET", "PASSPHRASE")]
+        return [
+            f"relayer credential {name} is not set" for name in missing if not os.environ.get(name)
+        ]
+    rpc = JsonRpc(oc.rpc_url, timeout_secs=5.0)
+    try:
+        chain = quantity(rpc.call("eth_chainId"))
+        balance = quantity(rpc.call("eth_getBalance", address, "latest"))
+    except PmbotError as exc:
+        return [f"onchain.rpc_url: {exc}"]
+    finally:
+        rpc.close()
+    problems = []
+    if cfg.mode == "live" and chain != cfg.venue.chain_id:
+        problems.append(f"onchain.rpc_url serves chain {chain}, not {cfg.venue.chain_id}")
+    if balance == 0:
+        problems.append(f"wallet {address} has no native token to pay gas")
+    return problems
