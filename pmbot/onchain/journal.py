@@ -2,9 +2,10 @@
 
 Each on-chain intent goes through ``intent`` -> ``sent`` (one line per signed transaction: the
 original and each same-nonce replacement, with its raw bytes so it can be re-broadcast) or
-``relayed`` (the relayer's transaction id) -> ``settled`` or ``failed``. After a restart,
-``open_intents`` lists the intents neither settled nor finally failed; the worker resumes them
-from their recorded transactions, so an intent is settled once and never sent twice.
+``relay_req`` (the signed relayer request, bound to the wallet's nonce so re-posting it can
+never execute twice) and ``relayed`` (the relayer's transaction id) -> ``settled`` or
+``failed``. After a restart, ``open_intents`` lists the intents neither settled nor finally
+failed; the worker resumes them from their recorded transactions, so an intent is settled once and never sent twice.
 Nothing secret is written: raw transactions are public once broadcast.
 """
 
@@ -39,6 +40,7 @@ class IntentRecord:
     intent: OnchainIntent
     sends: list[SentTx] = field(default_factory=list)
     relay_ids: list[str] = field(default_factory=list)
+    relay_requests: list[dict[str, Any]] = field(default_factory=list)  # signed, nonce-bound
     settled: dict[str, Any] | None = None
     failed_final: bool = False
 
@@ -96,6 +98,8 @@ class IntentJournal:
                     rec["nonce"], rec["tx_hash"], rec["raw"], rec["max_fee"], rec["tip"], rec["gas"]
                 )
             )
+        elif ev == "relay_req":
+            r.relay_requests.append(rec["body"])
         elif ev == "relayed":
             r.relay_ids.append(rec["relay_id"])
         elif ev == "settled":
@@ -137,6 +141,9 @@ class IntentJournal:
         }
         rec.update(raw=tx.raw, max_fee=tx.max_fee, tip=tx.tip, gas=tx.gas)
         self._write(rec)
+
+    def add_relay_request(self, intent_id: str, body: dict[str, Any]) -> None:
+        self._write({"ev": "relay_req", "id": intent_id, "body": body})
 
     def add_relayed(self, intent_id: str, relay_id: str) -> None:
         self._write({"ev": "relayed", "id": intent_id, "relay_id": relay_id})
