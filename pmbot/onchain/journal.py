@@ -5,7 +5,8 @@ original and each same-nonce replacement, with its raw bytes so it can be re-bro
 ``relay_req`` (the signed relayer request, bound to the wallet's nonce so re-posting it can
 never execute twice) and ``relayed`` (the relayer's transaction id) -> ``settled`` or
 ``failed``. After a restart, ``open_intents`` lists the intents neither settled nor finally
-failed; the worker resumes them from their recorded transactions, so an intent is settled once and never sent twice.
+failed; the worker resumes them from their recorded transactions, so an intent is settled once
+and never sent twice.
 Nothing secret is written: raw transactions are public once broadcast.
 """
 
