@@ -151,6 +151,10 @@ class OnchainWorker:
             receipt = self._executor.execute(intent.intent_id, to, data)
         except Stopping:
             return True
+        except FatalError as exc:  # bad credentials or wrong chain: stop acting, change nothing
+            log.error("onchain worker stops: %s", exc)
+            self._fail(intent, str(exc), final=False)
+            return True
         except RejectedError as exc:
             self._fail(intent, str(exc), final=True)
         except TransientError as exc:
