@@ -186,3 +186,19 @@ def test_same_intent_id_is_never_acted_on_twice(world: World, tmp_path: Path) ->
     wait_for(lambda: len(settled(sink)) == 2, "two settled")
     assert [s.intent_id for s in settled(sink)] == ["m1", "m2"]
     assert world.balances()[0] == pusd0 + 2_000_000
+
+
+def test_doctor_checks_the_rpc_endpoint(world: World) -> None:
+    from pmbot.config import parse_config
+    from pmbot.onchain.setup import doctor
+
+    def cfg(url: str) -> Any:
+        return parse_config({"mode": "sim", "onchain": {"enabled": True, "rpc_url": url}})
+
+    assert doctor(cfg(world.server.url), world.bot) == []
+    assert doctor(cfg(world.server.url), "0x" + "77" * 20) == [
+        f"wallet {'0x' + '77' * 20} has no native token to pay gas"
+    ]
+    (problem,) = doctor(cfg("http://127.0.0.1:9/"), world.bot)
+    assert problem.startswith("onchain.rpc_url: eth_chainId: connection failed")
+    assert doctor(parse_config({}), world.bot) == []  # off by default: nothing checked
