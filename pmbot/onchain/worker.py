@@ -109,6 +109,7 @@ class OnchainWorker:
         except (TransientError, FatalError) as exc:
             log.error("onchain worker cannot start: %s", exc)
             return
+        self._replay_settled()
         for pending in self._journal.open_intents():
             log.info(
                 "onchain: resuming %s %s from the journal", kind_of(pending), pending.intent_id
@@ -128,6 +129,26 @@ class OnchainWorker:
                 continue
             if self._process(intent, attempts=0):
                 return
+
+    def _replay_settled(self) -> None:
+        """Report every settled intent again: a settlement the strategy thread had not booked
+        before a crash is booked now; one it had booked is a duplicate fill it drops."""
+        for rec in self._journal.records.values():
+            if rec.settled is None:
+                continue
+            intent = rec.intent
+            shares = intent.shares if isinstance(intent, MergeIntent) else Decimal(0)
+            self._sink(
+                OnchainSettled(
+                    intent.intent_id,
+                    kind_of(intent),
+                    intent.condition_id,
+                    shares,
+                    from_units(int(rec.settled["collateral_units"])),
+                    str(rec.settled["tx_hash"]),
+                    Decimal(int(rec.settled["cost_wei"])) / WEI,
+                )
+            )
 
     def _next_due(self) -> float | None:
         if not self._retry:

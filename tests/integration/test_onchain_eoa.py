@@ -202,3 +202,18 @@ def test_doctor_checks_the_rpc_endpoint(world: World) -> None:
     (problem,) = doctor(cfg("http://127.0.0.1:9/"), world.bot)
     assert problem.startswith("onchain.rpc_url: eth_chainId: connection failed")
     assert doctor(parse_config({}), world.bot) == []  # off by default: nothing checked
+
+
+def test_restart_replays_settlements_without_sending(world: World, tmp_path: Path) -> None:
+    path = tmp_path / "j.jsonl"
+    sink1: list[Any] = []
+    w1, _ = world.worker(path, sink1)
+    w1.submit(MergeIntent("m1", world.condition_id, Decimal(2)))
+    wait_for(lambda: settled(sink1), "settled")
+    w1.stop()
+    sink2: list[Any] = []
+    w2, _ = world.worker(path, sink2)
+    wait_for(lambda: settled(sink2), "replayed")
+    w2.stop()
+    assert settled(sink2) == settled(sink1)  # same intent, tx, amounts: the fill dedupe drops it
+    assert len(world.chain.accepted) == 1
