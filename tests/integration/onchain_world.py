@@ -52,7 +52,7 @@ class World:
     def worker(
         self,
         journal_path: Path,
-        sink: list[Any],
+        sink: Any,
         rpc: Any = None,
         **sender_kw: Any,
     ) -> tuple[OnchainWorker, EoaSender]:
@@ -61,7 +61,8 @@ class World:
         kw.update(sender_kw)
         stop = threading.Event()
         sender = EoaSender(rpc or JsonRpc(self.server.url), BOT_KEY, journal, stop=stop, **kw)
-        w = OnchainWorker(sender, journal, self.targets, sink.append, backoff_secs=0.05)
+        report = sink if callable(sink) else sink.append  # a list, or the engine-like inbound.put
+        w = OnchainWorker(sender, journal, self.targets, report, backoff_secs=0.05)
         w.stop_event = stop
         self.workers.append(w)
         w.start()
