@@ -102,3 +102,23 @@ def test_final_failure_frees_the_market_and_transient_keeps_it_pending() -> None
     assert d.pending_tokens([M]) == {"Y", "N"}
     d.on_failed(OnchainFailed(intent.intent_id, "merge", M.condition_id, "reverted", final=True))
     assert d.pending_tokens([M]) == set()
+
+
+def test_metrics_count_settlements_capital_gas_and_failures() -> None:
+    from prometheus_client import CollectorRegistry
+
+    from pmbot.onchain.metrics import OnchainMetrics
+
+    reg = CollectorRegistry()
+    m = OnchainMetrics(reg)
+    m.observe(OnchainSettled("a", "merge", "c", D(3), D(3), "0xh", D("0.002")))
+    m.observe(OnchainSettled("b", "redeem", "c", D(0), D(7), "0xh", D(0)))
+    m.observe(OnchainFailed("c", "merge", "c", "reverted", final=True))
+    m.set_pending(2)
+    v = reg.get_sample_value
+    assert v("pmbot_onchain_settled_total", {"kind": "merge"}) == 1
+    assert v("pmbot_onchain_capital_freed_usd_total", {"kind": "redeem"}) == 7
+    assert v("pmbot_onchain_gas_cost_native_total") == 0.002
+    assert v("pmbot_onchain_failures_total", {"kind": "merge", "final": "true"}) == 1
+    assert v("pmbot_onchain_failures_total", {"kind": "redeem", "final": "false"}) == 0
+    assert v("pmbot_onchain_pending_intents") == 2
