@@ -170,6 +170,7 @@ class OnchainConfig:
     receipt_timeout_secs: Decimal = _f(Decimal(120), **_rng(0, lo_open=True))
     max_replacements: int = _f(5, **_rng(0, 20))
     collateral: str = "0xC011a7E12a19f7B1f670d46F03B03f3342E82DFB"  # pUSD
+    ctf_address: str = "0x4D97DCd97eC945f40cF65F87097ACe5EA0476045"  # ConditionalTokens
     ctf_target: str = "0xAdA100Db00Ca00073811820692005400218FcE1f"  # CtfCollateralAdapter
     neg_risk_target: str = "0xadA2005600Dec949baf300f4C6120000bDB6eAab"  # NegRisk...Adapter
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from pmbot.config import Config
 from pmbot.errors import ConfigError, PmbotError
+from pmbot.onchain import abi
 from pmbot.onchain.eoa import EoaSender
 from pmbot.onchain.journal import IntentJournal
 from pmbot.onchain.messages import OnchainFailed, OnchainSettled
@@ -124,4 +125,27 @@ def doctor(cfg: Config, address: str) -> list[str]:
         problems.append(f"onchain.rpc_url serves chain {chain}, not {cfg.venue.chain_id}")
     if balance == 0 and cfg.wallet.signature_type == 0:
         problems.append(f"wallet {address} has no native token to pay gas")
+    problems += _approval_problems(cfg, address)
     return problems
+
+
+def _approval_problems(cfg: Config, address: str) -> list[str]:
+    """Merge/redeem through an adapter needs CTF ``setApprovalForAll(adapter, true)``."""
+    oc = cfg.onchain
+    out = []
+    rpc = JsonRpc(oc.rpc_url, timeout_secs=5.0)
+    try:
+        for name in ("ctf_target", "neg_risk_target"):
+            operator = getattr(oc, name)
+            if operator.lower() == oc.ctf_address.lower():
+                continue  # calling the CTF itself: nothing to approve
+            data = abi.call_data("isApprovedForAll(address,address)", address, operator)
+            call = {"to": oc.ctf_address, "data": "0x" + data.hex()}
+            answer = rpc.call("eth_call", call, "latest")
+            if not isinstance(answer, str) or int(answer, 16) != 1:
+                out.append(f"{address} has not approved onchain.{name} {operator} on the CTF")
+    except (PmbotError, ValueError) as exc:
+        out.append(f"onchain: approval check failed: {exc}")
+    finally:
+        rpc.close()
+    return out

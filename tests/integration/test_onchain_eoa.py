@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from pmbot.errors import TransientError
+from pmbot.onchain import abi
 from pmbot.onchain.journal import IntentJournal
 from pmbot.onchain.messages import MergeIntent, RedeemIntent
 from pmbot.onchain.rpc import JsonRpc
@@ -192,8 +193,11 @@ def test_doctor_checks_the_rpc_endpoint(world: World) -> None:
     from pmbot.config import parse_config
     from pmbot.onchain.setup import doctor
 
-    def cfg(url: str) -> Any:
-        return parse_config({"mode": "sim", "onchain": {"enabled": True, "rpc_url": url}})
+    def cfg(url: str, adapter: str | None = None) -> Any:
+        ctf = world.chain.ctf
+        oc = {"enabled": True, "rpc_url": url, "ctf_address": ctf}
+        oc.update(ctf_target=adapter or ctf, neg_risk_target=ctf)
+        return parse_config({"mode": "sim", "onchain": oc})
 
     assert doctor(cfg(world.server.url), world.bot) == []
     assert doctor(cfg(world.server.url), "0x" + "77" * 20) == [
@@ -202,6 +206,12 @@ def test_doctor_checks_the_rpc_endpoint(world: World) -> None:
     (problem,) = doctor(cfg("http://127.0.0.1:9/"), world.bot)
     assert problem.startswith("onchain.rpc_url: eth_chainId: connection failed")
     assert doctor(parse_config({}), world.bot) == []  # off by default: nothing checked
+    adapter = "0x" + "ad" * 20
+    (problem,) = doctor(cfg(world.server.url, adapter), world.bot)
+    assert "has not approved onchain.ctf_target" in problem
+    approve = abi.set_approval_for_all(adapter)
+    world.chain.transact(world.bot, world.chain.ctf, approve)
+    assert doctor(cfg(world.server.url, adapter), world.bot) == []
 
 
 def test_restart_replays_settlements_without_sending(world: World, tmp_path: Path) -> None:
