@@ -227,3 +227,21 @@ def test_restart_replays_settlements_without_sending(world: World, tmp_path: Pat
     w2.stop()
     assert settled(sink2) == settled(sink1)  # same intent, tx, amounts: the fill dedupe drops it
     assert len(world.chain.accepted) == 1
+
+
+def test_startup_finds_resolved_conditions_and_redeems(world: World, tmp_path: Path) -> None:
+    from pmbot.onchain.resolution import resolved_conditions
+
+    rpc = JsonRpc(world.server.url)
+    other = world.chain.prepare_condition(world.oracle, b"\x07" * 32)
+    conditions = [world.condition_id, other]
+    assert resolved_conditions(rpc, world.chain.ctf, conditions) == []
+    world.chain.report_payouts(world.oracle, world.question_id, [0, 1])
+    (res,) = resolved_conditions(rpc, world.chain.ctf, conditions)
+    assert res.condition_id == world.condition_id and res.winner_index == 1
+    pusd0, _, _ = world.balances()
+    sink: list[Any] = []
+    w, _ = world.worker(tmp_path / "j.jsonl", sink)
+    w.submit(RedeemIntent("r1", res.condition_id))
+    wait_for(lambda: settled(sink), "redeemed")
+    assert world.balances() == (pusd0 + SPLIT_UNITS, 0, 0)
