@@ -12,7 +12,8 @@ address executing the call; here the wallet is an account whose key the relayer 
 nonces and request fields are checked as the real relayer must; the wallet bytecode is not run.
 
 Faults for tests: ``fail_next`` (the call fails: ``STATE_FAILED``, nothing changes),
-``lose_next_response`` (executed, but the answer to ``/submit`` is a 502).
+``lose_next_response`` (executed, but the answer to ``/submit`` is a 502), ``hold`` (accepted,
+left ``STATE_NEW`` until ``release()``).
 """
 
 from __future__ import annotations
@@ -56,6 +57,10 @@ class SimRelayer:
         self._ids = itertools.count(1)
         self.fail_next = 0
         self.lose_next_response = 0
+        self.hold = False  # accept submissions but leave them STATE_NEW until release()
+        self._held: list[
+            tuple[dict[str, Any], SimWallet, list[tuple[str, bytes]], dict[str, Any]]
+        ] = []
         self.submits = 0
 
     def open_wallet(self, owner: str, kind: str) -> str:
@@ -163,6 +168,21 @@ class SimRelayer:
             "transactionHash": None,
         }
         self.transactions.append(record)
+        if self.hold:
+            self._held.append((req, wallet, calls, record))
+            return record
+        return self._run(wallet, calls, record)
+
+    def release(self) -> None:
+        """Execute the held submissions, in order."""
+        with self._lock:
+            held, self._held, self.hold = self._held, [], False
+            for _, wallet, calls, record in held:
+                self._run(wallet, calls, record)
+
+    def _run(
+        self, wallet: SimWallet, calls: list[tuple[str, bytes]], record: dict[str, Any]
+    ) -> dict[str, Any]:
         if self.fail_next > 0:
             self.fail_next -= 1
             record["state"] = "STATE_FAILED"

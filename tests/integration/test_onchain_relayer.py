@@ -168,3 +168,29 @@ def test_bad_builder_credentials_stop_the_worker_and_change_nothing(
         assert IntentJournal(tmp_path / "j.jsonl").open_intents() != []  # resumable once fixed
     finally:
         relay.close()
+
+
+def test_restart_while_relayed_tx_pending_settles_once(world: World, tmp_path: Path) -> None:
+    relay = RelayWorld(world, "WALLET")
+    path = tmp_path / "j.jsonl"
+    try:
+        pusd0, _, _ = relay.balances()
+        relay.sim.hold = True
+        w1 = relay.worker(path, [])
+        w1.submit(MergeIntent("m1", world.condition_id, Decimal(4)))
+        wait_for(
+            lambda: (
+                IntentJournal(path).records.get("m1") is not None
+                and IntentJournal(path).records["m1"].relay_ids != []
+            ),
+            "relayed",
+        )
+        w1.stop()  # the bot dies while the relayer still works on it
+        relay.sim.release()
+        sink2: list[Any] = []
+        relay.worker(path, sink2)
+        wait_for(lambda: settled(sink2), "settled after restart")
+        assert len(settled(sink2)) == 1 and relay.sim.submits == 1
+        assert relay.balances()[0] == pusd0 + 4_000_000
+    finally:
+        relay.close()
