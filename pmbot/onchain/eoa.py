@@ -162,9 +162,10 @@ class EoaSender:
                 )
             except RpcError as exc:
                 raise RejectedError(f"would revert: {exc.rpc_message}") from None
-            self._sign_and_send(
-                intent_id, to, data, self.nonces.allocate(), gas.gas_limit(estimate), self._fees()
-            )
+            # another sender of this EOA (a hand-made approval) may have used nonces meanwhile
+            self.nonces.sync(self._tx_count("pending"), self._journal.max_nonce())
+            nonce = self.nonces.allocate()
+            self._sign_and_send(intent_id, to, data, nonce, gas.gas_limit(estimate), self._fees())
         return self._await(intent_id, to, data)
 
     def _await(self, intent_id: str, to: str, data: bytes) -> Receipt:

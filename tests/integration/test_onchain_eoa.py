@@ -245,3 +245,16 @@ def test_startup_finds_resolved_conditions_and_redeems(world: World, tmp_path: P
     w.submit(RedeemIntent("r1", res.condition_id))
     wait_for(lambda: settled(sink), "redeemed")
     assert world.balances() == (pusd0 + SPLIT_UNITS, 0, 0)
+
+
+def test_nonce_used_by_another_sender_is_skipped(world: World, tmp_path: Path) -> None:
+    pusd0, _, _ = world.balances()
+    sink: list[Any] = []
+    w, sender = world.worker(tmp_path / "j.jsonl", sink)
+    w.submit(MergeIntent("m1", world.condition_id, Decimal(1)))
+    wait_for(lambda: len(settled(sink)) == 1, "first merge")
+    approve = abi.set_approval_for_all("0x" + "ad" * 20)
+    world.chain.transact(world.bot, world.chain.ctf, approve)  # by hand, same EOA
+    w.submit(MergeIntent("m2", world.condition_id, Decimal(1)))
+    wait_for(lambda: len(settled(sink)) == 2 or failed(sink), "second merge")
+    assert not failed(sink) and world.balances()[0] == pusd0 + 2_000_000
