@@ -96,3 +96,14 @@ def test_journal_survives_restart_and_a_torn_line(tmp_path: Path) -> None:
     assert j2.pending_conditions() == {"0xc1"} and j2.max_nonce() == 4
     j2.fail("m1", "reverted", final=True)
     assert IntentJournal(path).open_intents() == []
+
+
+def test_neg_risk_intents_go_to_the_neg_risk_adapter_with_ctf_signatures() -> None:
+    from pmbot.onchain.worker import Targets, call_for
+
+    t = Targets(collateral=PUSD, binary="0x" + "b1" * 20, neg_risk="0x" + "b2" * 20)
+    cid = "0x" + "12" * 32
+    to, data = call_for(MergeIntent("m", cid, Decimal("1.5"), neg_risk=True), t)
+    assert to == t.neg_risk and data == abi.merge_positions(PUSD, cid, 1_500_000)
+    to, data = call_for(RedeemIntent("r", cid), t)
+    assert to == t.binary and data == abi.redeem_positions(PUSD, cid)
