@@ -158,3 +158,30 @@ class ChainServer:
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=5)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m pmbot.sim.chain_rpc [--port N] [--fund ADDRESS ...]``: serve a sim chain and
+    print its URL and contract addresses as one JSON line (for trying the bot's onchain section)."""
+    import argparse
+    import signal
+
+    parser = argparse.ArgumentParser(prog="python -m pmbot.sim.chain_rpc")
+    parser.add_argument("--port", type=int, default=8545)
+    parser.add_argument("--fund", action="append", default=[], help="give gas money and 1000 pUSD")
+    args = parser.parse_args(argv)
+    chain = SimChain()
+    for address in args.fund:
+        chain.fund(address, pusd_units=1_000 * 10**6)
+    server = ChainServer(chain, port=args.port).start()
+    info = {"rpc_url": server.url, "chain_id": chain.chain_id, "ctf": chain.ctf, "pusd": chain.pusd}
+    print(json.dumps(info), flush=True)
+    done = threading.Event()
+    signal.signal(signal.SIGINT, lambda *_: done.set())
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    done.wait()
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
