@@ -169,6 +169,24 @@ class SimConfigRef:
 
 
 @dataclass(frozen=True, slots=True)
+class OnchainConfig:
+    """Merge complete sets, redeem resolved positions on chain (pmbot/onchain). Off by default."""
+
+    enabled: bool = False
+    rpc_url: str = ""  # Polygon JSON-RPC (EOA wallets); may hold a provider key, never logged
+    relayer_url: str = ""  # Polymarket relayer (proxy, Safe and deposit wallets)
+    builder_creds_env: str = "POLY_BUILDER"  # env <prefix>_API_KEY, _SECRET, _PASSPHRASE
+    merge_min_usd: Decimal = _f(Decimal(20), **_rng(0))
+    max_fee_gwei: Decimal = _f(Decimal(1000), **_rng(0, lo_open=True))
+    receipt_timeout_secs: Decimal = _f(Decimal(120), **_rng(0, lo_open=True))
+    max_replacements: int = _f(5, **_rng(0, 20))
+    collateral: str = "0xC011a7E12a19f7B1f670d46F03B03f3342E82DFB"  # pUSD
+    ctf_address: str = "0x4D97DCd97eC945f40cF65F87097ACe5EA0476045"  # ConditionalTokens
+    ctf_target: str = "0xAdA100Db00Ca00073811820692005400218FcE1f"  # CtfCollateralAdapter
+    neg_risk_target: str = "0xadA2005600Dec949baf300f4C6120000bDB6eAab"  # NegRisk...Adapter
+
+
+@dataclass(frozen=True, slots=True)
 class Config:
     mode: str = _f("sim", **_rng(choices=MODES))
     markets: tuple[MarketRef, ...] = ()
@@ -181,6 +199,7 @@ class Config:
     feed: FeedConfig = field(default_factory=FeedConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
     sim: SimConfigRef = field(default_factory=SimConfigRef)
+    onchain: OnchainConfig = field(default_factory=OnchainConfig)
     state_dir: str = ""
     log_level: str = _f("INFO", **_rng(choices=("DEBUG", "INFO", "WARNING", "ERROR")))
 
@@ -346,6 +365,8 @@ def effective_config_dict(cfg: Config) -> dict:
         return v
 
     out = plain(cfg)
+    if cfg.onchain.rpc_url:  # a provider key may sit in the path or query: show the host only
+        out["onchain"]["rpc_url"] = "/".join(cfg.onchain.rpc_url.split("/")[:3]) + "/***"
     env = cfg.wallet.private_key_env
     out["wallet"]["private_key"] = (
         "***set***" if (env and os.environ.get(env)) or cfg.wallet.private_key_file else "(not set)"
