@@ -312,6 +312,9 @@ class Create:
 @dataclass(frozen=True, slots=True)
 class Cancel:
     order_ids: tuple[str, ...]
+    # The markets of those orders: the executor drops quote creates of these markets that are still
+    # waiting to be sent (they were decided before this cancel and must never land after it).
+    markets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +327,7 @@ class Replace:
     # executor may post them before the cancels: the new quotes go out one round trip sooner. A
     # create the venue refuses for balance is retried once after the cancels freed the collateral.
     post_first: bool = False
+    markets: tuple[str, ...] = ()  # the markets of ``cancel_ids`` (see ``Cancel.markets``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,6 +385,7 @@ class CancelResult:
     canceled: tuple[str, ...]
     not_canceled: tuple[tuple[str, str], ...] = ()  # (order_id, reason)
     failed: tuple[str, ...] = ()  # request failed entirely; state unknown, reconcile will tell
+    all_failed: bool = False  # a cancel-all failed: every order being cancelled may still rest
 
 
 @dataclass(frozen=True, slots=True)
