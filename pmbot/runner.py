@@ -242,31 +242,8 @@ class BotRunner:
         inbound: queue.Queue = queue.Queue()
         commands: queue.Queue = queue.Queue()
         self._build_engine(markets, events, inbound, commands, creds, funder)
-
-        from pmbot.execution.executor import Executor
-
-        self.exec_stop = threading.Event()
-        self.executor = Executor(
-            rest,
-            signer,
-            creds,
-            commands,
-            inbound,
-            stop=self.exec_stop,
-            metrics=self.metrics,
-            heartbeat_enabled=cfg.heartbeat_enabled,
-            heartbeat_secs=float(cfg.execution.heartbeat_secs),
-            reconcile_secs=float(cfg.execution.reconcile_secs),
-            max_retries=cfg.execution.max_retries,
-        )
-        # No orphans: before the first quote, cancel (or adopt) whatever this key has resting.
-        orphans = self.executor.cleanup_orphans(set(), adopt=cfg.execution.orphan_policy == "adopt")
-        if orphans:
-            log.info(
-                "start-up: %s %d order(s) this bot did not know",
-                "adopted" if cfg.execution.orphan_policy == "adopt" else "cancelled",
-                len(orphans),
-            )
+        self._build_executor(rest, signer, creds, commands, inbound)
+        self._take_over_open_orders()
         self.executor.start()
 
         from pmbot.venue.market_ws import MarketFeed
@@ -312,6 +289,39 @@ class BotRunner:
         self.positions_poller.start()
         self.metrics.up.set(1)
         self.metrics.start_time_seconds.set(time.time())
+
+    def _build_executor(self, rest, signer, creds, commands, inbound) -> None:
+        from pmbot.execution.executor import Executor
+        from pmbot.venue.order_signing import OrderSigning
+        from pmbot.venue.rest import MAX_BATCH_ORDERS
+        from pmbot.venue.wire_user import parse_open_order
+
+        cfg = self.cfg
+        self.exec_stop = threading.Event()
+        self.executor = Executor(
+            rest,
+            OrderSigning(signer, creds.api_key),
+            commands,
+            inbound,
+            stop=self.exec_stop,
+            parse_open_order=parse_open_order,
+            metrics=self.metrics,
+            heartbeat_enabled=cfg.heartbeat_enabled,
+            heartbeat_secs=float(cfg.execution.heartbeat_secs),
+            reconcile_secs=float(cfg.execution.reconcile_secs),
+            max_retries=cfg.execution.max_retries,
+            max_batch=MAX_BATCH_ORDERS,
+        )
+
+    def _take_over_open_orders(self) -> None:
+        """No orphans: before the first quote, the orders this key has resting are adopted by the
+        strategy's order tracker (``orphan_policy: adopt``) or cancelled (``cancel``)."""
+        policy = self.cfg.execution.orphan_policy
+        snap = self.executor.list_open_orders()
+        to_cancel = self.engine.take_over_open_orders(snap.orders, policy)
+        if to_cancel:
+            self.executor.cancel_orphans(to_cancel)
+            log.info("start-up: cancelled %d order(s) this bot did not know", len(to_cancel))
 
     def _exec_clob_url(self) -> str:
         """Where orders go: the venue in live mode, the local exchange in sim and paper mode."""
@@ -460,7 +470,8 @@ class BotRunner:
             if cancel:
                 deadline = float(self.cfg.execution.cancel_deadline_secs)
                 try:
-                    left = self.executor.cancel_all_and_verify(deadline)
+                    known = self.engine.open_order_ids if self.engine is not None else list
+                    left = self.executor.cancel_all_and_verify(deadline, known_open=known)
                 except PmbotError as exc:
                     log.error("cancel-all failed: %s", exc)
                     left = ["<unverified>"]

@@ -45,9 +45,18 @@ class CancelLane:
         self.halt = halt
         self.on_done = on_done  # wakes the create lane (creates waiting for these cancels)
         self.jobs: queue.Queue[CancelJob] = queue.Queue()
+        self._lock = threading.Lock()
+        self._outstanding = 0  # jobs queued or being sent
 
     def put(self, job: CancelJob) -> None:
+        with self._lock:
+            self._outstanding += 1
         self.jobs.put(job)
+
+    def idle(self) -> bool:
+        """No cancel queued or in flight (a post-first create may then go before its cancels)."""
+        with self._lock:
+            return self._outstanding == 0
 
     def run(self) -> None:
         try:
@@ -66,6 +75,8 @@ class CancelLane:
                 except Exception:  # a bug must not kill the only thread that can cancel
                     log.exception("cancel lane: unexpected error")
                 finally:
+                    with self._lock:
+                        self._outstanding -= len(batch)
                     for job in batch:
                         job.done.set()
                     self.on_done()

@@ -84,9 +84,9 @@ class CommandLoop:
             self.creates.put(CreateJob(orders=list(cmd.creates)))
             return
         job = CancelJob(order_ids=tuple(cmd.cancel_ids))
-        if cmd.post_first and self.creates.idle():
+        if cmd.post_first and self.creates.idle() and self.cancels.idle():
             # Post-first creates may overtake their own cancels, never a create or cancel queued
-            # before them: the create lane is idle, so nothing of that market is waiting.
+            # before them: the strategy counted that order as gone and may quote the same again.
             self.creates.put(CreateJob(orders=list(cmd.creates), then_cancel=job))
             return
         self.cancels.put(job)

@@ -99,7 +99,7 @@ class Executor:
             rest, self._halt, stop, interval=heartbeat_secs, monotonic=monotonic, metrics=metrics
         )
         self.poller = OpenOrdersPoller(
-            rest.open_orders,
+            lambda: rest.open_orders(),
             parse_open_order,
             reports,
             self._halt,

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Callable
 
 from pmbot.errors import PmbotError
+from pmbot.execution.open_orders import parse_rows
 from pmbot.execution.ports import OrderRest, ParseOpenOrder
 from pmbot.execution.retry import RetryPolicy
 
@@ -67,8 +68,7 @@ def cancel_all_and_verify(
     while True:
         _cancel_attempt(rest, left, attempt)
         try:
-            rows = rest.open_orders()
-            left = [parse(r).order_id for r in rows if isinstance(r, dict) and "id" in r]
+            left = [o.order_id for o in parse_rows(rest.open_orders(), parse)]
             if not left:
                 log.info("kill switch: verified, no open orders left")
                 return []

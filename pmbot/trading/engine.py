@@ -37,7 +37,9 @@ from pmbot.model import (
     NewOrder,
     OpenOrdersSnapshot,
     OrderAccepted,
+    OpenOrder,
     OrderEvent,
+    OrderEventKind,
     OrderRejected,
     OrderUnknown,
     PositionsSnapshot,
@@ -56,7 +58,7 @@ from pmbot.trading.arbitrage_desk import ArbitrageDesk
 from pmbot.trading.fills import FillTracker
 from pmbot.trading.inventory import Inventory, Pnl
 from pmbot.trading.journal import replay
-from pmbot.trading.orders import OrderTracker
+from pmbot.trading.orders import OrderTracker, TrackedOrder
 from pmbot.venue.positions import PositionReconciler
 from pmbot.venue.user_ws import RestCatchUp
 
@@ -243,6 +245,26 @@ class Engine:
             since=self.last_trade_ts or self.clock(),
         )
 
+    def take_over_open_orders(self, orders: tuple[OpenOrder, ...], policy: str) -> list[str]:
+        """Start-up, before quoting (the strategy thread is not running yet): the orders this key
+        already has resting. ``adopt``: tracked as live from now on (never cancelled as orphans);
+        ``cancel``: returned, for the caller to cancel before the first quote."""
+        if policy != "adopt":
+            return [o.order_id for o in orders]
+        adopted = self.tracker.adopt(orders, self.clock())
+        if adopted:
+            log.info("start-up: adopted %d open order(s) found on the venue", len(adopted))
+        return []
+
+    def open_order_ids(self) -> list[str]:
+        """The tracker's orders that may rest (the kill switch's fallback when it cannot list the
+        venue). Call only once the strategy thread has stopped."""
+        return self.tracker.open_order_ids()
+
+    def _count_cancelled(self, orders: list[TrackedOrder]) -> None:
+        for t in orders:
+            self.metrics.orders_cancelled_total.labels(market=t.order.market).inc()
+
     # ------------------------------------------------------------------ loop
 
     def _run(self) -> None:
@@ -304,7 +326,9 @@ class Engine:
         if isinstance(ev, TradeEvent):
             self._on_trade(ev)
         elif isinstance(ev, OrderEvent):
-            self.tracker.on_order_event(ev, now)
+            gone = self.tracker.on_order_event(ev, now)
+            if gone is not None and ev.kind is OrderEventKind.CANCELLATION:
+                self._count_cancelled([gone])
         elif isinstance(ev, OrderAccepted):
             self.tracker.on_accepted(ev, now)
             self.journal.record_order(ev.order_id, ev.order, status=ev.status.upper())
@@ -336,8 +360,7 @@ class Engine:
                 ev.reason,
             )
         elif isinstance(ev, CancelResult):
-            for t in self.tracker.on_cancel_result(ev, now):
-                self.metrics.orders_cancelled_total.labels(market=t.order.market).inc()
+            self._count_cancelled(self.tracker.on_cancel_result(ev, now))
         elif isinstance(ev, OpenOrdersSnapshot):
             self._on_open_orders(ev, now)
         elif isinstance(ev, VenueModeChanged):
@@ -566,6 +589,9 @@ class Engine:
             self.tracker.on_cancel_sent(list(self.tracker.live_ids()), now)
         live_ids = self.tracker.live_ids()
         cancel_ids = [i for i in decision.cancel_ids if i in live_ids]
+        markets = tuple(
+            sorted({t.order.market for t in map(self.tracker.get, cancel_ids) if t is not None})
+        )
         creates = [self._new_order(d, origin_ns) for d in decision.new_orders]
         for md in decision.markets:
             if md.requote_reason:
@@ -587,12 +613,13 @@ class Engine:
                             for c in creates
                             for o in cancelling
                         ),
+                        markets=markets,
                     )
                 )
             elif creates:
                 self.commands.put(Create(orders=tuple(creates)))
             else:
-                self.commands.put(Cancel(order_ids=tuple(cancel_ids)))
+                self.commands.put(Cancel(order_ids=tuple(cancel_ids), markets=markets))
         self.arb.on_decision(decision, origin_ns, now)
 
     # ------------------------------------------------------------------ publishing
@@ -672,6 +699,7 @@ class Engine:
         for cid in self.market_by_cid:
             for side in ("BUY", "SELL"):
                 m.quotes.labels(market=cid, side=side).set(quotes.get((cid, side), 0))
+        m.unknown_outcome_orders.set(self.tracker.unknown_count())
         m.position_value_usd.set(float(marks.position_value_usd))
         m.set_pnl(realized=pnl.realized, unrealized=pnl.unrealized, fees=pnl.fees)
         if decision is not None:
