@@ -71,6 +71,8 @@ class Executor:
         max_batch: int = DEFAULT_MAX_BATCH,
     ) -> None:
         self.rest = rest
+        self.commands = commands
+        self.reports = reports
         self.stop = stop
         self.monotonic = monotonic
         self.parse_open_order = parse_open_order
