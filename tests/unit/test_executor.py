@@ -5,6 +5,7 @@ orphan cancels, kill switch."""
 import queue
 import random
 import threading
+import time
 from decimal import Decimal
 
 import coincurve
@@ -487,3 +488,87 @@ def test_a_balance_refusal_after_the_cancels_is_reported(harness):
     reports = h.run(Replace(cancel_ids=("0xold",), creates=(order(1),), post_first=True), expect=2)
     rejected = [r for r in reports if isinstance(r, OrderRejected)]
     assert [r.client_id for r in rejected] == ["c1"] and "balance" in rejected[0].reason
+
+
+# ---------------------------------------------------------------------- cancels first, always
+
+
+def _wait(predicate, what, timeout=5.0):
+    end = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        threading.Event().wait(0.005)
+
+
+def _posts(h):
+    return [c for c in h.rest.calls if c[0] == "post_orders"]
+
+
+def test_a_cancel_is_sent_while_a_create_backs_off_after_429_retry_after(harness):
+    h = harness(max_retries=3)
+    h.rest.post_script = [TransientError("429", status=429, retry_after=5.0)] * 3
+    h.commands.put(Create((order(1),)))
+    h.ex.start()
+    h.started = True
+    _wait(lambda: len(_posts(h)) == 1, "the first create attempt")
+    h.commands.put(Cancel(("0xold",)))  # no market given: the waiting create is kept
+    r = h.reports.get(timeout=5)
+    assert isinstance(r, CancelResult) and r.canceled == ("0xold",)
+    assert len(_posts(h)) == 1  # the create is still in its 5 s back-off: the cancel did not wait
+
+
+def test_a_cancel_of_its_market_drops_a_create_waiting_in_back_off(harness):
+    h = harness(max_retries=3)
+    h.rest.post_script = [TransientError("429", status=429, retry_after=5.0)] * 3
+    h.commands.put(Create((order(1),)))
+    h.ex.start()
+    h.started = True
+    _wait(lambda: len(_posts(h)) == 1, "the first create attempt")
+    h.commands.put(Cancel(("0xold",), markets=("0xm",)))
+    got = {type(r).__name__: r for r in (h.reports.get(timeout=5), h.reports.get(timeout=5))}
+    assert got["OrderRejected"].client_id == "c1" and got["OrderRejected"].kind == "local"
+    assert got["CancelResult"].canceled == ("0xold",)
+    h.commands.put(Create((order(2),)))  # the lane is free again at once, no 5 s wait left
+    h.rest.post_script = []
+    [r] = [h.reports.get(timeout=5)]
+    assert isinstance(r, OrderAccepted) and r.client_id == "c2"
+    assert len(_posts(h)) == 2  # c1's one attempt and c2: c1 was never sent again
+
+
+def test_a_cancel_all_drops_waiting_creates_and_goes_out_at_once(harness):
+    h = harness(max_retries=3)
+    h.rest.post_script = [TransientError("429", status=429, retry_after=5.0)] * 3
+    h.commands.put(Create((order(1),)))
+    h.commands.put(Create((order(2),)))
+    h.ex.start()
+    h.started = True
+    _wait(lambda: len(_posts(h)) == 1, "the first create attempt")
+    h.commands.put(CancelAll("risk"))
+    reports = [h.reports.get(timeout=5) for _ in range(3)]
+    rejected = sorted(r.client_id for r in reports if isinstance(r, OrderRejected))
+    assert rejected == ["c1", "c2"] and all(
+        r.kind == "local" for r in reports if isinstance(r, OrderRejected)
+    )
+    assert ("cancel_all",) in h.rest.calls and len(_posts(h)) == 1
+
+
+def test_a_create_is_never_sent_before_a_cancel_routed_before_it(harness):
+    h = harness()
+    gate = threading.Event()
+    original = h.rest.cancel_orders
+
+    def slow_cancel(ids):
+        gate.wait(5)  # the cancel is on its way: the create queued after it must wait
+        return original(ids)
+
+    h.rest.cancel_orders = slow_cancel
+    h.ex.start()
+    h.started = True
+    h.commands.put(Cancel(("0xold",)))
+    h.commands.put(Create((order(1),)))
+    _wait(lambda: h.commands.empty() and not h.ex.creates.idle(), "the create routed")
+    assert not _posts(h)  # held on the create lane until the cancel is answered
+    gate.set()
+    got = [h.reports.get(timeout=5) for _ in range(2)]
+    assert [type(r).__name__ for r in got] == ["CancelResult", "OrderAccepted"]
