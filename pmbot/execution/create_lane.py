@@ -276,10 +276,14 @@ class CreateLane:
                 self.retry.count_error("transient")
                 uncertain = uncertain or (exc.status is not None and exc.status >= 500)
                 delay = self.retry.backoff(attempt, exc.retry_after)
-                if self.retry.gives_up(attempt, delay) or self._sleep(delay, chunk):
+                if self.retry.gives_up(attempt, delay):
                     give_up(self.reports, chunk, str(exc), uncertain)
                     return
                 self.retry.count_retry("post_orders", exc)
+                log.info("post_orders: %s; retry %d in %.2f s", exc, attempt + 1, delay)
+                if self._sleep(delay, chunk):
+                    give_up(self.reports, chunk, str(exc), uncertain)
+                    return
                 chunk = self._keep(chunk, uncertain)
                 if not chunk:
                     return

@@ -64,12 +64,21 @@ class RetryPolicy:
 
     def count_retry(self, endpoint: str, exc: TransientError) -> None:
         if self.metrics is not None:
-            reason = str(exc.status) if exc.status else "network"
+            reason = retry_reason(exc)
             self.metrics.exec_retries_total.labels(endpoint=endpoint, reason=reason).inc()
 
     def count_error(self, kind: str) -> None:
         if self.metrics is not None:
             self.metrics.exec_errors_total.labels(kind=kind).inc()
+
+
+def retry_reason(exc: TransientError) -> str:
+    """The ``reason`` label of ``pmbot_exec_retries_total`` (``pmbot.metrics.RETRY_REASONS``)."""
+    if exc.status == 429:
+        return "rate_limited"
+    if exc.status is not None:
+        return "server_error"  # 5xx, 425 (matching engine restarting)
+    return "timeout" if "timeout" in str(exc).lower() else "connection"
 
 
 def kind_of(exc: Exception) -> str:
