@@ -50,7 +50,8 @@ def configure_logging(level: str) -> None:
         else "%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.basicConfig(level=getattr(logging, level), format=fmt, stream=sys.stderr, force=True)
-    # Libraries that log every request or connection at INFO: our own lines already say what matters.
+    # Libraries that log every request or connection at INFO: our own lines already say what
+    # matters.
     for noisy in ("httpx", "httpcore", "websocket", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, getattr(logging, level)))
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Union
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -279,7 +278,7 @@ class PositionsSnapshot:
     taken_ts: float  # wall-clock seconds when the request was answered
 
 
-# --------------------------------------------------------------------------- commands to the executor
+# ------------------------------------------------------------------- commands to the executor
 
 
 @dataclass(frozen=True, slots=True)
@@ -340,7 +339,7 @@ class Shutdown:
     reason: str = ""
 
 
-BotCommand = Union[Create, Cancel, Replace, CancelAll, Shutdown]
+BotCommand = Create | Cancel | Replace | CancelAll | Shutdown
 
 
 # --------------------------------------------------------------------------- executor reports
@@ -425,6 +424,11 @@ class Tick:
     now: float
 
 
-ExecutorReport = Union[
-    OrderAccepted, OrderRejected, OrderUnknown, CancelResult, OpenOrdersSnapshot, VenueModeChanged
-]
+ExecutorReport = (
+    OrderAccepted
+    | OrderRejected
+    | OrderUnknown
+    | CancelResult
+    | OpenOrdersSnapshot
+    | VenueModeChanged
+)

@@ -327,7 +327,8 @@ class CreateLane:
     def _venue_mode(
         self, chunk: list[SignedItem], job: CreateJob, exc: VenueModeError, mode_retry: bool
     ) -> None:
-        """503 cancel-only / disabled / post-only: refuse locally; post-only orders get one retry."""
+        """503 cancel-only / disabled / post-only: refuse locally; post-only orders get one
+        retry."""
         self.gate.set(VenueMode(exc.mode), str(exc), exc.retry_after)
         postable = [i for i in chunk if i.order.post_only] if exc.mode == "post_only" else []
         for item in chunk:

@@ -1,8 +1,8 @@
 """Executor: a pipe from the strategy's commands to signed CLOB requests, and reports back.
 
 It keeps no order set: the strategy thread's order tracker is the only record of the bot's orders.
-Threads (all named, all joined): ``executor`` (the command loop), ``exec-cancels`` (the cancel lane),
-``exec-creates`` (the create lane), ``heartbeat`` (if enabled) and ``reconcile`` (the one periodic
+Threads (all named, all joined): ``executor`` (the command loop), ``exec-cancels`` (cancel lane),
+``exec-creates`` (create lane), ``heartbeat`` (if enabled) and ``reconcile`` (the one periodic
 ``GET /data/orders`` poller, if ``reconcile_secs`` > 0). The rules:
 
 - **Cancels first, always.** Cancels and creates run on separate lanes with their own threads, so a
@@ -10,8 +10,8 @@ Threads (all named, all joined): ``executor`` (the command loop), ``exec-cancels
   when a cancel of their market arrives are dropped (reported rejected, kind ``local``).
 - **Per-order results are read one by one** (``post_results``); **transient errors are retried with
   the same signed orders**; **unknown outcomes** are reported ``OrderUnknown`` and never resent.
-- **Venue modes** (``venue_mode``): cancel-only / disabled refuse creates locally and probe; post-only
-  sends only post-only orders until ``Retry-After`` passes.
+- **Venue modes** (``venue_mode``): cancel-only / disabled refuse creates locally and probe;
+  post-only sends only post-only orders until ``Retry-After`` passes.
 
 ``pmbot.execution`` does not import ``pmbot.venue``: the REST client, the order signing and the
 open-orders row parser are passed in (see ``ports``).

@@ -1,4 +1,5 @@
-"""The dead-man heartbeat (thread ``heartbeat``): ``POST /v1/heartbeats`` every ``interval`` seconds,
+"""The dead-man heartbeat (thread ``heartbeat``): ``POST /v1/heartbeats`` every ``interval``
+seconds,
 carrying the id the venue returned last. If the bot dies, the venue cancels everything ~10-15 s
 later. A failed heartbeat is retried within a second (the venue's window is ~10 s)."""
 

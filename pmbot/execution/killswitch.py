@@ -1,8 +1,8 @@
 """Start-up orphan cancel and the kill switch: cancel on the venue, then verify by listing.
 
-Both run on the caller's thread (the composition root), outside the lanes. Neither keeps order state:
-the fallback "left open" list, used only when the venue cannot be listed, comes from the strategy
-thread's order tracker (passed in as ``known_open``)."""
+Both run on the caller's thread (the composition root), outside the lanes. Neither keeps order
+state: the fallback "left open" list, used only when the venue cannot be listed, comes from the
+strategy thread's order tracker (passed in as ``known_open``)."""
 
 from __future__ import annotations
 
@@ -57,10 +57,11 @@ def cancel_all_and_verify(
     known_open: Callable[[], list[str]],
     deadline_secs: float = 10.0,
 ) -> list[str]:
-    """Cancel everything of this key, then ``GET /data/orders`` until nothing is left, retrying within
+    """Cancel everything of this key, then ``GET /data/orders`` until nothing is left, retrying
+    within
     the deadline. Returns the ids still open; empty means verified. If the venue could never be
-    listed, returns ``known_open()`` (the tracker's record), or ``["<unverified>"]`` when it is empty,
-    so an unverified kill switch never looks clean."""
+    listed, returns ``known_open()`` (the tracker's record), or ``["<unverified>"]`` when it is
+    empty, so an unverified kill switch never looks clean."""
     end = monotonic() + deadline_secs
     pause = threading.Event().wait
     left: list[str] | None = None

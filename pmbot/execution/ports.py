@@ -1,7 +1,8 @@
 """What the execution package needs from the outside, as ``typing.Protocol``s.
 
-``pmbot.execution`` never imports ``pmbot.venue``: the composition root (``pmbot.runner``) passes the
-venue's REST client, order signer and open-orders parser in. Everything here is structural typing.
+``pmbot.execution`` never imports ``pmbot.venue``: the composition root (``pmbot.runner``) passes
+the venue's REST client, order signer and open-orders parser in. Everything here is structural
+typing.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ class RateBudget(Protocol):
 class OrderRest(Protocol):
     """The order endpoints of the CLOB REST client (``pmbot.venue.rest.ClobRest``)."""
 
-    rate_budget: RateBudget | None
+    @property
+    def rate_budget(self) -> RateBudget | None: ...
 
     def post_orders(self, payloads: list[dict]) -> list[dict]: ...
 

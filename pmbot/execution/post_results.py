@@ -1,9 +1,9 @@
 """Reading the answer of ``POST /orders`` into reports, one order at a time.
 
 A batch can be HTTP 200 and fail per order: an order is accepted only if ``success && errorMsg == ""
-&& orderID != ""`` and its status is live, matched, delayed or unmatched. A missing per-order result,
-or "Duplicated" after an open-ended retry, is an unknown outcome (probably placed by an earlier
-attempt): reported ``OrderUnknown`` under the order hash, never resent."""
+&& orderID != ""`` and its status is live, matched, delayed or unmatched. A missing per-order
+result, or "Duplicated" after an open-ended retry, is an unknown outcome (probably placed by an
+earlier attempt): reported ``OrderUnknown`` under the order hash, never resent."""
 
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def read_results(
     instead (posted ahead of their cancels; retried once those freed the collateral)."""
     for index, item in enumerate(chunk):
         result = results[index] if index < len(results) else None
-        if is_accepted(result):
+        if isinstance(result, dict) and is_accepted(result):
             reports.put(accepted_report(item, result))
             continue
         reason = _reason(result)
@@ -105,7 +105,8 @@ def report_unknown(reports: ReportQueue, chunk: list[SignedItem], reason: str) -
 
 
 def give_up(reports: ReportQueue, chunk: list[SignedItem], reason: str, uncertain: bool) -> None:
-    """Retries over: rejected (kind ``transient``), or unknown if an attempt may have placed them."""
+    """Retries over: rejected (kind ``transient``), or unknown if an attempt may have placed
+    them."""
     if uncertain:
         report_unknown(reports, chunk, f"retries exhausted after an open-ended answer: {reason}")
         return

@@ -1,8 +1,8 @@
 """The venue's trading mode as the create lane sees it (normal, post-only, cancel-only, disabled).
 
-503 cancel-only / disabled: creates are refused locally (kind ``venue_mode``) and one create batch is
-let through every ``probe_secs`` to find out whether the mode lifted. Post-only: only post-only orders
-go, until ``Retry-After`` passes. Every change is reported as ``VenueModeChanged``."""
+503 cancel-only / disabled: creates are refused locally (kind ``venue_mode``) and one create batch
+is let through every ``probe_secs`` to find out whether the mode lifted. Post-only: only post-only
+orders go, until ``Retry-After`` passes. Every change is reported as ``VenueModeChanged``."""
 
 from __future__ import annotations
 
@@ -48,10 +48,10 @@ class ModeGate:
         self.reports.put(VenueModeChanged(mode=mode, reason=reason))
 
     def probe_when_due(self) -> None:
-        """Cancel-only / disabled: the strategy pauses and sends no creates, so the create-batch probe
-        alone would never run and the bot would stay paused after the venue recovered. Once a probe is
-        due, report the venue as possibly normal: the strategy's next creates are the probe, and a 503
-        puts the mode straight back."""
+        """Cancel-only / disabled: the strategy pauses and sends no creates, so the create-batch
+        probe alone would never run and the bot would stay paused after the venue recovered. Once
+        a probe is due, report the venue as possibly normal: the strategy's next creates are the
+        probe, and a 503 puts the mode straight back."""
         mode = self.mode
         if mode in (VenueMode.CANCEL_ONLY, VenueMode.DISABLED) and self.monotonic() >= self._until:
             self.set(VenueMode.NORMAL, f"probing whether {mode.value} mode lifted", None)
@@ -77,7 +77,7 @@ class ModeGate:
         return []
 
     def accepted(self, chunk_orders: list[NewOrder]) -> None:
-        """Orders were accepted: a non-post-only acceptance (or any in cancel-only) proves normal."""
+        """Accepted orders: a non-post-only one (or any in cancel-only) proves the mode normal."""
         proves_normal = self.mode is not VenueMode.POST_ONLY or any(
             not o.post_only for o in chunk_orders
         )

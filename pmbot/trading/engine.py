@@ -35,9 +35,9 @@ from pmbot.model import (
     MarketInfo,
     MarketUpdate,
     NewOrder,
+    OpenOrder,
     OpenOrdersSnapshot,
     OrderAccepted,
-    OpenOrder,
     OrderEvent,
     OrderEventKind,
     OrderRejected,
@@ -69,7 +69,7 @@ MAX_BATCH = 5000
 
 
 def _yes_terms(o: NewOrder, market: MarketInfo) -> tuple[str, Decimal]:
-    """An order as a bid or ask on its market's YES book (one unified book: BUY NO @q = YES ask @1-q)."""
+    """An order as a bid or ask on its market's YES book (one book: BUY NO @q = YES ask @1-q)."""
     if o.token_id == market.yes_token:
         return ("bid" if o.side.value == "BUY" else "ask"), o.price
     return ("ask" if o.side.value == "BUY" else "bid"), ONE - o.price
@@ -221,7 +221,8 @@ class Engine:
             return 0
         if self._restored_anything:
             # The journal already holds positions and history; the Data API lags the CLOB, so a
-            # re-seed could drop the newest fills. The periodic reconcile settles any real difference.
+            # re-seed could drop the newest fills. The periodic reconcile settles any real
+            # difference.
             log.info(
                 "positions restored from the journal; the Data API reconciles them periodically"
             )
@@ -238,7 +239,7 @@ class Engine:
 
     def user_reconcile_source(self, rest) -> Callable[[], list]:
         """For the user channel: after every (re)connect, what REST says about open orders and the
-        trades since the newest one already known (the journal's on a restart, else start-up time)."""
+        trades since the newest one known (the journal's on a restart, else start-up time)."""
         return RestCatchUp(
             rest.open_orders,
             lambda after: rest.trades(after=after),
@@ -297,8 +298,8 @@ class Engine:
                 self._decide(origin_ns, marks)
                 self._publish(marks)
             except Exception:
-                # A bug must not leave orders unmanaged: cancel everything and stop quoting (fail closed).
-                # The thread keeps running so fills and order events are still recorded.
+                # A bug must not leave orders unmanaged: cancel everything and stop quoting (fail
+                # closed). The thread keeps running so fills and order events are still recorded.
                 log.exception("strategy thread error: cancelling all and halting quoting")
                 if self._quoting_enabled:
                     self._quoting_enabled = False
@@ -338,8 +339,9 @@ class Engine:
             self.tracker.on_rejected(ev)
             self.arb.baskets.on_rejected(ev, now)
             if ev.kind in ("rejected", "transient"):
-                # The error-rate breaker is about orders the venue refused or could not take; refusals
-                # by a venue mode (cancel-only probes) or local supersession are not errors of ours.
+                # The error-rate breaker is about orders the venue refused or could not take;
+                # refusals by a venue mode (cancel-only probes) or local supersession are not errors
+                # of ours.
                 self.recent_rejects.append(now)
             self.metrics.count_rejection(ev.kind)
             log.warning(
@@ -429,7 +431,8 @@ class Engine:
             if act.kind == "mismatch":
                 self.metrics.inventory_mismatch_total.inc()
                 log.warning(
-                    "position mismatch on %s: local %s, venue %s (resolved for the venue if it persists)",
+                    "position mismatch on %s: local %s, venue %s "
+                    "(resolved for the venue if it persists)",
                     act.token_id[-8:],
                     act.local,
                     act.venue,
@@ -479,7 +482,7 @@ class Engine:
         self._last_decision = decision
 
     def _log_verdict_changes(self, decision) -> None:
-        """One log line per risk-state change, with its reason (the metric carries the current state)."""
+        """One log line per risk-state change, with its reason (the metric has the state)."""
         previous = self._last_decision
         before = (
             {md.condition_id: str(md.verdict) for md in previous.markets}
@@ -488,7 +491,8 @@ class Engine:
         )
         quoted = self._ever_quoted
         if previous is None or str(previous.verdict) != str(decision.verdict):
-            # Start-up states (no book yet, user channel connecting) are expected: INFO until first quoting.
+            # Start-up states (no book yet, user channel connecting) are expected: INFO until first
+            # quoting.
             level = (
                 logging.INFO
                 if decision.verdict.may_quote or "bot" not in quoted

@@ -29,7 +29,6 @@ from decimal import Decimal
 
 from pmbot.model import (
     ZERO,
-    OrderType,
     CancelResult,
     NewOrder,
     OpenOrder,
@@ -37,6 +36,7 @@ from pmbot.model import (
     OrderEvent,
     OrderEventKind,
     OrderRejected,
+    OrderType,
     OrderUnknown,
 )
 
@@ -126,7 +126,8 @@ class OrderTracker:
     def on_unknown(self, rep: OrderUnknown, now: float) -> None:
         self._pending.pop(rep.client_id, None)
         if rep.order_id in self._live:
-            return  # the user channel already showed it placed (and maybe a cancel is in flight): keep that
+            # The user channel already showed it placed (maybe a cancel is in flight): keep that.
+            return
         if rep.order_id and rep.order_id not in self._seen_done:
             self._live[rep.order_id] = TrackedOrder(
                 order=rep.order, order_id=rep.order_id, state="unknown", since=now

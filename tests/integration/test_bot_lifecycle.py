@@ -39,9 +39,9 @@ def wait_quoting(bot, rest, timeout=30):
         return wait_for(
             lambda: len(open_orders(rest)) >= 2, timeout, what="the bot's quotes on the exchange"
         )
-    except AssertionError:
+    except AssertionError as exc:
         bot.kill()
-        raise AssertionError("bot never quoted; log:\n" + bot.log()[-4000:])
+        raise AssertionError("bot never quoted; log:\n" + bot.log()[-4000:]) from exc
 
 
 def test_sigterm_cancels_every_order_verifies_and_exits_0(sim, tmp_path):
@@ -126,7 +126,7 @@ def test_inventory_equals_the_exchange_ledger_and_survives_a_restart(sim, tmp_pa
     assert code == 0, bot.log()[-3000:]
     ledger = ledger_positions(sim, address)
     assert ledger, "the exchange shows no position after fills"
-    journal_before = [l for l in bot.log().splitlines() if "fill " in l]
+    journal_before = [line for line in bot.log().splitlines() if "fill " in line]
     assert journal_before
 
     again = start_bot(sim, tmp_path, extra=extra, name="bot2")

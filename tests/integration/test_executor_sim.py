@@ -115,7 +115,8 @@ def _orders(market, n, start=0):
 
 
 def _collect(ex, client_ids, timeout=20.0):
-    """Reports until every client id has a terminal report; returns (terminal by client id, others)."""
+    """Reports until every client id has a terminal report; returns (terminal by client id,
+    others)."""
     done, others = {}, []
     deadline = time.monotonic() + timeout
     while set(client_ids) - set(done):

@@ -1,6 +1,7 @@
-"""Executor against a hand-written fake CLOB: per-order results, retries with the same signed orders,
-unknown outcomes, venue modes, cancel priority, batching, heartbeat ids, the open-orders poll, start-up
-orphan cancels, kill switch."""
+"""Executor against a hand-written fake CLOB: per-order results, retries with the same signed
+orders,
+unknown outcomes, venue modes, cancel priority, batching, heartbeat ids, the open-orders poll,
+start-up orphan cancels, kill switch."""
 
 import queue
 import random
@@ -51,7 +52,8 @@ def ok(order_id, status="live"):
 
 
 class FakeRest:
-    """Scripted CLOB. ``post_script`` items: an exception to raise, a callable(payloads)->results, or None
+    """Scripted CLOB. ``post_script`` items: an exception to raise, a callable(payloads)->results,
+    or None
     for 'accept everything live'. Records every call in ``calls``."""
 
     def __init__(self):
@@ -475,15 +477,18 @@ def test_post_first_replace_sends_creates_before_cancels_and_retries_balance_ref
 
 def test_a_balance_refusal_after_the_cancels_is_reported(harness):
     h = harness()
-    refuse = lambda payloads: [
-        {
-            "success": False,
-            "errorMsg": "not enough balance / allowance",
-            "orderID": "",
-            "status": "",
-        }
-        for _ in payloads
-    ]
+
+    def refuse(payloads):
+        return [
+            {
+                "success": False,
+                "errorMsg": "not enough balance / allowance",
+                "orderID": "",
+                "status": "",
+            }
+            for _ in payloads
+        ]
+
     h.rest.post_script = [refuse, refuse]
     reports = h.run(Replace(cancel_ids=("0xold",), creates=(order(1),), post_first=True), expect=2)
     rejected = [r for r in reports if isinstance(r, OrderRejected)]

@@ -1,4 +1,5 @@
-"""Executor regressions found by the whole-bot fault soak (tests/integration/test_bot_under_faults.py),
+"""Executor regressions found by the whole-bot fault soak
+(tests/integration/test_bot_under_faults.py),
 against a small hand-written fake CLOB."""
 
 import queue
@@ -151,7 +152,8 @@ def test_cancel_only_lifts_even_when_the_paused_strategy_sends_no_creates(make):
 
 
 def _run_one_batch(make, *cmds, reports_expected):
-    """Queue every command before the executor starts, so they are processed as one drained batch."""
+    """Queue every command before the executor starts, so they are processed as one drained
+    batch."""
     ex, rest, commands, reports = make()
     for cmd in cmds:
         commands.put(cmd)
