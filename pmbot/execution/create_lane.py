@@ -188,9 +188,10 @@ class CreateLane:
         return True
 
     def _keep(self, chunk: list[SignedItem], uncertain: bool) -> list[SignedItem]:
-        """Remove the superseded orders of ``chunk``, reporting them."""
+        """Remove the superseded orders of ``chunk``, reporting each once."""
         with self._cv:
             gone = [item for item in chunk if item.order.client_id in self._dropped]
+            self._dropped.difference_update(item.order.client_id for item in gone)
         if not gone:
             return chunk
         reason = "superseded by a cancel of its market"
@@ -210,15 +211,17 @@ class CreateLane:
         with self._cv:
             orders = [o for o in job.orders if o.client_id not in self._dropped]
             dropped = [o for o in job.orders if o.client_id in self._dropped]
+            self._dropped.difference_update(o.client_id for o in dropped)
         reject_local(self.reports, dropped, "superseded by a cancel of its market")
         items = self._sign(self.gate.filter(orders))
         for start in range(0, len(items), self.max_batch):
             chunk = self._keep(items[start : start + self.max_batch], uncertain=False)
             if chunk and not self._await_budget(chunk):
-                rest = self._keep(items[start:], uncertain=False)
-                for item in rest:
+                unsent = self._keep(chunk, uncertain=False) + items[start + self.max_batch :]
+                for item in unsent:
                     self.reports.put(reject(item, "shutting down", "local"))
                 return
+            chunk = self._keep(chunk, uncertain=False)  # superseded while waiting for budget
             if chunk:
                 self._post_chunk(chunk, job, defer=job.then_cancel is not None)
         if job.deferred and job.then_cancel is not None:

@@ -711,6 +711,7 @@ class Engine:
 
     def clear_order_metrics(self) -> None:
         """After the kill switch verified that nothing rests, the resting-order gauges read zero."""
+        self.metrics.unknown_outcome_orders.set(0)
         for cid in self.market_by_cid:
             self.metrics.open_orders.labels(market=cid).set(0)
             for side in ("BUY", "SELL"):
