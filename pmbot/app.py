@@ -4,7 +4,8 @@ down in order and choose the exit code. Wiring only; the decisions live in ``pmb
 Shutdown order (the kill switch): stop the strategy thread (no new decisions), stop the executor
 (finishes the request in flight), cancel every order of this key and verify on the venue with
 ``GET /data/orders`` until none is left or the deadline passes, then stop the feeds, the metrics
-server and the simulator. Exit 0 when nothing was left behind, 1 otherwise (the ids are logged).
+server and the simulator. Exit 0 when nothing was left behind, 1 otherwise (the ids are logged; if
+the venue could never be listed, the strategy's order tracker names what may still rest).
 """
 
 from __future__ import annotations
