@@ -4,7 +4,8 @@ down in order and choose the exit code. Wiring only; the decisions live in ``pmb
 Shutdown order (the kill switch): stop the strategy thread (no new decisions), stop the executor
 (finishes the request in flight), cancel every order of this key and verify on the venue with
 ``GET /data/orders`` until none is left or the deadline passes, then stop the feeds, the metrics
-server and the simulator. Exit 0 when nothing was left behind, 1 otherwise (the ids are logged).
+server and the simulator. Exit 0 when nothing was left behind, 1 otherwise (the ids are logged; if
+the venue could never be listed, the strategy's order tracker names what may still rest).
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ def configure_logging(level: str) -> None:
         else "%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.basicConfig(level=getattr(logging, level), format=fmt, stream=sys.stderr, force=True)
-    # Libraries that log every request or connection at INFO: our own lines already say what matters.
+    # Libraries that log every request or connection at INFO: our own lines already say what
+    # matters.
     for noisy in ("httpx", "httpcore", "websocket", "urllib3"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, getattr(logging, level)))
 

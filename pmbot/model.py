@@ -10,7 +10,6 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from typing import Union
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -279,7 +278,7 @@ class PositionsSnapshot:
     taken_ts: float  # wall-clock seconds when the request was answered
 
 
-# --------------------------------------------------------------------------- commands to the executor
+# ------------------------------------------------------------------- commands to the executor
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,6 +311,9 @@ class Create:
 @dataclass(frozen=True, slots=True)
 class Cancel:
     order_ids: tuple[str, ...]
+    # The markets of those orders: the executor drops quote creates of these markets that are still
+    # waiting to be sent (they were decided before this cancel and must never land after it).
+    markets: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -324,6 +326,7 @@ class Replace:
     # executor may post them before the cancels: the new quotes go out one round trip sooner. A
     # create the venue refuses for balance is retried once after the cancels freed the collateral.
     post_first: bool = False
+    markets: tuple[str, ...] = ()  # the markets of ``cancel_ids`` (see ``Cancel.markets``)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,7 +339,7 @@ class Shutdown:
     reason: str = ""
 
 
-BotCommand = Union[Create, Cancel, Replace, CancelAll, Shutdown]
+BotCommand = Create | Cancel | Replace | CancelAll | Shutdown
 
 
 # --------------------------------------------------------------------------- executor reports
@@ -381,6 +384,7 @@ class CancelResult:
     canceled: tuple[str, ...]
     not_canceled: tuple[tuple[str, str], ...] = ()  # (order_id, reason)
     failed: tuple[str, ...] = ()  # request failed entirely; state unknown, reconcile will tell
+    all_failed: bool = False  # a cancel-all failed: every order being cancelled may still rest
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,6 +424,11 @@ class Tick:
     now: float
 
 
-ExecutorReport = Union[
-    OrderAccepted, OrderRejected, OrderUnknown, CancelResult, OpenOrdersSnapshot, VenueModeChanged
-]
+ExecutorReport = (
+    OrderAccepted
+    | OrderRejected
+    | OrderUnknown
+    | CancelResult
+    | OpenOrdersSnapshot
+    | VenueModeChanged
+)

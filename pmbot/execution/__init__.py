@@ -1,1 +1,2 @@
-"""Execution: turns the strategy's commands into venue requests and reports back; heartbeat and kill switch."""
+"""Execution: turns the strategy's commands into venue requests and reports back; heartbeat and kill
+switch."""

@@ -35,9 +35,11 @@ from pmbot.model import (
     MarketInfo,
     MarketUpdate,
     NewOrder,
+    OpenOrder,
     OpenOrdersSnapshot,
     OrderAccepted,
     OrderEvent,
+    OrderEventKind,
     OrderRejected,
     OrderUnknown,
     PositionsSnapshot,
@@ -57,7 +59,7 @@ from pmbot.trading.arbitrage_desk import ArbitrageDesk
 from pmbot.trading.fills import FillTracker
 from pmbot.trading.inventory import Inventory, Pnl
 from pmbot.trading.journal import replay
-from pmbot.trading.orders import OrderTracker
+from pmbot.trading.orders import OrderTracker, TrackedOrder
 from pmbot.venue.positions import PositionReconciler
 from pmbot.venue.user_ws import RestCatchUp
 
@@ -68,7 +70,7 @@ MAX_BATCH = 5000
 
 
 def _yes_terms(o: NewOrder, market: MarketInfo) -> tuple[str, Decimal]:
-    """An order as a bid or ask on its market's YES book (one unified book: BUY NO @q = YES ask @1-q)."""
+    """An order as a bid or ask on its market's YES book (one book: BUY NO @q = YES ask @1-q)."""
     if o.token_id == market.yes_token:
         return ("bid" if o.side.value == "BUY" else "ask"), o.price
     return ("ask" if o.side.value == "BUY" else "bid"), ONE - o.price
@@ -221,7 +223,8 @@ class Engine:
             return 0
         if self._restored_anything:
             # The journal already holds positions and history; the Data API lags the CLOB, so a
-            # re-seed could drop the newest fills. The periodic reconcile settles any real difference.
+            # re-seed could drop the newest fills. The periodic reconcile settles any real
+            # difference.
             log.info(
                 "positions restored from the journal; the Data API reconciles them periodically"
             )
@@ -238,12 +241,32 @@ class Engine:
 
     def user_reconcile_source(self, rest) -> Callable[[], list]:
         """For the user channel: after every (re)connect, what REST says about open orders and the
-        trades since the newest one already known (the journal's on a restart, else start-up time)."""
+        trades since the newest one known (the journal's on a restart, else start-up time)."""
         return RestCatchUp(
             rest.open_orders,
             lambda after: rest.trades(after=after),
             since=self.last_trade_ts or self.clock(),
         )
+
+    def take_over_open_orders(self, orders: tuple[OpenOrder, ...], policy: str) -> list[str]:
+        """Start-up, before quoting (the strategy thread is not running yet): the orders this key
+        already has resting. ``adopt``: tracked as live from now on (never cancelled as orphans);
+        ``cancel``: returned, for the caller to cancel before the first quote."""
+        if policy != "adopt":
+            return [o.order_id for o in orders]
+        adopted = self.tracker.adopt(orders, self.clock())
+        if adopted:
+            log.info("start-up: adopted %d open order(s) found on the venue", len(adopted))
+        return []
+
+    def open_order_ids(self) -> list[str]:
+        """The tracker's orders that may rest (the kill switch's fallback when it cannot list the
+        venue). Call only once the strategy thread has stopped."""
+        return self.tracker.open_order_ids()
+
+    def _count_cancelled(self, orders: list[TrackedOrder]) -> None:
+        for t in orders:
+            self.metrics.orders_cancelled_total.labels(market=t.order.market).inc()
 
     # ------------------------------------------------------------------ loop
 
@@ -277,8 +300,8 @@ class Engine:
                 self._decide(origin_ns, marks)
                 self._publish(marks)
             except Exception:
-                # A bug must not leave orders unmanaged: cancel everything and stop quoting (fail closed).
-                # The thread keeps running so fills and order events are still recorded.
+                # A bug must not leave orders unmanaged: cancel everything and stop quoting (fail
+                # closed). The thread keeps running so fills and order events are still recorded.
                 log.exception("strategy thread error: cancelling all and halting quoting")
                 if self._quoting_enabled:
                     self._quoting_enabled = False
@@ -306,7 +329,9 @@ class Engine:
         if isinstance(ev, TradeEvent):
             self._on_trade(ev)
         elif isinstance(ev, OrderEvent):
-            self.tracker.on_order_event(ev, now)
+            gone = self.tracker.on_order_event(ev, now)
+            if gone is not None and ev.kind is OrderEventKind.CANCELLATION:
+                self._count_cancelled([gone])
         elif isinstance(ev, OrderAccepted):
             self.tracker.on_accepted(ev, now)
             self.journal.record_order(ev.order_id, ev.order, status=ev.status.upper())
@@ -316,8 +341,9 @@ class Engine:
             self.tracker.on_rejected(ev)
             self.arb.baskets.on_rejected(ev, now)
             if ev.kind in ("rejected", "transient"):
-                # The error-rate breaker is about orders the venue refused or could not take; refusals
-                # by a venue mode (cancel-only probes) or local supersession are not errors of ours.
+                # The error-rate breaker is about orders the venue refused or could not take;
+                # refusals by a venue mode (cancel-only probes) or local supersession are not errors
+                # of ours.
                 self.recent_rejects.append(now)
             self.metrics.count_rejection(ev.kind)
             log.warning(
@@ -338,8 +364,7 @@ class Engine:
                 ev.reason,
             )
         elif isinstance(ev, CancelResult):
-            for t in self.tracker.on_cancel_result(ev, now):
-                self.metrics.orders_cancelled_total.labels(market=t.order.market).inc()
+            self._count_cancelled(self.tracker.on_cancel_result(ev, now))
         elif isinstance(ev, OpenOrdersSnapshot):
             self._on_open_orders(ev, now)
         elif isinstance(ev, VenueModeChanged):
@@ -408,7 +433,8 @@ class Engine:
             if act.kind == "mismatch":
                 self.metrics.inventory_mismatch_total.inc()
                 log.warning(
-                    "position mismatch on %s: local %s, venue %s (resolved for the venue if it persists)",
+                    "position mismatch on %s: local %s, venue %s "
+                    "(resolved for the venue if it persists)",
                     act.token_id[-8:],
                     act.local,
                     act.venue,
@@ -459,7 +485,7 @@ class Engine:
         self._last_decision = decision
 
     def _log_verdict_changes(self, decision) -> None:
-        """One log line per risk-state change, with its reason (the metric carries the current state)."""
+        """One log line per risk-state change, with its reason (the metric has the state)."""
         previous = self._last_decision
         before = (
             {md.condition_id: str(md.verdict) for md in previous.markets}
@@ -468,7 +494,8 @@ class Engine:
         )
         quoted = self._ever_quoted
         if previous is None or str(previous.verdict) != str(decision.verdict):
-            # Start-up states (no book yet, user channel connecting) are expected: INFO until first quoting.
+            # Start-up states (no book yet, user channel connecting) are expected: INFO until first
+            # quoting.
             level = (
                 logging.INFO
                 if decision.verdict.may_quote or "bot" not in quoted
@@ -571,6 +598,9 @@ class Engine:
             self.tracker.on_cancel_sent(list(self.tracker.live_ids()), now)
         live_ids = self.tracker.live_ids()
         cancel_ids = [i for i in decision.cancel_ids if i in live_ids]
+        markets = tuple(
+            sorted({t.order.market for t in map(self.tracker.get, cancel_ids) if t is not None})
+        )
         creates = [self._new_order(d, origin_ns) for d in decision.new_orders]
         for md in decision.markets:
             if md.requote_reason:
@@ -592,12 +622,13 @@ class Engine:
                             for c in creates
                             for o in cancelling
                         ),
+                        markets=markets,
                     )
                 )
             elif creates:
                 self.commands.put(Create(orders=tuple(creates)))
             else:
-                self.commands.put(Cancel(order_ids=tuple(cancel_ids)))
+                self.commands.put(Cancel(order_ids=tuple(cancel_ids), markets=markets))
         self.arb.on_decision(decision, origin_ns, now)
 
     # ------------------------------------------------------------------ publishing
@@ -677,6 +708,7 @@ class Engine:
         for cid in self.market_by_cid:
             for side in ("BUY", "SELL"):
                 m.quotes.labels(market=cid, side=side).set(quotes.get((cid, side), 0))
+        m.unknown_outcome_orders.set(self.tracker.unknown_count())
         m.position_value_usd.set(float(marks.position_value_usd))
         m.position_value_by_kind_usd.labels(kind="hedged").set(float(marks.split.hedged_usd))
         m.position_value_by_kind_usd.labels(kind="unhedged").set(float(marks.split.unhedged_usd))
@@ -690,6 +722,7 @@ class Engine:
 
     def clear_order_metrics(self) -> None:
         """After the kill switch verified that nothing rests, the resting-order gauges read zero."""
+        self.metrics.unknown_outcome_orders.set(0)
         for cid in self.market_by_cid:
             self.metrics.open_orders.labels(market=cid).set(0)
             for side in ("BUY", "SELL"):

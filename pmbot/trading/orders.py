@@ -8,7 +8,13 @@ losing track of an order:
 - ``OrderUnknown`` (timeout after send) makes the order *live* under its hash id: it may be resting,
   and only the user channel or a REST reconcile may remove it.
 - A cancel makes the order *cancelling*; it leaves only when the venue says it is cancelled, filled
-  or unknown to it.
+  or unknown to it. An order that leaves by cancellation is reported once, whichever arrives first:
+  the user channel's CANCELLATION or the executor's CancelResult (``pmbot_orders_cancelled_total``).
+- An FAK/FOK answered ``matched`` or ``unmatched`` never rests: it is never tracked as live.
+- ``adopt`` (start-up, ``orphan_policy: adopt``, before quoting starts) tracks the orders this key
+  already has resting as live, tag ``adopted``: never cancelled as orphans, never re-quoted.
+- This tracker is the bot's only record of its orders: the unknown-outcome gauge and the kill
+  switch's fallback "left open" list are computed from it.
 - ``reconcile`` compares with ``GET /data/orders``: venue orders we do not know are orphans (to be
   cancelled); local orders the venue does not list are dropped after a grace period, each difference
   with its cause.
@@ -30,6 +36,7 @@ from pmbot.model import (
     OrderEvent,
     OrderEventKind,
     OrderRejected,
+    OrderType,
     OrderUnknown,
 )
 
@@ -88,6 +95,13 @@ class OrderTracker:
     def __len__(self) -> int:
         return len(self._pending) + len(self._live)
 
+    def unknown_count(self) -> int:
+        return sum(1 for t in self._live.values() if t.state == "unknown")
+
+    def open_order_ids(self) -> list[str]:
+        """Every order that may rest on the venue (live, unknown outcome or being cancelled)."""
+        return sorted(self._live)
+
     # ------------------------------------------------------------------ transitions
 
     def on_sent(self, order: NewOrder, now: float) -> None:
@@ -98,8 +112,9 @@ class OrderTracker:
         order = t.order if t is not None else rep.order
         if rep.order_id in self._seen_done:
             return  # a fill or cancel for it already arrived on the user channel
-        if rep.status == "matched" and order.order_type.value in ("FOK", "FAK"):
-            self._seen_done[rep.order_id] = now  # immediate orders never rest
+        immediate = order.order_type in (OrderType.FOK, OrderType.FAK)
+        if immediate and rep.status in ("matched", "unmatched"):
+            self._seen_done[rep.order_id] = now  # an immediate order never rests on the book
             return
         self._live[rep.order_id] = TrackedOrder(
             order=order, order_id=rep.order_id, state="live", since=now
@@ -111,7 +126,8 @@ class OrderTracker:
     def on_unknown(self, rep: OrderUnknown, now: float) -> None:
         self._pending.pop(rep.client_id, None)
         if rep.order_id in self._live:
-            return  # the user channel already showed it placed (and maybe a cancel is in flight): keep that
+            # The user channel already showed it placed (maybe a cancel is in flight): keep that.
+            return
         if rep.order_id and rep.order_id not in self._seen_done:
             self._live[rep.order_id] = TrackedOrder(
                 order=rep.order, order_id=rep.order_id, state="unknown", since=now
@@ -124,25 +140,47 @@ class OrderTracker:
                 self._live[oid] = replace(t, state="cancelling", since=now)
 
     def on_cancel_result(self, res: CancelResult, now: float) -> list[TrackedOrder]:
-        """Returns the orders that left the book because of this result."""
-        removed = []
+        """Returns the orders this result cancelled (not those the user channel already showed
+        cancelled: each cancellation is counted once)."""
+        cancelled = []
         for oid in res.canceled:
             t = self._finish(oid, now)
             if t is not None:
-                removed.append(t)
+                cancelled.append(t)
         for oid, _reason in res.not_canceled:
             # "matched orders can't be canceled" / "order not found": either way it no longer rests.
-            t = self._finish(oid, now)
-            if t is not None:
-                removed.append(t)
-        for oid in res.failed:
+            self._finish(oid, now)
+        failed = (
+            [oid for oid, t in self._live.items() if t.state == "cancelling"]
+            if res.all_failed
+            else res.failed
+        )
+        for oid in failed:
             t = self._live.get(oid)
             if t is not None and t.state == "cancelling":
                 self._live[oid] = replace(t, state="live", since=now)  # retry on the next decision
-        return removed
+        return cancelled
+
+    def adopt(self, venue_orders: Iterable[OpenOrder], now: float) -> list[TrackedOrder]:
+        """Start-up: track orders found resting as live (tag ``adopted``); returns them."""
+        adopted = []
+        for o in venue_orders:
+            if o.order_id in self._live:
+                continue
+            t = TrackedOrder(
+                order=_adopted_order(o),
+                order_id=o.order_id,
+                size_matched=o.size_matched,
+                state="live",
+                since=now,
+            )
+            self._live[o.order_id] = t
+            adopted.append(t)
+        return adopted
 
     def on_order_event(self, ev: OrderEvent, now: float) -> TrackedOrder | None:
-        """Apply a user-channel order event; returns the tracked order it concerned, if ours."""
+        """Apply a user-channel order event; returns the tracked order it concerned, if ours (for a
+        CANCELLATION: the order it took off the book, None if already gone)."""
         t = self._live.get(ev.order_id)
         if t is None:
             if ev.order_id in self._seen_done:
@@ -232,3 +270,21 @@ class OrderTracker:
             dropped.append((t, cause))
             self._finish(oid, now)
         return ReconcileDiff(orphans=orphans, dropped=tuple(dropped))
+
+
+def _adopted_order(o: OpenOrder) -> NewOrder:
+    try:
+        order_type = OrderType(o.order_type.upper())
+    except ValueError:
+        order_type = OrderType.GTC
+    return NewOrder(
+        client_id=f"adopted:{o.order_id}",
+        market=o.market,
+        token_id=o.token_id,
+        side=o.side,
+        price=o.price,
+        size=o.original_size,
+        order_type=order_type,
+        post_only=False,
+        tag="adopted",
+    )

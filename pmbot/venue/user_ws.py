@@ -136,7 +136,8 @@ class UserFeed:
         )
 
     def __repr__(self) -> str:
-        return f"UserFeed(url={self.url!r}, api_key={getattr(self._creds, 'api_key', '?')!r}, connected={self.connected})"
+        api_key = getattr(self._creds, "api_key", "?")
+        return f"UserFeed(url={self.url!r}, api_key={api_key!r}, connected={self.connected})"
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -175,7 +176,7 @@ class UserFeed:
         if new and self.connected:
             self._runner.send(json.dumps({"operation": "subscribe", "markets": new}))
 
-    # ------------------------------------------------------------------ WsRunner callbacks (WS thread)
+    # ----------------------------------------------------- WsRunner callbacks (WS thread)
 
     def _auth_frame(self) -> str:
         with self._markets_lock:
@@ -242,6 +243,9 @@ class UserFeed:
         return self._closed.is_set() or self._stop.is_set()
 
     def _reconcile_loop(self) -> None:
+        reconcile = self._reconcile
+        if reconcile is None:  # the thread is started only with a catch-up source
+            return
         while not self._stopping():
             if not self._reconcile_due.wait(_STOP_POLL_SECS):
                 continue
@@ -249,7 +253,7 @@ class UserFeed:
             if self._stopping():
                 break
             try:
-                results = self._reconcile()
+                results = reconcile()
             except Exception as exc:  # noqa: BLE001 - any failure is retried; the thread never dies
                 self.reconcile_failures += 1
                 log.warning(

@@ -1,17 +1,18 @@
 """Pure parsing of the user channel and of the private REST order/trade rows.
 
 Everything here turns venue JSON into ``pmbot.model`` messages and does nothing else: no I/O, no
-logging, no state. A malformed message raises ``UserWireError`` (a ``ValueError``); callers count and
-skip it, they never let it kill a thread.
+logging, no state. A malformed message raises ``UserWireError`` (a ``ValueError``); callers count
+and skip it, they never let it kill a thread.
 
 Venue quirks handled here (protocol reference sections 1.8 and 3):
 
 - The user channel may send one object or a JSON array of objects per frame.
 - Order events carry ``type`` PLACEMENT / UPDATE / CANCELLATION; ``size_matched`` is cumulative.
 - Trade events carry ``type: "TRADE"`` and describe the *taker* order at top level; the bot's maker
-  participation shows only in ``maker_orders[]``. The same trade id is re-sent on each status change.
-- REST ``/data/trades`` rows have the trade-event fields but no ``event_type``; REST ``/data/orders``
-  rows are open orders without ``type``.
+  participation shows only in ``maker_orders[]``. The same trade id is re-sent on each status
+  change.
+- REST ``/data/trades`` rows have the trade-event fields but no ``event_type``; REST
+  ``/data/orders`` rows are open orders without ``type``.
 - Timestamps arrive as seconds or milliseconds, as strings or numbers; both become float seconds.
 - ``matchtime`` (WS, documented) and ``match_time`` (REST, newer WS) are the same field.
 - Numbers may be strings or JSON numbers; floats go through ``repr`` so 0.1 stays 0.1.
@@ -22,7 +23,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
-from typing import Any, Union
+from typing import Any
 
 from pmbot.model import (
     ZERO,
@@ -36,7 +37,7 @@ from pmbot.model import (
     dec,
 )
 
-UserMessage = Union[OrderEvent, TradeEvent]
+UserMessage = OrderEvent | TradeEvent
 
 # Any timestamp above this is taken to be milliseconds (1e11 s is the year 5138).
 _MS_THRESHOLD = 100_000_000_000
@@ -181,7 +182,8 @@ def parse_open_order(d: dict) -> OpenOrder:
 
 
 def open_order_as_event(order: OpenOrder, ts: float = 0.0) -> OrderEvent:
-    """A REST open order as an UPDATE event, so a reconcile can feed the same path as the channel."""
+    """A REST open order as an UPDATE event, so a reconcile can feed the same path as the
+    channel."""
     return OrderEvent(
         order_id=order.order_id,
         market=order.market,

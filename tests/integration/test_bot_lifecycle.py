@@ -3,6 +3,7 @@ the kill switch, the dead-man heartbeat, restarts, and inventory that equals the
 """
 
 import signal
+import threading
 import time
 from decimal import Decimal
 
@@ -38,9 +39,9 @@ def wait_quoting(bot, rest, timeout=30):
         return wait_for(
             lambda: len(open_orders(rest)) >= 2, timeout, what="the bot's quotes on the exchange"
         )
-    except AssertionError:
+    except AssertionError as exc:
         bot.kill()
-        raise AssertionError("bot never quoted; log:\n" + bot.log()[-4000:])
+        raise AssertionError("bot never quoted; log:\n" + bot.log()[-4000:]) from exc
 
 
 def test_sigterm_cancels_every_order_verifies_and_exits_0(sim, tmp_path):
@@ -125,7 +126,7 @@ def test_inventory_equals_the_exchange_ledger_and_survives_a_restart(sim, tmp_pa
     assert code == 0, bot.log()[-3000:]
     ledger = ledger_positions(sim, address)
     assert ledger, "the exchange shows no position after fills"
-    journal_before = [l for l in bot.log().splitlines() if "fill " in l]
+    journal_before = [line for line in bot.log().splitlines() if "fill " in line]
     assert journal_before
 
     again = start_bot(sim, tmp_path, extra=extra, name="bot2")
@@ -183,3 +184,65 @@ def test_a_position_changed_outside_the_bot_is_adopted_from_the_venue_after_the_
     finally:
         code = bot.terminate()
     assert code == 0
+
+
+def _rest_an_order_before_start_up(sim, rest) -> tuple[str, str]:
+    """An order of the bot's wallet resting on the exchange before the bot starts, far below the
+    book so nobody fills it: (order id, condition id)."""
+    from pmbot.model import NewOrder, Side
+    from pmbot.venue.order_signing import OrderSigning
+    from pmbot.venue.signer import OrderSigner
+    from tests.integration.botproc import TEST_KEY
+
+    entry = sim.binary_markets()[0]
+    token = entry["yes_token"]
+    tick = rest.tick_size(token)
+    order = NewOrder("outside", "", token, Side.BUY, Decimal("0.01"), Decimal(100), tick=tick)
+    order_id, payload = OrderSigning(OrderSigner(TEST_KEY), rest.creds.api_key).sign(order)
+    [result] = rest.post_orders([payload])
+    assert result["success"] and result["status"] == "live", result
+    [row] = [o for o in open_orders(rest) if o["id"] == order_id]
+    return order_id, row["market"]
+
+
+def test_adopted_order_keeps_resting_through_30s_of_quoting_is_counted_and_sigterm_cancels_it(
+    sim, tmp_path
+):
+    rest, _ = venue_client(sim)
+    order_id, market = _rest_an_order_before_start_up(sim, rest)
+    bot = start_bot(sim, tmp_path, extra={"execution": {"orphan_policy": "adopt"}})
+    try:
+        wait_quoting(bot, rest)
+
+        def counted():
+            on_venue = [o for o in open_orders(rest) if o["market"] == market]
+            return bot.metric("pmbot_open_orders", market=market) == len(on_venue) >= 2
+
+        wait_for(counted, 20, what="pmbot_open_orders to count the adopted order with the quotes")
+        quoting_until = time.monotonic() + 30.0  # reconcile every 2 s: ~15 snapshots list it
+        while time.monotonic() < quoting_until:
+            assert order_id in {o["id"] for o in open_orders(rest)}, bot.log()[-4000:]
+            threading.Event().wait(1.0)  # scenario pacing: one look a second for 30 s
+        assert (bot.metric("pmbot_orders_created_total") or 0) >= 2
+        assert "did not know" not in bot.log() and "unknown to the bot" not in bot.log()
+        code = bot.terminate(signal.SIGTERM, timeout=20)
+    finally:
+        bot.kill()
+    assert code == 0, bot.log()[-3000:]
+    assert open_orders(rest) == []
+
+
+def test_cancel_policy_cancels_a_resting_order_at_start_up(sim, tmp_path):
+    rest, _ = venue_client(sim)
+    order_id, _ = _rest_an_order_before_start_up(sim, rest)
+    bot = start_bot(sim, tmp_path)  # orphan_policy: cancel (the default)
+    try:
+        wait_quoting(bot, rest)
+        assert order_id not in {o["id"] for o in open_orders(rest)}
+        log_text = bot.log()
+        assert "start-up: cancelled 1 order(s)" in log_text
+        assert log_text.index("start-up: cancelled") < log_text.index("strategy thread started")
+    finally:
+        code = bot.terminate()
+    assert code == 0
+    assert open_orders(rest) == []

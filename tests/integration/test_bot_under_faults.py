@@ -196,11 +196,12 @@ def test_bot_under_venue_faults_keeps_its_orders_equal_to_the_exchange_and_never
             wait_for(
                 lambda: len(rest.open_orders()) >= 2, 30, what="the bot's quotes on the exchange"
             )
-        except AssertionError:
-            raise AssertionError("bot never quoted; log:\n" + bot.log()[-4000:])
+        except AssertionError as exc:
+            raise AssertionError("bot never quoted; log:\n" + bot.log()[-4000:]) from exc
         placed_before = sum(1 for e in history.events() if e.kind == "PLACEMENT")
 
-        # ---- faults: 20 % of order requests 429/500, hangs past the read timeout, two WebSocket drops
+        # ---- faults: 20 % of order requests 429/500, hangs past the read timeout, two WebSocket
+        # drops
         started = time.monotonic()
         sim.control(error_probability={"p_429": 0.1, "p_500": 0.1}, hang={"count": 3, "secs": 2})
         dropped = []
@@ -242,7 +243,7 @@ def test_bot_under_venue_faults_keeps_its_orders_equal_to_the_exchange_and_never
             raise AssertionError(
                 f"{exc}\nexchange: {exchange_view(rest)[:2]}\nbot: {bot_view(bot)}\n"
                 f"log:\n{bot.log()[-6000:]}"
-            )
+            ) from exc
         post_retries = bot.metric("pmbot_exec_retries_total", endpoint="post_orders") or 0
         log_text = bot.log()
         unknown_ids = {m.group(1).lower(): m.group(2) for m in UNKNOWN_LINE.finditer(log_text)}

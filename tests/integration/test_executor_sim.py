@@ -31,10 +31,13 @@ from pmbot.model import (
 )
 from pmbot.sim import SimServer
 from pmbot.sim.markets import load_sim_config
+from pmbot.trading.orders import OrderTracker
 from pmbot.venue.auth import derive_api_creds
 from pmbot.venue.markets import list_clob_markets
+from pmbot.venue.order_signing import OrderSigning
 from pmbot.venue.rest import ClobRest
 from pmbot.venue.signer import OrderSigner
+from pmbot.venue.wire_user import parse_open_order
 
 TERMINAL = (OrderAccepted, OrderRejected, OrderUnknown)
 
@@ -70,7 +73,15 @@ def bot(sim):
         )
         opts.update(kw)
         stop = threading.Event()
-        ex = Executor(rest, signer, creds, queue.Queue(), queue.Queue(), stop=stop, **opts)
+        ex = Executor(
+            rest,
+            OrderSigning(signer, creds.api_key),
+            queue.Queue(),
+            queue.Queue(),
+            stop=stop,
+            parse_open_order=parse_open_order,
+            **opts,
+        )
         made.append((ex, stop))
         return ex
 
@@ -104,7 +115,8 @@ def _orders(market, n, start=0):
 
 
 def _collect(ex, client_ids, timeout=20.0):
-    """Reports until every client id has a terminal report; returns (terminal by client id, others)."""
+    """Reports until every client id has a terminal report; returns (terminal by client id,
+    others)."""
     done, others = {}, []
     deadline = time.monotonic() + timeout
     while set(client_ids) - set(done):
@@ -150,13 +162,22 @@ def test_under_faults_nothing_is_lost_nothing_is_doubled_and_reconcile_matches_e
     unknown = {r.order_id for r in done.values() if isinstance(r, OrderUnknown)}
     assert accepted <= set(venue), "an accepted order is not on the venue"
     assert set(venue) <= accepted | unknown, "the venue holds an order the executor lost track of"
-    assert ex.open_order_ids() == accepted | unknown
     assert unknown, "the hang fault should have produced unknown outcomes"
     assert len(accepted) >= 20
 
-    ex.reconcile_now()
-    assert ex.open_order_ids() == set(_venue_open(sim, bot.creds))
-    assert not ex.unknown_order_ids()
+    # The strategy thread's tracker, fed the same reports, is the one record; one poll settles it.
+    tracker = OrderTracker(grace_secs=1.0)
+    for report in done.values():
+        tracker.on_sent(report.order, 0.0)
+        if isinstance(report, OrderAccepted):
+            tracker.on_accepted(report, 0.0)
+        elif isinstance(report, OrderUnknown):
+            tracker.on_unknown(report, 0.0)
+    assert tracker.live_ids() == accepted | unknown
+    snapshot = ex.poll_open_orders()
+    tracker.reconcile(snapshot.orders, 10.0, taken_at=10.0)
+    assert tracker.live_ids() == set(_venue_open(sim, bot.creds))
+    assert tracker.unknown_count() == 0
 
 
 def test_cancel_only_mode_refuses_creates_allows_cancels_and_lifts(sim, bot):
@@ -166,13 +187,14 @@ def test_cancel_only_mode_refuses_creates_allows_cancels_and_lifts(sim, bot):
     ex.commands.put(Create(tuple(first)))
     done, _ = _collect(ex, ["c0", "c1"])
     assert all(isinstance(r, OrderAccepted) for r in done.values())
+    first_id = done["c0"].order_id
 
     sim.faults.cancel_only(True)
     ex.commands.put(Create(tuple(_orders(bot.market, 1, start=2))))
     done, others = _collect(ex, ["c2"])
     assert done["c2"].kind == "venue_mode"
     assert any(isinstance(r, VenueModeChanged) and r.mode is VenueMode.CANCEL_ONLY for r in others)
-    ex.commands.put(Cancel((sorted(ex.open_order_ids())[0],)))
+    ex.commands.put(Cancel((first_id,)))
     result = ex.reports.get(timeout=5)
     assert isinstance(result, CancelResult) and len(result.canceled) == 1
     assert len(_venue_open(sim, bot.creds)) == 1
@@ -226,6 +248,8 @@ def test_start_up_cleanup_cancels_orphans_left_by_a_previous_run(sim, bot):
     ex.stop.set()
     assert ex.join(5)
     fresh = bot.make()
-    orphans = fresh.cleanup_orphans({keep})
+    listed = fresh.list_open_orders()
+    orphans = [o.order_id for o in listed.orders if o.order_id != keep]
     assert len(orphans) == 3
+    fresh.cancel_orphans(orphans)
     assert set(_venue_open(sim, bot.creds)) == {keep}

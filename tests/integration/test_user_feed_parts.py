@@ -1,4 +1,5 @@
-"""UserFeed pieces: the REST catch-up window, malformed frames counted and skipped, adding markets live."""
+"""UserFeed pieces: the REST catch-up window, malformed frames counted and skipped, adding markets
+live."""
 
 import json
 import os
@@ -65,7 +66,7 @@ def test_malformed_frames_are_counted_and_good_ones_delivered():
     assert "c2VjcmV0" not in repr(feed) and "pass" not in repr(feed)
 
 
-def test_markets_added_while_connected_start_delivering(sim, parties, feeds):
+def test_markets_added_while_connected_start_delivering(sim, parties, feeds):  # noqa: F811
     bot, cp, m, info = parties
     other = next(
         x

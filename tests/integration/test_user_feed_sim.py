@@ -186,7 +186,8 @@ def inventory_positions(inv, tokens):
 
 
 def trade_all_kinds(bot, cp, m, info):
-    """Bot as maker (NORMAL), as taker, and as the maker of a MINT; returns the number of own fills."""
+    """Bot as maker (NORMAL), as taker, and as the maker of a MINT; returns the number of own
+    fills."""
     bot.order(info, m.yes_token, Side.BUY, "0.40", "10", post_only=True)
     cp.order(
         info, m.yes_token, Side.SELL, "0.40", "5", order_type=OrderType.FAK
@@ -258,10 +259,10 @@ def test_user_socket_dropped_during_fills_recovers_every_fill_exactly_once(sim, 
 
     bot.order(info, m.yes_token, Side.BUY, "0.30", "50", post_only=True)
     expected = 0
-    for round_ in range(3):
+    for _round in range(3):
         cp.order(info, m.yes_token, Side.SELL, "0.30", "5", order_type=OrderType.FAK)  # seen live
         expected += 1
-        assert engine.drain_until(out, lambda: len(engine.tracker) >= expected)
+        assert engine.drain_until(out, lambda n=expected: len(engine.tracker) >= n)
         sim.faults.ws_drop("user")
         assert engine.drain_until(out, lambda: not feed.connected, timeout=5)
         for _ in range(2):  # while disconnected: only the REST catch-up can bring these
@@ -269,7 +270,7 @@ def test_user_socket_dropped_during_fills_recovers_every_fill_exactly_once(sim, 
             expected += 1
         assert not feed.connected
         assert engine.drain_until(
-            out, lambda: feed.connected and len(engine.tracker) >= expected, timeout=10
+            out, lambda n=expected: feed.connected and len(engine.tracker) >= n, timeout=10
         )
 
     assert engine.drain_until(out, lambda: engine.all_confirmed(expected), timeout=10)

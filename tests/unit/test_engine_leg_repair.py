@@ -155,7 +155,7 @@ def open_basket(eng, filled):
     assert opp.actionable and opp.sets == 20
     legs = [eng._new_order(d, 0) for d in opp.orders()]
     eng.arb.baskets.open(opp, legs, eng.clock())
-    for i, (o, n) in enumerate(zip(legs, filled)):
+    for i, (o, n) in enumerate(zip(legs, filled, strict=True)):
         report(eng, o, f"leg{i}", n)
 
 
@@ -184,7 +184,7 @@ def test_a_repair_that_fails_is_planned_again_then_reported_naked(engine):
     ]
     assert naked_count(engine) == 0
 
-    for o, oid in zip(round2, ("r2a", "r2b")):
+    for o, oid in zip(round2, ("r2a", "r2b"), strict=True):
         report(engine, o, oid, 0)
     settle_ready(engine)
     assert sent(engine) == []  # no third round

@@ -1,4 +1,5 @@
-"""Executor regressions found by the whole-bot fault soak (tests/integration/test_bot_under_faults.py),
+"""Executor regressions found by the whole-bot fault soak
+(tests/integration/test_bot_under_faults.py),
 against a small hand-written fake CLOB."""
 
 import queue
@@ -23,7 +24,9 @@ from pmbot.model import (
     VenueModeChanged,
 )
 from pmbot.venue.auth import ApiCreds
+from pmbot.venue.order_signing import OrderSigning
 from pmbot.venue.signer import OrderSigner
+from pmbot.venue.wire_user import parse_open_order
 from tests.unit.test_executor import _IdTagging  # the fake venue answers with the real order hash
 
 TOKEN = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
@@ -82,7 +85,15 @@ def make():
             rng=random.Random(3),
         )
         opts.update(kw)
-        ex = Executor(rest, signer, CREDS, commands, reports, stop=stop, **opts)
+        ex = Executor(
+            rest,
+            OrderSigning(signer, CREDS.api_key),
+            commands,
+            reports,
+            stop=stop,
+            parse_open_order=parse_open_order,
+            **opts,
+        )
         made.append((ex, stop))
         return ex, rest, commands, reports
 
@@ -141,7 +152,8 @@ def test_cancel_only_lifts_even_when_the_paused_strategy_sends_no_creates(make):
 
 
 def _run_one_batch(make, *cmds, reports_expected):
-    """Queue every command before the executor starts, so they are processed as one drained batch."""
+    """Queue every command before the executor starts, so they are processed as one drained
+    batch."""
     ex, rest, commands, reports = make()
     for cmd in cmds:
         commands.put(cmd)
@@ -161,8 +173,9 @@ def test_post_first_creates_never_overtake_a_cancel_queued_before_them(make):
         Replace(cancel_ids=("0xother",), creates=(order(1),), post_first=True),
         reports_expected=2,
     )
-    assert [c[0] for c in calls] == ["cancel", "post"]
-    assert calls[0][1] == ["0xold", "0xother"]
+    kinds = [c[0] for c in calls]
+    assert set(kinds[:-1]) == {"cancel"} and kinds[-1] == "post"  # one or two cancel requests
+    assert sorted(i for c in calls[:-1] for i in c[1]) == ["0xold", "0xother"]
 
 
 def test_a_lone_post_first_replace_still_posts_before_it_cancels(make):

@@ -31,7 +31,15 @@ MAX_FUNCTION_LINES = 60
 TABLES: frozenset[str] = frozenset()
 # Modules allowed to import pmbot.venue besides pmbot.venue itself: the composition root, and the
 # separate programs that build their own venue (the simulator, a backtester, a scanner).
-VENUE_IMPORTERS = ("pmbot.runner", "pmbot.sim", "pmbot.backtest", "pmbot.scan", "pmbot.doctor")
+VENUE_IMPORTERS = (
+    "pmbot.runner",
+    "pmbot.runner_parts",
+    "pmbot.runner_modes",
+    "pmbot.sim",
+    "pmbot.backtest",
+    "pmbot.scan",
+    "pmbot.doctor",
+)
 STRATEGY_MAY_IMPORT = ("pmbot.model", "pmbot.strategy")
 
 

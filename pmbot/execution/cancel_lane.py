@@ -1,0 +1,118 @@
+"""The cancel lane: its own thread, so a cancel or cancel-all never waits behind a create's retry,
+back-off or rate-budget wait. Everything queued is drained and sent as one cancel-all and/or one
+``DELETE /orders``; each job's ``done`` event is set once its cancels were answered (the create lane
+waits on it for creates that must follow their cancels)."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from pmbot.errors import PmbotError
+from pmbot.execution.ports import OrderRest, ReportQueue
+from pmbot.execution.retry import RetryPolicy, kind_of
+from pmbot.model import CancelResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CancelJob:
+    order_ids: tuple[str, ...] = ()
+    cancel_all: bool = False
+    done: threading.Event = field(default_factory=threading.Event)
+
+
+def _pairs(result: dict) -> tuple[tuple[str, str], ...]:
+    return tuple((str(k), str(v)) for k, v in (result.get("not_canceled") or {}).items())
+
+
+class CancelLane:
+    def __init__(
+        self,
+        rest: OrderRest,
+        reports: ReportQueue,
+        retry: RetryPolicy,
+        halt: threading.Event,
+        on_done: Callable[[], None] = lambda: None,
+    ) -> None:
+        self.rest = rest
+        self.reports = reports
+        self.retry = retry
+        self.halt = halt
+        self.on_done = on_done  # wakes the create lane (creates waiting for these cancels)
+        self.jobs: queue.Queue[CancelJob] = queue.Queue()
+        self._lock = threading.Lock()
+        self._outstanding = 0  # jobs queued or being sent
+
+    def put(self, job: CancelJob) -> None:
+        with self._lock:
+            self._outstanding += 1
+        self.jobs.put(job)
+
+    def idle(self) -> bool:
+        """No cancel queued or in flight (a post-first create may then go before its cancels)."""
+        with self._lock:
+            return self._outstanding == 0
+
+    def run(self) -> None:
+        try:
+            while not self.halt.is_set():
+                try:
+                    batch = [self.jobs.get(timeout=0.2)]
+                except queue.Empty:
+                    continue
+                while True:
+                    try:
+                        batch.append(self.jobs.get_nowait())
+                    except queue.Empty:
+                        break
+                try:
+                    self._process(batch)
+                except Exception:  # a bug must not kill the only thread that can cancel
+                    log.exception("cancel lane: unexpected error")
+                finally:
+                    with self._lock:
+                        self._outstanding -= len(batch)
+                    for job in batch:
+                        job.done.set()
+                    self.on_done()
+        finally:
+            log.info("cancel lane stopped")
+
+    def _process(self, batch: list[CancelJob]) -> None:
+        if any(job.cancel_all for job in batch):
+            self._cancel_all()
+        ids = list(dict.fromkeys(oid for job in batch for oid in job.order_ids))
+        if ids:
+            self._cancel(ids)
+
+    def _cancel(self, order_ids: list[str]) -> None:
+        try:
+            result = self.retry.call(
+                lambda: self.rest.cancel_orders(order_ids), "cancel_orders", self.halt.wait
+            )
+        except PmbotError as exc:
+            log.warning(
+                "cancel of %d order(s) failed: %s (reconcile will tell)", len(order_ids), exc
+            )
+            self.retry.count_error(kind_of(exc))
+            self.reports.put(CancelResult(canceled=(), failed=tuple(order_ids)))
+            return
+        canceled = tuple(str(i) for i in result.get("canceled", ()))
+        self.reports.put(CancelResult(canceled=canceled, not_canceled=_pairs(result)))
+
+    def _cancel_all(self) -> None:
+        try:
+            result = self.retry.call(self.rest.cancel_all, "cancel_all", self.halt.wait)
+        except PmbotError as exc:
+            log.warning("cancel-all failed: %s", exc)
+            self.retry.count_error(kind_of(exc))
+            # No ids to name: the strategy's tracker keeps its orders cancelling until a reconcile.
+            self.reports.put(CancelResult(canceled=(), failed=(), all_failed=True))
+            return
+        canceled = tuple(str(i) for i in result.get("canceled", ()))
+        self.reports.put(CancelResult(canceled=canceled, not_canceled=_pairs(result)))

@@ -1,0 +1,119 @@
+"""The command loop (thread ``executor``): takes the strategy's commands in order and routes them to
+the two lanes at once. It never talks to the venue and never waits on a create, so a cancel is
+handed to the cancel lane the moment it is read.
+
+- ``Cancel`` / ``CancelAll``: waiting quote creates of those markets (all creates for a cancel-all)
+  are dropped first, then the cancels go to the cancel lane.
+- Every create waits until every cancel routed before it was answered: the strategy counts an
+  order as gone once its cancel is sent and may quote the same terms again, so a create overtaking
+  an earlier cancel could rest beside the order it replaces (the same quote twice).
+- ``Replace``: its cancels go to the cancel lane; its creates follow them on the create lane. With
+  ``post_first`` and both lanes idle, the creates go first instead and release the cancels after
+  one attempt (the create lane does that).
+- ``Shutdown``: every waiting create is dropped, queued cancels are answered, then the lanes stop.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+
+from pmbot.execution.cancel_lane import CancelJob, CancelLane
+from pmbot.execution.create_lane import CreateJob, CreateLane
+from pmbot.execution.ports import CommandQueue
+from pmbot.model import BotCommand, Cancel, CancelAll, Create, Replace, Shutdown
+
+log = logging.getLogger(__name__)
+
+
+class CommandLoop:
+    def __init__(
+        self,
+        commands: CommandQueue,
+        cancels: CancelLane,
+        creates: CreateLane,
+        halt: threading.Event,
+        stop: threading.Event,
+    ) -> None:
+        self.commands = commands
+        self.cancels = cancels
+        self.creates = creates
+        self.halt = halt
+        self.stop = stop
+        self._last_cancel: CancelJob | None = None  # creates routed after it wait for its answer
+
+    def _send_cancel(self, job: CancelJob) -> None:
+        self._last_cancel = job
+        self.cancels.put(job)
+
+    def _create(self, orders: list, then_cancel: CancelJob | None = None) -> None:
+        last = self._last_cancel
+        after = last.done if last is not None and not last.done.is_set() else None
+        self.creates.put(CreateJob(orders=orders, after=after, then_cancel=then_cancel))
+        if then_cancel is not None:
+            self._last_cancel = then_cancel
+
+    def run(self) -> None:
+        try:
+            while not self._halted():
+                try:
+                    cmd = self.commands.get(timeout=0.2)
+                except queue.Empty:
+                    continue
+                try:
+                    self.route(cmd)
+                except Exception:  # a bug must not kill the thread that routes cancels
+                    log.exception("executor: unexpected error while routing %s", type(cmd).__name__)
+        finally:
+            self.halt.set()
+            self.creates.wake()
+            log.info("executor command loop stopped")
+
+    def _halted(self) -> bool:
+        if self.stop.is_set():
+            self.halt.set()
+            self.creates.wake()
+        return self.halt.is_set()
+
+    def route(self, cmd: BotCommand) -> None:
+        if isinstance(cmd, Cancel):
+            self.creates.supersede(cmd.markets, "superseded by a cancel of its market")
+            if cmd.order_ids:
+                self._send_cancel(CancelJob(order_ids=tuple(cmd.order_ids)))
+        elif isinstance(cmd, Replace):
+            self._replace(cmd)
+        elif isinstance(cmd, Create):
+            self._create(list(cmd.orders))
+        elif isinstance(cmd, CancelAll):
+            self.creates.supersede(None, "superseded by cancel-all")
+            self._send_cancel(CancelJob(cancel_all=True))
+        elif isinstance(cmd, Shutdown):
+            self._shutdown()
+        else:
+            log.warning("executor: ignoring unknown command %s", type(cmd).__name__)
+
+    def _replace(self, cmd: Replace) -> None:
+        self.creates.supersede(cmd.markets, "superseded by a cancel of its market")
+        if not cmd.cancel_ids:
+            self._create(list(cmd.creates))
+            return
+        job = CancelJob(order_ids=tuple(cmd.cancel_ids))
+        if cmd.post_first and self.creates.idle() and self.cancels.idle():
+            # Post-first creates may overtake their own cancels, never a create or cancel queued
+            # before them: the strategy counted that order as gone and may quote the same again.
+            self._create(list(cmd.creates), then_cancel=job)
+            return
+        self._send_cancel(job)
+        self._create(list(cmd.creates))
+
+    def _shutdown(self) -> None:
+        log.info("executor: shutdown requested")
+        self.creates.supersede(None, "shutting down")
+        last = CancelJob()
+        self._send_cancel(last)
+        while not last.done.wait(0.2):  # the cancels queued before it are answered first
+            if self.stop.is_set():
+                break
+        self.halt.set()
+        self.creates.wake()

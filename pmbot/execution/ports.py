@@ -1,0 +1,68 @@
+"""What the execution package needs from the outside, as ``typing.Protocol``s.
+
+``pmbot.execution`` never imports ``pmbot.venue``: the composition root (``pmbot.runner``) passes
+the venue's REST client, order signer and open-orders parser in. Everything here is structural
+typing.
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from pmbot.model import BotCommand, ExecutorReport, NewOrder, OpenOrder
+
+CommandQueue = queue.Queue[BotCommand]
+ReportQueue = queue.Queue[Any]
+ParseOpenOrder = Callable[[dict], OpenOrder]
+
+
+class RateBudget(Protocol):
+    def delay(self, family: str, cost: float = 1.0) -> float: ...
+
+    def available(self, family: str) -> float: ...
+
+
+class OrderRest(Protocol):
+    """The order endpoints of the CLOB REST client (``pmbot.venue.rest.ClobRest``)."""
+
+    @property
+    def rate_budget(self) -> RateBudget | None: ...
+
+    def post_orders(self, payloads: list[dict]) -> list[dict]: ...
+
+    def cancel_orders(self, order_ids: list[str]) -> dict: ...
+
+    def cancel_all(self) -> dict: ...
+
+    def open_orders(self) -> list[dict]: ...
+
+    def heartbeat(self, heartbeat_id: str) -> str: ...
+
+
+class HeartbeatRest(Protocol):
+    def heartbeat(self, heartbeat_id: str) -> str: ...
+
+
+class OrderSigning(Protocol):
+    """Turns a NewOrder into (order_id, request payload); ValueError if it cannot be signed."""
+
+    def sign(self, order: NewOrder) -> tuple[str, dict]: ...
+
+
+class ExecMetrics(Protocol):
+    """The metrics the execution package writes (a subset of ``pmbot.metrics.Metrics``)."""
+
+    exec_retries_total: Any
+    exec_errors_total: Any
+    rate_budget_remaining: Any
+    heartbeats_missed_total: Any
+    tick_to_order_seconds: Any
+    feed_parse_errors_total: Any
+
+    def mark_heartbeat(self, at: float | None = None) -> None: ...
+
+
+def report(reports: ReportQueue, item: ExecutorReport) -> None:
+    reports.put(item)

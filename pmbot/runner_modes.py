@@ -1,0 +1,100 @@
+"""Part of the composition root (with ``pmbot.runner``): what differs between live, sim and paper
+mode. Sim mode runs the bundled exchange in this process and points every venue URL at it; paper
+mode takes market data from the venue but sends orders to a local exchange that mirrors the live
+books. Also: which markets and events to trade."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import queue
+from dataclasses import dataclass
+from typing import Any
+
+from pmbot.config import Config
+from pmbot.model import EventInfo, MarketInfo
+
+log = logging.getLogger("pmbot.runner")
+
+
+@dataclass
+class LocalExchange:
+    """The in-process exchange of sim and paper mode (``sim`` is a ``pmbot.sim.SimServer``)."""
+
+    sim: Any
+    paper_mirror: Any = None  # pmbot.sim.paper.PaperMirror in paper mode
+
+
+def start_local_exchange(cfg: Config) -> tuple[LocalExchange, Config]:
+    """Start the bundled exchange; returns it and the config to run with (sim mode points the venue
+    URLs at it). The caller stops ``sim`` (and closes ``paper_mirror``) at exit."""
+    from pmbot.sim import SimServer
+    from pmbot.sim.markets import load_sim_config
+
+    sim_cfg = load_sim_config(cfg.sim.config or None)
+    sim_cfg = dataclasses.replace(sim_cfg, seed=cfg.sim.seed)
+    if cfg.mode == "paper":
+        # Only the live markets (added when markets are resolved); the sim's own ones could even
+        # share their ids with a venue that is itself a pmbot.sim.
+        sim_cfg = dataclasses.replace(sim_cfg, background=False, markets=(), events=())
+    sim = SimServer(sim_cfg, host=cfg.sim.host, port=cfg.sim.port, chain_id=cfg.venue.chain_id)
+    sim.start()
+    local = LocalExchange(sim)
+    if cfg.mode == "paper":
+        from pmbot.sim.paper import PaperMirror
+
+        local.paper_mirror = PaperMirror(sim.exchange)
+        log.info(
+            "paper: market data from %s; orders go to the local exchange on %s "
+            "(nothing reaches the venue)",
+            cfg.venue.market_ws_url,
+            sim.urls["clob_url"],
+        )
+        return local, cfg
+    keys = ("clob_url", "market_ws_url", "user_ws_url", "data_api_url", "gamma_url")
+    venue = dataclasses.replace(cfg.venue, **{k: sim.urls[k] for k in keys})
+    log.info("sim exchange on %s", sim.urls["clob_url"])
+    return local, cfg.replace(venue=venue)
+
+
+def exec_url(cfg: Config, local: LocalExchange | None, key: str) -> str:
+    """Where orders go (``clob_url``), the user channel (``user_ws_url``) and positions
+    (``data_api_url``) come from: the local exchange in paper mode, else the configured venue."""
+    if cfg.mode == "paper" and local is not None:
+        return str(local.sim.urls[key])
+    return str(getattr(cfg.venue, key))
+
+
+def market_out(cfg: Config, local: LocalExchange | None, inbound: queue.Queue) -> Any:
+    """Paper mode tees the live market updates through the local book mirror (which fills resting
+    bot orders the live market crosses) before the strategy sees them."""
+    if cfg.mode == "paper" and local is not None:
+        from pmbot.sim.paper import PaperTee
+
+        return PaperTee(inbound, local.paper_mirror)
+    return inbound
+
+
+def resolve_markets(
+    cfg: Config, rest: Any, local: LocalExchange | None
+) -> tuple[list[MarketInfo], list[EventInfo]]:
+    from pmbot.venue import markets as venue_markets
+
+    markets: list[MarketInfo] = []
+    events: list[EventInfo] = []
+    if not cfg.markets and cfg.mode == "sim":
+        markets = [m for m in venue_markets.list_clob_markets(rest) if not m.neg_risk]
+    for ref in cfg.markets:
+        if ref.slug:
+            markets.append(venue_markets.resolve_market_slug(cfg.venue.gamma_url, ref.slug))
+        else:
+            markets.append(venue_markets.market_info_from_token(rest, ref.yes_token, ref.no_token))
+    if cfg.arbitrage.enabled:
+        slugs = [e.slug for e in cfg.arbitrage.events]
+        if not slugs and cfg.mode == "sim" and local is not None:
+            slugs = sorted(local.sim.exchange.events)
+        events = [venue_markets.resolve_event(cfg.venue.gamma_url, s) for s in slugs]
+    if cfg.mode == "paper" and local is not None:
+        for m in markets + [m for e in events for m in e.markets]:
+            local.paper_mirror.add_market(m)
+    return markets, events

@@ -1,0 +1,174 @@
+"""Part of the composition root (with ``pmbot.runner``): builds the venue clients, the strategy
+thread's engine, the executor and the feeds, and hands each the venue objects it needs. Nothing here
+starts a thread."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from pmbot.config import Config
+from pmbot.model import BotCommand, EventInfo, MarketInfo, PositionsSnapshot
+from pmbot.runner_modes import LocalExchange, exec_url, market_out
+from pmbot.state import AppState
+
+if TYPE_CHECKING:
+    from pmbot.execution.executor import Executor
+    from pmbot.metrics import Metrics
+    from pmbot.trading.engine import Engine
+    from pmbot.venue.auth import ApiCreds
+    from pmbot.venue.rest import ClobRest
+    from pmbot.venue.signer import OrderSigner
+
+log = logging.getLogger("pmbot.runner")
+
+
+def build_rest(
+    cfg: Config, local: LocalExchange | None, key: str, signer: OrderSigner, metrics: Metrics
+) -> tuple[ApiCreds, ClobRest, ClobRest]:
+    """(API credentials, the order REST client, the market-data REST client). A deposit wallet's
+    API key may be bound to the wallet rather than the signer: its address goes in L2 headers."""
+    from pmbot.ratelimit import RateBudget
+    from pmbot.venue.deposit_wallet import derive_creds
+    from pmbot.venue.rest import ClobRest
+    from pmbot.venue.signer import OrderSigner
+
+    url = exec_url(cfg, local, "clob_url")
+    creds = derive_creds(url, key, signer, nonce=cfg.wallet.api_key_nonce)
+    address = creds.address or signer.address
+    timeout = (float(cfg.execution.connect_timeout_secs), float(cfg.execution.read_timeout_secs))
+    budget = RateBudget(fraction=float(cfg.execution.rate_budget_fraction))
+    rest = ClobRest(
+        url, creds=creds, address=address, timeout=timeout, metrics=metrics, rate_budget=budget
+    )
+    if url == cfg.venue.clob_url:
+        return creds, rest, rest
+    data = ClobRest(
+        cfg.venue.clob_url, creds=None, address=address, timeout=timeout, metrics=metrics
+    )
+    return creds, rest, data
+
+
+def build_engine(
+    cfg: Config,
+    local: LocalExchange | None,
+    markets: list[MarketInfo],
+    events: list[EventInfo],
+    queues: tuple[queue.Queue[Any], queue.Queue[BotCommand]],
+    creds: ApiCreds,
+    funder: str,
+    state: AppState,
+    journal: Any,
+    metrics: Metrics,
+) -> Engine:
+    from pmbot.trading.engine import Engine
+    from pmbot.venue.positions import fetch_positions
+
+    data_api = exec_url(cfg, local, "data_api_url")
+
+    def positions() -> PositionsSnapshot:
+        return PositionsSnapshot(
+            positions=tuple(fetch_positions(data_api, funder)), taken_ts=time.time()
+        )
+
+    inbound, commands = queues
+    engine = Engine(
+        cfg=cfg,
+        markets=tuple(markets),
+        events=tuple(events),
+        inbound=inbound,
+        commands=commands,
+        state=state,
+        journal=journal,
+        metrics=metrics,
+        api_key=creds.api_key,
+        funder=funder,
+        positions_source=positions,
+    )
+    log.info("seeded %d position(s) from the Data API", engine.seed_positions())
+    return engine
+
+
+def build_executor(
+    cfg: Config,
+    rest: ClobRest,
+    signer: Any,
+    creds: ApiCreds,
+    queues: tuple[queue.Queue[Any], queue.Queue[BotCommand]],
+    stop: threading.Event,
+    metrics: Metrics,
+) -> Executor:
+    """The executor gets the venue's REST client, order signing and open-orders parser."""
+    from pmbot.execution.executor import Executor
+    from pmbot.venue.order_signing import OrderSigning
+    from pmbot.venue.rest import MAX_BATCH_ORDERS
+    from pmbot.venue.wire_user import parse_open_order
+
+    inbound, commands = queues
+    return Executor(
+        rest,
+        OrderSigning(signer, creds.api_key),
+        commands,
+        inbound,
+        stop=stop,
+        parse_open_order=parse_open_order,
+        metrics=metrics,
+        heartbeat_enabled=cfg.heartbeat_enabled,
+        heartbeat_secs=float(cfg.execution.heartbeat_secs),
+        reconcile_secs=float(cfg.execution.reconcile_secs),
+        max_retries=cfg.execution.max_retries,
+        max_batch=MAX_BATCH_ORDERS,
+    )
+
+
+def build_feeds(
+    cfg: Config,
+    local: LocalExchange | None,
+    markets: list[MarketInfo],
+    inbound: queue.Queue[Any],
+    clients: tuple[ApiCreds, ClobRest, ClobRest],
+    funder: str,
+    engine: Engine,
+    stop: threading.Event,
+    metrics: Metrics,
+) -> tuple[Any, Any, Any]:
+    """(market feed, user feed, positions poller) for ``markets`` (quoted and arbitrage ones)."""
+    from pmbot.venue.market_ws import MarketFeed
+    from pmbot.venue.positions import PositionsPoller
+    from pmbot.venue.user_ws import UserFeed
+
+    creds, rest, data_rest = clients
+    market_feed = MarketFeed(
+        cfg.venue.market_ws_url,
+        markets,
+        market_out(cfg, local, inbound),
+        stop=stop,
+        get_book=data_rest.get_book,
+        shard_size=cfg.feed.shard_size,
+        metrics=metrics,
+        spot_check_secs=float(cfg.feed.spot_check_secs),
+        spot_check_tokens=cfg.feed.spot_check_tokens,
+        ping_interval=float(cfg.feed.ping_interval_secs),
+    )
+    user_feed = UserFeed(
+        exec_url(cfg, local, "user_ws_url"),
+        creds,
+        [m.condition_id for m in markets],
+        inbound,
+        stop=stop,
+        reconcile=engine.user_reconcile_source(rest),
+        metrics=metrics,
+        ping_interval=float(cfg.feed.ping_interval_secs),
+    )
+    positions = PositionsPoller(
+        exec_url(cfg, local, "data_api_url"),
+        funder,
+        inbound,
+        stop=stop,
+        interval_secs=float(cfg.feed.positions_reconcile_secs),
+        metrics=metrics,
+    )
+    return market_feed, user_feed, positions
