@@ -34,7 +34,6 @@ def build_rest(
     from pmbot.ratelimit import RateBudget
     from pmbot.venue.deposit_wallet import derive_creds
     from pmbot.venue.rest import ClobRest
-    from pmbot.venue.signer import OrderSigner
 
     url = exec_url(cfg, local, "clob_url")
     creds = derive_creds(url, key, signer, nonce=cfg.wallet.api_key_nonce)
