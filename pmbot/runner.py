@@ -286,6 +286,13 @@ class BotRunner:
             spot_check_tokens=cfg.feed.spot_check_tokens,
             ping_interval=float(cfg.feed.ping_interval_secs),
         )
+        if cfg.feed.record_dir:  # issue 15: record the market channel for the backtester
+            from pmbot.venue.recorder import FeedRecorder
+
+            recorder = FeedRecorder(cfg.feed.record_dir, metrics=self.metrics)
+            recorder.start()
+            self.market_feed.recorder = recorder
+            self._started.append(("feed recorder", recorder.close))
         self.user_feed = UserFeed(
             self._exec_user_ws_url(),
             creds,

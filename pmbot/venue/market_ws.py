@@ -183,6 +183,7 @@ class MarketFeed:
         self.inconsistencies = 0
         self.events_applied = 0
         self.legacy_messages = 0
+        self.recorder = None  # pmbot.venue.recorder.FeedRecorder when feed.record_dir is set
         self._add(list(markets))
 
     # ------------------------------------------------------------------ lifecycle
@@ -394,6 +395,8 @@ class MarketFeed:
         """Hot path: parse one frame, apply it under the shard lock, emit updates after. The frame count
         goes to the metric from the maintenance thread (``_flush_counts``), not a locked inc per frame."""
         shard.received += 1
+        if self.recorder is not None:
+            self.recorder.frame(shard.name, text)
         errors: list = []
         try:
             events = parse_frame(text, errors)
@@ -614,6 +617,8 @@ class MarketFeed:
             st.live = True
             st.reason = ""
             update = self._update(st, self._clock_ns())
+            if self.recorder is not None:
+                self.recorder.rest_book(snap)
         self.resyncs[reason] = self.resyncs.get(reason, 0) + 1
         if self._metrics is not None:
             self._metrics.feed_resyncs_total.labels(reason=reason).inc()

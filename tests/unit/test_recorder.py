@@ -1,0 +1,95 @@
+"""FeedRecorder: frames written unmodified with their receive time, hourly files per connection,
+REST books round-trip exactly, write failures are counted and never raise into the caller."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from decimal import Decimal as D
+
+import pytest
+
+from pmbot.config import parse_config
+from pmbot.errors import ConfigError
+from pmbot.venue.recorder import FeedRecorder, record_file_name
+from pmbot.venue.wire_market import parse_rest_book
+
+HOUR_MS = 3_600_000
+T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+
+
+def read_lines(path: str) -> list[dict]:
+    with gzip.open(path, "rt", encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh]
+
+
+def test_frames_are_written_unmodified_per_connection_and_hour(tmp_path):
+    times = iter([T0 + 5, T0 + 6, T0 + HOUR_MS + 1])
+    rec = FeedRecorder(str(tmp_path), clock_ms=lambda: next(times))
+    rec.start()
+    odd = '[{"event_type": "book", "x": "é\\u0000"}]'
+    rec.frame("ws-market-0", odd)
+    rec.frame("ws-market-1", "")
+    rec.frame("ws-market-0", '{"event_type":"price_change"}')
+    rec.close()
+    names = sorted(os.listdir(tmp_path))
+    assert names == sorted(
+        [
+            record_file_name("ws-market-0", T0),
+            record_file_name("ws-market-0", T0 + HOUR_MS),
+            record_file_name("ws-market-1", T0),
+        ]
+    )
+    first = read_lines(str(tmp_path / record_file_name("ws-market-0", T0)))
+    assert first == [{"t": T0 + 5, "c": "ws-market-0", "k": "ws", "f": odd}]
+    assert rec.written == 3 and rec.errors["write"] == 0
+
+
+def test_rest_books_round_trip_exactly(tmp_path):
+    raw = {
+        "market": "0xc",
+        "asset_id": "123",
+        "bids": [{"price": "0.48", "size": "10.5"}, {"price": ".47", "size": "3"}],
+        "asks": [{"price": "0.52", "size": "7"}],
+        "tick_size": "0.01",
+        "hash": "h",
+        "timestamp": "1767225600000",
+    }
+    ev = parse_rest_book(raw)
+    rec = FeedRecorder(str(tmp_path), clock_ms=lambda: T0)
+    rec.start()
+    rec.rest_book(ev)
+    rec.close()
+    (line,) = read_lines(str(tmp_path / record_file_name("rest", T0)))
+    assert line["k"] == "rest" and parse_rest_book(json.loads(line["f"])) == ev
+    assert ev.bids[1][0] == D("0.47")
+
+
+def test_unwritable_dir_is_counted_not_raised(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    rec = FeedRecorder(str(blocker / "sub"), clock_ms=lambda: T0)
+    rec.start()
+    for _ in range(3):
+        rec.frame("ws-market-0", "{}")
+    rec.close()
+    assert rec.errors["open"] == 3 and rec.written == 0
+
+
+def test_full_queue_drops_and_counts(tmp_path):
+    rec = FeedRecorder(str(tmp_path), max_queue=2, clock_ms=lambda: T0)  # writer not started
+    for _ in range(5):
+        rec.frame("ws-market-0", "{}")
+    assert rec.errors["queue_full"] == 3
+
+
+def test_config_record_dir_off_by_default_and_validated(tmp_path):
+    base = {"wallet": {"private_key_env": "K"}}
+    assert parse_config(base).feed.record_dir == ""
+    ok = parse_config({**base, "feed": {"record_dir": str(tmp_path / "rec")}})
+    assert ok.feed.record_dir.endswith("rec")
+    not_dir = tmp_path / "f"
+    not_dir.write_text("")
+    with pytest.raises(ConfigError, match="record_dir"):
+        parse_config({**base, "feed": {"record_dir": str(not_dir)}})
