@@ -291,7 +291,7 @@ class BotRunner:
 
             recorder = FeedRecorder(cfg.feed.record_dir, metrics=self.metrics)
             recorder.start()
-            self.market_feed.recorder = recorder
+            self.market_feed.recorder = recorder  # type: ignore[attr-defined]  # None-typed attr
             self._started.append(("feed recorder", recorder.close))
         self.user_feed = UserFeed(
             self._exec_user_ws_url(),
