@@ -34,6 +34,7 @@ class Record:
     conn: str
     kind: str  # ws | rest
     text: str
+    seq: int = 0  # the recorder's hand-over order (ties within a millisecond)
 
 
 @dataclass
@@ -71,7 +72,9 @@ def read_file(path: str, stats: ReadStats) -> Iterator[Record]:
             stats.lines += 1
             try:
                 obj = json.loads(line)
-                rec = Record(int(obj["t"]), str(obj["c"]), str(obj["k"]), obj["f"])
+                rec = Record(
+                    int(obj["t"]), str(obj["c"]), str(obj["k"]), obj["f"], int(obj.get("s", 0))
+                )
             except (ValueError, KeyError, TypeError):
                 stats.bad_lines += 1
                 continue
@@ -86,12 +89,12 @@ def read_file(path: str, stats: ReadStats) -> Iterator[Record]:
 
 
 def read_recording(paths: Iterable[str], stats: ReadStats | None = None) -> Iterator[Record]:
-    """All records of all files, merged by receive time (ties: file order, then line order)."""
+    """All records of all files, merged by receive time, then the recorder's sequence number."""
     stats = stats if stats is not None else ReadStats()
     files = data_files(paths)
     stats.files = files
     streams = [read_file(f, stats) for f in files]
-    return heapq.merge(*streams, key=lambda r: r.t_ms)
+    return heapq.merge(*streams, key=lambda r: (r.t_ms, r.seq))
 
 
 @dataclass(frozen=True, slots=True)

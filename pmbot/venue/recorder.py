@@ -7,10 +7,11 @@ only call :meth:`FeedRecorder.frame` (one ``put_nowait``) and a writer thread do
 Format (one JSON object per line, gzip, one file per UTC hour and connection, appended across
 restarts, which gzip readers treat as one stream)::
 
-    {"t": 1767225600123, "c": "ws-market-0", "k": "ws", "f": "<the frame text as received>"}
-    {"t": 1767225601456, "c": "rest", "k": "rest", "f": "<a GET /book object applied as resync>"}
+    {"t": 1767225600123, "s": 7, "c": "market-1", "k": "ws", "f": "<the frame text as received>"}
+    {"t": 1767225601456, "s": 8, "c": "rest", "k": "rest", "f": "<a GET /book applied as resync>"}
 
-``t`` is the wall-clock receive time in ms. Files are ``market-<conn>-<YYYYMMDD-HH>.jsonl.gz``
+``t`` is the wall-clock receive time in ms, ``s`` a sequence number in the order the feed handed the
+records over (it orders records of the same millisecond across files; it restarts with the bot). Files are ``market-<conn>-<YYYYMMDD-HH>.jsonl.gz``
 under ``feed.record_dir``. The writer flushes (Z_SYNC_FLUSH) at least once a second, so a crash
 loses at most the last second and leaves a readable prefix. A full queue, a full disk or any write
 error is logged (first of each kind, then every 1000th) and counted in
@@ -21,6 +22,7 @@ notices.
 from __future__ import annotations
 
 import gzip
+import itertools
 import json
 import logging
 import os
@@ -40,7 +42,7 @@ _FLUSH_SECS = 1.0
 _REOPEN_BACKOFF_SECS = 5.0
 _STOP = object()
 
-Item = tuple[str, str, int, Any]  # (kind, connection, receive ms, text or BookEvent)
+Item = tuple[str, str, int, int, Any]  # (kind, connection, receive ms, seq, text or BookEvent)
 
 
 def record_file_name(connection: str, ms: int) -> str:
@@ -82,6 +84,7 @@ class FeedRecorder:
     ) -> None:
         self.record_dir = record_dir
         self._clock_ms = clock_ms
+        self._seq = itertools.count()  # next() is atomic under the GIL: safe from any thread
         self._q: queue.Queue[Item | object] = queue.Queue(max_queue)
         self._files: dict[str, tuple[str, IO[str]]] = {}  # connection -> (file name, handle)
         self._thread: threading.Thread | None = None
@@ -98,14 +101,14 @@ class FeedRecorder:
     def frame(self, connection: str, text: str) -> None:
         """One received market-channel frame. Never blocks; a full queue drops and counts."""
         try:
-            self._q.put_nowait(("ws", connection, self._clock_ms(), text))
+            self._q.put_nowait(("ws", connection, self._clock_ms(), next(self._seq), text))
         except queue.Full:
             self._error("queue_full", None)
 
     def rest_book(self, ev: BookEvent) -> None:
         """A REST book the feed applied as a resync (serialised on the writer thread)."""
         try:
-            self._q.put_nowait(("rest", REST_CONNECTION, self._clock_ms(), ev))
+            self._q.put_nowait(("rest", REST_CONNECTION, self._clock_ms(), next(self._seq), ev))
         except queue.Full:
             self._error("queue_full", None)
 
@@ -142,9 +145,10 @@ class FeedRecorder:
         self._close_all()
 
     def _write(self, item: Item) -> None:
-        kind, conn, ms, payload = item
+        kind, conn, ms, seq, payload = item
         text = rest_book_json(payload) if kind == "rest" else payload
-        line = json.dumps({"t": ms, "c": conn, "k": kind, "f": text}, separators=(",", ":"))
+        obj = {"t": ms, "s": seq, "c": conn, "k": kind, "f": text}
+        line = json.dumps(obj, separators=(",", ":"))
         fh = self._file_for(conn, ms)
         if fh is None:
             return

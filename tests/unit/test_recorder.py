@@ -42,7 +42,7 @@ def test_frames_are_written_unmodified_per_connection_and_hour(tmp_path):
         ]
     )
     first = read_lines(str(tmp_path / record_file_name("ws-market-0", T0)))
-    assert first == [{"t": T0 + 5, "c": "ws-market-0", "k": "ws", "f": odd}]
+    assert first == [{"t": T0 + 5, "s": 0, "c": "ws-market-0", "k": "ws", "f": odd}]
     assert rec.written == 3 and rec.errors["write"] == 0
 
 
