@@ -11,12 +11,12 @@ restarts, which gzip readers treat as one stream)::
     {"t": 1767225601456, "s": 8, "c": "rest", "k": "rest", "f": "<a GET /book applied as resync>"}
 
 ``t`` is the wall-clock receive time in ms, ``s`` a sequence number in the order the feed handed the
-records over (it orders records of the same millisecond across files; it restarts with the bot). Files are ``market-<conn>-<YYYYMMDD-HH>.jsonl.gz``
-under ``feed.record_dir``. The writer flushes (Z_SYNC_FLUSH) at least once a second, so a crash
-loses at most the last second and leaves a readable prefix. A full queue, a full disk or any write
-error is logged (first of each kind, then every 1000th) and counted in
-``pmbot_feed_record_errors_total{kind}``; the file is reopened after a back-off; trading never
-notices.
+records over (it orders records of the same millisecond across files; it restarts with the bot).
+Files are ``market-<conn>-<YYYYMMDD-HH>.jsonl.gz`` under ``feed.record_dir``. The writer flushes
+(Z_SYNC_FLUSH) at least once a second, so a crash loses at most the last second and leaves a
+readable prefix. A full queue, a full disk or any write error is logged (first of each kind, then
+every 1000th) and counted in ``pmbot_feed_record_errors_total{kind}``; the file is reopened after
+a back-off; trading never notices.
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ JOIN_TOUCH = StrategyParams(
 )
 
 
-def _run(records, params=JOIN_TOUCH, settings=SimSettings()):
+def _run(records, params=JOIN_TOUCH, settings=None):
+    settings = settings or SimSettings()
     metas = infer_markets(records)
     return run_backtest(metas, iter(records), params, settings, inputs={"x": 1})
 
