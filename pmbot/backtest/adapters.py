@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 from pmbot.model import MarketInfo
+from pmbot.venue.recorder import encode_line
 
 from .records import MARKETS_FILE, MarketMeta, Record, markets_to_json
 
@@ -132,8 +133,7 @@ def write_recording(out_dir: str, metas: list[MarketMeta], records: Iterator[Rec
     n = 0
     with gzip.open(os.path.join(out_dir, "data.jsonl.gz"), "wt", encoding="utf-8") as fh:
         for r in records:
-            line = {"t": r.t_ms, "c": r.conn, "k": r.kind, "f": r.text}
-            fh.write(json.dumps(line, separators=(",", ":")) + "\n")
+            fh.write(encode_line(r.t_ms, n, r.conn, r.kind, r.text))
             n += 1
     with open(os.path.join(out_dir, MARKETS_FILE), "w", encoding="utf-8") as fh:
         json.dump(markets_to_json(metas), fh, indent=1, sort_keys=True)

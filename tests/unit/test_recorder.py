@@ -12,7 +12,7 @@ import pytest
 
 from pmbot.config import parse_config
 from pmbot.errors import ConfigError
-from pmbot.venue.recorder import FeedRecorder, record_file_name
+from pmbot.venue.recorder import FeedRecorder, decode_line, encode_line, record_file_name
 from pmbot.venue.wire_market import parse_rest_book
 
 HOUR_MS = 3_600_000
@@ -20,8 +20,8 @@ T0 = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
 
 def read_lines(path: str) -> list[dict]:
-    with gzip.open(path, "rt", encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh]
+    with gzip.open(path, "rt", encoding="utf-8", newline="\n") as fh:
+        return [dict(zip("tsckf", decode_line(line), strict=True)) for line in fh]
 
 
 def test_frames_are_written_unmodified_per_connection_and_hour(tmp_path):
@@ -43,6 +43,8 @@ def test_frames_are_written_unmodified_per_connection_and_hour(tmp_path):
     )
     first = read_lines(str(tmp_path / record_file_name("ws-market-0", T0)))
     assert first == [{"t": T0 + 5, "s": 0, "c": "ws-market-0", "k": "ws", "f": odd}]
+    with gzip.open(tmp_path / record_file_name("ws-market-0", T0), "rt", newline="\n") as fh:
+        assert fh.read().endswith("\t" + odd + "\n")  # the frame itself, not re-encoded
     assert rec.written == 3 and rec.errors["write"] == 0
 
 
@@ -93,3 +95,10 @@ def test_config_record_dir_off_by_default_and_validated(tmp_path):
     not_dir.write_text("")
     with pytest.raises(ConfigError, match="record_dir"):
         parse_config({**base, "feed": {"record_dir": str(not_dir)}})
+
+
+@pytest.mark.parametrize("text", ["", "{}", 'a\tb"\\', "line\nbreak", "cr\r\nlf", "é\u2028"])
+def test_line_codec_round_trips_any_frame_text(text):
+    line = encode_line(T0, 3, "market-1", "ws", text)
+    assert line.endswith("\n") and line.count("\n") == 1
+    assert decode_line(line) == (T0, 3, "market-1", "ws", text)
