@@ -35,9 +35,17 @@ def _candidates(base: StrategyParams) -> list[tuple[str, StrategyParams]]:
     keys = sorted(GRID)
     for values in itertools.product(*(GRID[k] for k in keys)):
         combo = dict(zip(keys, values, strict=True))
-        label = "avellaneda " + " ".join(f"{k}={v}" for k, v in combo.items())
+        label = "avellaneda " + " ".join(f"{_short(k)}={v}" for k, v in combo.items())
         out.append((label, _with(base, name="avellaneda", **combo)))
     return out
+
+
+def _short(key: str) -> str:
+    return {
+        "risk_aversion": "gamma",
+        "min_half_spread_ticks": "min_half",
+        "vol_spread_mult": "vol_mult",
+    }[key]
 
 
 def _avellaneda_defaults() -> dict[str, Any]:
@@ -101,13 +109,13 @@ def run_sweep(
 
 
 def _table(rows: list[dict], chosen: str) -> str:
-    lines = [f"{'candidate':<62}{'train':>12}{'held-out':>12}{'fills(h)':>9}{'mk10s(h)':>11}"]
+    lines = [f"{'candidate':<78}{'train':>12}{'held-out':>12}{'fills(h)':>9}{'mk10s(h)':>11}"]
     picked = [r for r in rows if r["label"] == chosen]
     for r in rows[:3] + picked:
         mark = " <= chosen on train" if r["label"] == chosen else ""
         h = r["held_out"]
         lines.append(
-            f"{r['label'][:61]:<62}{r['train']['score']:>12}{h['score']:>12}{h['fills']:>9}"
+            f"{r['label'][:77]:<78}{r['train']['score']:>12}{h['score']:>12}{h['fills']:>9}"
             f"{h['markout_10s']!s:>11}{mark}"
         )
     return "\n".join(lines) + "\n"

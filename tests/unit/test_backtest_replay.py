@@ -152,3 +152,25 @@ def test_plots_are_written(tmp_path):
     paths = write_plots(rep, str(tmp_path))
     assert [os.path.basename(p) for p in paths] == ["equity.png", "inventory.png", "markouts.png"]
     assert all(os.path.getsize(p) > 1000 for p in paths)
+
+
+def test_sweep_chooses_on_train_and_reports_held_out(tmp_path):
+    from pmbot.backtest.run import RecordSource
+    from pmbot.backtest.sweep import GRID, run_sweep
+
+    records = list(adapters.real_feed_records(REAL))
+    source: RecordSource = lambda: iter(records)  # noqa: E731
+    text = run_sweep(
+        infer_markets(records), source, JOIN_TOUCH, SimSettings(), 0.5, False, str(tmp_path)
+    )
+    result = json.loads((tmp_path / "sweep.json").read_text())
+    n_grid = 1
+    for values in GRID.values():
+        n_grid *= len(values)
+    assert len(result["rows"]) == 3 + n_grid
+    grid_rows = result["rows"][3:]
+    best = max(D(r["train"]["score"]) for r in grid_rows)
+    chosen = next(r for r in grid_rows if r["label"] == result["chosen"])
+    assert D(chosen["train"]["score"]) == best
+    assert result["chosen"] in text and "join-the-touch" in text and "edge (config)" in text
+    assert records[0].t_ms < result["split_ms"] < records[-1].t_ms
