@@ -60,7 +60,7 @@ def _market(bt: Backtest, cid: str) -> dict[str, Any]:
         "inventory_path": _thin(st.inventory_path),
         "time_by_verdict_secs": {k: v / 1000 for k, v in sorted(st.verdict_ms.items()) if k},
         "quote_updates_per_min": money(Decimal(st.quote_orders) / minutes),
-        "rewards_band_secs": None,  # not computed yet (see README)
+        "rewards_band_secs": st.rewards_band_ms / 1000 if bt.rewards_on else None,
     }
 
 

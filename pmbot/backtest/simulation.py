@@ -23,7 +23,7 @@ from pmbot.venue.book import OrderBook
 from pmbot.venue.wire_market import LastTradeEvent, ParseError, parse_frame
 
 from . import strategy_io
-from .fill_model import ASK, BID, FillModel, SimFill, Trade
+from .fill_model import ASK, BID, FillModel, SimFill, Trade, yes_terms
 from .records import MarketMeta, Record
 from .replay_feed import ReplayFeed
 from .stats import EQUITY_STEP_MS, MarketStats
@@ -74,6 +74,7 @@ class Backtest:
         self._day = ""
         self._day_start = ZERO
         self.decisions = 0
+        self.rewards_on = params.quoting.rewards_max_spread > ZERO
         self.records = 0
         self.now_ms = 0
 
@@ -245,13 +246,27 @@ class Backtest:
         self.decisions += 1
         self._emit(decision, t)
 
+    def _in_rewards_band(self, cid: str, desired: tuple[DesiredOrder, ...]) -> bool:
+        """Both a bid and an ask wanted within ``rewards_max_spread`` of the mid (YES terms)."""
+        band = self.params.quoting.rewards_max_spread
+        mid = self._yes_mid(cid)
+        if band <= ZERO or mid is None or not desired:
+            return False
+        sides = set()
+        for d in desired:
+            side, px = yes_terms(d, self.metas[cid].info)
+            if abs(px - mid) <= band:
+                sides.add(side)
+        return len(sides) == 2
+
     def _emit(self, decision: Decision, t: int) -> None:
         if decision.cancel_all:
             for fm in self.models.values():
                 for oid in list(fm.orders):
                     fm.cancel(oid, t)
         for md in decision.markets:
-            self.stats[md.condition_id].on_verdict(t, str(md.verdict))
+            in_band = self._in_rewards_band(md.condition_id, md.desired)
+            self.stats[md.condition_id].on_verdict(t, str(md.verdict), in_band)
             fm = self.models[md.condition_id]
             for oid in md.cancel_ids:
                 fm.cancel(oid, t)

@@ -37,6 +37,8 @@ class MarketStats:
     verdict_ms: dict[str, int] = field(default_factory=dict)
     last_verdict: str = ""
     last_verdict_ms: int | None = None
+    last_in_band: bool = False
+    rewards_band_ms: int = 0
     first_ms: int | None = None
     last_ms: int | None = None
 
@@ -73,11 +75,14 @@ class MarketStats:
                 keep.append(p)
         self.pending = keep
 
-    def on_verdict(self, t_ms: int, verdict: str) -> None:
+    def on_verdict(self, t_ms: int, verdict: str, in_band: bool = False) -> None:
+        """The state until the next call: the verdict and whether both quotes sit in the band."""
         if self.last_verdict_ms is not None:
-            key = self.last_verdict
-            self.verdict_ms[key] = self.verdict_ms.get(key, 0) + t_ms - self.last_verdict_ms
-        self.last_verdict, self.last_verdict_ms = verdict, t_ms
+            key, span = self.last_verdict, t_ms - self.last_verdict_ms
+            self.verdict_ms[key] = self.verdict_ms.get(key, 0) + span
+            if self.last_in_band:
+                self.rewards_band_ms += span
+        self.last_verdict, self.last_verdict_ms, self.last_in_band = verdict, t_ms, in_band
 
     def close(self, t_ms: int) -> None:
-        self.on_verdict(t_ms, self.last_verdict)
+        self.on_verdict(t_ms, self.last_verdict, self.last_in_band)

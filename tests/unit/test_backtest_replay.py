@@ -174,3 +174,15 @@ def test_sweep_chooses_on_train_and_reports_held_out(tmp_path):
     assert D(chosen["train"]["score"]) == best
     assert result["chosen"] in text and "join-the-touch" in text and "edge (config)" in text
     assert records[0].t_ms < result["split_ms"] < records[-1].t_ms
+
+
+def test_rewards_band_time_is_reported_when_the_band_is_configured():
+    params = dataclasses.replace(
+        JOIN_TOUCH, quoting=dataclasses.replace(JOIN_TOUCH.quoting, rewards_max_spread=D("0.03"))
+    )
+    _bt, rep = _run(list(adapters.real_feed_records(REAL)), params)
+    (m,) = rep["markets"].values()
+    quoting = m["time_by_verdict_secs"].get("quoting", 0)
+    assert 0 < m["rewards_band_secs"] <= quoting
+    _bt, rep = _run(list(adapters.real_feed_records(REAL)))
+    assert next(iter(rep["markets"].values()))["rewards_band_secs"] is None
