@@ -145,8 +145,9 @@ class FillModel:
             credits[key] = (credits.get(key, (ZERO, 0))[0] + tr.size, t_ms)
             for so in self._resting():
                 fills.extend(self._on_trade(so, tr, t_ms))
+        before = dict(credits)  # every order at a level sees the same trade credit
         for so in self._resting():
-            fills.extend(self._on_level(so, book, t_ms))
+            fills.extend(self._on_level(so, book, t_ms, before))
         return fills
 
     # ------------------------------------------------------------------ internals
@@ -214,7 +215,7 @@ class FillModel:
             return self._fill(so, so.remaining, t_ms)  # traded through our price
         return []
 
-    def _on_level(self, so: SimOrder, book: OrderBook, t_ms: int) -> list[SimFill]:
+    def _on_level(self, so: SimOrder, book: OrderBook, t_ms: int, credits: dict) -> list[SimFill]:
         if so.order_id not in self.orders:
             return []
         opposite = book.best_ask if so.book_side is BID else book.best_bid
@@ -223,11 +224,12 @@ class FillModel:
         now = book.size_at(so.book_side, so.yes_price)
         gone = so.level_seen - now
         key = (so.book_side, so.yes_price)
-        credit = self._traded.get(key)
+        credit = credits.get(key)
         if gone > ZERO and credit is not None:  # the part a replayed trade explains is no cancel
             explained = min(gone, credit[0])
             gone -= explained
-            self._traded[key] = (credit[0] - explained, credit[1])
+            left = self._traded.get(key, credit)[0]
+            self._traded[key] = (min(left, credit[0] - explained), credit[1])
         pro_rata = self.queue_mode == "pro_rata" and so.level_seen > ZERO
         if gone > ZERO and so.queue_ahead > ZERO and pro_rata:  # cancels by others
             so.queue_ahead -= gone * so.queue_ahead / so.level_seen

@@ -95,6 +95,9 @@ class Backtest:
             book = self._yes_book(cid)
             if book is not None and fm.orders:
                 self._apply_fills(fm.advance(t, book))
+        for cid, st in self.stats.items():
+            if st.pending:  # markouts whose horizon passed before this event: the mid until now
+                st.on_mid(t, self._yes_mid(cid), before_event=True)
         updates = self.feed.apply(rec)
         trades = self._trades(rec) if "last_trade_price" in rec.text else {}
         touched = {self.by_token[u.token_id].condition_id for u in updates} | set(trades)

@@ -56,16 +56,21 @@ class MarketStats:
         self.inventory_path.append((t_ms, net_yes))
         self.peak_abs_inventory = max(self.peak_abs_inventory, abs(net_yes))
 
-    def on_mid(self, t_ms: int, yes_mid: Decimal | None) -> None:
-        """Markouts: each fill measured against the mid at +1 s, +10 s, +60 s (its own token)."""
-        if self.first_ms is None:
-            self.first_ms = t_ms
-        self.last_ms = t_ms
+    def on_mid(self, t_ms: int, yes_mid: Decimal | None, *, before_event: bool = False) -> None:
+        """Markouts: each fill measured against the mid at +1 s, +10 s, +60 s (its own token).
+
+        Called with ``before_event`` and the mid that held until now for horizons that passed
+        strictly before ``t_ms``, then after the event for those falling exactly on it."""
+        if not before_event:
+            if self.first_ms is None:
+                self.first_ms = t_ms
+            self.last_ms = t_ms
         if yes_mid is None or not self.pending:
             return
+        due = t_ms - 1 if before_event else t_ms
         keep = []
         for p in self.pending:
-            while p.next_h < len(HORIZONS_MS) and t_ms >= p.t_ms + HORIZONS_MS[p.next_h]:
+            while p.next_h < len(HORIZONS_MS) and due >= p.t_ms + HORIZONS_MS[p.next_h]:
                 mid = yes_mid if p.yes_token else 1 - yes_mid
                 sign = 1 if p.side is Side.BUY else -1
                 self.markout_sum[p.next_h] += sign * (mid - p.price) * p.size

@@ -141,3 +141,15 @@ def test_taker_walks_depth_and_pays_the_fee_fok_all_or_nothing():
     fok = DesiredOrder("0xc", "YES", Side.BUY, D("0.53"), D("25"), False, OrderType.FOK, "arb")
     fm.place("t2", fok, 1)
     assert fm.advance(1, b) == [] and fm.rejected == 1
+
+
+def test_two_orders_at_one_level_both_see_the_trade_credit():
+    fm = FillModel(M)
+    b = book([("0.50", "100")], [("0.52", "80")])
+    fm.place("o1", bid(), 0)
+    fm.place("o2", bid("0.50", "5", token="NO", side=Side.SELL), 0)  # SELL NO 0.50 = YES bid 0.50
+    fm.advance(0, b)
+    fm.on_book(10, b, [Trade(D("0.50"), D("30"), BID)])
+    b.set_level(Side.BUY, D("0.50"), D("70"))
+    fm.on_book(11, b, [])
+    assert fm.orders["o1"].queue_ahead == 70 and fm.orders["o2"].queue_ahead == 70

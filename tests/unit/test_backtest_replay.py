@@ -83,7 +83,7 @@ def _no_book(t):
 
 def test_a_scripted_market_fills_through_the_queue_and_marks_out():
     """Join-the-touch bid at 0.50 behind 100; 130 trade there: 30 past the queue, the order's 10
-    fill; the mid then rises to 0.52: +0.02/share markouts, +0.2 unrealized."""
+    fill; the mid is 0.505 at +60 s and 0.52 at the end: +0.2 unrealized."""
     trade = {
         "event_type": "last_trade_price",
         "market": "0xm",
@@ -107,7 +107,8 @@ def test_a_scripted_market_fills_through_the_queue_and_marks_out():
     bt, rep = _run(records, params, settings)
     (m,) = rep["markets"].values()
     assert m["maker_fills"] >= 1 and D(m["filled_size"]) == 10
-    assert D(m["markouts"]["60s"]["per_share"]) == D("0.02")  # mid 0.52 vs bought at 0.50
+    # at +60 s (t=62 s) the mid was still 0.505 (0.49/0.52); the move to 0.52 came at t=70 s
+    assert D(m["markouts"]["60s"]["per_share"]) == D("0.005")
     assert D(rep["total"]["pnl"]["unrealized"]) == D("0.2")
 
 
