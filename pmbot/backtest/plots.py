@@ -13,8 +13,9 @@ def write_plots(report: dict, out_dir: str) -> list[str]:
 
     paths = []
     eq = report["equity_curve"]
+    t0 = eq[0][0] if eq else 0
     fig, ax = plt.subplots(figsize=(9, 3.5))
-    ax.plot([(t - eq[0][0]) / 60_000 for t, _ in eq], [float(v) for _, v in eq])
+    ax.plot([(t - t0) / 60_000 for t, _ in eq], [float(v) for _, v in eq])
     ax.set(title="Equity (marked P&L, USD)", xlabel="minutes")
     paths.append(_save(fig, out_dir, "equity.png"))
     fig, ax = plt.subplots(figsize=(9, 3.5))
@@ -22,12 +23,12 @@ def write_plots(report: dict, out_dir: str) -> list[str]:
         pts = m["inventory_path"]
         if pts:
             ax.step(
-                [t / 60_000 for t, _ in pts],
+                [(t - t0) / 60_000 for t, _ in pts],
                 [float(v) for _, v in pts],
                 where="post",
                 label=(m["slug"] or cid)[:24],
             )
-    ax.set(title="Net YES inventory (shares)", xlabel="minutes (unix)")
+    ax.set(title="Net YES inventory (shares)", xlabel="minutes")
     paths.append(_save(fig, out_dir, "inventory.png"))
     fig, ax = plt.subplots(figsize=(5, 3.5))
     mk = report["total"]["markouts"]
