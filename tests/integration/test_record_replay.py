@@ -4,6 +4,7 @@ event must be the ones the live run had."""
 
 from __future__ import annotations
 
+import os
 import queue
 import random
 import threading
@@ -95,3 +96,41 @@ def test_replayed_books_equal_the_live_books_at_every_event(tmp_path):
     assert len(live) > 1000
     assert replayed == live
     assert replay.events_applied == feed.events_applied
+
+
+def test_the_bot_records_with_feed_record_dir_and_the_recording_replays(tmp_path):
+    """The whole bot (runner hook, writer thread, metrics) against the simulator, as processes."""
+    from pmbot.backtest.records import infer_markets
+    from pmbot.backtest.run import run_backtest
+    from pmbot.backtest.simulation import SimSettings
+    from pmbot.strategy.params import StrategyParams
+    from tests.integration.botproc import BotProcess, SimProcess, wait_for
+
+    rec_dir = tmp_path / "recording"
+    sim = SimProcess()
+    try:
+        bot = BotProcess(sim, tmp_path, extra={"feed": {"record_dir": str(rec_dir)}})
+        try:
+            wait_for(
+                lambda: (bot.metric("pmbot_feed_record_lines_total") or 0) >= 300,
+                timeout=90,
+                what="300 recorded lines",
+            )
+            assert bot.metric("pmbot_feed_record_errors_total") == 0
+        finally:
+            assert bot.terminate() == 0
+    finally:
+        sim.stop()
+
+    stats = ReadStats()
+    records = list(read_recording([str(rec_dir)], stats))
+    assert len(records) >= 300 and stats.bad_lines == 0 and stats.truncated_files == 0
+    assert all(os.path.basename(f).startswith("market-") for f in stats.files)
+    metas = infer_markets(records)
+    assert metas
+    bt, report = run_backtest(
+        metas, iter(records), StrategyParams(), SimSettings(), inputs={}, trades_inferred=False
+    )
+    assert report["replay"]["book_events"] > 100 and bt.decisions > 0
+    live = [u for u in bt.updates.values() if u.live]
+    assert live, "the replayed books went live"
