@@ -14,8 +14,9 @@ at p, a SELL YES at p an ask at p, a BUY NO at q an ask at 1 - q, a SELL NO at q
 * **Trade through.** A trade at a worse price than the order (a taker sold below our bid), or the
   opposite side of the book reaching our price, fills the whole remaining order at its price.
 * **Takers** (``post_only=False``: arbitrage legs, FOK/FAK) take the replayed depth up to their
-  limit when they arrive, paying the venue's fee ``shares * rate * p * (1 - p)`` (5 decimals); FOK
-  fills entirely or not at all, FAK/GTC take what is there (the rest is dropped, no resting taker).
+  limit when they arrive, paying the venue's fee ``shares * rate * p * (1 - p)`` (5 decimals), with
+  the market-order rules: a BUY spends ``size * limit`` pUSD (so better levels return more shares),
+  FOK fills entirely or not at all, FAK takes what is there (the rest is dropped).
 """
 
 from __future__ import annotations
@@ -23,12 +24,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pmbot.model import ONE, ZERO, MarketInfo, OrderType, Side
+from pmbot.model import ONE, ZERO, MarketInfo, OrderType, Side, round_down
 from pmbot.strategy.views import DesiredOrder
 from pmbot.trading.fills import round_fee, taker_fee
 from pmbot.venue.book import OrderBook
 
 BID, ASK = Side.BUY, Side.SELL  # the YES-book side an order rests on
+CENT = Decimal("0.01")  # market BUY amounts (pUSD) have 2 decimals
+SHARE_STEP = Decimal("0.0001")  # ... and their share amounts 4 (protocol section 10.1)
 TRADE_CREDIT_MS = 1000  # a trade explains the level's shrinking for this long
 
 
@@ -171,28 +174,43 @@ class FillModel:
         return []
 
     def _take(self, so: SimOrder, t_ms: int, book: OrderBook) -> list[SimFill]:
-        """Walk the opposite side up to the limit (YES terms), then report in the order's terms."""
-        levels = book.levels(ASK if so.book_side is BID else BID)
-        got: list[tuple[Decimal, Decimal]] = []
-        left = so.remaining
-        for px, size in levels:
-            if left <= ZERO or not _better_or_equal(so.book_side, so.yes_price, px):
+        """Walk the opposite side up to the limit, with the venue's market-order rules: a BUY
+        spends its pUSD amount (size x limit, 2 decimals; shares to 4 decimals), so better levels
+        give more shares; a SELL sells its shares. FOK: all or nothing; FAK: what is there."""
+        o = so.order
+        yes_token = o.token_id == self.market.yes_token
+        buy = o.side is Side.BUY
+        budget = round_down(o.size * o.price, CENT)  # pUSD a BUY may spend
+        left = so.remaining  # shares a SELL may sell
+        got: list[tuple[Decimal, Decimal]] = []  # (own-terms price, shares)
+        for px, size in book.levels(ASK if so.book_side is BID else BID):
+            if not _better_or_equal(so.book_side, so.yes_price, px):
                 break
-            take = min(left, size)
-            got.append((px, take))
+            own = px if yes_token else ONE - px
+            want = round_down(budget / own, SHARE_STEP) if buy else left
+            take = min(size, want)
+            if take <= ZERO:
+                break
+            got.append((own, take))
+            budget -= take * own
             left -= take
-        if not got or (so.order.order_type is OrderType.FOK and left > ZERO):
+        complete = budget < CENT if buy else left <= ZERO
+        if not got or (o.order_type is OrderType.FOK and not complete):
             self.rejected += 1
             return []
-        yes_token = so.order.token_id == self.market.yes_token
-        fills = []
-        for px, size in got:
-            own_px = px if yes_token else ONE - px
-            fee = round_fee(taker_fee(size, own_px, self.market.fee_rate))
-            fills.append(
-                SimFill(so.order_id, so.order, t_ms, own_px, size, fee, False, own_px * size)
+        return [
+            SimFill(
+                so.order_id,
+                o,
+                t_ms,
+                own,
+                size,
+                round_fee(taker_fee(size, own, self.market.fee_rate)),
+                False,
+                own * size,
             )
-        return fills
+            for own, size in got
+        ]
 
     def _fill(self, so: SimOrder, size: Decimal, t_ms: int) -> list[SimFill]:
         size = min(size, so.remaining)

@@ -133,9 +133,10 @@ def test_taker_walks_depth_and_pays_the_fee_fok_all_or_nothing():
     fak = DesiredOrder("0xc", "YES", Side.BUY, D("0.53"), D("15"), False, OrderType.FAK, "arb")
     fm.place("t1", fak, 0)
     fills = fm.advance(0, b)
+    # a market BUY spends 15 x 0.53 = 7.95 pUSD: 10 at 0.52 (5.20), then 2.75 / 0.53 = 5.1886
     assert [(f.price, f.size, f.is_maker) for f in fills] == [
         (D("0.52"), D(10), False),
-        (D("0.53"), D(5), False),
+        (D("0.53"), D("5.1886"), False),
     ]
     assert fills[0].fee == (D(10) * D("0.07") * D("0.52") * D("0.48")).quantize(D("0.00001"))
     fok = DesiredOrder("0xc", "YES", Side.BUY, D("0.53"), D("25"), False, OrderType.FOK, "arb")
@@ -153,3 +154,15 @@ def test_two_orders_at_one_level_both_see_the_trade_credit():
     b.set_level(Side.BUY, D("0.50"), D("70"))
     fm.on_book(11, b, [])
     assert fm.orders["o1"].queue_ahead == 70 and fm.orders["o2"].queue_ahead == 70
+
+
+def test_market_sell_of_no_walks_the_yes_asks_and_fak_with_nothing_is_rejected():
+    fm = FillModel(M)
+    b = book([("0.50", "100")], [("0.52", "10"), ("0.53", "10")])
+    sell_no = DesiredOrder("0xc", "NO", Side.SELL, D("0.47"), D("15"), False, OrderType.FAK, "x")
+    fm.place("t1", sell_no, 0)  # SELL NO at >= 0.47 == BUY YES at <= 0.53
+    fills = fm.advance(0, b)
+    assert [(f.price, f.size) for f in fills] == [(D("0.48"), D(10)), (D("0.47"), D(5))]
+    too_low = DesiredOrder("0xc", "YES", Side.BUY, D("0.40"), D("5"), False, OrderType.FAK, "x")
+    fm.place("t2", too_low, 1)
+    assert fm.advance(1, b) == [] and fm.rejected == 1
