@@ -99,6 +99,7 @@ class FillModel:
         self.orders: dict[str, SimOrder] = {}
         self.rejected = 0
         self.placed = 0
+        self.due_ms: int | None = None  # earliest pending arrival or cancel (None: nothing due)
         # traded size per YES level not yet seen leaving the book, with the trade's time
         self._traded: dict[tuple[Side, Decimal], tuple[Decimal, int]] = {}
 
@@ -106,15 +107,20 @@ class FillModel:
 
     def place(self, order_id: str, o: DesiredOrder, t_ms: int) -> None:
         side, px = yes_terms(o, self.market)
-        self.orders[order_id] = SimOrder(
-            order_id, o, side, px, o.size, t_ms + self.place_latency_ms
-        )
+        so = SimOrder(order_id, o, side, px, o.size, t_ms + self.place_latency_ms)
+        self.orders[order_id] = so
         self.placed += 1
+        self._due(so.active_at_ms)
 
     def cancel(self, order_id: str, t_ms: int) -> None:
         so = self.orders.get(order_id)
         if so is not None and so.cancel_at_ms is None:
             so.cancel_at_ms = t_ms + self.cancel_latency_ms
+            self._due(so.cancel_at_ms)
+
+    def _due(self, t_ms: int) -> None:
+        if self.due_ms is None or t_ms < self.due_ms:
+            self.due_ms = t_ms
 
     def next_due_ms(self) -> int | None:
         times = [o.active_at_ms for o in self.orders.values() if not o.live]
@@ -127,7 +133,7 @@ class FillModel:
         """Arrivals and cancels due by ``t_ms``, in time order (ties: arrivals first)."""
         fills: list[SimFill] = []
         while True:
-            due = self.next_due_ms()
+            due = self.due_ms = self.next_due_ms()
             if due is None or due > t_ms:
                 return fills
             for so in sorted(self.orders.values(), key=lambda o: o.order_id):

@@ -35,6 +35,7 @@ class SimSettings:
     place_latency_ms: int = 50
     cancel_latency_ms: int = 50
     depth: int = 5  # levels per side the strategy sees (as the live feed's default)
+    full_decide_ms: int = 1000  # every market re-decided at least this often (virtual time)
 
 
 class Backtest:
@@ -74,6 +75,7 @@ class Backtest:
         self._day = ""
         self._day_start = ZERO
         self.decisions = 0
+        self._next_full_ms = 0
         self.rewards_on = params.quoting.rewards_max_spread > ZERO
         self.records = 0
         self.now_ms = 0
@@ -92,9 +94,10 @@ class Backtest:
         if self._unsettled and t >= self._unsettled[0][0]:
             self._settle_due(t)
         for cid, fm in self.models.items():
-            book = self._yes_book(cid)
-            if book is not None and fm.orders:
-                self._apply_fills(fm.advance(t, book))
+            if fm.due_ms is not None and fm.due_ms <= t:
+                book = self._yes_book(cid)
+                if book is not None:
+                    self._apply_fills(fm.advance(t, book))
         for cid, st in self.stats.items():
             if st.pending:  # markouts whose horizon passed before this event: the mid until now
                 st.on_mid(t, self._yes_mid(cid), before_event=True)
@@ -114,7 +117,7 @@ class Backtest:
             self.stats[cid].on_mid(t, self._yes_mid(cid))
         self._sample_equity(t)
         if updates:
-            self._decide(t)
+            self._decide(t, touched)
 
     def finish(self) -> None:
         for st in self.stats.values():
@@ -223,15 +226,24 @@ class Backtest:
         self.equity.append((t, self.inventory.pnl(self._marks()).total))
         self._next_equity_ms = t + EQUITY_STEP_MS
 
-    def _decide(self, t: int) -> None:
+    def _decide(self, t: int, touched: set[str]) -> None:
+        """``decide()`` for the markets this event touched, and for every active market once per
+        ``full_decide_ms`` (time-based guards: stale books, end dates, cool-offs). Markets whose
+        book did not change would only repeat their previous decision in between."""
         now = t / 1000
+        active = self._active_markets(now)
+        if t >= self._next_full_ms:
+            self._next_full_ms = t + self.settings.full_decide_ms
+        else:
+            active = tuple(m for m in active if m.condition_id in touched)
+            if not active:
+                return
         marks = self._marks()
         day = strategy_io.trading_day(now)
         if day != self._day:
             pnl = self.inventory.pnl(marks)
             self._day, self._day_start = day, pnl.realized + pnl.unrealized
         orders = [so for fm in self.models.values() for so in fm.orders.values()]
-        active = self._active_markets(now)
         tokens = [t for m in active for t in (m.yes_token, m.no_token)]
         inp = strategy_io.strategy_input(
             now=now,
