@@ -42,7 +42,7 @@ def _thin(path: list[tuple[int, Decimal]]) -> list[list[Any]]:
 def _market(bt: Backtest, cid: str) -> dict[str, Any]:
     meta, st = bt.metas[cid], bt.stats[cid]
     inv = bt.market_inv[cid]
-    pnl = inv.pnl(bt._marks())
+    pnl = inv.pnl(bt.marks)
     minutes = Decimal(max(1, (st.last_ms or 0) - (st.first_ms or 0))) / 60_000
     fm = bt.models[cid]
     return {
@@ -88,7 +88,7 @@ def _markouts(st: MarketStats) -> dict[str, Any]:
 
 def build_report(bt: Backtest, *, inputs: dict[str, Any], trades_inferred: bool) -> dict:
     markets = {cid: _market(bt, cid) for cid in sorted(bt.metas)}
-    pnl = bt.inventory.pnl(bt._marks())
+    pnl = bt.inventory.pnl(bt.marks)
     settled = [_settlement(bt.market_inv[c], bt.metas[c]) for c in sorted(bt.metas)]
     known = [s for s in settled if s is not None]
     total_markouts = MarketStats()

@@ -14,13 +14,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pmbot.model import ZERO, Fill, MarketInfo, MarketUpdate, Side, TradeStatus
+from pmbot.model import ONE, ZERO, Fill, MarketInfo, MarketUpdate, Side, TradeStatus
 from pmbot.strategy.decide import Decision, StrategyMemory, decide
 from pmbot.strategy.params import StrategyParams
 from pmbot.strategy.views import DesiredOrder
 from pmbot.trading.inventory import Inventory
 from pmbot.venue.book import OrderBook
-from pmbot.venue.wire_market import LastTradeEvent, ParseError, parse_frame
+from pmbot.venue.wire_market import (
+    LastTradeEvent,
+    MarketResolvedEvent,
+    ParseError,
+    parse_frame,
+)
 
 from . import strategy_io
 from .fill_model import ASK, BID, FillModel, SimFill, Trade, yes_terms
@@ -103,6 +108,8 @@ class Backtest:
                 st.on_mid(t, self._yes_mid(cid), before_event=True)
         updates = self.feed.apply(rec)
         trades = self._trades(rec) if "last_trade_price" in rec.text else {}
+        if "market_resolved" in rec.text:
+            self._resolutions(rec)
         touched = {self.by_token[u.token_id].condition_id for u in updates} | set(trades)
         for u in updates:
             self.updates[u.token_id] = u
@@ -144,6 +151,24 @@ class Backtest:
                     self._apply_fills(
                         [SimFill("settle", d, t, px, shares, ZERO, False, px * shares)]
                     )
+
+    def _resolutions(self, rec: Record) -> None:
+        """A replayed ``market_resolved`` names the winner: the market settles now."""
+        try:
+            events = parse_frame(rec.text, [])
+        except ParseError:
+            return
+        for ev in events:
+            if type(ev) is not MarketResolvedEvent or ev.market not in self.metas:
+                continue
+            info = self.metas[ev.market].info
+            if ev.winning_asset_id not in (info.yes_token, info.no_token):
+                continue
+            payout = ONE if ev.winning_asset_id == info.yes_token else ZERO
+            self.metas[ev.market] = MarketMeta(info, payout)
+            self._unsettled = [u for u in self._unsettled if u[1] != ev.market]
+            self._unsettled.insert(0, (rec.t_ms, ev.market))
+            self._settle_due(rec.t_ms)
 
     def _yes_book(self, cid: str) -> OrderBook | None:
         return self.feed.book(self.metas[cid].info.yes_token)
@@ -203,10 +228,6 @@ class Backtest:
                 st.on_fill(f.order_id, f.t_ms, yes, o.side, f.price, f.size, f.is_maker)
             st.on_inventory(f.t_ms, self.inventory.exposure(m, None).net_yes_shares)
 
-    def _marks(self) -> dict[str, Decimal]:
-        """The last two-sided mid of every token (a book that emptied keeps its last mark)."""
-        return self.marks
-
     def _active_markets(self, now: float) -> tuple[MarketInfo, ...]:
         """Markets with a recent book event or open orders: the others would only be re-evaluated
         as stale (nothing to cancel), which costs time and changes nothing."""
@@ -223,7 +244,7 @@ class Backtest:
             self._next_equity_ms = t
         if t < self._next_equity_ms and not force:
             return
-        self.equity.append((t, self.inventory.pnl(self._marks()).total))
+        self.equity.append((t, self.inventory.pnl(self.marks).total))
         self._next_equity_ms = t + EQUITY_STEP_MS
 
     def _decide(self, t: int, touched: set[str]) -> None:
@@ -238,7 +259,7 @@ class Backtest:
             active = tuple(m for m in active if m.condition_id in touched)
             if not active:
                 return
-        marks = self._marks()
+        marks = self.marks
         day = strategy_io.trading_day(now)
         if day != self._day:
             pnl = self.inventory.pnl(marks)

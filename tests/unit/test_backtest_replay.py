@@ -187,3 +187,37 @@ def test_rewards_band_time_is_reported_when_the_band_is_configured():
     assert 0 < m["rewards_band_secs"] <= quoting
     _bt, rep = _run(list(adapters.real_feed_records(REAL)))
     assert next(iter(rep["markets"].values()))["rewards_band_secs"] is None
+
+
+def test_a_replayed_market_resolved_settles_the_position():
+    trade = {
+        "event_type": "last_trade_price",
+        "market": "0xm",
+        "asset_id": "Y",
+        "price": "0.50",
+        "size": "130",
+        "side": "SELL",
+    }
+    resolved = {
+        "event_type": "market_resolved",
+        "market": "0xm",
+        "assets_ids": ["Y", "N"],
+        "winning_asset_id": "Y",
+        "winning_outcome": "Yes",
+    }
+    records = [
+        _book(0, [("0.50", "100")], [("0.52", "100")]),
+        _no_book(0),
+        _book(1_000, [("0.50", "100")], [("0.52", "101")]),
+        _frame(2_000, trade),
+        _book(2_000, [("0.49", "10")], [("0.52", "101")]),
+        _frame(3_000, resolved),
+    ]
+    params = dataclasses.replace(
+        JOIN_TOUCH, arbitrage=dataclasses.replace(JOIN_TOUCH.arbitrage, enabled=False)
+    )
+    bt, rep = _run(records, params)
+    (m,) = rep["markets"].values()
+    assert D(m["filled_size"]) == 10  # bought 10 YES at 0.50; YES won: +0.50 a share
+    assert D(m["pnl"]["realized"]) == D(5) and D(m["pnl"]["at_settlement"]) == D(5)
+    assert bt.inventory.shares("Y") == 0 and not bt.models["0xm"].orders
