@@ -183,9 +183,10 @@ class FeedRecorder:
             return
         try:
             fh.write(line)
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # e.g. ENOSPC: back off, then try a fresh file
             self._error("write", exc)
             self._drop(conn)
+            self._retry_at = time.monotonic() + _REOPEN_BACKOFF_SECS
             return
         self.written += 1
         if self._written_metric is not None:

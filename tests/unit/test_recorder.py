@@ -102,3 +102,33 @@ def test_line_codec_round_trips_any_frame_text(text):
     line = encode_line(T0, 3, "market-1", "ws", text)
     assert line.endswith("\n") and line.count("\n") == 1
     assert decode_line(line) == (T0, 3, "market-1", "ws", text)
+
+
+class _FullDisk:
+    def write(self, _text):
+        raise OSError(28, "No space left on device")
+
+    def flush(self):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_full_disk_is_counted_and_backs_off_without_raising(tmp_path, monkeypatch):
+    import pmbot.venue.recorder as recorder_mod
+
+    opened = []
+
+    def fake_open(path, *args, **kwargs):
+        opened.append(path)
+        return _FullDisk()
+
+    monkeypatch.setattr(recorder_mod.gzip, "open", fake_open)
+    rec = FeedRecorder(str(tmp_path), clock_ms=lambda: T0)
+    rec.start()
+    for _ in range(5):
+        rec.frame("market-1", "{}")  # never raises into the feed's thread
+    rec.close()
+    assert rec.errors["write"] == 1 and rec.errors["open"] == 4  # backing off after the failure
+    assert len(opened) == 1 and rec.written == 0
