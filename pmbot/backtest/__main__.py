@@ -12,6 +12,7 @@ printed) and, with ``--plots``, PNG plots (matplotlib, requirements-backtest.txt
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -20,8 +21,9 @@ from pmbot.config import load_config
 from pmbot.strategy.params import StrategyParams
 
 from . import adapters
+from .records import MarketMeta
 from .report import dumps, summary
-from .run import recording_source, run_backtest
+from .run import RecordSource, recording_source, run_backtest
 from .simulation import SimSettings
 
 
@@ -43,50 +45,31 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
-def main(argv: list[str] | None = None) -> int:
-    a = _args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    if a.convert_real_feed:
-        recs = list(adapters.real_feed_records(a.convert_real_feed))
-        n = adapters.write_recording(a.out, [], iter(recs))
-        os.remove(os.path.join(a.out, "markets.json"))  # inferred from the frames at replay
-        print(f"{n} records -> {a.out}")
-        return 0
-    cfg = load_config(a.config)
-    params = StrategyParams.from_sections(cfg.strategy, cfg.risk, cfg.arbitrage)
-    settings = SimSettings(a.queue, a.latency_ms, a.cancel_latency_ms)
+def _plain(obj: object) -> object:
+    if isinstance(obj, dict):
+        return {k: _plain(v) for k, v in obj.items()}
+    return obj if isinstance(obj, (bool, int, str)) or obj is None else str(obj)
+
+
+def _convert(a: argparse.Namespace) -> int:
+    recs = list(adapters.real_feed_records(a.convert_real_feed))
+    n = adapters.write_recording(a.out, [], iter(recs))
+    os.remove(os.path.join(a.out, "markets.json"))  # inferred from the frames at replay
+    print(f"{n} records -> {a.out}")
+    return 0
+
+
+def _data(a: argparse.Namespace) -> tuple[list[MarketMeta], RecordSource, bool]:
+    """(markets, a re-openable record stream, whether trades are inferred)."""
     if a.resolvedkit:
         metas, src = adapters.resolvedkit_records(adapters.resolvedkit_sample_dir())
         records = list(src)
-        source = lambda: iter(records)  # noqa: E731
-        inferred = True
-    elif a.data:
-        metas, source, _stats = recording_source(a.data)
-        inferred = False
-    else:
-        print("give --data PATH... or --resolvedkit", file=sys.stderr)
-        return 2
-    os.makedirs(a.out, exist_ok=True)
-    inputs = {
-        "data": "resolvedkit-sample"
-        if a.resolvedkit
-        else sorted(os.path.basename(p) for p in a.data),
-        "settings": {
-            "queue": a.queue,
-            "latency_ms": a.latency_ms,
-            "cancel_latency_ms": a.cancel_latency_ms,
-        },
-    }
-    if a.sweep:
-        from .sweep import run_sweep
+        return metas, lambda: iter(records), True
+    metas, source, _stats = recording_source(a.data)
+    return metas, source, False
 
-        text = run_sweep(metas, source, params, settings, a.train_fraction, inferred, a.out)
-        print(text, end="")
-        return 0
-    inputs["strategy"] = params.quoting.name
-    bt, report = run_backtest(
-        metas, source(), params, settings, inputs=inputs, trades_inferred=inferred
-    )
+
+def _write(a: argparse.Namespace, report: dict) -> None:
     with open(os.path.join(a.out, "report.json"), "w", encoding="utf-8") as fh:
         fh.write(dumps(report))
     text = summary(report)
@@ -97,6 +80,39 @@ def main(argv: list[str] | None = None) -> int:
         from .plots import write_plots
 
         write_plots(report, a.out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    a = _args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if a.convert_real_feed:
+        return _convert(a)
+    if not (a.resolvedkit or a.data):
+        print("give --data PATH... or --resolvedkit", file=sys.stderr)
+        return 2
+    cfg = load_config(a.config)
+    params = StrategyParams.from_sections(cfg.strategy, cfg.risk, cfg.arbitrage)
+    settings = SimSettings(a.queue, a.latency_ms, a.cancel_latency_ms)
+    metas, source, inferred = _data(a)
+    os.makedirs(a.out, exist_ok=True)
+    if a.sweep:
+        from .sweep import run_sweep
+
+        print(run_sweep(metas, source, params, settings, a.train_fraction, inferred, a.out), end="")
+        return 0
+    inputs = {
+        "data": "resolvedkit-sample" if a.resolvedkit else sorted(map(os.path.basename, a.data)),
+        "settings": {
+            "queue": a.queue,
+            "latency_ms": a.latency_ms,
+            "cancel_ms": a.cancel_latency_ms,
+        },
+        "params": _plain(dataclasses.asdict(params)),  # what produced this report
+    }
+    _bt, report = run_backtest(
+        metas, source(), params, settings, inputs=inputs, trades_inferred=inferred
+    )
+    _write(a, report)
     return 0
 
 
