@@ -148,6 +148,7 @@ class FeedConfig:
     spot_check_tokens: int = _f(3, **_rng(0))
     positions_reconcile_secs: Decimal = _f(Decimal(30), **_rng(0, lo_open=True))
     settlement_lag_secs: Decimal = _f(Decimal(60), **_rng(0))
+    record_dir: str = ""  # "" = off; else the market channel is recorded there (venue/recorder.py)
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +323,9 @@ def _validate(cfg: Config) -> None:
         url = getattr(cfg.venue, name)
         if not url.startswith(("ws://", "wss://")):
             raise ConfigError(f"venue.{name}", f"must be a ws(s) URL; got {url!r}")
+    rec = cfg.feed.record_dir
+    if rec and os.path.exists(rec) and not os.path.isdir(rec):
+        raise ConfigError("feed.record_dir", f"is not a directory: {cfg.feed.record_dir!r}")
     if not cfg.wallet.private_key_env and not cfg.wallet.private_key_file:
         raise ConfigError(
             "wallet.private_key_env", "give an environment variable name or wallet.private_key_file"

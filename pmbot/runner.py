@@ -264,6 +264,13 @@ class BotRunner:
             self.feed_stop,
             metrics,
         )
+        if cfg.feed.record_dir:  # every market-channel frame to rotating gzip JSON lines
+            from pmbot.venue.recorder import FeedRecorder
+
+            recorder = FeedRecorder(cfg.feed.record_dir, metrics=metrics)
+            recorder.start()
+            self.market_feed.recorder = recorder
+            self._started.append(("feed recorder", recorder.close))  # closed after the feeds
         engine.start()
         for part in (self.market_feed, self.user_feed, self.positions_poller):
             part.start()

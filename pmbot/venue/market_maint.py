@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from pmbot.venue.book import OrderBook
 from pmbot.venue.market_state import (
@@ -41,6 +42,12 @@ class MaintSettings:
     spot_check_tokens: int
     snapshot_timeout_secs: float
     depth: int
+
+
+class BookRecorder(Protocol):
+    """The feed recorder's side for REST books (pmbot.venue.recorder.FeedRecorder)."""
+
+    def rest_book(self, ev: BookEvent) -> None: ...
 
 
 class FeedMaintenance:
@@ -70,6 +77,7 @@ class FeedMaintenance:
         self._running = running
         self._count_lock = threading.Lock()  # guards the shards' ``reported``
         self.queue: queue.Queue[tuple[str, str]] = queue.Queue()
+        self.recorder: BookRecorder | None = None  # feed.record_dir: REST books applied on resync
 
     def run(self) -> None:
         spot = self._cfg.spot_check_secs
@@ -144,6 +152,8 @@ class FeedMaintenance:
             st.live = True
             st.reason = ""
             update = make_update(st, self._cfg.depth, self._clock_ns())
+            if self.recorder is not None:  # in order with the frames applied under this lock
+                self.recorder.rest_book(snap)
         self._counters.add_kind("resyncs", reason)
         if self._metrics is not None:
             self._metrics.feed_resyncs_total.labels(reason=reason).inc()

@@ -39,11 +39,12 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from pmbot.model import FeedStatus, MarketInfo
 from pmbot.venue.book import OrderBook
 from pmbot.venue.market_apply import Batch, apply_events
-from pmbot.venue.market_maint import FeedMaintenance, MaintSettings
+from pmbot.venue.market_maint import BookRecorder, FeedMaintenance, MaintSettings
 from pmbot.venue.market_state import (
     AWAITING,
     DISCONNECTED,
@@ -73,6 +74,12 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+class FrameRecorder(BookRecorder, Protocol):
+    """The feed recorder (pmbot.venue.recorder.FeedRecorder): frames and REST books."""
+
+    def frame(self, connection: str, text: str) -> None: ...
 
 
 class MarketFeed:
@@ -131,6 +138,17 @@ class MarketFeed:
             running=lambda: not (self._closed.is_set() or self._stop.is_set()),
         )
         self._reg.place(list(markets), shard_size, clock_ns())
+        self._recorder: FrameRecorder | None = None
+
+    @property
+    def recorder(self) -> FrameRecorder | None:
+        """``feed.record_dir``: every frame as received, and the REST books applied on resync."""
+        return self._recorder
+
+    @recorder.setter
+    def recorder(self, recorder: FrameRecorder | None) -> None:
+        self._recorder = recorder
+        self._maint.recorder = recorder
 
     # ------------------------------------------------------------------ counters (tests, bench)
 
@@ -329,6 +347,8 @@ class MarketFeed:
         """Hot path: parse one frame, apply it under the shard lock, emit updates after. The frame
         count goes to the metric from the maintenance thread, not a locked inc per frame."""
         shard.received += 1
+        if self._recorder is not None:  # a queue put: the recorder's thread does the writing
+            self._recorder.frame(shard.name, text)
         errors: list[ParseError] = []
         try:
             events = parse_frame(text, errors)
