@@ -71,7 +71,7 @@ def _age(secs: float) -> str:
     secs = int(secs)
     if secs < 120:
         return f"{secs}s"
-    if secs < 7200:
+    if secs < 3600:
         return f"{secs // 60}m"
     return f"{secs // 3600}h{(secs % 3600) // 60:02d}m"
 
