@@ -33,6 +33,7 @@ from pmbot.control.protocol import (
 log = logging.getLogger(__name__)
 
 _UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
+_DRAIN_BYTES = 1 << 20
 
 
 class ControlHandler(Protocol):
@@ -189,3 +190,12 @@ class ControlServer:
     def _answer(self, conn: socket.socket, answer: ControlAnswer) -> None:
         conn.settimeout(self.read_timeout_secs)
         conn.sendall(encode_answer(answer))
+        # Closing with unread input makes the kernel reset the connection and the client could
+        # lose the answer (an oversized request): finish sending, then discard a bounded rest.
+        conn.shutdown(socket.SHUT_WR)
+        left = _DRAIN_BYTES
+        try:
+            while left > 0 and (chunk := conn.recv(min(left, 65536))):
+                left -= len(chunk)
+        except (TimeoutError, OSError):
+            pass
