@@ -6,8 +6,10 @@ deadline. The strategy thread answers with ``reply.put_nowait`` (the queue holds
 answer, so answering never blocks it, even after the asker gave up).
 
 Reload does its slow and fallible parts here, outside the strategy thread: reading and validating
-the file, and resolving added markets (slugs go through Gamma). Only a whole, valid change reaches
-the strategy thread, as a ``ReloadApply``.
+the file, resolving added markets (slugs go through Gamma) and the feed subscriptions. Only a whole,
+valid change reaches the strategy thread, as a ``ReloadApply``. Order: subscribe the added markets'
+feeds, let the strategy thread apply (it cancels the removed markets' quotes and stops deciding for
+them), then unsubscribe the removed markets' feeds.
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from pmbot.config import Config, MarketRef
 from pmbot.control.protocol import Command, ControlAnswer, ControlRequest, Peer
@@ -30,13 +32,22 @@ log = logging.getLogger(__name__)
 MarketResolver = Callable[[tuple[MarketRef, ...]], tuple[MarketInfo, ...]]
 
 
+class FeedControl(Protocol):
+    """The market feed's dynamic subscriptions (``pmbot.venue.market_ws.MarketFeed``)."""
+
+    def add_markets(self, markets: Iterable[MarketInfo]) -> None: ...
+
+    def remove_markets(self, markets: Iterable[MarketInfo]) -> None: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ReloadApply:
-    """A validated reload for the strategy thread: new parameters, and the markets to add
-    (already resolved) and remove (as configured; see ``ref_matches``)."""
+    """A validated reload for the strategy thread: the new config (parameters), the markets to add
+    (resolved, feeds already subscribed) and to remove (feeds dropped after the strategy let go)."""
 
     plan: ReloadPlan
     added: tuple[MarketInfo, ...]
+    removed: tuple[MarketInfo, ...] = ()
 
     @property
     def config(self) -> Config:
@@ -81,12 +92,16 @@ class QueuedBotControl:
         config_path: str,
         loaded_config: Config,
         mode_override: str | None = None,
+        markets: tuple[MarketInfo, ...] = (),
         resolve_markets: MarketResolver = _no_resolver,
+        feeds: FeedControl | None = None,
         deadline_secs: float = 10.0,
     ) -> None:
         self._inbound = inbound
         self._path = config_path
         self._config = loaded_config
+        self._markets = markets  # the quoted markets as resolved at start-up, kept up to date
+        self._feeds = feeds
         self._mode_override = mode_override
         self._resolve = resolve_markets
         self._deadline = deadline_secs
@@ -118,12 +133,26 @@ class QueuedBotControl:
                 why = f"cannot resolve the added markets, nothing changed: {exc}"
                 log.error("reload by %s: %s", who, why)
                 return ControlAnswer(False, why, data)
-            request = ControlRequest(Command.RELOAD)
-            change = ReloadApply(plan, added)
-            answer = self._ask(OperatorCommand(request, who, queue.Queue(maxsize=1), change))
-            if answer.ok:
-                self._config = change.config
-            return ControlAnswer(answer.ok, answer.message, {**data, **answer.data})
+            removed = tuple(
+                m for m in self._markets if any(ref_matches(r, m) for r in plan.markets_removed)
+            )
+            change = ReloadApply(plan, added, removed)
+            return self._apply(change, who, data)
+
+    def _apply(self, change: ReloadApply, who: str, data: dict[str, Any]) -> ControlAnswer:
+        if self._feeds is not None and change.added:
+            self._feeds.add_markets(change.added)
+        request = ControlRequest(Command.RELOAD)
+        answer = self._ask(OperatorCommand(request, who, queue.Queue(maxsize=1), change))
+        if not answer.ok:
+            return ControlAnswer(False, answer.message, {**data, **answer.data})
+        self._config = change.config
+        gone = {m.condition_id for m in change.removed}
+        self._markets = tuple(m for m in self._markets if m.condition_id not in gone)
+        self._markets += change.added
+        if self._feeds is not None and change.removed:
+            self._feeds.remove_markets(change.removed)
+        return ControlAnswer(True, answer.message, {**data, **answer.data})
 
     def _ask(self, command: OperatorCommand) -> ControlAnswer:
         self._inbound.put(command)

@@ -154,3 +154,51 @@ def test_a_late_second_answer_never_blocks_the_strategy_thread() -> None:
     cmd.answer(ControlAnswer(True, "first"))
     cmd.answer(ControlAnswer(True, "second"))  # returns instead of blocking
     assert cmd.reply.get_nowait().message == "first"
+
+
+class RecordingFeed:
+    def __init__(self, log: list[tuple]) -> None:
+        self.log = log
+
+    def add_markets(self, markets: Any) -> None:
+        self.log.append(("subscribe", tuple(m.slug for m in markets)))
+
+    def remove_markets(self, markets: Any) -> None:
+        self.log.append(("unsubscribe", tuple(m.slug for m in markets)))
+
+
+def test_feeds_subscribe_before_and_unsubscribe_after_the_strategy_applies(
+    strategy: StrategyThread, tmp_path: Path
+) -> None:
+    hail = MarketInfo(condition_id="0xhail", yes_token="Y9", no_token="N9", slug="hail")
+    gamma = {"hail": hail, "rain": RAIN}
+    path = config_file(tmp_path, markets=[{"slug": "hail"}])
+    ctl = control(
+        strategy.inbound,
+        path,
+        markets=(RAIN,),
+        resolve_markets=lambda refs: tuple(gamma[r.slug] for r in refs),
+        feeds=RecordingFeed(strategy.log),
+    )
+    ans = ctl.reload("SIGHUP")
+    assert ans.ok, ans.message
+    assert [e[0] for e in strategy.log] == ["subscribe", "reload", "unsubscribe"]
+    assert strategy.log[0] == ("subscribe", ("hail",))
+    assert strategy.log[2] == ("unsubscribe", ("rain",))
+    change = strategy.log[1][1]
+    assert change.added == (hail,) and change.removed == (RAIN,)
+    # The next reload knows the new set: going back removes hail and adds rain.
+    path = config_file(tmp_path, markets=[{"slug": "rain"}])
+    assert ctl.reload("SIGHUP").ok
+    assert strategy.log[-1] == ("unsubscribe", ("hail",))
+
+
+def test_no_feed_change_when_the_strategy_does_not_answer(tmp_path: Path) -> None:
+    log: list[tuple] = []
+    inbound: queue.Queue[Any] = queue.Queue()
+    path = config_file(tmp_path, markets=[])
+    ctl = control(inbound, path, markets=(RAIN,), feeds=RecordingFeed(log), deadline_secs=0.05)
+    ans = ctl.reload("SIGHUP")
+    assert not ans.ok and "did not answer" in ans.message
+    assert log == []  # rain stays subscribed: the strategy may still be quoting it
+    assert ctl.config.markets == (MarketRef(slug="rain"),)
