@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import time
 
+from pmbot.control.paths import addressable
 from pmbot.control.protocol import (
     MAX_ANSWER_BYTES,
     ControlAnswer,
@@ -43,7 +44,8 @@ def send_request(path: str, request: ControlRequest, timeout_secs: float = 30.0)
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
         sock.settimeout(timeout_secs)
         try:
-            sock.connect(path)
+            with addressable(path) as where:
+                sock.connect(where)
         except (FileNotFoundError, ConnectionRefusedError) as exc:
             raise BotNotRunning(f"no bot listens on {path} ({exc.strerror})") from None
         sock.sendall(encode_request(request))

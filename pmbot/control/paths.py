@@ -8,8 +8,10 @@ state directory; with several it asks for ``--funder``.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
+from collections.abc import Iterator
 
 PREFIX = "pmbot-"
 SUFFIX = ".sock"
@@ -29,12 +31,22 @@ def socket_path(state_dir: str, funder: str) -> str:
     return os.path.join(state_dir, f"{PREFIX}{funder.lower()}{SUFFIX}")
 
 
-def check_length(path: str) -> None:
-    if len(os.fsencode(path)) > MAX_PATH_BYTES:
-        raise ValueError(
-            f"control socket path is {len(os.fsencode(path))} bytes, over the "
-            f"{MAX_PATH_BYTES} a Unix socket allows: use a shorter state_dir ({path})"
-        )
+@contextlib.contextmanager
+def addressable(path: str) -> Iterator[str]:
+    """``path`` in a form ``bind``/``connect`` accept. A deep state directory can make the path
+    longer than ``sun_path`` holds; then the directory is reached through an open descriptor
+    (``/proc/self/fd/N/name``, resolved by the kernel like any path), held open meanwhile."""
+    if len(os.fsencode(path)) <= MAX_PATH_BYTES:
+        yield path
+        return
+    fd = os.open(os.path.dirname(path) or ".", os.O_PATH | os.O_DIRECTORY)
+    try:
+        short = f"/proc/self/fd/{fd}/{os.path.basename(path)}"
+        if len(os.fsencode(short)) > MAX_PATH_BYTES:
+            raise ValueError(f"control socket name too long: {os.path.basename(path)}")
+        yield short
+    finally:
+        os.close(fd)
 
 
 def find_socket(state_dir: str, funder: str = "") -> str:

@@ -19,7 +19,7 @@ import threading
 import time
 from typing import Protocol
 
-from pmbot.control.paths import check_length
+from pmbot.control.paths import addressable
 from pmbot.control.protocol import (
     MAX_REQUEST_BYTES,
     ControlAnswer,
@@ -82,7 +82,6 @@ class ControlServer:
         own_uid: int | None = None,
         read_timeout_secs: float = 2.0,
     ) -> None:
-        check_length(path)
         self.path = path
         self.handler = handler
         self.own_uid = os.geteuid() if own_uid is None else own_uid
@@ -104,7 +103,8 @@ class ControlServer:
         self._remove_stale()
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
-            sock.bind(self.path)
+            with addressable(self.path) as where:
+                sock.bind(where)
             # The 0700 state directory already keeps others out during the instant before chmod.
             os.chmod(self.path, 0o600)
             sock.listen(8)
