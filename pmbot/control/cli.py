@@ -44,13 +44,26 @@ def _parser(default_config: str) -> argparse.ArgumentParser:
     p.add_argument("--socket", default="", help="control socket path (overrides the config)")
     p.add_argument("--json", action="store_true", help="print the raw JSON answer")
     p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the answer")
+    # --json also after the command (`ctl status --json`); SUPPRESS keeps the top-level value.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", default=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("status", help="per-market verdicts, quotes, inventory, P&L, feed age")
+    sub.add_parser(
+        "status", parents=[common], help="per-market verdicts, quotes, inventory, P&L, feed age"
+    )
     for name, what in (("pause", "stop quoting"), ("resume", "quote again")):
-        sp = sub.add_parser(name, help=f"{what}: one market (slug or condition id) or all")
+        sp = sub.add_parser(
+            name, parents=[common], help=f"{what}: one market (slug or condition id) or all"
+        )
         sp.add_argument("market", nargs="?", default="", metavar="MARKET")
-    sub.add_parser("cancel-all", help="cancel every order now (quoting resumes unless paused)")
-    fl = sub.add_parser("flatten", help="pause MARKET, cancel its quotes, sell its inventory")
+    sub.add_parser(
+        "cancel-all",
+        parents=[common],
+        help="cancel every order now (quoting resumes unless paused)",
+    )
+    fl = sub.add_parser(
+        "flatten", parents=[common], help="pause MARKET, cancel its quotes, sell its inventory"
+    )
     fl.add_argument("market", metavar="MARKET")
     fl.add_argument(
         "--max-slippage",
@@ -59,7 +72,9 @@ def _parser(default_config: str) -> argparse.ArgumentParser:
         metavar="C",
         help=f"sell no lower than best bid - C (default {DEFAULT_MAX_SLIPPAGE})",
     )
-    sub.add_parser("reload", help="re-read the config and apply what may change at runtime")
+    sub.add_parser(
+        "reload", parents=[common], help="re-read the config and apply what may change at runtime"
+    )
     return p
 
 

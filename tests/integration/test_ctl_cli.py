@@ -93,6 +93,7 @@ def test_status_prints_the_table_and_json_on_request(bot: Bot) -> None:
     assert any(line.split()[:2] == ["rain", "quoting"] for line in lines)
     raw = json.loads(ctl("--config", bot.config, "--json", "status").stdout)
     assert raw["ok"] is True and {m["slug"] for m in raw["data"]["markets"]} == {"rain", "snow"}
+    assert json.loads(ctl("--config", bot.config, "status", "--json").stdout) == raw
 
 
 def test_pause_and_resume_a_market_by_slug(bot: Bot) -> None:
