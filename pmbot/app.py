@@ -91,6 +91,10 @@ def main(argv: list[str]) -> int:
         from pmbot.doctor import main as doctor_main
 
         return doctor_main(argv[1:])
+    if argv[:1] == ["ctl"]:  # subcommand: steer a running bot over its socket (pmbot.control)
+        from pmbot.control.cli import main as ctl_main
+
+        return ctl_main(argv[1:], DEFAULT_CONFIG)
     args = _parse_args(argv)
     try:
         cfg = load_config(args.config, mode_override=args.mode)
