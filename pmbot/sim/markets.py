@@ -100,6 +100,8 @@ class SimConfig:
     jump_prob: float = 0.002
     jump_max: Decimal = Decimal("0.08")
     background_balance: Decimal = Decimal(1_000_000_000)
+    # finished orders and final trades are forgotten this long after they finished (0 = never)
+    retention_secs: float = 600.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def market_by_slug(self, slug: str) -> SimMarket:
@@ -189,6 +191,7 @@ _TOP_KEYS = {
     "jump_prob",
     "jump_max",
     "background_balance",
+    "retention_secs",
     "extra",
 }
 _MARKET_KEYS = {
@@ -366,12 +369,15 @@ def load_sim_config(source: str | os.PathLike | Mapping[str, Any] | None = None)
         background_balance=_decimal(
             "background_balance", raw.get("background_balance", 1_000_000_000)
         ),
+        retention_secs=float(raw.get("retention_secs", 600.0)),
         extra=dict(raw.get("extra") or {}),
     )
     if not Decimal(0) <= cfg.trade_fail_share <= Decimal(1):
         raise ConfigError("trade_fail_share", "must be between 0 and 1")
     if cfg.step_secs <= 0:
         raise ConfigError("step_secs", "must be positive")
+    if cfg.retention_secs < 0:
+        raise ConfigError("retention_secs", "must be 0 (keep everything) or positive")
     return cfg
 
 

@@ -79,7 +79,7 @@ class BackgroundTraders:
         self._n = 0
         exchange.internal_owners.update((MAKER_OWNER, TAKER_OWNER))
         for address in (MAKER_ADDRESS, TAKER_ADDRESS):
-            exchange._account(address).collateral = config.background_balance
+            exchange.account(address).collateral = config.background_balance
 
     # ------------------------------------------------------------------ order plumbing
 
@@ -104,7 +104,7 @@ class BackgroundTraders:
             ).hexdigest()
         )
         try:
-            self.x._submit(
+            self.x.submit(
                 owner=owner,
                 address=address,
                 token_id=token,
@@ -123,9 +123,8 @@ class BackgroundTraders:
         return order_id
 
     def _maker_orders(self, cid: str) -> list:
-        live = [
-            self.x._orders[oid] for oid in self.ladder.get(cid, []) if self.x._orders[oid].resting
-        ]
+        orders = (self.x.order(oid) for oid in self.ladder.get(cid, []))
+        live = [o for o in orders if o is not None and o.resting]
         self.ladder[cid] = [o.id for o in live]
         return live
 
@@ -138,7 +137,7 @@ class BackgroundTraders:
                 MAKER_OWNER, MAKER_ADDRESS, market.yes_token, "BUY", yes_price, size, "GTC", now
             )
         else:
-            acct = self.x._account(MAKER_ADDRESS)
+            acct = self.x.account(MAKER_ADDRESS)
             free = acct.positions.get(market.yes_token, ZERO) - acct.reserved_shares.get(
                 market.yes_token, ZERO
             )
@@ -164,8 +163,9 @@ class BackgroundTraders:
                     "GTC",
                     now,
                 )
-        if oid is not None and self.x._orders[oid].resting:
-            self.ladder.setdefault(market.condition_id, []).append(oid)
+        placed = self.x.order(oid) if oid is not None else None
+        if placed is not None and placed.resting:
+            self.ladder.setdefault(market.condition_id, []).append(placed.id)
 
     def _level_size(self, market: SimMarket) -> Decimal:
         return max(Decimal(self.rng.randint(20, 300)), market.min_size)
@@ -184,7 +184,7 @@ class BackgroundTraders:
     def set_ladder(self, market: SimMarket, yes_bids: list, yes_asks: list, now: float) -> None:
         """Replace the maker's orders on this market with exactly these YES levels."""
         for order in self._maker_orders(market.condition_id):
-            self.x._cancel(order, now)
+            self.x.cancel(order, now)
         self.ladder[market.condition_id] = []
         for price, size in sorted(yes_bids, reverse=True):
             self._place_level(market, "BUY", price, size, now)
@@ -207,7 +207,7 @@ class BackgroundTraders:
             if key in want and key not in have and order.remaining >= market.min_size:
                 have.add(key)
             else:
-                self.x._cancel(order, now)
+                self.x.cancel(order, now)
         self._maker_orders(cid)
         for p in bids:
             if ("BUY", p) not in have:
@@ -277,7 +277,7 @@ class BackgroundTraders:
 
     def _take(self, market: SimMarket, now: float) -> None:
         """A FAK that lifts the ask or hits the bid, leaning towards the fair value."""
-        book = self.x._books[market.condition_id]
+        book = self.x.book(market.condition_id)
         bb, ba = book.best_bid(), book.best_ask()
         if bb is None or ba is None:
             return
@@ -285,7 +285,7 @@ class BackgroundTraders:
         p_buy = min(0.85, max(0.15, 0.5 + float(fv - (bb + ba) / 2) * 10))
         tick = market.tick
         size = max(Decimal(self.rng.randint(5, 60)), market.min_size)
-        acct = self.x._account(TAKER_ADDRESS)
+        acct = self.x.account(TAKER_ADDRESS)
         if self.rng.random() < p_buy:  # buy YES (or sell NO we hold) up to the ask plus a tick
             yes_limit = min(ba + tick * self.rng.randint(0, 1), ONE - tick)
             if acct.positions.get(market.no_token, ZERO) >= size:
