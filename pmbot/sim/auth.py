@@ -24,6 +24,7 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 log = logging.getLogger(__name__)
 
@@ -143,8 +144,12 @@ def verify_l1(headers: Mapping[str, str], *, chain_id: int) -> tuple[str, int]:
     return address.lower(), nonce
 
 
+class KeyLookup(Protocol):
+    def lookup(self, api_key: str) -> ApiCredentials | None: ...
+
+
 def verify_l2(
-    headers: Mapping[str, str], method: str, path: str, body: str, keys: KeyStore
+    headers: Mapping[str, str], method: str, path: str, body: str, keys: KeyLookup
 ) -> ApiCredentials:
     """Check the L2 HMAC headers; return the caller's credentials.
 
