@@ -180,9 +180,10 @@ def verify_order_signature(
 ) -> None:
     """The venue's order-signature rules (reference 7):
 
-    - types 0/1/2: ``signer`` must be the API key's EOA and the EIP-712 signature must recover to it;
-    - type 3 (POLY_1271 deposit wallet): ``signer`` is the deposit wallet itself and the signature an
-      ERC-7739 wrap by the EOA owner; we accept it when the wrap recovers to the API key's EOA.
+    - types 0/1/2: ``signer`` must be the API key's EOA and the EIP-712 signature must recover
+      to it;
+    - type 3 (POLY_1271 deposit wallet): ``signer`` is the deposit wallet itself and the signature
+      an ERC-7739 wrap by the EOA owner; we accept it when the wrap recovers to the API key's EOA.
 
     Raises AuthError(400, ...) with the closest real venue string."""
     from pmbot import eip712

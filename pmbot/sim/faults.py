@@ -1,8 +1,9 @@
 """Fault knobs: make the simulator misbehave the way Polymarket does, on demand (reference 1.6,
 1.10, 1.11, checklist item 10).
 
-One ``Faults`` object per server. Tests drive it from Python (``server.faults.restart(...)``) or over
-HTTP (``POST /_sim/control`` with the same knob names, see :meth:`Faults.apply`). Venue behaviours:
+One ``Faults`` object per server. Tests drive it from Python (``server.faults.restart(...)``) or
+over HTTP (``POST /_sim/control`` with the same knob names, see :meth:`Faults.apply`). Venue
+behaviours:
 
 - 429 ``Too Many Requests`` with a ``Retry-After`` header (rate limit enforcement);
 - matching-engine restart: 425 on order endpoints, then ~2 minutes of post-only mode answered
@@ -103,7 +104,7 @@ class Faults:
             self._cancel_only = bool(on)
 
     def order_timeouts(self, count: int) -> None:
-        """The next ``count`` order requests fail with 500 ``order timed out`` and are not placed."""
+        """The next ``count`` order requests fail with 500 ``order timed out``, not placed."""
         with self._lock:
             self._timeouts_left = int(count)
 
@@ -121,7 +122,7 @@ class Faults:
             self._delay_secs = max(0.0, float(ms) / 1000.0)
 
     def hang(self, count: int, secs: float) -> None:
-        """The next ``count`` order requests are processed (orders placed) but answered ``secs`` late."""
+        """The next ``count`` order requests are processed (placed) but answered ``secs`` late."""
         with self._lock:
             self._hangs_left = int(count)
             self._hang_secs = float(secs)
@@ -153,7 +154,8 @@ class Faults:
 
     def front_run(self, token_id: str, max_size, count: int = 1) -> None:
         """The next ``count`` FOK/FAK orders on the token fill at most ``max_size`` shares; the rest
-        of the liquidity they could reach is taken by a faster (phantom) taker. Uneven arbitrage legs."""
+        of the liquidity they could reach is taken by a faster (phantom) taker. Uneven arbitrage
+        legs."""
         self.exchange.front_run(token_id, Decimal(str(max_size)), int(count))
 
     def trade_fail_share(self, share) -> None:
@@ -308,7 +310,7 @@ class Faults:
 
 
 def _levels(levels) -> list[tuple[Decimal, Decimal]]:
-    """Accept [[p, s], ...] or [{"price", "size"}, ...] with string/number values; exact Decimals."""
+    """Accept [[p, s], ...] or [{"price", "size"}, ...] of strings or numbers; exact Decimals."""
     out = []
     for level in levels:
         if isinstance(level, dict):

@@ -107,6 +107,40 @@ class OrderPath:
         is_yes = token_id == market.yes_token
         yes_side = side if is_yes else (SELL if side == BUY else BUY)
         yes_price = price if is_yes else ONE - price
+        marketable, cap = self._liquidity(
+            book,
+            owner,
+            token_id,
+            order_type,
+            side,
+            price,
+            size,
+            yes_side,
+            yes_price,
+            post_only,
+            now,
+        )
+        order = self._new_order(owner, address, market, token_id, side, price, size)
+        order.id, order.order_type, order.created_at = order_id, order_type, int(now)
+        order.expiration = expiration if order_type == "GTD" else 0
+        return self._execute(market, book, order, marketable, cap, now)
+
+    def _liquidity(
+        self,
+        book: UnifiedBook,
+        owner: str,
+        token_id: str,
+        order_type: str,
+        side: str,
+        price: Decimal,
+        size: Decimal,
+        yes_side: str,
+        yes_price: Decimal,
+        post_only: bool,
+        now: float,
+    ) -> tuple[bool, Decimal | None]:
+        """The checks against the book: post-only crossing, FOK, FAK, the $1 minimum. Returns
+        whether the order is marketable and the front_run knob's cap on it."""
         best = book.best_ask() if yes_side == BUY else book.best_bid()
         marketable = best is not None and (
             best <= yes_price if yes_side == BUY else best >= yes_price
@@ -115,9 +149,8 @@ class OrderPath:
             raise SimReject(400, "invalid post-only order: order crosses book")
         cap = None
         if marketable:
-            cap = self.front_run.take(
-                token_id, order_type, owner in self._publisher.internal_owners
-            )
+            internal = owner in self._publisher.internal_owners
+            cap = self.front_run.take(token_id, order_type, internal)
         if order_type == "FOK" and (
             not marketable or min(book.fillable(yes_side, yes_price), cap or size) < size
         ):
@@ -127,10 +160,7 @@ class OrderPath:
         check_after_fok(
             order_type=order_type, side=side, price=price, size=size, marketable=marketable
         )
-        order = self._new_order(owner, address, market, token_id, side, price, size)
-        order.id, order.order_type, order.created_at = order_id, order_type, int(now)
-        order.expiration = expiration if order_type == "GTD" else 0
-        return self._execute(market, book, order, marketable, cap, now)
+        return marketable, cap
 
     def _new_order(
         self,

@@ -1,4 +1,4 @@
-"""Paper mode: the bot trades against a local ``Exchange`` whose book is mirrored from the live venue.
+"""Paper mode: the bot trades against a local ``Exchange`` whose book mirrors the live venue.
 
 In paper mode the bot reads market data from the configured (live) market WebSocket, but every
 order, cancel, user-channel event, position and heartbeat goes to an in-process ``SimServer`` with
@@ -114,7 +114,7 @@ class _MarketMirror:
 
 
 class PaperMirror:
-    """Keeps the live book's visible levels resting on the local exchange; see the module docstring."""
+    """Keeps the live book's visible levels resting on the local exchange (see the module doc)."""
 
     def __init__(
         self, exchange: Exchange, *, owner: str = MIRROR_OWNER, address: str = MIRROR_ADDRESS
@@ -187,7 +187,7 @@ class PaperMirror:
                 self._cancel(mm, list(mm.orders))
 
     def close(self) -> None:
-        """Withdraw the mirrored levels and log what the mirror did (the run's paper-fill context)."""
+        """Withdraw the mirrored levels and log what the mirror did (the paper fills' context)."""
         self.withdraw_all()
         log.info("paper mirror: %s", " ".join(f"{k}={v}" for k, v in self.stats.items()))
 
@@ -196,7 +196,7 @@ class PaperMirror:
         with self.exchange.lock:
             return dict(self._markets[condition_id].consumed)
 
-    # ------------------------------------------------------------------ internals (exchange lock held)
+    # ------------------------------------------------------------ internals (exchange lock held)
 
     def _harvest(self, mm: _MarketMirror) -> None:
         """Account for what traded against the mirror's orders since the last look."""

@@ -46,17 +46,23 @@ class RestApi:
         self.exchange = exchange
         self.keys = keys
         self._now = wall_clock
-        self.market_data = md = MarketDataRoutes(exchange, bench)
-        self.orders = od = OrderRoutes(
+        self.market_data = MarketDataRoutes(exchange, bench)
+        self.orders = OrderRoutes(
             exchange=exchange,
             keys=keys,
             faults=faults,
             heartbeats=heartbeats,
-            market_data=md,
+            market_data=self.market_data,
             chain_id=chain_id,
         )
-        self.data_gamma = dg = DataGammaRoutes(exchange)
-        self.control = ct = ControlRoutes(exchange, faults, bench)
+        self.data_gamma = DataGammaRoutes(exchange)
+        self.control = ControlRoutes(exchange, faults, bench)
+        self._route_tables()
+
+    def _route_tables(self) -> None:
+        """The declarative route tables: exact public paths, public path prefixes (the rest of
+        the path is the argument), and private (L2-authenticated) paths."""
+        md, od, dg, ct = self.market_data, self.orders, self.data_gamma, self.control
         self._public: dict[tuple[str, str], Handler] = {
             ("GET", "/ok"): lambda r: Reply(200, "OK"),
             ("GET", "/time"): lambda r: Reply(200, int(self._now())),

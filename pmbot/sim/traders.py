@@ -131,7 +131,7 @@ class BackgroundTraders:
     def _place_level(
         self, market: SimMarket, yes_side: str, yes_price: Decimal, size: Decimal, now: float
     ) -> None:
-        """A YES bid is BUY YES; a YES ask is SELL YES when the maker holds the shares, else BUY NO."""
+        """A YES bid is BUY YES; a YES ask is SELL YES if the maker holds shares, else BUY NO."""
         if yes_side == "BUY":
             oid = self._place(
                 MAKER_OWNER, MAKER_ADDRESS, market.yes_token, "BUY", yes_price, size, "GTC", now
@@ -265,7 +265,7 @@ class BackgroundTraders:
             )
 
     def _maybe_change_tick(self, market: SimMarket) -> None:
-        """The venue tightens the tick when the price leaves the 0.04..0.96 band (reference 1.11)."""
+        """The venue tightens the tick when the price leaves the 0.04..0.96 band (ref. 1.11)."""
         if market.base_tick not in (Decimal("0.1"), Decimal("0.01")):
             return
         fv = self.fair[market.condition_id]

@@ -87,7 +87,7 @@ def clob_market(m, yes_price: Decimal) -> dict:
 
 
 def clob_market_info(m) -> dict:
-    """``GET /clob-markets/{cid}``: the compact record py_clob_client_v2 caches ticks and fees from."""
+    """``GET /clob-markets/{cid}``: the compact record py_clob_client_v2 caches ticks, fees from."""
     info = {
         "gst": None,
         "r": None,

@@ -73,7 +73,7 @@ class WsSessions:
             self._malformed += 1
 
     def _book_event(self, token_id: str) -> dict | None:
-        """The WS ``book`` snapshot for a token (REST shape + event_type, as the real feed sends)."""
+        """The WS ``book`` snapshot of a token (REST shape + event_type, as the real feed sends)."""
         if self.bench.has_token(token_id):
             snap = self.bench.book_snapshot(token_id)
         else:
