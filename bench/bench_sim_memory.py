@@ -57,7 +57,7 @@ def main() -> int:
         "--retention-secs",
         type=float,
         default=None,
-        help="passed to the sim (default: the bundled config's, 600)",
+        help="passed to the sim (default: the bundled config's, 300)",
     )
     args = parser.parse_args()
     proc, urls = start_sim(args.retention_secs)

@@ -101,7 +101,7 @@ class SimConfig:
     jump_max: Decimal = Decimal("0.08")
     background_balance: Decimal = Decimal(1_000_000_000)
     # finished orders and final trades are forgotten this long after they finished (0 = never)
-    retention_secs: float = 600.0
+    retention_secs: float = 300.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def market_by_slug(self, slug: str) -> SimMarket:
@@ -360,7 +360,7 @@ def _top_level(
         background_balance=_decimal(
             "background_balance", raw.get("background_balance", 1_000_000_000)
         ),
-        retention_secs=float(raw.get("retention_secs", 600.0)),
+        retention_secs=float(raw.get("retention_secs", 300.0)),
         extra=dict(raw.get("extra") or {}),
     )
 
