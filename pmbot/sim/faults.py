@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +46,24 @@ class FaultReply:
     headers: tuple[tuple[str, str], ...] = ()
 
 
+class EngineKnobs(Protocol):
+    """The exchange's knobs these fault controls forward to (``Exchange`` has them)."""
+
+    def set_book(
+        self,
+        token_id: str,
+        bids: list[tuple[Decimal, Decimal]],
+        asks: list[tuple[Decimal, Decimal]],
+        *,
+        freeze: bool = True,
+    ) -> None: ...
+    def set_balance(self, address: str, amount: Decimal) -> None: ...
+    def set_position(self, address: str, token_id: str, size: Decimal) -> None: ...
+    def set_tick_size(self, token_id: str, tick: Decimal) -> None: ...
+    def front_run(self, token_id: str, max_size: Decimal, count: int = 1) -> None: ...
+    def set_trade_fail_share(self, share: Decimal) -> None: ...
+
+
 class Faults:
     """Thread-safe fault state. ``clock`` is monotonic seconds; ``rng`` drives probabilistic faults.
 
@@ -58,7 +76,7 @@ class Faults:
         self._clock = clock
         self._rng = rng or random.Random(0)
         self._lock = threading.Lock()
-        self.exchange: Any = None
+        self.exchange: EngineKnobs | None = None
         self.drop_connections: Callable[[str], int] | None = None
         self._reset_locked()
 
@@ -140,34 +158,35 @@ class Faults:
 
     # engine-side knobs, forwarded so one object (and the control endpoint) drives everything
 
+    def _engine(self) -> EngineKnobs:
+        if self.exchange is None:
+            raise RuntimeError("no exchange bound to these fault knobs")
+        return self.exchange
+
     def set_book(self, token_id: str, bids, asks, *, freeze: bool = True) -> None:
-        self.exchange.set_book(token_id, _levels(bids), _levels(asks), freeze=freeze)
+        self._engine().set_book(token_id, _levels(bids), _levels(asks), freeze=freeze)
 
     def set_balance(self, address: str, amount) -> None:
-        self.exchange.set_balance(address, Decimal(str(amount)))
+        self._engine().set_balance(address, Decimal(str(amount)))
 
     def set_position(self, address: str, token_id: str, size) -> None:
-        self.exchange.set_position(address, token_id, Decimal(str(size)))
+        self._engine().set_position(address, token_id, Decimal(str(size)))
 
     def tick_size(self, token_id: str, tick) -> None:
-        self.exchange.set_tick_size(token_id, Decimal(str(tick)))
+        self._engine().set_tick_size(token_id, Decimal(str(tick)))
 
     def front_run(self, token_id: str, max_size, count: int = 1) -> None:
         """The next ``count`` FOK/FAK orders on the token fill at most ``max_size`` shares; the rest
         of the liquidity they could reach is taken by a faster (phantom) taker. Uneven arbitrage
         legs."""
-        self.exchange.front_run(token_id, Decimal(str(max_size)), int(count))
+        self._engine().front_run(token_id, Decimal(str(max_size)), int(count))
 
     def trade_fail_share(self, share) -> None:
         """Share of new trades that end FAILED after MATCHED (the engine reverses their ledger)."""
         share = Decimal(str(share))
         if not 0 <= share <= 1:
             raise ValueError("trade_fail_share must be in [0, 1]")
-        setter = getattr(self.exchange, "set_trade_fail_share", None)
-        if setter is not None:
-            setter(share)
-        else:
-            self.exchange.trade_fail_share = share
+        self._engine().set_trade_fail_share(share)
 
     # ------------------------------------------------------------------ control endpoint
 

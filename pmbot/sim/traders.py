@@ -21,13 +21,12 @@ import hashlib
 import logging
 import random
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from pmbot.model import round_down, round_up
-from pmbot.sim.markets import SimConfig, SimMarket
-
-if TYPE_CHECKING:
-    from pmbot.sim.engine import Exchange
+from pmbot.sim.ledger import Account
+from pmbot.sim.markets import SimConfig, SimEvent, SimMarket
+from pmbot.sim.orderbook import SimOrder, UnifiedBook
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +38,36 @@ FAIR_MIN, FAIR_MAX = Decimal("0.005"), Decimal("0.995")
 TICK_BAND_LOW, TICK_BAND_HIGH = Decimal("0.04"), Decimal("0.96")
 TICK_BACK_LOW, TICK_BACK_HIGH = Decimal("0.05"), Decimal("0.95")  # hysteresis
 DISLOCATION_DECAY = Decimal("0.97")
+
+
+class TraderVenue(Protocol):
+    """What the traders use of the exchange; every call is made with its lock held."""
+
+    markets: dict[str, SimMarket]
+    events: dict[str, SimEvent]
+
+    @property
+    def internal_owners(self) -> set[str]: ...
+    def account(self, address: str) -> Account: ...
+    def book(self, condition_id: str) -> UnifiedBook: ...
+    def order(self, order_id: str) -> SimOrder | None: ...
+    def cancel(self, order: SimOrder, now: float) -> None: ...
+    def set_tick_size(self, token_id: str, tick: Decimal) -> None: ...
+    def submit(
+        self,
+        *,
+        owner: str,
+        address: str,
+        token_id: str,
+        side: str,
+        price: Decimal,
+        size: Decimal,
+        order_type: str,
+        post_only: bool,
+        order_id: str,
+        expiration: int,
+        now: float,
+    ) -> dict: ...
 
 
 def _d(x: float) -> Decimal:
@@ -68,7 +97,7 @@ def ladder_prices(
 
 
 class BackgroundTraders:
-    def __init__(self, exchange: Exchange, config: SimConfig, rng: random.Random) -> None:
+    def __init__(self, exchange: TraderVenue, config: SimConfig, rng: random.Random) -> None:
         self.x = exchange
         self.config = config
         self.rng = rng
