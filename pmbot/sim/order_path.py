@@ -104,43 +104,18 @@ class OrderPath:
             size=size,
             post_only=post_only,
         )
-        is_yes = token_id == market.yes_token
-        yes_side = side if is_yes else (SELL if side == BUY else BUY)
-        yes_price = price if is_yes else ONE - price
-        marketable, cap = self._liquidity(
-            book,
-            owner,
-            token_id,
-            order_type,
-            side,
-            price,
-            size,
-            yes_side,
-            yes_price,
-            post_only,
-            now,
-        )
         order = self._new_order(owner, address, market, token_id, side, price, size)
         order.id, order.order_type, order.created_at = order_id, order_type, int(now)
         order.expiration = expiration if order_type == "GTD" else 0
+        marketable, cap = self._liquidity(book, order, post_only, now)
         return self._execute(market, book, order, marketable, cap, now)
 
     def _liquidity(
-        self,
-        book: UnifiedBook,
-        owner: str,
-        token_id: str,
-        order_type: str,
-        side: str,
-        price: Decimal,
-        size: Decimal,
-        yes_side: str,
-        yes_price: Decimal,
-        post_only: bool,
-        now: float,
+        self, book: UnifiedBook, order: SimOrder, post_only: bool, now: float
     ) -> tuple[bool, Decimal | None]:
         """The checks against the book: post-only crossing, FOK, FAK, the $1 minimum. Returns
         whether the order is marketable and the front_run knob's cap on it."""
+        yes_side, yes_price, size = order.yes_side, order.yes_price, order.original_size
         best = book.best_ask() if yes_side == BUY else book.best_bid()
         marketable = best is not None and (
             best <= yes_price if yes_side == BUY else best >= yes_price
@@ -149,16 +124,20 @@ class OrderPath:
             raise SimReject(400, "invalid post-only order: order crosses book")
         cap = None
         if marketable:
-            internal = owner in self._publisher.internal_owners
-            cap = self.front_run.take(token_id, order_type, internal)
-        if order_type == "FOK" and (
+            internal = order.owner in self._publisher.internal_owners
+            cap = self.front_run.take(order.token_id, order.order_type, internal)
+        if order.order_type == "FOK" and (
             not marketable or min(book.fillable(yes_side, yes_price), cap or size) < size
         ):
             if cap is not None:
                 self.sweep_makers(book, yes_side, yes_price, now)
             raise SimReject(400, FOK_KILLED)
         check_after_fok(
-            order_type=order_type, side=side, price=price, size=size, marketable=marketable
+            order_type=order.order_type,
+            side=order.side,
+            price=order.price,
+            size=size,
+            marketable=marketable,
         )
         return marketable, cap
 
@@ -172,6 +151,7 @@ class OrderPath:
         price: Decimal,
         size: Decimal,
     ) -> SimOrder:
+        """A new order record; the caller sets its id, type, creation time and expiration."""
         is_yes = token_id == market.yes_token
         self._seq += 1
         return SimOrder(
