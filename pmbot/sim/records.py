@@ -11,6 +11,9 @@ days in bounded memory. What the venue's readers need stays exact:
   everything that finished within the window; older records read as unknown;
 - the Data API positions are aggregates in the ledger, never pruned.
 
+One difference from the venue follows: an order id is refused as ``Duplicated`` only while the
+exchange still knows it (open, or finished within the window).
+
 ``retention_secs`` 0 keeps everything (the behaviour before pruning). Not thread-safe on its own:
 the exchange's lock guards it.
 """
