@@ -1,4 +1,4 @@
-"""Shared helpers for the simulator's integration tests (imported by tests/integration/test_sim_*.py)."""
+"""Shared helpers for the simulator's integration tests (tests/integration/test_sim_*)."""
 
 from __future__ import annotations
 
