@@ -1,4 +1,4 @@
-"""CLI: ``python -m pmbot.sim [--config sim.yaml] [--host 127.0.0.1] [--port N] [--seed N]``.
+"""CLI: ``python -m pmbot.sim [--config F] [--host H] [--port N] [--seed N] [--retention-secs S]``.
 
 Prints ONE line with the URLs (the same names as the bot's config keys), then serves until
 SIGTERM/SIGINT and exits 0 after a clean stop."""
@@ -6,6 +6,7 @@ SIGTERM/SIGINT and exits 0 after a clean stop."""
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import signal
 import sys
@@ -24,6 +25,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 = an ephemeral port")
     parser.add_argument("--seed", type=int, default=None, help="override the config's seed")
+    parser.add_argument(
+        "--retention-secs",
+        type=float,
+        default=None,
+        help="override the config's retention of finished orders and trades (0 = keep all)",
+    )
     parser.add_argument("--log-level", default="WARNING")
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -36,6 +43,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         source = args.config if args.seed is None else _with_seed(args.config, args.seed)
         config = load_sim_config(source)
+        if args.retention_secs is not None:
+            if args.retention_secs < 0:
+                raise ValueError("--retention-secs must be 0 (keep all) or positive")
+            config = dataclasses.replace(config, retention_secs=args.retention_secs)
     except (ConfigError, OSError, ValueError) as exc:
         print(f"pmbot.sim: {exc}", file=sys.stderr)
         return 2

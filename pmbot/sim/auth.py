@@ -24,6 +24,7 @@ import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from pmbot.sim.deposit_wallet import SimAccounts, unregistered_type3_owner
 
@@ -152,8 +153,12 @@ def verify_l1(
     return address.lower(), nonce
 
 
+class KeyLookup(Protocol):
+    def lookup(self, api_key: str) -> ApiCredentials | None: ...
+
+
 def verify_l2(
-    headers: Mapping[str, str], method: str, path: str, body: str, keys: KeyStore
+    headers: Mapping[str, str], method: str, path: str, body: str, keys: KeyLookup
 ) -> ApiCredentials:
     """Check the L2 HMAC headers; return the caller's credentials.
 

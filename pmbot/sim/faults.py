@@ -1,8 +1,9 @@
 """Fault knobs: make the simulator misbehave the way Polymarket does, on demand (reference 1.6,
 1.10, 1.11, checklist item 10).
 
-One ``Faults`` object per server. Tests drive it from Python (``server.faults.restart(...)``) or over
-HTTP (``POST /_sim/control`` with the same knob names, see :meth:`Faults.apply`). Venue behaviours:
+One ``Faults`` object per server. Tests drive it from Python (``server.faults.restart(...)``) or
+over HTTP (``POST /_sim/control`` with the same knob names, see :meth:`Faults.apply`). Venue
+behaviours:
 
 - 429 ``Too Many Requests`` with a ``Retry-After`` header (rate limit enforcement);
 - matching-engine restart: 425 on order endpoints, then ~2 minutes of post-only mode answered
@@ -23,7 +24,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,24 @@ class FaultReply:
     headers: tuple[tuple[str, str], ...] = ()
 
 
+class EngineKnobs(Protocol):
+    """The exchange's knobs these fault controls forward to (``Exchange`` has them)."""
+
+    def set_book(
+        self,
+        token_id: str,
+        bids: list[tuple[Decimal, Decimal]],
+        asks: list[tuple[Decimal, Decimal]],
+        *,
+        freeze: bool = True,
+    ) -> None: ...
+    def set_balance(self, address: str, amount: Decimal) -> None: ...
+    def set_position(self, address: str, token_id: str, size: Decimal) -> None: ...
+    def set_tick_size(self, token_id: str, tick: Decimal) -> None: ...
+    def front_run(self, token_id: str, max_size: Decimal, count: int = 1) -> None: ...
+    def set_trade_fail_share(self, share: Decimal) -> None: ...
+
+
 class Faults:
     """Thread-safe fault state. ``clock`` is monotonic seconds; ``rng`` drives probabilistic faults.
 
@@ -57,7 +76,7 @@ class Faults:
         self._clock = clock
         self._rng = rng or random.Random(0)
         self._lock = threading.Lock()
-        self.exchange: Any = None
+        self.exchange: EngineKnobs | None = None
         self.drop_connections: Callable[[str], int] | None = None
         self._reset_locked()
 
@@ -103,7 +122,7 @@ class Faults:
             self._cancel_only = bool(on)
 
     def order_timeouts(self, count: int) -> None:
-        """The next ``count`` order requests fail with 500 ``order timed out`` and are not placed."""
+        """The next ``count`` order requests fail with 500 ``order timed out``, not placed."""
         with self._lock:
             self._timeouts_left = int(count)
 
@@ -121,7 +140,7 @@ class Faults:
             self._delay_secs = max(0.0, float(ms) / 1000.0)
 
     def hang(self, count: int, secs: float) -> None:
-        """The next ``count`` order requests are processed (orders placed) but answered ``secs`` late."""
+        """The next ``count`` order requests are processed (placed) but answered ``secs`` late."""
         with self._lock:
             self._hangs_left = int(count)
             self._hang_secs = float(secs)
@@ -139,33 +158,35 @@ class Faults:
 
     # engine-side knobs, forwarded so one object (and the control endpoint) drives everything
 
+    def _engine(self) -> EngineKnobs:
+        if self.exchange is None:
+            raise RuntimeError("no exchange bound to these fault knobs")
+        return self.exchange
+
     def set_book(self, token_id: str, bids, asks, *, freeze: bool = True) -> None:
-        self.exchange.set_book(token_id, _levels(bids), _levels(asks), freeze=freeze)
+        self._engine().set_book(token_id, _levels(bids), _levels(asks), freeze=freeze)
 
     def set_balance(self, address: str, amount) -> None:
-        self.exchange.set_balance(address, Decimal(str(amount)))
+        self._engine().set_balance(address, Decimal(str(amount)))
 
     def set_position(self, address: str, token_id: str, size) -> None:
-        self.exchange.set_position(address, token_id, Decimal(str(size)))
+        self._engine().set_position(address, token_id, Decimal(str(size)))
 
     def tick_size(self, token_id: str, tick) -> None:
-        self.exchange.set_tick_size(token_id, Decimal(str(tick)))
+        self._engine().set_tick_size(token_id, Decimal(str(tick)))
 
     def front_run(self, token_id: str, max_size, count: int = 1) -> None:
         """The next ``count`` FOK/FAK orders on the token fill at most ``max_size`` shares; the rest
-        of the liquidity they could reach is taken by a faster (phantom) taker. Uneven arbitrage legs."""
-        self.exchange.front_run(token_id, Decimal(str(max_size)), int(count))
+        of the liquidity they could reach is taken by a faster (phantom) taker. Uneven arbitrage
+        legs."""
+        self._engine().front_run(token_id, Decimal(str(max_size)), int(count))
 
     def trade_fail_share(self, share) -> None:
         """Share of new trades that end FAILED after MATCHED (the engine reverses their ledger)."""
         share = Decimal(str(share))
         if not 0 <= share <= 1:
             raise ValueError("trade_fail_share must be in [0, 1]")
-        setter = getattr(self.exchange, "set_trade_fail_share", None)
-        if setter is not None:
-            setter(share)
-        else:
-            self.exchange.trade_fail_share = share
+        self._engine().set_trade_fail_share(share)
 
     # ------------------------------------------------------------------ control endpoint
 
@@ -308,7 +329,7 @@ class Faults:
 
 
 def _levels(levels) -> list[tuple[Decimal, Decimal]]:
-    """Accept [[p, s], ...] or [{"price", "size"}, ...] with string/number values; exact Decimals."""
+    """Accept [[p, s], ...] or [{"price", "size"}, ...] of strings or numbers; exact Decimals."""
     out = []
     for level in levels:
         if isinstance(level, dict):

@@ -31,7 +31,7 @@ class Heartbeats:
         self._sessions: dict[str, tuple[str, float]] = {}  # api key -> (expected id, deadline)
 
     def beat(self, api_key: str, heartbeat_id: str) -> tuple[bool, str]:
-        """(accepted, id). Accepted: id is the new one to send next. Rejected: id is the expected one."""
+        """(accepted, id). Accepted: id is the one to send next; rejected: the expected one."""
         now = self._clock()
         with self._lock:
             session = self._sessions.get(api_key)
@@ -47,7 +47,7 @@ class Heartbeats:
             return True, new_id
 
     def sweep(self) -> list[str]:
-        """Keys whose heartbeat lapsed; their sessions end here (the caller cancels their orders)."""
+        """Keys whose heartbeat lapsed; their sessions end here (the caller cancels the orders)."""
         now = self._clock()
         with self._lock:
             lapsed = [key for key, (_, deadline) in self._sessions.items() if now > deadline]

@@ -104,7 +104,7 @@ class Ledger:
                 self.apply(acct, token, -d_cash, -d_shares)
 
     def redeem(self, tokens: Iterable[str], winner: str) -> None:
-        """Market resolution: every position in ``tokens`` is closed; the winner pays 1 per share."""
+        """Market resolution: every position in ``tokens`` closes; the winner pays 1 per share."""
         tokens = list(tokens)
         for acct in self.accounts.values():
             for token in tokens:

@@ -15,7 +15,7 @@ import hashlib
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -105,6 +105,8 @@ class SimConfig:
     jump_prob: float = 0.002
     jump_max: Decimal = Decimal("0.08")
     background_balance: Decimal = Decimal(1_000_000_000)
+    # finished orders and final trades are forgotten this long after they finished (0 = never)
+    retention_secs: float = 300.0
     extra: Mapping[str, Any] = field(default_factory=dict)
 
     def market_by_slug(self, slug: str) -> SimMarket:
@@ -178,24 +180,7 @@ def make_binary_market(
 
 # --------------------------------------------------------------------------- loading
 
-_TOP_KEYS = {
-    "seed",
-    "markets",
-    "events",
-    "initial_balance",
-    "settle_mined_secs",
-    "settle_confirmed_secs",
-    "trade_fail_share",
-    "background",
-    "step_secs",
-    "heartbeat_timeout_secs",
-    "maker_refresh_prob",
-    "taker_prob",
-    "jump_prob",
-    "jump_max",
-    "background_balance",
-    "extra",
-}
+_TOP_KEYS = {f.name for f in fields(SimConfig)}  # every field is a YAML key
 _MARKET_KEYS = {
     "slug",
     "question",
@@ -287,78 +272,86 @@ def load_sim_config(source: str | os.PathLike | Mapping[str, Any] | None = None)
         raw = dict(source)
     _check_keys("", raw, _TOP_KEYS)
     seed = int(raw.get("seed", 7))
-
-    markets: list[SimMarket] = []
+    markets = [_load_market(seed, i, m) for i, m in enumerate(raw.get("markets") or [])]
     events: list[SimEvent] = []
-    for i, m in enumerate(raw.get("markets") or []):
-        where = f"markets[{i}]"
-        _check_keys(where, m, _MARKET_KEYS)
-        if "slug" not in m:
-            raise ConfigError(f"{where}.slug", "missing")
-        market = make_binary_market(
-            seed,
-            str(m["slug"]),
-            question=str(m.get("question", "")),
-            fair_value=_fair(f"{where}.fair_value", m.get("fair_value", "0.5")),
-            **_market_common(where, m, {}),
-        )
-        markets.append(with_rewards(_with_flags(market, m), m, where))
-
     for j, e in enumerate(raw.get("events") or []):
-        where = f"events[{j}]"
-        _check_keys(where, e, _EVENT_KEYS)
-        if "slug" not in e:
-            raise ConfigError(f"{where}.slug", "missing")
-        outcomes = e.get("outcomes") or []
-        if len(outcomes) < 2:
-            raise ConfigError(f"{where}.outcomes", "an event needs at least 2 outcomes")
-        event_slug = str(e["slug"])
-        title = str(e.get("title", event_slug))
-        common = _market_common(where, {k: v for k, v in e.items() if k in _MARKET_KEYS}, {})
-        cids = []
-        for k, o in enumerate(outcomes):
-            owhere = f"{where}.outcomes[{k}]"
-            _check_keys(owhere, o, _OUTCOME_KEYS)
-            label = str(o.get("label", f"Outcome {k + 1}"))
-            slug = str(o.get("slug") or f"{event_slug}-{slugify(label)}")
-            market = make_binary_market(
-                seed,
-                slug,
-                question=str(o.get("question") or f"{title}: {label}?"),
-                fair_value=_fair(
-                    f"{owhere}.fair_value", o.get("fair_value", Decimal(1) / len(outcomes))
-                ),
-                neg_risk=True,
-                event_slug=event_slug,
-                outcome_label=label,
-                **common,
-            )
-            markets.append(with_rewards(market, e, where))
-            cids.append(market.condition_id)
-        events.append(
-            SimEvent(
-                slug=event_slug,
-                title=title,
-                neg_risk_augmented=bool(e.get("neg_risk_augmented", False)),
-                condition_ids=tuple(cids),
-                gamma_id=str(90001 + j),
-                dislocation_prob=float(e.get("dislocation_prob", 0.01)),
-                dislocation_max=_decimal(
-                    f"{where}.dislocation_max", e.get("dislocation_max", "0.08")
-                ),
-            )
-        )
-
+        event, outcome_markets = _load_event(seed, j, e)
+        events.append(event)
+        markets.extend(outcome_markets)
     slugs = [m.slug for m in markets]
     dupes = {s for s in slugs if slugs.count(s) > 1}
     if dupes:
         raise ConfigError("markets", f"duplicate slugs: {sorted(dupes)}")
     markets = [replace(m, gamma_id=str(600001 + i)) for i, m in enumerate(markets)]
+    return _check_config(_top_level(raw, seed, tuple(markets), tuple(events)))
 
-    cfg = SimConfig(
+
+def _load_market(seed: int, i: int, m: Mapping[str, Any]) -> SimMarket:
+    where = f"markets[{i}]"
+    _check_keys(where, m, _MARKET_KEYS)
+    if "slug" not in m:
+        raise ConfigError(f"{where}.slug", "missing")
+    market = make_binary_market(
+        seed,
+        str(m["slug"]),
+        question=str(m.get("question", "")),
+        fair_value=_fair(f"{where}.fair_value", m.get("fair_value", "0.5")),
+        **_market_common(where, m, {}),
+    )
+    return with_rewards(_with_flags(market, m), m, where)
+
+
+def _load_event(seed: int, j: int, e: Mapping[str, Any]) -> tuple[SimEvent, list[SimMarket]]:
+    """A multi-outcome event and its outcome markets (neg-risk binaries)."""
+    where = f"events[{j}]"
+    _check_keys(where, e, _EVENT_KEYS)
+    if "slug" not in e:
+        raise ConfigError(f"{where}.slug", "missing")
+    outcomes = e.get("outcomes") or []
+    if len(outcomes) < 2:
+        raise ConfigError(f"{where}.outcomes", "an event needs at least 2 outcomes")
+    event_slug = str(e["slug"])
+    title = str(e.get("title", event_slug))
+    common = _market_common(where, {k: v for k, v in e.items() if k in _MARKET_KEYS}, {})
+    markets = []
+    for k, o in enumerate(outcomes):
+        owhere = f"{where}.outcomes[{k}]"
+        _check_keys(owhere, o, _OUTCOME_KEYS)
+        label = str(o.get("label", f"Outcome {k + 1}"))
+        fair = o.get("fair_value", Decimal(1) / len(outcomes))
+        market = make_binary_market(
+            seed,
+            str(o.get("slug") or f"{event_slug}-{slugify(label)}"),
+            question=str(o.get("question") or f"{title}: {label}?"),
+            fair_value=_fair(f"{owhere}.fair_value", fair),
+            neg_risk=True,
+            event_slug=event_slug,
+            outcome_label=label,
+            **common,
+        )
+        markets.append(with_rewards(market, e, where))
+    event = SimEvent(
+        slug=event_slug,
+        title=title,
+        neg_risk_augmented=bool(e.get("neg_risk_augmented", False)),
+        condition_ids=tuple(m.condition_id for m in markets),
+        gamma_id=str(90001 + j),
+        dislocation_prob=float(e.get("dislocation_prob", 0.01)),
+        dislocation_max=_decimal(f"{where}.dislocation_max", e.get("dislocation_max", "0.08")),
+    )
+    return event, markets
+
+
+def _top_level(
+    raw: Mapping[str, Any],
+    seed: int,
+    markets: tuple[SimMarket, ...],
+    events: tuple[SimEvent, ...],
+) -> SimConfig:
+    return SimConfig(
         seed=seed,
-        markets=tuple(markets),
-        events=tuple(events),
+        markets=markets,
+        events=events,
         initial_balance=_decimal("initial_balance", raw.get("initial_balance", 10000)),
         settle_mined_secs=float(raw.get("settle_mined_secs", 0.3)),
         settle_confirmed_secs=float(raw.get("settle_confirmed_secs", 1.0)),
@@ -373,12 +366,18 @@ def load_sim_config(source: str | os.PathLike | Mapping[str, Any] | None = None)
         background_balance=_decimal(
             "background_balance", raw.get("background_balance", 1_000_000_000)
         ),
+        retention_secs=float(raw.get("retention_secs", 300.0)),
         extra=dict(raw.get("extra") or {}),
     )
+
+
+def _check_config(cfg: SimConfig) -> SimConfig:
     if not Decimal(0) <= cfg.trade_fail_share <= Decimal(1):
         raise ConfigError("trade_fail_share", "must be between 0 and 1")
     if cfg.step_secs <= 0:
         raise ConfigError("step_secs", "must be positive")
+    if cfg.retention_secs < 0:
+        raise ConfigError("retention_secs", "must be 0 (keep everything) or positive")
     return cfg
 
 

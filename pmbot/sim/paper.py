@@ -1,4 +1,4 @@
-"""Paper mode: the bot trades against a local ``Exchange`` whose book is mirrored from the live venue.
+"""Paper mode: the bot trades against a local ``Exchange`` whose book mirrors the live venue.
 
 In paper mode the bot reads market data from the configured (live) market WebSocket, but every
 order, cancel, user-channel event, position and heartbeat goes to an in-process ``SimServer`` with
@@ -51,12 +51,33 @@ import queue
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_DOWN, Decimal
+from typing import Any, Protocol
 
 from pmbot.model import BASE_UNITS, MarketInfo, MarketUpdate
-from pmbot.sim.engine import Exchange, SimReject
 from pmbot.sim.markets import DEFAULT_END_DATE, SimMarket
+from pmbot.sim.order_checks import SimReject
 
 log = logging.getLogger(__name__)
+
+
+class LocalExchange(Protocol):
+    """What the mirror uses of the local exchange (``pmbot.sim.engine.Exchange``)."""
+
+    lock: Any  # the exchange's RLock; the mirror's state is guarded by it too
+    markets: dict[str, SimMarket]
+
+    @property
+    def internal_owners(self) -> set[str]: ...
+    def add_market(self, market: SimMarket, *, background: bool = False) -> SimMarket: ...
+    def set_balance(self, address: str, amount: Decimal) -> None: ...
+    def tick_size(self, token_id: str) -> Decimal: ...
+    def set_tick_size(self, token_id: str, tick: Decimal) -> None: ...
+    def get_order(self, owner: str, order_id: str) -> dict | None: ...
+    def place_order(
+        self, owner: str, order: dict, *, order_type: str, post_only: bool, order_id: str
+    ) -> dict: ...
+    def cancel_orders(self, owner: str, order_ids: list[str]) -> dict: ...
+
 
 ZERO, ONE = Decimal(0), Decimal(1)
 SIZE_QUANTUM = Decimal("0.01")
@@ -89,7 +110,7 @@ def sim_market_from_info(info: MarketInfo) -> SimMarket:
     )
 
 
-def add_live_market(exchange: Exchange, info: MarketInfo) -> SimMarket:
+def add_live_market(exchange: LocalExchange, info: MarketInfo) -> SimMarket:
     """Register a live market on the local exchange (frozen, empty book; no background traders).
     Idempotent: a market the exchange already knows is returned as is."""
     with exchange.lock:
@@ -114,10 +135,10 @@ class _MarketMirror:
 
 
 class PaperMirror:
-    """Keeps the live book's visible levels resting on the local exchange; see the module docstring."""
+    """Keeps the live book's visible levels resting on the local exchange (see the module doc)."""
 
     def __init__(
-        self, exchange: Exchange, *, owner: str = MIRROR_OWNER, address: str = MIRROR_ADDRESS
+        self, exchange: LocalExchange, *, owner: str = MIRROR_OWNER, address: str = MIRROR_ADDRESS
     ) -> None:
         self.exchange = exchange
         self.owner = owner
@@ -187,7 +208,7 @@ class PaperMirror:
                 self._cancel(mm, list(mm.orders))
 
     def close(self) -> None:
-        """Withdraw the mirrored levels and log what the mirror did (the run's paper-fill context)."""
+        """Withdraw the mirrored levels and log what the mirror did (the paper fills' context)."""
         self.withdraw_all()
         log.info("paper mirror: %s", " ".join(f"{k}={v}" for k, v in self.stats.items()))
 
@@ -196,7 +217,7 @@ class PaperMirror:
         with self.exchange.lock:
             return dict(self._markets[condition_id].consumed)
 
-    # ------------------------------------------------------------------ internals (exchange lock held)
+    # ------------------------------------------------------------ internals (exchange lock held)
 
     def _harvest(self, mm: _MarketMirror) -> None:
         """Account for what traded against the mirror's orders since the last look."""

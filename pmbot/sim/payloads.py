@@ -320,3 +320,29 @@ def position_row(
         "endDate": market.end_date_iso[:10],
         "negativeRisk": market.neg_risk,
     }
+
+
+def place_response(order: SimOrder, trade: SimTrade | None) -> dict:
+    """The ``POST /order`` answer: ``live`` (rested or killed unmatched), or ``matched`` with
+    what the taker gave and got."""
+    response = {
+        "success": True,
+        "errorMsg": "",
+        "orderID": order.id,
+        "takingAmount": "",
+        "makingAmount": "",
+        "status": "live",
+        "transactionsHashes": [],
+        "tradeIDs": [],
+    }
+    if trade is not None:
+        paid = sum((e["_cash"] for e in trade.maker_entries), ZERO)
+        shares = order.size_matched
+        making, taking = (paid, shares) if order.side == BUY else (shares, paid)
+        response.update(
+            status="matched",
+            makingAmount=fmt(making),
+            takingAmount=fmt(taking),
+            tradeIDs=[trade.id],
+        )
+    return response

@@ -21,13 +21,12 @@ import hashlib
 import logging
 import random
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from pmbot.model import round_down, round_up
-from pmbot.sim.markets import SimConfig, SimMarket
-
-if TYPE_CHECKING:
-    from pmbot.sim.engine import Exchange
+from pmbot.sim.ledger import Account
+from pmbot.sim.markets import SimConfig, SimEvent, SimMarket
+from pmbot.sim.orderbook import SimOrder, UnifiedBook
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +38,36 @@ FAIR_MIN, FAIR_MAX = Decimal("0.005"), Decimal("0.995")
 TICK_BAND_LOW, TICK_BAND_HIGH = Decimal("0.04"), Decimal("0.96")
 TICK_BACK_LOW, TICK_BACK_HIGH = Decimal("0.05"), Decimal("0.95")  # hysteresis
 DISLOCATION_DECAY = Decimal("0.97")
+
+
+class TraderVenue(Protocol):
+    """What the traders use of the exchange; every call is made with its lock held."""
+
+    markets: dict[str, SimMarket]
+    events: dict[str, SimEvent]
+
+    @property
+    def internal_owners(self) -> set[str]: ...
+    def account(self, address: str) -> Account: ...
+    def book(self, condition_id: str) -> UnifiedBook: ...
+    def order(self, order_id: str) -> SimOrder | None: ...
+    def cancel(self, order: SimOrder, now: float) -> None: ...
+    def set_tick_size(self, token_id: str, tick: Decimal) -> None: ...
+    def submit(
+        self,
+        *,
+        owner: str,
+        address: str,
+        token_id: str,
+        side: str,
+        price: Decimal,
+        size: Decimal,
+        order_type: str,
+        post_only: bool,
+        order_id: str,
+        expiration: int,
+        now: float,
+    ) -> dict: ...
 
 
 def _d(x: float) -> Decimal:
@@ -68,7 +97,7 @@ def ladder_prices(
 
 
 class BackgroundTraders:
-    def __init__(self, exchange: Exchange, config: SimConfig, rng: random.Random) -> None:
+    def __init__(self, exchange: TraderVenue, config: SimConfig, rng: random.Random) -> None:
         self.x = exchange
         self.config = config
         self.rng = rng
@@ -79,7 +108,7 @@ class BackgroundTraders:
         self._n = 0
         exchange.internal_owners.update((MAKER_OWNER, TAKER_OWNER))
         for address in (MAKER_ADDRESS, TAKER_ADDRESS):
-            exchange._account(address).collateral = config.background_balance
+            exchange.account(address).collateral = config.background_balance
 
     # ------------------------------------------------------------------ order plumbing
 
@@ -104,7 +133,7 @@ class BackgroundTraders:
             ).hexdigest()
         )
         try:
-            self.x._submit(
+            self.x.submit(
                 owner=owner,
                 address=address,
                 token_id=token,
@@ -123,22 +152,21 @@ class BackgroundTraders:
         return order_id
 
     def _maker_orders(self, cid: str) -> list:
-        live = [
-            self.x._orders[oid] for oid in self.ladder.get(cid, []) if self.x._orders[oid].resting
-        ]
+        orders = (self.x.order(oid) for oid in self.ladder.get(cid, []))
+        live = [o for o in orders if o is not None and o.resting]
         self.ladder[cid] = [o.id for o in live]
         return live
 
     def _place_level(
         self, market: SimMarket, yes_side: str, yes_price: Decimal, size: Decimal, now: float
     ) -> None:
-        """A YES bid is BUY YES; a YES ask is SELL YES when the maker holds the shares, else BUY NO."""
+        """A YES bid is BUY YES; a YES ask is SELL YES if the maker holds shares, else BUY NO."""
         if yes_side == "BUY":
             oid = self._place(
                 MAKER_OWNER, MAKER_ADDRESS, market.yes_token, "BUY", yes_price, size, "GTC", now
             )
         else:
-            acct = self.x._account(MAKER_ADDRESS)
+            acct = self.x.account(MAKER_ADDRESS)
             free = acct.positions.get(market.yes_token, ZERO) - acct.reserved_shares.get(
                 market.yes_token, ZERO
             )
@@ -164,8 +192,9 @@ class BackgroundTraders:
                     "GTC",
                     now,
                 )
-        if oid is not None and self.x._orders[oid].resting:
-            self.ladder.setdefault(market.condition_id, []).append(oid)
+        placed = self.x.order(oid) if oid is not None else None
+        if placed is not None and placed.resting:
+            self.ladder.setdefault(market.condition_id, []).append(placed.id)
 
     def _level_size(self, market: SimMarket) -> Decimal:
         return max(Decimal(self.rng.randint(20, 300)), market.min_size)
@@ -184,7 +213,7 @@ class BackgroundTraders:
     def set_ladder(self, market: SimMarket, yes_bids: list, yes_asks: list, now: float) -> None:
         """Replace the maker's orders on this market with exactly these YES levels."""
         for order in self._maker_orders(market.condition_id):
-            self.x._cancel(order, now)
+            self.x.cancel(order, now)
         self.ladder[market.condition_id] = []
         for price, size in sorted(yes_bids, reverse=True):
             self._place_level(market, "BUY", price, size, now)
@@ -207,7 +236,7 @@ class BackgroundTraders:
             if key in want and key not in have and order.remaining >= market.min_size:
                 have.add(key)
             else:
-                self.x._cancel(order, now)
+                self.x.cancel(order, now)
         self._maker_orders(cid)
         for p in bids:
             if ("BUY", p) not in have:
@@ -265,7 +294,7 @@ class BackgroundTraders:
             )
 
     def _maybe_change_tick(self, market: SimMarket) -> None:
-        """The venue tightens the tick when the price leaves the 0.04..0.96 band (reference 1.11)."""
+        """The venue tightens the tick when the price leaves the 0.04..0.96 band (ref. 1.11)."""
         if market.base_tick not in (Decimal("0.1"), Decimal("0.01")):
             return
         fv = self.fair[market.condition_id]
@@ -277,7 +306,7 @@ class BackgroundTraders:
 
     def _take(self, market: SimMarket, now: float) -> None:
         """A FAK that lifts the ask or hits the bid, leaning towards the fair value."""
-        book = self.x._books[market.condition_id]
+        book = self.x.book(market.condition_id)
         bb, ba = book.best_bid(), book.best_ask()
         if bb is None or ba is None:
             return
@@ -285,7 +314,7 @@ class BackgroundTraders:
         p_buy = min(0.85, max(0.15, 0.5 + float(fv - (bb + ba) / 2) * 10))
         tick = market.tick
         size = max(Decimal(self.rng.randint(5, 60)), market.min_size)
-        acct = self.x._account(TAKER_ADDRESS)
+        acct = self.x.account(TAKER_ADDRESS)
         if self.rng.random() < p_buy:  # buy YES (or sell NO we hold) up to the ask plus a tick
             yes_limit = min(ba + tick * self.rng.randint(0, 1), ONE - tick)
             if acct.positions.get(market.no_token, ZERO) >= size:

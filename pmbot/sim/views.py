@@ -50,7 +50,7 @@ def paginate(rows: list, cursor: str | None, limit: int) -> dict:
     }
 
 
-def _num(value: Decimal) -> Any:
+def num(value: Decimal) -> Any:
     """A Decimal as the JSON number the venue sends (int when integral)."""
     return int(value) if value == value.to_integral_value() else float(value)
 
@@ -71,16 +71,16 @@ def clob_market(m, yes_price: Decimal) -> dict:
         "neg_risk": m.neg_risk,
         "neg_risk_market_id": _neg_risk_id(m) if m.neg_risk else "",
         "end_date_iso": m.end_date_iso,
-        "minimum_order_size": _num(m.min_size),
-        "minimum_tick_size": _num(m.tick),
+        "minimum_order_size": num(m.min_size),
+        "minimum_tick_size": num(m.tick),
         "maker_base_fee": 0,
         "taker_base_fee": m.fee_rate_bps,
         "tokens": [
-            {"token_id": m.yes_token, "outcome": "Yes", "price": _num(yes_price), "winner": False},
+            {"token_id": m.yes_token, "outcome": "Yes", "price": num(yes_price), "winner": False},
             {
                 "token_id": m.no_token,
                 "outcome": "No",
-                "price": _num(1 - yes_price),
+                "price": num(1 - yes_price),
                 "winner": False,
             },
         ],
@@ -90,19 +90,19 @@ def clob_market(m, yes_price: Decimal) -> dict:
 
 
 def clob_market_info(m) -> dict:
-    """``GET /clob-markets/{cid}``: the compact record py_clob_client_v2 caches ticks and fees from."""
+    """``GET /clob-markets/{cid}``: the compact record py_clob_client_v2 caches ticks, fees from."""
     info = {
         "gst": None,
         "r": sim_rewards.info_rewards(m),
         "t": [{"t": m.yes_token, "o": "Yes"}, {"t": m.no_token, "o": "No"}],
-        "mos": _num(m.min_size),
-        "mts": _num(m.tick),
+        "mos": num(m.min_size),
+        "mts": num(m.tick),
         "mbf": 0,
         "tbf": m.fee_rate_bps,
         "rfqe": False,
         "itode": False,
         "ibce": False,
-        "fd": {"r": _num(m.fee_rate), "e": 1, "to": True},
+        "fd": {"r": num(m.fee_rate), "e": 1, "to": True},
         "oas": 0,
     }
     if m.neg_risk:
@@ -144,21 +144,21 @@ def gamma_market(
         "negRisk": m.neg_risk,
         "negRiskMarketID": _neg_risk_id(m) if m.neg_risk else None,
         "groupItemTitle": m.outcome_label,
-        "orderMinSize": _num(m.min_size),
-        "orderPriceMinTickSize": _num(m.tick),
+        "orderMinSize": num(m.min_size),
+        "orderPriceMinTickSize": num(m.tick),
         "secondsDelay": 0,
         "feesEnabled": m.fee_rate > 0,
         "feeType": "taker" if m.fee_rate > 0 else None,
         "feeSchedule": {
             "exponent": 1,
-            "rate": _num(m.fee_rate),
+            "rate": num(m.fee_rate),
             "takerOnly": True,
             "rebateRate": 0,
         },
-        "bestBid": _num(yes_bid) if yes_bid is not None else None,
-        "bestAsk": _num(yes_ask) if yes_ask is not None else None,
-        "spread": _num(yes_ask - yes_bid) if yes_bid is not None and yes_ask is not None else None,
-        "lastTradePrice": _num(last) if last is not None else None,
+        "bestBid": num(yes_bid) if yes_bid is not None else None,
+        "bestAsk": num(yes_ask) if yes_ask is not None else None,
+        "spread": num(yes_ask - yes_bid) if yes_bid is not None and yes_ask is not None else None,
+        "lastTradePrice": num(last) if last is not None else None,
     }
     out.update(sim_rewards.gamma_fields(m))
     if event is not None:

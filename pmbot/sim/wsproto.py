@@ -12,7 +12,14 @@ from __future__ import annotations
 import base64
 import hashlib
 import struct
-from typing import BinaryIO
+from typing import Protocol
+
+
+class ByteStream(Protocol):
+    """What frames are read from: a socket's buffered reader (``read(n)`` returns up to n bytes)."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
 
 GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -75,7 +82,7 @@ def encode_close(code: int = CLOSE_NORMAL, reason: str = "") -> bytes:
     return encode_frame(struct.pack("!H", code) + reason.encode("utf-8")[:120], OP_CLOSE)
 
 
-def _read_exact(stream: BinaryIO, n: int) -> bytes:
+def _read_exact(stream: ByteStream, n: int) -> bytes:
     data = stream.read(n)
     if data is None or len(data) < n:
         raise EOFError("connection closed")
@@ -90,7 +97,7 @@ def _unmask(payload: bytes, mask: bytes) -> bytes:
     return (int.from_bytes(payload, "little") ^ int.from_bytes(key, "little")).to_bytes(n, "little")
 
 
-def read_frame(stream: BinaryIO) -> tuple[bool, int, bytes]:
+def read_frame(stream: ByteStream) -> tuple[bool, int, bytes]:
     """Read one client frame: (fin, opcode, unmasked payload). Raises EOFError / ProtocolError."""
     b1, b2 = _read_exact(stream, 2)
     fin = bool(b1 & 0x80)
@@ -116,7 +123,7 @@ class MessageReader:
     """Reassembles fragmented client messages; answers nothing itself. :meth:`next` returns
     (opcode, payload) for TEXT/BINARY messages and control frames (CLOSE, PING, PONG)."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: ByteStream) -> None:
         self._stream = stream
         self._parts: list[bytes] = []
         self._opcode: int | None = None

@@ -1,5 +1,4 @@
-"""Shared helpers for the simulator's integration tests (imported by
-tests/integration/test_sim_*.py) and the user-feed tests."""
+"""Shared helpers for the simulator's integration tests (tests/integration/test_sim_*)."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 import requests
@@ -117,7 +118,7 @@ def test_clob_market_views(sim):
 
 def test_cli_prints_urls_and_exits_cleanly_on_sigterm():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pmbot.sim", "--port", "0", "--seed", "11"],
+        [sys.executable, "-m", "pmbot.sim", "--port", "0", "--seed", "11", "--retention-secs", "5"],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -134,6 +135,8 @@ def test_cli_prints_urls_and_exits_cleanly_on_sigterm():
             "gamma_url",
         ]
         assert requests.get(urls["clob_url"] + "/version", timeout=5).json() == {"version": 2}
+        stats = requests.get(urls["clob_url"] + "/_sim/stats", timeout=5).json()
+        assert stats["retention_secs"] == 5.0 and stats["open_orders"] > 0
         ws = websocket.create_connection(urls["market_ws_url"], timeout=5)
         ws.send("PING")
         assert ws.recv() == "PONG"
@@ -144,6 +147,32 @@ def test_cli_prints_urls_and_exits_cleanly_on_sigterm():
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+def test_finished_records_leave_after_the_retention_window_positions_stay():
+    s = start_sim(retention_secs=0.5)
+    try:
+        m = first_market(s)
+        a, b = clob_client(s, KEY_A), clob_client(s, KEY_B)
+        a.create_and_post_order(
+            OrderArgs(token_id=m.yes_token, price=0.40, size=10, side="BUY"), post_only=True
+        )
+        b.create_and_post_order(OrderArgs(token_id=m.no_token, price=0.60, size=10, side="BUY"))
+        assert len(a.get_trades()) == 1
+        stats = s.urls["clob_url"] + "/_sim/stats"
+        deadline = time.monotonic() + 30
+        while requests.get(stats, timeout=5).json()["pruned_trades"] < 1:
+            assert time.monotonic() < deadline, "the trade was never pruned"
+            time.sleep(0.05)
+        counts = requests.get(stats, timeout=5).json()
+        assert (counts["trades"], counts["orders"], counts["pruned_orders"]) == (0, 0, 2)
+        assert a.get_trades() == [] and b.get_trades() == []
+        rows = requests.get(
+            s.urls["data_api_url"] + "/positions", params={"user": a.get_address()}, timeout=5
+        ).json()
+        assert [(r["asset"], r["size"]) for r in rows] == [(m.yes_token, 10)]
+    finally:
+        s.stop()
 
 
 def test_garbage_requests_get_answers_not_crashes(sim):

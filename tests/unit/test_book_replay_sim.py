@@ -37,7 +37,7 @@ op = st.one_of(
 
 
 def levels_of(snapshot: dict, side: str) -> dict:
-    return {D(l["price"]): D(l["size"]) for l in snapshot[side]}
+    return {D(lv["price"]): D(lv["size"]) for lv in snapshot[side]}
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -53,8 +53,8 @@ def test_replaying_the_sim_feed_gives_the_sims_books(ops):
     for t, b in books.items():
         snap = ex.book_snapshot(t)
         b.apply_snapshot(
-            [(D(l["price"]), D(l["size"])) for l in snap["bids"]],
-            [(D(l["price"]), D(l["size"])) for l in snap["asks"]],
+            [(D(lv["price"]), D(lv["size"])) for lv in snap["bids"]],
+            [(D(lv["price"]), D(lv["size"])) for lv in snap["asks"]],
         )
     placed: list[tuple[str, str]] = []
     for step in ops:

@@ -1,7 +1,8 @@
-"""PaperMirror: the live book's levels rest on a local exchange and fill the bot's orders through the
-exchange's normal path. Crossing rule: a resting bot BUY fills when the live best ask <= its price,
-a resting SELL when the live best bid >= its price (NO orders in YES terms), always at the bot's own
-limit price; marketable bot orders take the mirrored depth; used-up liquidity is not offered twice."""
+"""PaperMirror: the live book's levels rest on a local exchange and fill the bot's orders through
+the exchange's normal path. Crossing rule: a resting bot BUY fills when the live best ask <= its
+price, a resting SELL when the live best bid >= its price (NO orders in YES terms), always at the
+bot's own limit price; marketable bot orders take the mirrored depth; used-up liquidity is not
+offered twice."""
 
 from __future__ import annotations
 
@@ -118,11 +119,11 @@ def test_the_mirror_rests_the_live_levels_in_both_token_views(env):
     ex, mirror, _ = env
     mirror.on_update(update([("0.50", 100), ("0.49", 200)], [("0.54", 150), ("0.55", 50)]))
     snap = ex.book_snapshot(INFO.yes_token)
-    assert [(D(l["price"]), D(l["size"])) for l in snap["bids"]] == [
+    assert [(D(lv["price"]), D(lv["size"])) for lv in snap["bids"]] == [
         (D("0.49"), D(200)),
         (D("0.50"), D(100)),
     ]
-    assert [(D(l["price"]), D(l["size"])) for l in snap["asks"]] == [
+    assert [(D(lv["price"]), D(lv["size"])) for lv in snap["asks"]] == [
         (D("0.55"), D(50)),
         (D("0.54"), D(150)),
     ]
@@ -145,13 +146,13 @@ def test_a_no_token_update_mirrors_into_the_same_yes_book(env):
 @pytest.mark.parametrize(
     "token,side,price,bids,asks,filled,pays",
     [
-        # BUY YES at 0.52: the live ask drops to 0.51 -> filled at the bot's 0.52 (bot is the maker).
+        # BUY YES at 0.52: the live ask drops to 0.51 -> filled at the bot's 0.52 (bot is maker).
         (INFO.yes_token, "BUY", "0.52", [("0.48", 100)], [("0.51", 100)], D(10), D("5.2")),
         # ... the ask exactly at the bid price also crosses.
         (INFO.yes_token, "BUY", "0.52", [("0.48", 100)], [("0.52", 100)], D(10), D("5.2")),
         # ... the ask one tick above: not crossed, no fill.
         (INFO.yes_token, "BUY", "0.52", [("0.48", 100)], [("0.53", 100)], D(0), D(0)),
-        # BUY NO at 0.41 rests as a YES ask at 0.59: the live YES bid rises to 0.60 -> filled at 0.41.
+        # BUY NO at 0.41 rests as a YES ask at 0.59: the live YES bid rises to 0.60 -> filled 0.41.
         (INFO.no_token, "BUY", "0.41", [("0.60", 100)], [("0.62", 100)], D(10), D("4.1")),
         # ... the YES bid at 0.58 stays below 0.59: no fill.
         (INFO.no_token, "BUY", "0.41", [("0.58", 100)], [("0.62", 100)], D(0), D(0)),
@@ -235,7 +236,7 @@ def test_a_fok_leg_takes_the_mirrored_depth_at_the_live_prices_and_pays_the_take
     ).quantize(D("0.00001"))
     assert before - ex.balance(BOT) == cost + fee
     assert bot_trades(rec)[0]["trader_side"] == "TAKER"
-    # The live book has not changed; the next update must not hand the bot the same 150 shares again.
+    # The live book has not changed; the next update must not hand the bot the same 150 shares.
     mirror.on_update(update([("0.46", 100)], [("0.50", 100), ("0.52", 100)]))
     with pytest.raises(SimReject, match="FOK"):
         bot_order(ex, INFO.yes_token, "BUY", "0.52", 100, order_type="FOK")
@@ -327,8 +328,8 @@ def test_a_real_polymarket_book_is_mirrored_and_its_depth_taken_exactly():
         tick=D("0.001"),
         min_size=D(5),
     )
-    bids = sorted(((D(l["price"]), D(l["size"])) for l in snap["bids"]), reverse=True)[:5]
-    asks = sorted((D(l["price"]), D(l["size"])) for l in snap["asks"])[:5]
+    bids = sorted(((D(lv["price"]), D(lv["size"])) for lv in snap["bids"]), reverse=True)[:5]
+    asks = sorted((D(lv["price"]), D(lv["size"])) for lv in snap["asks"])[:5]
     ex = Exchange(load_sim_config({"seed": 1, "background": False}), clock=FakeClock())
     mirror = PaperMirror(ex)
     mirror.add_market(info)
@@ -347,8 +348,8 @@ def test_a_real_polymarket_book_is_mirrored_and_its_depth_taken_exactly():
     )
     mirror.on_update(u)
     book = ex.book_snapshot(info.yes_token)
-    assert sorted((D(l["price"]), D(l["size"])) for l in book["asks"]) == asks
-    assert sorted(((D(l["price"]), D(l["size"])) for l in book["bids"]), reverse=True) == bids
+    assert sorted((D(lv["price"]), D(lv["size"])) for lv in book["asks"]) == asks
+    assert sorted(((D(lv["price"]), D(lv["size"])) for lv in book["bids"]), reverse=True) == bids
     ex.set_balance(BOT, D(100000))
     before = ex.balance(BOT)
     resp = ex.place_order(
@@ -364,7 +365,7 @@ def test_a_real_polymarket_book_is_mirrored_and_its_depth_taken_exactly():
     )  # fee rate 0
     mirror.on_update(u)  # the same live book again: what the bot took stays taken
     book = ex.book_snapshot(info.yes_token)
-    left = {D(l["price"]): D(l["size"]) for l in book["asks"]}
+    left = {D(lv["price"]): D(lv["size"]) for lv in book["asks"]}
     assert D("0.514") not in left and left[D("0.515")] == D("43551.96") - D("4769.13")
 
 

@@ -644,14 +644,14 @@ def test_resolution_redeems_positions_and_conserves_collateral(sim):
     assert rec.of("market", "market_resolved")[0]["winning_asset_id"] == m.yes_token
 
 
-# --------------------------------------------------------------------------- neg-risk and the living market
+# ----------------------------------------------------------------- neg-risk and the living market
 
 
 def test_set_book_makes_a_three_outcome_basket_that_fills_as_fok_legs(sim):
     ex, _, _ = sim
     event = ex.events["three-way"]
     legs = [ex.markets[c] for c in event.condition_ids]
-    for leg, ask in zip(legs, ("0.30", "0.30", "0.34")):
+    for leg, ask in zip(legs, ("0.30", "0.30", "0.34"), strict=True):
         ex.set_book(leg.yes_token, [(D(ask) - D("0.02"), D(50))], [(D(ask), D(50))])
     assert sum(ex.top_of_book(leg.yes_token)[1] for leg in legs) == D("0.94")
     for leg in legs:
@@ -666,7 +666,7 @@ def test_set_book_makes_a_three_outcome_basket_that_fills_as_fok_legs(sim):
 def test_thin_leg_partially_fills_a_fak_basket(sim):
     ex, _, _ = sim
     legs = [ex.markets[c] for c in ex.events["three-way"].condition_ids]
-    for leg, (ask, depth) in zip(legs, (("0.30", 50), ("0.30", 50), ("0.34", 8))):
+    for leg, (ask, depth) in zip(legs, (("0.30", 50), ("0.30", 50), ("0.34", 8)), strict=True):
         ex.set_book(leg.yes_token, [], [(D(ask), D(depth))])
     fills = [
         place(ex, leg.yes_token, "BUY", ex.top_of_book(leg.yes_token)[1], 20, order_type="FAK")

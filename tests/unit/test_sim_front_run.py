@@ -19,7 +19,7 @@ def ex():
 
 
 def asks(ex, token):
-    return [(D(l["price"]), D(l["size"])) for l in ex.book_snapshot(token)["asks"]]
+    return [(D(lv["price"]), D(lv["size"])) for lv in ex.book_snapshot(token)["asks"]]
 
 
 def test_capped_fak_fills_max_size_and_the_reachable_maker_liquidity_goes(ex):
