@@ -137,7 +137,7 @@ def build_feeds(
     """(market feed, user feed, positions poller) for ``markets`` (quoted and arbitrage ones)."""
     from pmbot.venue.market_ws import MarketFeed
     from pmbot.venue.positions import PositionsPoller
-    from pmbot.venue.user_ws import UserFeed
+    from pmbot.venue.user_ws import RestCatchUp, UserFeed
 
     creds, rest, data_rest = clients
     market_feed = MarketFeed(
@@ -158,7 +158,12 @@ def build_feeds(
         [m.condition_id for m in markets],
         inbound,
         stop=stop,
-        reconcile=engine.user_reconcile_source(rest),
+        # after every (re)connect: open orders, and the trades since the newest one known
+        reconcile=RestCatchUp(
+            rest.open_orders,
+            lambda after: rest.trades(after=after),
+            since=engine.catch_up_since(),
+        ),
         metrics=metrics,
         ping_interval=float(cfg.feed.ping_interval_secs),
     )

@@ -39,6 +39,7 @@ from pmbot.model import (
     OrderType,
     OrderUnknown,
 )
+from pmbot.strategy.views import LiveOrder
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,20 @@ class TrackedOrder:
     @property
     def key(self) -> str:
         return self.order_id or self.order.client_id
+
+    def as_live(self) -> LiveOrder:
+        """This order as the strategy sees it (the one conversion tracked -> strategy view)."""
+        return LiveOrder(
+            order_id=self.key,
+            token_id=self.order.token_id,
+            side=self.order.side,
+            price=self.order.price,
+            size_remaining=self.remaining,
+            tag=self.order.tag,
+            pending=not self.order_id,
+            market=self.order.market,
+            cancel_pending=self.state == "cancelling",
+        )
 
 
 @dataclass(frozen=True, slots=True)
