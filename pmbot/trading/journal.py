@@ -289,9 +289,9 @@ class Journal:
     ) -> None:
         """Positions seeded from the Data API (replaces every position when replayed)."""
         now = time.time() if ts is None else ts
-        rows = [(t, str(size), str(avg)) for t, (size, avg) in positions.items()] or [
-            ("", "0", None)
-        ]
+        rows: list[tuple[str, str, str | None]] = [
+            (t, str(size), str(avg)) for t, (size, avg) in positions.items()
+        ] or [("", "0", None)]
         with self._tx() as db:
             seq = self._seq + 1
             db.executemany(

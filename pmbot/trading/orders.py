@@ -183,7 +183,7 @@ class OrderTracker:
             if o.order_id in self._live:
                 continue
             t = TrackedOrder(
-                order=_adopted_order(o),
+                order=adopted_order(o),
                 order_id=o.order_id,
                 size_matched=o.size_matched,
                 state="live",
@@ -287,7 +287,9 @@ class OrderTracker:
         return ReconcileDiff(orphans=orphans, dropped=tuple(dropped))
 
 
-def _adopted_order(o: OpenOrder) -> NewOrder:
+def adopted_order(o: OpenOrder) -> NewOrder:
+    """A venue-listed order found resting at start-up, as the order the bot tracks (tag
+    ``adopted``)."""
     try:
         order_type = OrderType(o.order_type.upper())
     except ValueError:
