@@ -284,8 +284,3 @@ class Engine:
 
     def _book_views(self, now: float) -> dict[str, BookView]:
         return self._books.views(now)
-
-    def _publish_metrics(
-        self, marks: Marks, by_market: dict[str, int], decision: Any = None
-    ) -> None:
-        self.publisher.publish_metrics(marks, by_market, decision)
