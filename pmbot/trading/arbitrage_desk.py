@@ -14,15 +14,18 @@ executor's queue.
 from __future__ import annotations
 
 import logging
-import queue
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 
 from pmbot.model import ZERO, Create, NewOrder
+from pmbot.strategy.decide import Decision
 from pmbot.strategy.legging import plan_leg_repair
 from pmbot.strategy.params import StrategyParams
 from pmbot.strategy.views import BookView, DesiredOrder
 from pmbot.trading.baskets import Basket, BasketBook
+from pmbot.trading.inventory import Inventory
+from pmbot.trading.orders import OrderTracker
+from pmbot.trading.ports import Commands, TradingJournal, TradingMetrics
 
 log = logging.getLogger(__name__)
 
@@ -33,11 +36,11 @@ class ArbitrageDesk:
     def __init__(
         self,
         *,
-        tracker,
-        inventory,
-        journal,
-        metrics,
-        commands: queue.Queue,
+        tracker: OrderTracker,
+        inventory: Inventory,
+        journal: TradingJournal,
+        metrics: TradingMetrics,
+        commands: Commands,
         params: StrategyParams,
         new_order: Callable[[DesiredOrder, int], NewOrder],
         book_views: Callable[[float], Mapping[str, BookView]],
@@ -55,7 +58,7 @@ class ArbitrageDesk:
             str, str
         ] = {}  # opportunity key -> its last state (taken or a skip reason)
 
-    def on_decision(self, decision, origin_ns: int, now: float) -> None:
+    def on_decision(self, decision: Decision, origin_ns: int, now: float) -> None:
         """Send the opportunities the strategy fired, count what was seen and skipped, and settle
         the baskets whose legs have all been reported."""
         present = {opp.key for opp in decision.opportunities}
