@@ -23,7 +23,7 @@ from pmbot.strategy.legging import plan_leg_repair
 from pmbot.strategy.params import StrategyParams
 from pmbot.strategy.views import BookView, DesiredOrder
 from pmbot.trading.baskets import Basket, BasketBook
-from pmbot.trading.inventory import Inventory
+from pmbot.trading.inventory import HedgedSet, Inventory
 from pmbot.trading.orders import OrderTracker
 from pmbot.trading.ports import Commands, TradingJournal, TradingMetrics
 
@@ -54,6 +54,8 @@ class ArbitrageDesk:
         self._new_order = new_order
         self._book_views = book_views
         self.baskets = BasketBook()
+        # told of every hedged set recorded (the on-chain link merges binary complete sets)
+        self.on_hedged_set: Callable[[HedgedSet], None] = lambda hs: None
         self._skip_state: dict[
             str, str
         ] = {}  # opportunity key -> its last state (taken or a skip reason)
@@ -157,6 +159,7 @@ class ArbitrageDesk:
         )
         self.journal.record_hedged_set(hs)
         basket.hedged = done
+        self.on_hedged_set(hs)
         log.info(
             "arbitrage %s: %s complete set(s) held as a hedged position (cost %s, pays %s)",
             basket.opp.key,

@@ -30,6 +30,7 @@ from pmbot.model import (
     OpenOrder,
     PositionsSnapshot,
 )
+from pmbot.onchain.desk import IntentSink
 from pmbot.strategy.decide import StrategyInput
 from pmbot.strategy.params import StrategyParams
 from pmbot.strategy.views import BookView, DesiredOrder
@@ -40,6 +41,7 @@ from pmbot.trading.fills import FillTracker
 from pmbot.trading.handlers import Handler, Handlers
 from pmbot.trading.holdings import Holdings
 from pmbot.trading.inventory import Inventory
+from pmbot.trading.onchain_link import OnchainLink, OnchainMetricsPort
 from pmbot.trading.orders import OrderTracker
 from pmbot.trading.ports import Commands, Inbound, StatePublisher, TradingJournal, TradingMetrics
 from pmbot.trading.publishing import Publisher
@@ -71,6 +73,8 @@ class Engine:
         funder: str,
         clock: Callable[[], float] = time.time,
         positions_source: Callable[[], PositionsSnapshot] | None = None,
+        onchain: IntentSink | None = None,
+        onchain_metrics: OnchainMetricsPort | None = None,
     ) -> None:
         self.cfg, self.inbound, self.commands, self.clock = cfg, inbound, commands, clock
         self.journal, self.metrics, self.api_key, self.funder = journal, metrics, api_key, funder
@@ -90,6 +94,7 @@ class Engine:
         self._quoting_enabled = True
         self._last_loop = time.monotonic()
         self._wire(state, float(cfg.feed.settlement_lag_secs))
+        self.onchain = self._wire_onchain(onchain, onchain_metrics)
         self._restored = restore_from_journal(journal, self.inventory, self.fills)
         self.status.fill_count = self._restored.fill_count
         self.status.last_trade_ts = self._restored.last_trade_ts
@@ -149,6 +154,28 @@ class Engine:
             state=state,
             metrics=metrics,
         )
+
+    def _wire_onchain(
+        self, sink: IntentSink | None, metrics: OnchainMetricsPort | None
+    ) -> OnchainLink | None:
+        """Merges and redemptions (``onchain.enabled``): none without a worker to send them to."""
+        if sink is None:
+            return None
+        link = OnchainLink(
+            sink=sink,
+            merge_min_usd=self.cfg.onchain.merge_min_usd,
+            index=self.index,
+            inventory=self.inventory,
+            tracker=self.tracker,
+            holdings=self.handlers.holdings,
+            journal=self.journal,
+            metrics=metrics,
+            clock=self.clock,
+        )
+        self._dispatch.update(link.table())
+        self.handlers.holdings.skip_tokens = link.pending_tokens
+        self.arb.on_hedged_set = link.on_hedged_set
+        return link
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -256,6 +283,9 @@ class Engine:
                 latest[ev.token_id] = ev  # coalesce: only the newest state per token matters
             else:
                 self._apply(ev)
+        if self.onchain is not None:
+            for upd in latest.values():
+                self.onchain.on_book_reason(upd.market, upd.reason)
         return self._books.apply(latest.values(), self.clock())
 
     def _apply(self, ev: object) -> None:
@@ -278,6 +308,8 @@ class Engine:
             return
         decision = self.decider.decide(self._strategy_input(marks))
         self.decider.emit(decision, origin_ns, self.arb)
+        if self.onchain is not None:
+            self.onchain.tick()
 
     def _new_order(self, d: DesiredOrder, origin_ns: int) -> NewOrder:
         return self.decider.new_order(d, origin_ns)

@@ -42,6 +42,8 @@ class Holdings:
         self.metrics = metrics
         self.clock = clock
         self.reconciler = PositionReconciler(settlement_lag_secs=settlement_lag_secs)
+        # tokens the positions check leaves alone (a merge or redeem in flight moves them on chain)
+        self.skip_tokens: Callable[[], set[str]] = set
 
     # ------------------------------------------------------------------ fills
 
@@ -69,6 +71,14 @@ class Holdings:
                 self.inventory.update_status(fill)
             self._after(change)
 
+    def book(self, fill: Fill) -> bool:
+        """A fill that is not a venue trade (an on-chain settlement): journal first, then inventory.
+        False when it was booked before (a settlement replayed after a restart)."""
+        if not self.journal.record_fill(fill):
+            return False
+        self._apply_new(fill, self.index.by_token.get(fill.token_id))
+        return True
+
     def _apply_new(self, fill: Fill, market: MarketInfo | None) -> None:
         if market is not None:
             self.inventory.apply_fill(fill, market)
@@ -92,7 +102,7 @@ class Holdings:
     # ------------------------------------------------------------------ Data API positions
 
     def on_positions(self, snap: PositionsSnapshot) -> None:
-        tokens = self.index.by_token
+        tokens = set(self.index.by_token) - self.skip_tokens()
         local = {tok: self.inventory.shares(tok) for tok in tokens}
         for act in self.reconciler.compare(local, snap.positions, self.clock(), tokens=tokens):
             if act.kind == "mismatch":

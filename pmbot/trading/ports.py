@@ -51,6 +51,8 @@ class TradingJournal(Protocol):
 
     def record_hedged_set(self, hs: HedgedSet) -> None: ...
 
+    def release_hedged_set(self, set_id: str, ts: float | None = ...) -> None: ...
+
 
 class TradingMetrics(Protocol):
     """The metrics the strategy thread writes (a subset of ``pmbot.metrics.Metrics``)."""
