@@ -17,14 +17,10 @@ import sys
 
 import yaml
 
-from pmbot.config import Config, effective_config_dict, load_config
+from pmbot.config import DEFAULT_CONFIG, Config, effective_config_dict, load_config
 from pmbot.errors import ConfigError, FatalError
 
 log = logging.getLogger("pmbot")
-
-DEFAULT_CONFIG = os.path.join(
-    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "config.yaml"
-)
 
 
 def _parse_args(argv: list[str]) -> argparse.Namespace:

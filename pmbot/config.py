@@ -23,6 +23,11 @@ import yaml
 
 from pmbot.errors import ConfigError
 
+# The repository's config.yaml: the default ``--config`` of bot.py and its subcommands.
+DEFAULT_CONFIG = os.path.join(
+    os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "config.yaml"
+)
+
 MODES = ("sim", "paper", "live")
 
 

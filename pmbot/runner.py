@@ -34,7 +34,14 @@ from pmbot.errors import FatalError, PmbotError, TransientError
 from pmbot.lockfile import WalletLock
 from pmbot.model import BotCommand, EventInfo, MarketInfo
 from pmbot.runner_modes import LocalExchange, exec_url, resolve_markets, start_local_exchange
-from pmbot.runner_parts import build_engine, build_executor, build_feeds, build_rest
+from pmbot.runner_parts import (
+    OnchainParts,
+    build_engine,
+    build_executor,
+    build_feeds,
+    build_onchain,
+    build_rest,
+)
 from pmbot.state import AppState
 
 if TYPE_CHECKING:
@@ -43,6 +50,7 @@ if TYPE_CHECKING:
     from pmbot.trading.engine import Engine
     from pmbot.trading.journal import Journal
     from pmbot.venue.rest import ClobRest
+    from pmbot.venue.signer import OrderSigner
 
 log = logging.getLogger("pmbot.runner")
 
@@ -74,6 +82,7 @@ class BotRunner:
         self.positions_poller: Any = None
         self.lock: WalletLock | None = None
         self.journal: Journal | None = None
+        self.onchain: OnchainParts | None = None
         self.exec_stop = threading.Event()
         self.feed_stop = threading.Event()
         self._exit_code: int | None = None
@@ -211,22 +220,25 @@ class BotRunner:
         self._started.append(("journal", journal.close))
         return journal
 
+    def _signer(self, key: str) -> OrderSigner:
+        from pmbot.venue.signer import OrderSigner
+
+        wallet = self.cfg.wallet
+        return OrderSigner(
+            key,
+            chain_id=self.cfg.venue.chain_id,
+            signature_type=wallet.signature_type,
+            funder=wallet.funder or None,
+            deposit_signature=wallet.deposit_signature,
+        )
+
     def _start(self) -> None:
         metrics = self._start_metrics()
         if self.cfg.mode in ("sim", "paper"):
             self._start_local_exchange()  # sim mode points the venue URLs at the local exchange
         cfg = self.cfg
         key = self._key or generated_key()
-        from pmbot.venue.signer import OrderSigner
-
-        signer = OrderSigner(
-            key,
-            chain_id=cfg.venue.chain_id,
-            signature_type=cfg.wallet.signature_type,
-            funder=cfg.wallet.funder or None,
-            deposit_signature=cfg.wallet.deposit_signature,
-        )
-        self.signer = signer
+        signer = self.signer = self._signer(key)
         state_dir = self._state_dir()
         self._lock_wallet(state_dir, signer.funder)
         clients = build_rest(cfg, self.local, key, signer, metrics)
@@ -235,6 +247,7 @@ class BotRunner:
         markets, events = self._markets(data_rest, metrics)
         journal = self._open_journal(state_dir, signer.funder)
         queues: tuple[queue.Queue[Any], queue.Queue[BotCommand]] = (queue.Queue(), queue.Queue())
+        self.onchain = build_onchain(cfg, key, queues[0], metrics)
         engine = build_engine(
             cfg,
             self.local,
@@ -246,6 +259,7 @@ class BotRunner:
             self.state,
             journal,
             metrics,
+            self.onchain,
         )
         self.engine = engine
         executor = build_executor(cfg, rest, signer, creds, queues, self.exec_stop, metrics)
@@ -272,6 +286,8 @@ class BotRunner:
             self.market_feed.recorder = recorder
             self._started.append(("feed recorder", recorder.close))  # closed after the feeds
         engine.start()
+        if self.onchain is not None:
+            self.onchain.worker.start()
         for part in (self.market_feed, self.user_feed, self.positions_poller):
             part.start()
         metrics.up.set(1)
@@ -337,6 +353,8 @@ class BotRunner:
 
     def _teardown_once(self, *, cancel: bool) -> int:
         left: list[str] = []
+        if self.onchain is not None:
+            self.onchain.worker.stop()  # before the engine: its reports go to the engine
         if self.engine is not None:
             self.engine.request_stop()
             self.engine.join(5.0)

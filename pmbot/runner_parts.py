@@ -8,6 +8,7 @@ import logging
 import queue
 import threading
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pmbot.config import Config
@@ -18,6 +19,8 @@ from pmbot.state import AppState
 if TYPE_CHECKING:
     from pmbot.execution.executor import Executor
     from pmbot.metrics import Metrics
+    from pmbot.onchain.metrics import OnchainMetrics
+    from pmbot.onchain.worker import OnchainWorker
     from pmbot.trading.engine import Engine
     from pmbot.venue.auth import ApiCreds
     from pmbot.venue.rest import ClobRest
@@ -62,6 +65,7 @@ def build_engine(
     state: AppState,
     journal: Any,
     metrics: Metrics,
+    onchain: OnchainParts | None = None,
 ) -> Engine:
     from pmbot.trading.engine import Engine
     from pmbot.venue.positions import fetch_positions
@@ -86,9 +90,67 @@ def build_engine(
         api_key=creds.api_key,
         funder=funder,
         positions_source=positions,
+        onchain=onchain.worker if onchain is not None else None,
+        onchain_metrics=onchain.metrics if onchain is not None else None,
     )
     log.info("seeded %d position(s) from the Data API", engine.seed_positions())
+    if onchain is not None:
+        prime_onchain(cfg, engine)
     return engine
+
+
+@dataclass(frozen=True, slots=True)
+class OnchainParts:
+    worker: OnchainWorker  # thread "onchain": start after the engine, stop before it
+    metrics: OnchainMetrics
+
+
+def build_onchain(
+    cfg: Config, key: str, inbound: queue.Queue[Any], metrics: Metrics
+) -> OnchainParts | None:
+    """The on-chain worker (merges, redemptions), not started; None unless ``onchain.enabled``.
+    Its settlements and failures come back on the strategy thread's inbound queue."""
+    if not cfg.onchain.enabled:
+        return None
+    from pmbot.onchain.metrics import OnchainMetrics
+    from pmbot.onchain.setup import build_worker
+
+    return OnchainParts(build_worker(cfg, key, inbound.put), OnchainMetrics(metrics.registry))
+
+
+def prime_onchain(cfg: Config, engine: Engine) -> None:
+    """Before the strategy thread starts: the intents still open in the worker's journal are in
+    flight, and held markets already resolved on chain are to be redeemed. A failing RPC is logged;
+    the worker retries its own intents and a resolution is also learnt from the market channel."""
+    from pmbot.errors import PmbotError
+    from pmbot.onchain.journal import IntentJournal
+    from pmbot.onchain.resolution import resolved_conditions
+    from pmbot.onchain.rpc import JsonRpc
+    from pmbot.onchain.setup import journal_path
+
+    link = engine.onchain
+    if link is None:
+        return
+    intents = IntentJournal(journal_path(cfg))
+    link.desk.restore_pending(intents.open_intents())
+    intents.close()
+    held = [
+        m
+        for m in engine.market_by_cid.values()
+        if engine.inventory.shares(m.yes_token) or engine.inventory.shares(m.no_token)
+    ]
+    rpc = JsonRpc(cfg.onchain.rpc_url, timeout_secs=float(cfg.execution.read_timeout_secs))
+    try:
+        by_cid = {m.condition_id: m for m in held}
+        for res in resolved_conditions(rpc, cfg.onchain.ctf_address, list(by_cid)):
+            m, won = by_cid[res.condition_id], res.winner_index
+            link.on_resolved(
+                m.condition_id, None if won is None else (m.yes_token, m.no_token)[won]
+            )
+    except (PmbotError, ValueError) as exc:
+        log.warning("onchain: could not check which held markets are resolved: %s", exc)
+    finally:
+        rpc.close()
 
 
 def build_executor(
@@ -137,7 +199,7 @@ def build_feeds(
     """(market feed, user feed, positions poller) for ``markets`` (quoted and arbitrage ones)."""
     from pmbot.venue.market_ws import MarketFeed
     from pmbot.venue.positions import PositionsPoller
-    from pmbot.venue.user_ws import UserFeed
+    from pmbot.venue.user_ws import RestCatchUp, UserFeed
 
     creds, rest, data_rest = clients
     market_feed = MarketFeed(
@@ -158,7 +220,12 @@ def build_feeds(
         [m.condition_id for m in markets],
         inbound,
         stop=stop,
-        reconcile=engine.user_reconcile_source(rest),
+        # after every (re)connect: open orders, and the trades since the newest one known
+        reconcile=RestCatchUp(
+            rest.open_orders,
+            lambda after: rest.trades(after=after),
+            since=engine.catch_up_since(),
+        ),
         metrics=metrics,
         ping_interval=float(cfg.feed.ping_interval_secs),
     )

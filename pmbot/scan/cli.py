@@ -10,6 +10,7 @@ import sys
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from pmbot.config import DEFAULT_CONFIG
 from pmbot.errors import ConfigError, PmbotError
 from pmbot.scan import output
 from pmbot.scan.estimate import ScanOptions
@@ -25,8 +26,6 @@ def _dec(text: str) -> Decimal:
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
-    from pmbot.app import DEFAULT_CONFIG
-
     p = argparse.ArgumentParser(
         prog="bot.py scan",
         description="rank liquidity-reward markets by estimated reward per day per $100 of capital",

@@ -2,10 +2,10 @@
 
 It sends all legs of a fired opportunity together (FOK/FAK), follows each leg's fills in a
 ``BasketBook``, records complete sets as hedged positions (journal first), and when legs fill
-unevenly plans a repair from the books of the moment (``strategy.legging.plan_leg_repair``). Repairs
-are verified, never assumed: their orders form a repair basket that is settled here again, up to
-``MAX_REPAIR_ROUNDS`` rounds whose expected losses together stay within ``max_leg_loss_usd``; what is
-still uneven after that is counted and logged as naked exposure.
+unevenly plans a repair from the books of the moment (``strategy.legging.plan_leg_repair``).
+Repairs are verified, never assumed: their orders form a repair basket that is settled here again,
+up to ``MAX_REPAIR_ROUNDS`` rounds whose expected losses together stay within ``max_leg_loss_usd``;
+what is still uneven after that is counted and logged as naked exposure.
 
 Single writer: only the strategy thread calls it. It does no I/O beyond putting commands on the
 executor's queue.
@@ -14,14 +14,18 @@ executor's queue.
 from __future__ import annotations
 
 import logging
-import queue
 from collections.abc import Callable, Mapping
+from decimal import Decimal
 
 from pmbot.model import ZERO, Create, NewOrder
+from pmbot.strategy.decide import Decision
 from pmbot.strategy.legging import plan_leg_repair
 from pmbot.strategy.params import StrategyParams
 from pmbot.strategy.views import BookView, DesiredOrder
 from pmbot.trading.baskets import Basket, BasketBook
+from pmbot.trading.inventory import HedgedSet, Inventory
+from pmbot.trading.orders import OrderTracker
+from pmbot.trading.ports import Commands, TradingJournal, TradingMetrics
 
 log = logging.getLogger(__name__)
 
@@ -32,11 +36,11 @@ class ArbitrageDesk:
     def __init__(
         self,
         *,
-        tracker,
-        inventory,
-        journal,
-        metrics,
-        commands: queue.Queue,
+        tracker: OrderTracker,
+        inventory: Inventory,
+        journal: TradingJournal,
+        metrics: TradingMetrics,
+        commands: Commands,
         params: StrategyParams,
         new_order: Callable[[DesiredOrder, int], NewOrder],
         book_views: Callable[[float], Mapping[str, BookView]],
@@ -50,11 +54,13 @@ class ArbitrageDesk:
         self._new_order = new_order
         self._book_views = book_views
         self.baskets = BasketBook()
+        # told of every hedged set recorded (the on-chain link merges binary complete sets)
+        self.on_hedged_set: Callable[[HedgedSet], None] = lambda hs: None
         self._skip_state: dict[
             str, str
         ] = {}  # opportunity key -> its last state (taken or a skip reason)
 
-    def on_decision(self, decision, origin_ns: int, now: float) -> None:
+    def on_decision(self, decision: Decision, origin_ns: int, now: float) -> None:
         """Send the opportunities the strategy fired, count what was seen and skipped, and settle
         the baskets whose legs have all been reported."""
         present = {opp.key for opp in decision.opportunities}
@@ -68,8 +74,8 @@ class ArbitrageDesk:
                 and state != previous
                 and (opp.actionable or previous is None or previous == "below_edge")
             ):
-                # A sighting: an opportunity with positive edge after fees that was not there a moment ago
-                # (counted once per appearance, whether it is then taken or skipped).
+                # A sighting: an opportunity with positive edge after fees that was not there a
+                # moment ago (counted once per appearance, whether it is then taken or skipped).
                 self.metrics.arb_opportunities_total.labels(kind=opp.kind).inc()
             if opp.actionable:
                 self._skip_state[opp.key] = "taken"
@@ -112,37 +118,10 @@ class ArbitrageDesk:
         orders form a repair basket settled here again. Up to ``MAX_REPAIR_ROUNDS`` rounds, each
         planned from the books of the moment, with the expected losses of all rounds together
         within ``max_leg_loss_usd``; what is still uneven after that is reported as naked."""
-        legs = basket.opp.legs
-        filled = {leg.token_id: basket.filled.get(leg.token_id, ZERO) for leg in legs}
+        filled = {leg.token_id: basket.filled.get(leg.token_id, ZERO) for leg in basket.opp.legs}
         done = min(filled.values(), default=ZERO)
-        new_sets = done - basket.hedged
-        if new_sets > 0:
-            cost = sum(
-                (
-                    basket.cost.get(tok, ZERO) * new_sets / size
-                    for tok, size in filled.items()
-                    if size
-                ),
-                ZERO,
-            )
-            suffix = f"/r{basket.repair_round}" if basket.repair_round else ""
-            hs = self.inventory.record_hedged_set(
-                f"{basket.opp.key}@{basket.opened:.3f}{suffix}",
-                {tok: new_sets for tok in filled},
-                cost_usd=cost,
-                payout_usd=new_sets * basket.opp.payout_per_set,
-                kind=basket.opp.kind,
-                ts=now,
-            )
-            self.journal.record_hedged_set(hs)
-            basket.hedged = done
-            log.info(
-                "arbitrage %s: %s complete set(s) held as a hedged position (cost %s, pays %s)",
-                basket.opp.key,
-                new_sets,
-                cost,
-                hs.payout_usd,
-            )
+        if done - basket.hedged > 0:
+            self._record_sets(basket, filled, done, now)
         if done == max(filled.values(), default=ZERO):
             if basket.repair_round:
                 log.info(
@@ -157,13 +136,45 @@ class ArbitrageDesk:
                 ", ".join(f"{t[-8:]}={s - done}" for t, s in filled.items() if s > done),
             )
             return
-        books = self._book_views(now)
-        bound = self.params.arbitrage.max_leg_loss_usd - basket.planned_loss
+        self._repair(basket, filled, now)
+
+    def _record_sets(
+        self, basket: Basket, filled: dict[str, Decimal], done: Decimal, now: float
+    ) -> None:
+        """The complete sets the basket's fills made since last time: a hedged position (journal
+        first)."""
+        new_sets = done - basket.hedged
+        cost = sum(
+            (basket.cost.get(tok, ZERO) * new_sets / size for tok, size in filled.items() if size),
+            ZERO,
+        )
+        suffix = f"/r{basket.repair_round}" if basket.repair_round else ""
+        hs = self.inventory.record_hedged_set(
+            f"{basket.opp.key}@{basket.opened:.3f}{suffix}",
+            {tok: new_sets for tok in filled},
+            cost_usd=cost,
+            payout_usd=new_sets * basket.opp.payout_per_set,
+            kind=basket.opp.kind,
+            ts=now,
+        )
+        self.journal.record_hedged_set(hs)
+        basket.hedged = done
+        self.on_hedged_set(hs)
+        log.info(
+            "arbitrage %s: %s complete set(s) held as a hedged position (cost %s, pays %s)",
+            basket.opp.key,
+            new_sets,
+            cost,
+            hs.payout_usd,
+        )
+
+    def _repair(self, basket: Basket, filled: dict[str, Decimal], now: float) -> None:
+        """Plan a repair of uneven legs from the books of now and send it as a repair basket."""
         plan = plan_leg_repair(
-            legs,
+            basket.opp.legs,
             filled,
-            books,
-            bound,
+            self._book_views(now),
+            self.params.arbitrage.max_leg_loss_usd - basket.planned_loss,
             payout=basket.opp.payout_per_set,
             order_type=self.params.arbitrage.leg_order_type,
             stale_secs=float(self.params.risk.stale_book_secs),

@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
 from pmbot.model import ZERO, NewOrder, OrderAccepted, OrderRejected, OrderUnknown, Side
+from pmbot.strategy.arbitrage import Opportunity
 from pmbot.trading.fills import FillChange
 
 
 @dataclass
 class Basket:
-    opp: object  # pmbot.strategy.arbitrage.Opportunity
+    opp: Opportunity
     opened: float
     leg_of_client: dict[str, str]  # client id -> token
     leg_of_order: dict[str, str] = field(default_factory=dict)  # venue order id -> token

@@ -106,7 +106,7 @@ class FillTracker:
     # ------------------------------------------------------------------ state changes
 
     def restore(self, fills: Iterable[Fill]) -> None:
-        """Load fills already counted (from the journal) so replays after a restart change nothing."""
+        """Load fills already counted (from the journal): replays after a restart change nothing."""
         for fill in fills:
             self._fills[(fill.trade_id, fill.order_id)] = fill
             self._known_orders.add(fill.order_id)

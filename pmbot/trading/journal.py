@@ -9,11 +9,8 @@ by replaying the journal.
 One file per venue and wallet (``<state_dir>/journal-<venue-host>-<funder-lower>.sqlite3``), so two
 wallets or two venues never mix; the file records both and refuses to open under another pair.
 
-Restart recovery (``replay``): fills and position adjustments (Data API seeds, venue adoptions after
-a reconcile) carry one global sequence number; replaying them in order rebuilds positions, average
-costs, realized P&L and fees exactly as they were, the FillTracker learns every (trade, order) pair
-already counted, and unreleased hedged sets come back. FAILED fills stay in the journal (so their
-re-sends are recognised) but are not applied.
+Restart recovery: ``load`` reads the records back and ``journal_records.replay`` rebuilds the
+inventory from them in sequence order.
 
 Money is stored as decimal TEXT, never REAL.
 """
@@ -28,13 +25,29 @@ import sqlite3
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlparse
 
 from pmbot.errors import FatalError
-from pmbot.model import Fill, NewOrder, OrderEvent, Side, TradeStatus
-from pmbot.trading.inventory import HedgedSet, Inventory
+from pmbot.model import Fill, NewOrder, OrderEvent, TradeStatus
+from pmbot.trading.inventory import HedgedSet
+from pmbot.trading.journal_records import (
+    LOAD_ADJUSTMENTS,
+    LOAD_FILLS,
+    LOAD_HEDGED_SETS,
+    LOAD_LAST_PNL,
+    LOAD_ORDERS,
+    Adjustment,
+    JournalOrder,
+    JournalState,
+    PnlRow,
+    adjustment_from_row,
+    fill_from_row,
+    hedged_set_from_row,
+    order_from_row,
+    pnl_from_row,
+    replay,
+)
 
 log = logging.getLogger(__name__)
 
@@ -43,15 +56,16 @@ SCHEMA_VERSION = "1"
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS orders (
-    order_id TEXT PRIMARY KEY, client_id TEXT NOT NULL DEFAULT '', market TEXT NOT NULL, token_id TEXT NOT NULL,
-    side TEXT NOT NULL, price TEXT NOT NULL, size TEXT NOT NULL, size_matched TEXT NOT NULL DEFAULT '0',
-    order_type TEXT NOT NULL DEFAULT 'GTC', tag TEXT NOT NULL DEFAULT '', status TEXT NOT NULL,
-    created_ts REAL NOT NULL, updated_ts REAL NOT NULL);
+    order_id TEXT PRIMARY KEY, client_id TEXT NOT NULL DEFAULT '', market TEXT NOT NULL,
+    token_id TEXT NOT NULL, side TEXT NOT NULL, price TEXT NOT NULL, size TEXT NOT NULL,
+    size_matched TEXT NOT NULL DEFAULT '0', order_type TEXT NOT NULL DEFAULT 'GTC',
+    tag TEXT NOT NULL DEFAULT '', status TEXT NOT NULL, created_ts REAL NOT NULL,
+    updated_ts REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS fills (
     seq INTEGER NOT NULL, trade_id TEXT NOT NULL, order_id TEXT NOT NULL, market TEXT NOT NULL,
-    token_id TEXT NOT NULL, side TEXT NOT NULL, price TEXT NOT NULL, size TEXT NOT NULL, notional TEXT,
-    fee_usd TEXT NOT NULL, is_maker INTEGER NOT NULL, status TEXT NOT NULL, ts REAL NOT NULL,
-    recorded_ts REAL NOT NULL, PRIMARY KEY (trade_id, order_id));
+    token_id TEXT NOT NULL, side TEXT NOT NULL, price TEXT NOT NULL, size TEXT NOT NULL,
+    notional TEXT, fee_usd TEXT NOT NULL, is_maker INTEGER NOT NULL, status TEXT NOT NULL,
+    ts REAL NOT NULL, recorded_ts REAL NOT NULL, PRIMARY KEY (trade_id, order_id));
 CREATE TABLE IF NOT EXISTS adjustments (
     seq INTEGER NOT NULL, kind TEXT NOT NULL, token_id TEXT NOT NULL, size TEXT NOT NULL,
     avg_price TEXT, ts REAL NOT NULL);
@@ -59,66 +73,12 @@ CREATE TABLE IF NOT EXISTS hedged_sets (
     set_id TEXT PRIMARY KEY, kind TEXT NOT NULL, legs TEXT NOT NULL, cost_usd TEXT NOT NULL,
     payout_usd TEXT NOT NULL, ts REAL NOT NULL, released_ts REAL);
 CREATE TABLE IF NOT EXISTS pnl (
-    id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, realized TEXT NOT NULL, unrealized TEXT NOT NULL,
-    fees TEXT NOT NULL);
+    id INTEGER PRIMARY KEY AUTOINCREMENT, ts REAL NOT NULL, realized TEXT NOT NULL,
+    unrealized TEXT NOT NULL, fees TEXT NOT NULL);
 """
-
-
-@dataclass(frozen=True, slots=True)
-class JournalOrder:
-    order_id: str
-    client_id: str
-    market: str
-    token_id: str
-    side: Side
-    price: Decimal
-    size: Decimal
-    size_matched: Decimal
-    order_type: str
-    tag: str
-    status: str
-    created_ts: float
-    updated_ts: float
-
-
-@dataclass(frozen=True, slots=True)
-class Adjustment:
-    """A position set from venue truth: ``seed`` (whole book from the Data API; ``token_id`` ''
-    marks an empty seed) or ``adopt`` (one token after a persistent reconcile mismatch)."""
-
-    seq: int
-    kind: str
-    token_id: str
-    size: Decimal
-    avg_price: Decimal | None
-    ts: float
-
-
-@dataclass(frozen=True, slots=True)
-class PnlRow:
-    ts: float
-    realized: Decimal
-    unrealized: Decimal
-    fees: Decimal
-
-
-@dataclass(frozen=True, slots=True)
-class JournalState:
-    orders: tuple[JournalOrder, ...]
-    fills: tuple[Fill, ...]  # in the order they were recorded, every status (FAILED included)
-    fill_seqs: tuple[int, ...]
-    adjustments: tuple[Adjustment, ...]
-    hedged_sets: tuple[HedgedSet, ...]  # not released
-    last_trade_ts: float  # newest fill time: where a REST /data/trades catch-up starts
-    last_pnl: PnlRow | None
-
-    @property
-    def realized_pnl(self) -> Decimal:
-        return self.last_pnl.realized if self.last_pnl else Decimal(0)
-
-    @property
-    def fees(self) -> Decimal:
-        return self.last_pnl.fees if self.last_pnl else Decimal(0)
+_INSERT_ADJUSTMENT = (
+    "INSERT INTO adjustments (seq, kind, token_id, size, avg_price, ts) VALUES (?,?,?,?,?,?)"
+)
 
 
 # --------------------------------------------------------------------------- where it lives
@@ -140,7 +100,8 @@ def _safe(part: str) -> str:
 
 
 def venue_host(venue: str) -> str:
-    """``https://clob.polymarket.com`` -> ``clob.polymarket.com``; a port is kept (``127.0.0.1_8080``)."""
+    """``https://clob.polymarket.com`` -> ``clob.polymarket.com``; a port is kept
+    (``127.0.0.1_8080``)."""
     parsed = urlparse(venue if "://" in venue else f"//{venue}")
     host = parsed.hostname or venue
     return _safe(f"{host}_{parsed.port}" if parsed.port else host)
@@ -216,7 +177,8 @@ class Journal:
 
     def _max_seq(self) -> int:
         row = self._db.execute(
-            "SELECT MAX(s) FROM (SELECT MAX(seq) AS s FROM fills UNION ALL SELECT MAX(seq) FROM adjustments)"
+            "SELECT MAX(s) FROM (SELECT MAX(seq) AS s FROM fills"
+            " UNION ALL SELECT MAX(seq) FROM adjustments)"
         ).fetchone()
         return int(row[0] or 0)
 
@@ -233,9 +195,10 @@ class Journal:
         now = time.time() if ts is None else ts
         with self._tx() as db:
             db.execute(
-                "INSERT INTO orders (order_id, client_id, market, token_id, side, price, size, order_type, tag,"
-                " status, created_ts, updated_ts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
-                " ON CONFLICT(order_id) DO UPDATE SET status=excluded.status, updated_ts=excluded.updated_ts",
+                "INSERT INTO orders (order_id, client_id, market, token_id, side, price, size,"
+                " order_type, tag, status, created_ts, updated_ts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+                " ON CONFLICT(order_id) DO UPDATE SET status=excluded.status,"
+                " updated_ts=excluded.updated_ts",
                 (
                     order_id,
                     order.client_id,
@@ -253,15 +216,16 @@ class Journal:
             )
 
     def record_order_event(self, ev: OrderEvent) -> None:
-        """User-channel order event: cumulative size_matched and status; unknown orders are added."""
+        """User-channel order event: cumulative size_matched and status; unknown orders are
+        added."""
         status = ev.status or {"CANCELLATION": "CANCELED", "PLACEMENT": "LIVE"}.get(
             ev.kind.value, "LIVE"
         )
         ts = ev.ts or time.time()
         with self._tx() as db:
             db.execute(
-                "INSERT INTO orders (order_id, market, token_id, side, price, size, size_matched, status,"
-                " created_ts, updated_ts) VALUES (?,?,?,?,?,?,?,?,?,?)"
+                "INSERT INTO orders (order_id, market, token_id, side, price, size, size_matched,"
+                " status, created_ts, updated_ts) VALUES (?,?,?,?,?,?,?,?,?,?)"
                 " ON CONFLICT(order_id) DO UPDATE SET size_matched=excluded.size_matched,"
                 " status=excluded.status, updated_ts=excluded.updated_ts",
                 (
@@ -285,8 +249,9 @@ class Journal:
         with self._tx() as db:
             seq = self._seq + 1
             cur = db.execute(
-                "INSERT OR IGNORE INTO fills (seq, trade_id, order_id, market, token_id, side, price, size, notional,"
-                " fee_usd, is_maker, status, ts, recorded_ts) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "INSERT OR IGNORE INTO fills (seq, trade_id, order_id, market, token_id, side,"
+                " price, size, notional, fee_usd, is_maker, status, ts, recorded_ts)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (
                     seq,
                     fill.trade_id,
@@ -317,20 +282,20 @@ class Journal:
             )
             return cur.rowcount == 1
 
-    # ------------------------------------------------------------------ positions set from the venue
+    # -------------------------------------------------------------- positions set from the venue
 
     def record_seed(
         self, positions: Mapping[str, tuple[Decimal, Decimal]], ts: float | None = None
     ) -> None:
         """Positions seeded from the Data API (replaces every position when replayed)."""
         now = time.time() if ts is None else ts
-        rows = [(t, str(size), str(avg)) for t, (size, avg) in positions.items()] or [
-            ("", "0", None)
-        ]
+        rows: list[tuple[str, str, str | None]] = [
+            (t, str(size), str(avg)) for t, (size, avg) in positions.items()
+        ] or [("", "0", None)]
         with self._tx() as db:
             seq = self._seq + 1
             db.executemany(
-                "INSERT INTO adjustments (seq, kind, token_id, size, avg_price, ts) VALUES (?,?,?,?,?,?)",
+                _INSERT_ADJUSTMENT,
                 [(seq, "seed", t, s, a, now) for t, s, a in rows],
             )
         self._seq = seq
@@ -342,12 +307,13 @@ class Journal:
         avg_price: Decimal | None = None,
         ts: float | None = None,
     ) -> None:
-        """One token set to the venue's size after a reconcile mismatch outlived the settlement lag."""
+        """One token set to the venue's size after a reconcile mismatch outlived the settlement
+        lag."""
         now = time.time() if ts is None else ts
         with self._tx() as db:
             seq = self._seq + 1
             db.execute(
-                "INSERT INTO adjustments (seq, kind, token_id, size, avg_price, ts) VALUES (?,?,?,?,?,?)",
+                _INSERT_ADJUSTMENT,
                 (
                     seq,
                     "adopt",
@@ -365,7 +331,8 @@ class Journal:
         legs = json.dumps([[t, str(s)] for t, s in hs.legs])
         with self._tx() as db:
             db.execute(
-                "INSERT INTO hedged_sets (set_id, kind, legs, cost_usd, payout_usd, ts) VALUES (?,?,?,?,?,?)",
+                "INSERT INTO hedged_sets (set_id, kind, legs, cost_usd, payout_usd, ts)"
+                " VALUES (?,?,?,?,?,?)",
                 (hs.set_id, hs.kind, legs, str(hs.cost_usd), str(hs.payout_usd), hs.ts),
             )
 
@@ -390,74 +357,12 @@ class Journal:
     def load(self) -> JournalState:
         with self._lock:
             db = self._db
-            orders = tuple(
-                JournalOrder(
-                    r[0],
-                    r[1],
-                    r[2],
-                    r[3],
-                    Side(r[4]),
-                    Decimal(r[5]),
-                    Decimal(r[6]),
-                    Decimal(r[7]),
-                    r[8],
-                    r[9],
-                    r[10],
-                    r[11],
-                    r[12],
-                )
-                for r in db.execute(
-                    "SELECT order_id, client_id, market, token_id, side, price, size, size_matched, order_type,"
-                    " tag, status, created_ts, updated_ts FROM orders ORDER BY created_ts, order_id"
-                )
-            )
-            fill_rows = db.execute(
-                "SELECT seq, trade_id, order_id, market, token_id, side, price, size, notional, fee_usd, is_maker,"
-                " status, ts FROM fills ORDER BY seq"
-            ).fetchall()
-            adjustments = tuple(
-                Adjustment(
-                    r[0], r[1], r[2], Decimal(r[3]), None if r[4] is None else Decimal(r[4]), r[5]
-                )
-                for r in db.execute(
-                    "SELECT seq, kind, token_id, size, avg_price, ts FROM adjustments"
-                    " ORDER BY seq, rowid"
-                )
-            )
-            hedged = tuple(
-                HedgedSet(
-                    r[0],
-                    r[1],
-                    tuple((t, Decimal(s)) for t, s in json.loads(r[2])),
-                    Decimal(r[3]),
-                    Decimal(r[4]),
-                    r[5],
-                )
-                for r in db.execute(
-                    "SELECT set_id, kind, legs, cost_usd, payout_usd, ts FROM hedged_sets"
-                    " WHERE released_ts IS NULL ORDER BY ts, set_id"
-                )
-            )
-            pnl_row = db.execute(
-                "SELECT ts, realized, unrealized, fees FROM pnl ORDER BY id DESC LIMIT 1"
-            ).fetchone()
-        fills = tuple(
-            Fill(
-                r[1],
-                r[2],
-                r[3],
-                r[4],
-                Side(r[5]),
-                Decimal(r[6]),
-                Decimal(r[7]),
-                Decimal(r[9]),
-                bool(r[10]),
-                TradeStatus(r[11]),
-                r[12],
-                None if r[8] is None else Decimal(r[8]),
-            )
-            for r in fill_rows
-        )
+            orders = tuple(map(order_from_row, db.execute(LOAD_ORDERS)))
+            fill_rows = db.execute(LOAD_FILLS).fetchall()
+            adjustments = tuple(map(adjustment_from_row, db.execute(LOAD_ADJUSTMENTS)))
+            hedged = tuple(map(hedged_set_from_row, db.execute(LOAD_HEDGED_SETS)))
+            pnl_row = db.execute(LOAD_LAST_PNL).fetchone()
+        fills = tuple(fill_from_row(r) for r in fill_rows)
         return JournalState(
             orders=orders,
             fills=fills,
@@ -465,35 +370,18 @@ class Journal:
             adjustments=adjustments,
             hedged_sets=hedged,
             last_trade_ts=max((f.ts for f in fills), default=0.0),
-            last_pnl=None
-            if pnl_row is None
-            else PnlRow(pnl_row[0], Decimal(pnl_row[1]), Decimal(pnl_row[2]), Decimal(pnl_row[3])),
+            last_pnl=None if pnl_row is None else pnl_from_row(pnl_row),
         )
 
 
-def replay(state: JournalState, inventory: Inventory, tracker=None) -> None:
-    """Rebuild ``inventory`` (and the FillTracker's dedupe set) from a loaded journal."""
-    events: list[tuple[int, int, object]] = [
-        (seq, 1, f) for seq, f in zip(state.fill_seqs, state.fills)
-    ]
-    seeds: dict[int, dict[str, tuple[Decimal, Decimal]]] = {}
-    for adj in state.adjustments:
-        if adj.kind == "seed":
-            group = seeds.setdefault(adj.seq, {})
-            if adj.token_id:
-                group[adj.token_id] = (adj.size, adj.avg_price or Decimal(0))
-        else:
-            events.append((adj.seq, 0, adj))
-    events.extend((seq, 0, group) for seq, group in seeds.items())
-    for _, _, ev in sorted(events, key=lambda e: (e[0], e[1])):
-        if isinstance(ev, Fill):
-            if ev.status is not TradeStatus.FAILED:
-                inventory.apply_fill(ev)
-        elif isinstance(ev, Adjustment):
-            inventory.set_position(ev.token_id, ev.size, ev.avg_price)
-        else:
-            inventory.seed(ev)
-    for hs in state.hedged_sets:
-        inventory.restore_hedged_set(hs)
-    if tracker is not None:
-        tracker.restore(state.fills)
+__all__ = [
+    "Adjustment",
+    "Journal",
+    "JournalOrder",
+    "JournalState",
+    "PnlRow",
+    "default_state_dir",
+    "journal_path",
+    "replay",
+    "venue_host",
+]

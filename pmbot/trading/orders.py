@@ -39,6 +39,7 @@ from pmbot.model import (
     OrderType,
     OrderUnknown,
 )
+from pmbot.strategy.views import LiveOrder
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,20 @@ class TrackedOrder:
     @property
     def key(self) -> str:
         return self.order_id or self.order.client_id
+
+    def as_live(self) -> LiveOrder:
+        """This order as the strategy sees it (the one conversion tracked -> strategy view)."""
+        return LiveOrder(
+            order_id=self.key,
+            token_id=self.order.token_id,
+            side=self.order.side,
+            price=self.order.price,
+            size_remaining=self.remaining,
+            tag=self.order.tag,
+            pending=not self.order_id,
+            market=self.order.market,
+            cancel_pending=self.state == "cancelling",
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +183,7 @@ class OrderTracker:
             if o.order_id in self._live:
                 continue
             t = TrackedOrder(
-                order=_adopted_order(o),
+                order=adopted_order(o),
                 order_id=o.order_id,
                 size_matched=o.size_matched,
                 state="live",
@@ -272,7 +287,9 @@ class OrderTracker:
         return ReconcileDiff(orphans=orphans, dropped=tuple(dropped))
 
 
-def _adopted_order(o: OpenOrder) -> NewOrder:
+def adopted_order(o: OpenOrder) -> NewOrder:
+    """A venue-listed order found resting at start-up, as the order the bot tracks (tag
+    ``adopted``)."""
     try:
         order_type = OrderType(o.order_type.upper())
     except ValueError:

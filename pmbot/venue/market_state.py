@@ -40,11 +40,18 @@ class LabelledCounter(Protocol):
 class FeedMetrics(WsMetrics, Protocol):
     """What the market feed needs of ``pmbot.metrics.Metrics`` (a fake in tests will do)."""
 
-    feed_messages_total: LabelledCounter
-    feed_parse_errors_total: LabelledCounter
-    feed_keepalive_frames_total: LabelledCounter
-    feed_resyncs_total: LabelledCounter
-    feed_rotations_total: LabelledCounter
+    # read-only members (properties), so a prometheus Counter, whose labels() returns a Counter,
+    # satisfies them: a plain attribute member would be invariant and reject it
+    @property
+    def feed_messages_total(self) -> LabelledCounter: ...
+    @property
+    def feed_parse_errors_total(self) -> LabelledCounter: ...
+    @property
+    def feed_keepalive_frames_total(self) -> LabelledCounter: ...
+    @property
+    def feed_resyncs_total(self) -> LabelledCounter: ...
+    @property
+    def feed_rotations_total(self) -> LabelledCounter: ...
 
     def set_connection_up(self, connection: str, up: bool) -> None: ...
 

@@ -8,7 +8,7 @@ holds (the proxy/Safe that owns the tokens, not the signing EOA). Venue quirks:
 - ``limit`` is at most 500 and ``offset`` at most 10,000; a server that ignores paging (as the
   bundled simulator does) returns everything at once, so paging stops on a short or repeated page.
 - The Data API lags the CLOB (settlement plus indexing), so a difference is only trusted once it has
-  stayed the same for longer than the settlement lag (``PositionReconciler``).
+  stayed the same for longer than the settlement lag (``pmbot.trading.position_check``, pure).
 
 Errors are classified (``pmbot.errors``): timeouts, connection failures, 429 and 5xx are
 ``TransientError``; other 4xx are ``RejectedError``; a body that is not the documented shape is
@@ -22,8 +22,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -45,8 +44,6 @@ __all__ = [
     "MalformedPositionsError",
     "fetch_positions",
     "parse_position_row",
-    "PositionAction",
-    "PositionReconciler",
     "PositionsPoller",
 ]
 
@@ -168,78 +165,6 @@ def fetch_positions(
 def as_seed(rows: Iterable[PositionRow]) -> dict[str, tuple[Decimal, Decimal]]:
     """Rows as ``Inventory.seed`` / ``Journal.record_seed`` input: token -> (size, avg_price)."""
     return {r.token_id: (r.size, r.avg_price) for r in rows if r.size != 0}
-
-
-# --------------------------------------------------------------------------- reconciling
-
-
-@dataclass(frozen=True, slots=True)
-class PositionAction:
-    """``mismatch``: a new difference beyond dust (log and count it). ``adopt``: the same difference
-    outlived the settlement lag; set the local position to ``venue`` (and journal it).
-    ``cleared``: local and venue agree again."""
-
-    kind: str
-    token_id: str
-    local: Decimal
-    venue: Decimal
-    avg_price: Decimal | None
-    since: float
-
-
-class PositionReconciler:
-    """Pure comparison of local inventory with the venue's positions, with memory of how long each
-    difference has lasted. A difference that changes (a new fill, the Data API catching up) restarts
-    its clock; only one that stays the same past ``settlement_lag_secs`` is resolved for the
-    venue."""
-
-    def __init__(
-        self, *, settlement_lag_secs: float = 60.0, dust: Decimal = Decimal("0.01")
-    ) -> None:
-        self.settlement_lag_secs = settlement_lag_secs
-        self.dust = dust
-        self._open: dict[str, tuple[float, Decimal]] = {}  # token -> (since, diff)
-        self._adopted: set[str] = set()
-
-    def pending(self) -> dict[str, Decimal]:
-        return {t: diff for t, (_, diff) in self._open.items()}
-
-    def compare(
-        self,
-        local: Mapping[str, Decimal],
-        venue: Iterable[PositionRow],
-        now: float,
-        *,
-        tokens: Collection[str] | None = None,
-    ) -> list[PositionAction]:
-        venue_rows = {r.token_id: r for r in venue}
-        universe = set(venue_rows) | {t for t, s in local.items() if s != 0} | set(self._open)
-        if tokens is not None:
-            universe &= set(tokens)
-        actions: list[PositionAction] = []
-        for token in sorted(universe):
-            mine = local.get(token, ZERO)
-            row = venue_rows.get(token)
-            theirs = row.size if row is not None else ZERO
-            avg = row.avg_price if row is not None else None
-            diff = mine - theirs
-            opened = self._open.get(token)
-            if abs(diff) <= self.dust:
-                if opened is not None:
-                    del self._open[token]
-                    self._adopted.discard(token)
-                    actions.append(PositionAction("cleared", token, mine, theirs, avg, now))
-                continue
-            if opened is None or opened[1] != diff:
-                self._open[token] = (now, diff)
-                self._adopted.discard(token)
-                actions.append(PositionAction("mismatch", token, mine, theirs, avg, now))
-                continue
-            since = opened[0]
-            if now - since >= self.settlement_lag_secs and token not in self._adopted:
-                self._adopted.add(token)
-                actions.append(PositionAction("adopt", token, mine, theirs, avg, since))
-        return actions
 
 
 # --------------------------------------------------------------------------- polling thread

@@ -181,24 +181,6 @@ def parse_open_order(d: dict) -> OpenOrder:
     )
 
 
-def open_order_as_event(order: OpenOrder, ts: float = 0.0) -> OrderEvent:
-    """A REST open order as an UPDATE event, so a reconcile can feed the same path as the
-    channel."""
-    return OrderEvent(
-        order_id=order.order_id,
-        market=order.market,
-        token_id=order.token_id,
-        side=order.side,
-        price=order.price,
-        original_size=order.original_size,
-        size_matched=order.size_matched,
-        kind=OrderEventKind.UPDATE,
-        status=order.status,
-        owner=order.owner,
-        ts=ts,
-    )
-
-
 # --------------------------------------------------------------------------- trades
 
 

@@ -26,8 +26,9 @@ from pmbot.model import (
 from pmbot.trading.fills import FillTracker
 from pmbot.trading.inventory import Inventory
 from pmbot.trading.journal import Journal, replay
+from pmbot.trading.position_check import PositionReconciler
 from pmbot.venue.auth import derive_api_creds
-from pmbot.venue.positions import PositionReconciler, fetch_positions
+from pmbot.venue.positions import fetch_positions
 from pmbot.venue.rest import ClobRest
 from pmbot.venue.signer import OrderSigner, order_payload
 from pmbot.venue.user_ws import RestCatchUp, UserFeed

@@ -65,6 +65,16 @@ def cancellation(oid, price="0.45"):
     )
 
 
+class Clock:
+    """Wall-clock time that a test can move forward."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+
 @pytest.fixture
 def engine(tmp_path):
     cfg = parse_config(
@@ -82,6 +92,7 @@ def engine(tmp_path):
         metrics=Metrics(CollectorRegistry(), process_collector=False),
         api_key="key",
         funder=WALLET,
+        clock=Clock(),
     )
     yield eng
     journal.close()
@@ -224,7 +235,7 @@ def test_adopted_orders_are_tracked_counted_and_never_cancelled_as_orphans(engin
     assert sorted(engine.open_order_ids()) == ["0xa", "0xb"]
     engine._apply(OpenOrdersSnapshot(orders=rows, taken_ns=time.monotonic_ns()))
     assert commands(engine) == []
-    engine._publish_metrics(engine._marks(), engine.tracker.count_by_market(), None)
+    engine.publisher.publish_metrics(engine._marks(), engine.tracker.count_by_market(), None)
     assert engine.metrics.value("pmbot_open_orders", {"market": "c1"}) == 2
     view = engine._strategy_input(engine._marks()).open_orders
     assert {o.tag for o in view} == {"adopted"}  # the quoting strategy leaves them alone
@@ -244,13 +255,12 @@ def test_unknown_gauge_and_kill_switch_fallback_come_from_the_tracker(engine):
     o = new("c2", price="0.40")
     engine.tracker.on_sent(o, engine.clock())
     engine._apply(OrderUnknown(client_id="c2", order_id="0xb", order=o, reason="timeout"))
-    engine._publish_metrics(engine._marks(), engine.tracker.count_by_market(), None)
+    engine.publisher.publish_metrics(engine._marks(), engine.tracker.count_by_market(), None)
     assert engine.metrics.value("pmbot_unknown_outcome_orders") == 1
     assert engine.open_order_ids() == ["0xa", "0xb"]
-    later = engine.clock() + 10  # past the tracker's grace period: the listing is evidence
-    engine.clock = lambda: later
+    engine.clock.offset += 10  # past the tracker's grace period: the listing is evidence
     engine._apply(
         OpenOrdersSnapshot(orders=(venue_row("0xa", "0.45"),), taken_ns=time.monotonic_ns())
     )
-    engine._publish_metrics(engine._marks(), engine.tracker.count_by_market(), None)
+    engine.publisher.publish_metrics(engine._marks(), engine.tracker.count_by_market(), None)
     assert engine.metrics.value("pmbot_unknown_outcome_orders") == 0  # resolved: not placed

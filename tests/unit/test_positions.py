@@ -15,9 +15,9 @@ from prometheus_client import CollectorRegistry
 from pmbot.errors import RejectedError, TransientError
 from pmbot.metrics import Metrics
 from pmbot.model import PositionRow, PositionsSnapshot
+from pmbot.trading.position_check import PositionReconciler
 from pmbot.venue.positions import (
     MalformedPositionsError,
-    PositionReconciler,
     PositionsPoller,
     as_seed,
     fetch_positions,

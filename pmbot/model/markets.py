@@ -1,0 +1,83 @@
+"""Market facts and market data: the static description of a market or event, and the book and
+feed messages the market channel puts on the strategy thread's queue."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from pmbot.model.vocabulary import ZERO, Outcome
+
+
+@dataclass(frozen=True, slots=True)
+class MarketInfo:
+    """One binary market (one condition): YES and NO tokens, tick, minimum size, fees."""
+
+    condition_id: str
+    yes_token: str
+    no_token: str
+    tick: Decimal = Decimal("0.01")
+    min_size: Decimal = Decimal(5)
+    neg_risk: bool = False
+    fee_rate: Decimal = ZERO  # taker fee = shares * fee_rate * p * (1 - p)
+    slug: str = ""
+    question: str = ""
+    end_date_ts: float | None = None  # unix seconds; None = unknown
+    event_slug: str = ""  # the neg-risk event this market belongs to, if any
+    outcome_label: str = ""  # e.g. the candidate's name inside a multi-outcome event
+
+    def outcome_of(self, token_id: str) -> Outcome:
+        if token_id == self.yes_token:
+            return Outcome.YES
+        if token_id == self.no_token:
+            return Outcome.NO
+        raise KeyError(token_id)
+
+    def other_token(self, token_id: str) -> str:
+        return self.no_token if token_id == self.yes_token else self.yes_token
+
+
+@dataclass(frozen=True, slots=True)
+class EventInfo:
+    """A multi-outcome (neg-risk) event: one binary market per outcome."""
+
+    slug: str
+    markets: tuple[MarketInfo, ...]
+    neg_risk: bool = True
+    neg_risk_augmented: bool = False
+
+
+# --------------------------------------------------------------------------- inbound: market data
+
+
+Level = tuple[Decimal, Decimal]  # (price, size)
+
+
+@dataclass(frozen=True, slots=True)
+class MarketUpdate:
+    """A token's book changed. Levels are best first (bids descending, asks ascending), at most a
+    few levels deep, enough for depth-aware arbitrage. ``live`` is False while the book is being
+    resynced, is inconsistent or its connection is down: nothing may be quoted on it then."""
+
+    token_id: str
+    market: str  # condition id
+    best_bid: Decimal | None
+    best_ask: Decimal | None
+    bid_size: Decimal
+    ask_size: Decimal
+    tick: Decimal
+    live: bool
+    recv_ns: int  # time.monotonic_ns() when the frame came off the socket
+    bids: tuple[Level, ...] = ()
+    asks: tuple[Level, ...] = ()
+    reason: str = ""  # why not live
+    last_trade_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FeedStatus:
+    """A connection's health changed (connected, disconnected, rotated for silence)."""
+
+    connection: str
+    up: bool
+    reason: str = ""
