@@ -72,6 +72,17 @@ class VenueConfig:
     gamma_url: str = "https://gamma-api.polymarket.com"
     chain_id: int = _f(137, **_rng(1))
 
+    def at_local(self, urls: Mapping[str, str]) -> VenueConfig:
+        """The same venue served by the bundled exchange at ``urls`` (``SimServer.urls``)."""
+        return dataclasses.replace(
+            self,
+            clob_url=urls["clob_url"],
+            market_ws_url=urls["market_ws_url"],
+            user_ws_url=urls["user_ws_url"],
+            data_api_url=urls["data_api_url"],
+            gamma_url=urls["gamma_url"],
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class WalletConfig:

@@ -149,7 +149,7 @@ def run(cfg: Config, livetest: bool, out: TextIO) -> int:
 
         sim = SimServer(chain_id=cfg.venue.chain_id)
         sim.start()
-        cfg = dataclasses.replace(cfg, venue=dataclasses.replace(cfg.venue, **sim.urls))
+        cfg = dataclasses.replace(cfg, venue=cfg.venue.at_local(sim.urls))
         report.add(
             passed("sim", f"checking against the bundled simulator at {sim.urls['clob_url']}")
         )

@@ -29,6 +29,8 @@ from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
+from pmbot.sim import paging
+
 PUSD = "0xC011a7E12a19f7B1f670d46F03B03f3342E82DFB"
 REWARDS_PAGE = 100
 REWARD_KEYS = frozenset({"rewards_daily_rate", "rewards_max_spread", "rewards_min_size", "volume"})
@@ -256,14 +258,12 @@ class RewardRoutes:
         return self._listing(req, condition_id)
 
     def _listing(self, req: Any, condition_id: str | None) -> Any:
-        from pmbot.sim import views
-
         markets = [m for m in list(self.x.markets.values()) if has_rewards(m)]
         if condition_id is not None:
             markets = [m for m in markets if m.condition_id == condition_id]
         rows = [market_reward(m) for m in markets]
         try:
-            page = views.paginate(rows, req.query.get("next_cursor"), REWARDS_PAGE)
+            page = paging.paginate(rows, req.query.get("next_cursor"), REWARDS_PAGE)
         except ValueError:
             return self._reply(400, {"error": "invalid next_cursor"})
         return self._reply(200, page)

@@ -26,6 +26,7 @@ from typing import Protocol
 from pmbot.model import round_down, round_up
 from pmbot.sim.ledger import Account
 from pmbot.sim.markets import SimConfig, SimEvent, SimMarket
+from pmbot.sim.order_checks import SimReject
 from pmbot.sim.orderbook import SimOrder, UnifiedBook
 
 log = logging.getLogger(__name__)
@@ -123,7 +124,6 @@ class BackgroundTraders:
         order_type: str,
         now: float,
     ) -> str | None:
-        from pmbot.sim.engine import SimReject
 
         self._n += 1
         order_id = (

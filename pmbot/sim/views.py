@@ -10,7 +10,6 @@ Pure functions of ``SimMarket``/``SimEvent`` values. Venue quirks reproduced:
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Iterable
@@ -18,36 +17,13 @@ from decimal import Decimal
 from typing import Any
 
 from pmbot.sim import rewards as sim_rewards
-
-INITIAL_CURSOR = "MA=="
-END_CURSOR = "LTE="
-
-
-def encode_cursor(offset: int) -> str:
-    return base64.b64encode(str(offset).encode()).decode()
-
-
-def decode_cursor(cursor: str | None) -> int:
-    """``MA==`` (or nothing) is the first page; raises ValueError on garbage or ``LTE=``."""
-    if not cursor:
-        return 0
-    offset = int(base64.b64decode(cursor.encode(), validate=True).decode())
-    if offset < 0:
-        raise ValueError("cursor past the end")
-    return offset
-
-
-def paginate(rows: list, cursor: str | None, limit: int) -> dict:
-    """The CLOB's ``{data, next_cursor, limit, count}`` envelope; last page says ``LTE=``."""
-    offset = decode_cursor(cursor)
-    page = rows[offset : offset + limit]
-    end = offset + limit >= len(rows)
-    return {
-        "data": page,
-        "next_cursor": END_CURSOR if end else encode_cursor(offset + limit),
-        "limit": limit,
-        "count": len(page),
-    }
+from pmbot.sim.paging import (  # noqa: F401  (re-exported: the REST routes page with these)
+    END_CURSOR,
+    INITIAL_CURSOR,
+    decode_cursor,
+    encode_cursor,
+    paginate,
+)
 
 
 def num(value: Decimal) -> Any:

@@ -50,6 +50,12 @@ class BookRecorder(Protocol):
     def rest_book(self, ev: BookEvent) -> None: ...
 
 
+class FrameRecorder(BookRecorder, Protocol):
+    """The whole feed recorder (pmbot.venue.recorder.FeedRecorder): frames and REST books."""
+
+    def frame(self, connection: str, text: str) -> None: ...
+
+
 class FeedMaintenance:
     """Owns the ``market-feed-maint`` thread and the resync queue."""
 

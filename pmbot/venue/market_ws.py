@@ -39,12 +39,11 @@ import random
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Protocol
 
 from pmbot.model import FeedStatus, MarketInfo
 from pmbot.venue.book import OrderBook
 from pmbot.venue.market_apply import Batch, apply_events
-from pmbot.venue.market_maint import BookRecorder, FeedMaintenance, MaintSettings
+from pmbot.venue.market_maint import FeedMaintenance, FrameRecorder, MaintSettings
 from pmbot.venue.market_state import (
     AWAITING,
     DISCONNECTED,
@@ -74,12 +73,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-
-class FrameRecorder(BookRecorder, Protocol):
-    """The feed recorder (pmbot.venue.recorder.FeedRecorder): frames and REST books."""
-
-    def frame(self, connection: str, text: str) -> None: ...
 
 
 class MarketFeed:
