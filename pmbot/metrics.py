@@ -247,6 +247,16 @@ class Metrics:
             buckets=TICK_TO_ORDER_BUCKETS,
         )
 
+        # ---------------------------------------------------------------- liquidity rewards
+        self.reward_score = gauge(  # pmbot.rewards.own_estimate, markets with rewards only
+            "reward_score", "The bot's own Q_min now by the venue's reward formula.", ("market",)
+        )
+        self.reward_share_estimate = gauge(
+            "reward_share_estimate",
+            "Own Q_min / (own + the rest of the book in the band as one maker).",
+            ("market",),
+        )
+
         # ---------------------------------------------------------------- risk
         self.risk_paused = gauge(
             "risk_paused",

@@ -37,12 +37,13 @@ cancelled. With the venue disabled nothing is sent (cancels would fail as well).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from pmbot.model import ZERO, EventInfo, MarketInfo, VenueMode
-from pmbot.strategy import arbitrage, risk
+from pmbot.strategy import arbitrage, rewards_band, risk
 from pmbot.strategy.avellaneda import avellaneda_ladder, update_variance
 from pmbot.strategy.params import StrategyParams
 from pmbot.strategy.quoting import Ladder, edge_ladder, ladder_orders, quote_size
@@ -200,8 +201,13 @@ def _decide_market(
     free_no = inp.inventory.get(market.no_token, ZERO) - inp.hedged.get(market.no_token, ZERO)
     net_yes = free_yes - free_no
     ladder = Ladder()
+    band = None
+    if book is not None and mid is not None:
+        band = rewards_band.band_for(market, book, inp.open_orders, q)
     if verdict.may_quote and book is not None:
-        verdict, ladder = _ladder(book, tick, market, verdict, net_yes, variance, inp.now, params)
+        verdict, ladder = _ladder(
+            book, tick, market, verdict, net_yes, variance, inp.now, params, band
+        )
     desired: tuple[DesiredOrder, ...] = ()
     if verdict.may_quote:
         desired = ladder_orders(
@@ -219,7 +225,7 @@ def _decide_market(
         jump_until=jump_until,
     )
     current = QuoteState(mid_bucket(mid), ladder.skew, tick, str(verdict))
-    return _settle(inp, market, base, current, verdict, desired)
+    return _settle(inp, market, base, current, verdict, desired, band)
 
 
 def _ladder(
@@ -231,15 +237,18 @@ def _ladder(
     variance: Decimal | None,
     now: float,
     params: StrategyParams,
+    band: rewards_band.Band | None = None,
 ) -> tuple[Verdict, Ladder]:
     """The model's quotes for a quotable book, or a pause when they are extreme or missing."""
     q, r = params.quoting, params.risk
     size = quote_size(q.order_size, market)
     if q.name == "avellaneda":
         v = q.initial_variance_per_sec if variance is None else variance
-        ladder = avellaneda_ladder(book, tick, net_yes, size, v, market, now, q)
+        ladder = avellaneda_ladder(book, tick, net_yes, size, v, market, now, q, band)
     else:
         ladder = edge_ladder(book, tick, net_yes, size, q, r)
+        if band is not None:
+            ladder = rewards_band.keep_in_band(ladder, band, tick, book)
     if risk.extreme_price(ladder.best_bid, ladder.best_ask, r):
         return Verdict(PAUSED, "extreme_price"), Ladder()
     if not ladder.bids and not ladder.asks:
@@ -254,16 +263,21 @@ def _settle(
     current: QuoteState,
     verdict: Verdict,
     desired: tuple[DesiredOrder, ...],
+    band: rewards_band.Band | None = None,
 ) -> tuple[MarketDecision, MarketMemory]:
     """Apply the re-quote rule: leave the resting quotes alone, or reconcile them with ``desired``.
-    ``base`` is the market's memory with this call's mid/variance figures, last quote state kept."""
+    ``base`` is the market's memory with this call's mid/variance figures, last quote state kept.
+    With a rewards band, resting quotes outside it are replaced when something else is wanted."""
     if inp.venue_mode is VenueMode.DISABLED:
         return MarketDecision(market.condition_id, verdict, desired=desired), replace(
             base, state=current
         )
     tokens = (market.yes_token, market.no_token)
     quotes = [o for o in inp.open_orders if o.tag == "quote" and o.token_id in tokens]
-    why = requote_reason(base.state, base.wanted, current, resting_keys(quotes))
+    resting = resting_keys(quotes)
+    why = requote_reason(base.state, base.wanted, current, resting)
+    if not why and band is not None and rewards_band.resting_outside(band, market, quotes):
+        why = "rewards_band" if +resting != Counter(d.key for d in desired) else ""
     if not why:
         return MarketDecision(market.condition_id, verdict, desired=desired), base
     rec = reconcile(desired, quotes)

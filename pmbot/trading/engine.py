@@ -22,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 
+from pmbot import rewards
 from pmbot.config import Config
 from pmbot.model import (
     ONE,
@@ -677,6 +678,7 @@ class Engine:
         for cid in self.market_by_cid:
             for side in ("BUY", "SELL"):
                 m.quotes.labels(market=cid, side=side).set(quotes.get((cid, side), 0))
+        self._publish_rewards()
         m.position_value_usd.set(float(marks.position_value_usd))
         m.position_value_by_kind_usd.labels(kind="hedged").set(float(marks.split.hedged_usd))
         m.position_value_by_kind_usd.labels(kind="unhedged").set(float(marks.split.unhedged_usd))
@@ -687,6 +689,24 @@ class Engine:
         m.set_pnl(realized=pnl.realized, unrealized=pnl.unrealized, fees=pnl.fees)
         if decision is not None:
             m.set_halted(None if decision.verdict.may_quote else decision.verdict.reason)
+
+    def _publish_rewards(self) -> None:
+        """The bot's own reward score and share estimate per reward market (pmbot.rewards)."""
+        own: dict[str, list[rewards.Quote]] = {}
+        for t in self.tracker.all():
+            mk = self.market_by_cid.get(t.order.market)
+            if mk is not None and t.order_id:  # acknowledged: resting on the venue's book
+                is_yes = t.order.token_id == mk.yes_token
+                q = rewards.yes_terms(is_yes, t.order.side.value, t.order.price, t.remaining)
+                own.setdefault(mk.condition_id, []).append(q)
+        for cid, mk in self.market_by_cid.items():
+            book = self.books.get(mk.yes_token)
+            if mk.rewards_max_spread <= ZERO or book is None:
+                continue
+            est = rewards.own_estimate(mk, book.bids, book.asks, own.get(cid, ()))
+            self.metrics.reward_score.labels(market=cid).set(float(est.score) if est else 0.0)
+            share = float(est.share) if est else 0.0
+            self.metrics.reward_share_estimate.labels(market=cid).set(share)
 
     def clear_order_metrics(self) -> None:
         """After the kill switch verified that nothing rests, the resting-order gauges read zero."""

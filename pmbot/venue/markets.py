@@ -20,6 +20,7 @@ from typing import Any
 
 import requests
 
+from pmbot import rewards
 from pmbot.errors import FatalError, TransientError
 from pmbot.model import ZERO, EventInfo, MarketInfo, dec
 
@@ -103,7 +104,7 @@ def market_from_gamma(
     events = m.get("events") or []
     if not event_slug and m.get("negRisk") and events and isinstance(events[0], dict):
         event_slug = str(events[0].get("slug", ""))
-    return MarketInfo(
+    info = MarketInfo(
         condition_id=str(m["conditionId"]),
         yes_token=yes,
         no_token=no,
@@ -117,6 +118,7 @@ def market_from_gamma(
         event_slug=event_slug,
         outcome_label=str(m.get("groupItemTitle", "") or ""),
     )
+    return rewards.with_venue_rewards(info, gamma=m)
 
 
 def resolve_market_slug(
@@ -166,7 +168,7 @@ def market_from_clob_info(condition_id: str, info: dict, detail: dict | None = N
     yes, no = _yes_no(labels, ids, f"market {condition_id}")
     fd = info.get("fd") if isinstance(info.get("fd"), dict) else {}
     detail = detail or {}
-    return MarketInfo(
+    market = MarketInfo(
         condition_id=condition_id,
         yes_token=yes,
         no_token=no,
@@ -178,6 +180,7 @@ def market_from_clob_info(condition_id: str, info: dict, detail: dict | None = N
         question=str(detail.get("question", "")),
         end_date_ts=_iso_to_ts(detail.get("end_date_iso")),
     )
+    return rewards.with_venue_rewards(market, detail.get("rewards"), info.get("r"))
 
 
 def market_info_from_clob(rest, condition_id: str) -> MarketInfo:
@@ -228,7 +231,7 @@ def market_from_listing(row: dict) -> MarketInfo | None:
         ids = [str(t["token_id"]) for t in tokens]
         labels = [str(t.get("outcome", "")) for t in tokens]
         yes, no = _yes_no(labels, ids, f"market {row.get('condition_id')}")
-        return MarketInfo(
+        info = MarketInfo(
             condition_id=str(row["condition_id"]),
             yes_token=yes,
             no_token=no,
@@ -240,6 +243,7 @@ def market_from_listing(row: dict) -> MarketInfo | None:
             question=str(row.get("question", "")),
             end_date_ts=_iso_to_ts(row.get("end_date_iso")),
         )
+        return rewards.with_venue_rewards(info, row.get("rewards"))
     except (KeyError, TypeError, ValueError, ArithmeticError, FatalError) as exc:
         log.warning("skipping malformed market row %s: %s", row.get("condition_id"), exc)
         return None
