@@ -59,7 +59,7 @@ class Candidate:
 
 
 def touch_probability(distance: float, sigma: float, horizon: float) -> float:
-    """P(a driftless Brownian mid moves ``distance`` within ``horizon``): erfc(d / sigma sqrt 2H)."""
+    """P(a driftless Brownian mid moves ``distance`` within ``horizon``) (reflection principle)."""
     if distance <= 0:
         return 1.0
     scale = sigma * math.sqrt(2.0 * horizon)
