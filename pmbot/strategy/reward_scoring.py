@@ -13,16 +13,18 @@ terms) with fair value ``s`` and per-second mid variance ``sigma^2``:
   distance from ``s`` (``s - b`` or ``a - s``): ``P(d) = erfc(d / (sigma * sqrt(2 H)))`` is the
   probability that a driftless Brownian mid touches the quote within ``H`` (the reflection
   principle), i.e. that it is filled; a fill is assumed to be followed by the typical move
-  ``sigma * sqrt(H)`` through the price, against which the quote earned ``d``. A negative value is
-  the expected spread gain of a far quote.
+  ``sigma * sqrt(H)`` through the price, against which the quote earned ``d`` (floored at 0: the
+  spread a far quote earns is the AS model's business, not a reason to move it).
 - Value = ``R`` minus both sides' adverse selection; the best pair wins (ties: the less aggressive).
 
 Candidates per side: the Avellaneda-Stoikov price itself and every price on the tick strictly inside
-the band (post-only, fitted like every quote); sizes ``order_size`` and the band's min size (below
-it a quote scores nothing). The side that would grow the inventory (the bid while long YES, the ask
-while short) never goes more aggressive than the AS price, so rewards never defeat the inventory
-control. The arithmetic is float: these are estimates ranking candidates, not money; the chosen
-prices and sizes are exact Decimals.
+the band that is more aggressive than it (post-only, fitted like every quote; rewards only ever
+pull level 0 toward the mid), at sizes ``order_size`` and the band's min size (below it a quote
+scores nothing); bid and ask never cross. The side that would grow the inventory (the bid while
+long YES, the ask while short) keeps the AS price, so rewards never defeat the inventory control.
+With no pool every pull costs and scores nothing: the AS ladder comes out unchanged. The
+arithmetic is float: these are estimates ranking candidates, not money; the chosen prices and
+sizes are exact Decimals.
 """
 
 from __future__ import annotations
@@ -68,7 +70,7 @@ def touch_probability(distance: float, sigma: float, horizon: float) -> float:
 
 def adverse_cost(distance: float, size: float, m: Market) -> float:
     move = m.sigma * math.sqrt(m.horizon)
-    return size * touch_probability(distance, m.sigma, m.horizon) * (move - distance)
+    return size * touch_probability(distance, m.sigma, m.horizon) * max(move - distance, 0.0)
 
 
 def _candidate(price: Decimal, size: Decimal, is_bid: bool, band: Band, m: Market) -> Candidate:
@@ -94,19 +96,18 @@ def side_candidates(
     """The AS price and the in-band prices of one side (see the module doc), each at both sizes."""
     fit = fit_bid if is_bid else fit_ask
     other = book.best_ask if is_bid else book.best_bid
-    prices = {fit(model_price, other, tick)}
+    model = fit(model_price, other, tick)
+    prices = {model} if model is not None else set()
     lo, hi = band.lowest_bid(tick), band.highest_ask(tick)
-    steps = int((hi - lo) / tick) + 1 if hi >= lo else 0
+    steps = int((hi - lo) / tick) + 1 if hi >= lo and may_improve else 0
     for i in range(steps):
         p = fit(lo + tick * i, other, tick)
         if p is None or not band.contains(p):
             continue
-        improves = p > model_price if is_bid else p < model_price
-        if may_improve or not improves:
+        if model is None or (p > model if is_bid else p < model):
             prices.add(p)
-    sizes = {size, band_size(size, band)}
-    valid = sorted(p for p in prices if p is not None)
-    return [_candidate(p, n, is_bid, band, m) for p in valid for n in sizes]
+    sizes = sorted({size, band_size(size, band)})
+    return [_candidate(p, n, is_bid, band, m) for p in sorted(prices) for n in sizes]
 
 
 def pair_q_min(bid_score: float, ask_score: float, mid: Decimal) -> float:
@@ -129,6 +130,8 @@ def best_level0(
     ask_opts: list[Candidate | None] = [*sorted(asks, key=lambda c: -c.price)] or [None]
     for b in bid_opts:
         for a in ask_opts:
+            if a is not None and b is not None and b.price >= a.price:
+                continue
             mine = pair_q_min(b.score if b else 0.0, a.score if a else 0.0, band.mid)
             total = mine + competition
             reward = per_horizon * (mine / total if total > 0 else 0.0)
