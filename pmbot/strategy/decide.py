@@ -149,9 +149,11 @@ def decide(inp: StrategyInput, memory: StrategyMemory, params: StrategyParams) -
         inp = replace(inp, open_orders=())
     market_decisions: list[MarketDecision] = []
     market_memory: dict[str, MarketMemory] = dict(memory.markets)
+    by_market = _orders_by_market(inp)
     for market in inp.markets:
         prev = memory.markets.get(market.condition_id, MarketMemory())
-        md, mm = _decide_market(inp, market, prev, g.verdict, params)
+        mine = tuple(by_market.get(market.condition_id, ()))
+        md, mm = _decide_market(inp, market, mine, prev, g.verdict, params)
         market_decisions.append(md)
         market_memory[market.condition_id] = mm
 
@@ -174,9 +176,21 @@ def decide(inp: StrategyInput, memory: StrategyMemory, params: StrategyParams) -
     )
 
 
+def _orders_by_market(inp: StrategyInput) -> dict[str, list[LiveOrder]]:
+    """Each quoted market's open orders, in input order (one pass, not one per market)."""
+    cid_of = {t: m.condition_id for m in inp.markets for t in (m.yes_token, m.no_token)}
+    out: dict[str, list[LiveOrder]] = {}
+    for o in inp.open_orders:
+        cid = cid_of.get(o.token_id)
+        if cid is not None:
+            out.setdefault(cid, []).append(o)
+    return out
+
+
 def _decide_market(
     inp: StrategyInput,
     market: MarketInfo,
+    mine: tuple[LiveOrder, ...],
     prev: MarketMemory,
     global_verdict: Verdict,
     params: StrategyParams,
@@ -203,7 +217,7 @@ def _decide_market(
     ladder = Ladder()
     band = None
     if book is not None and mid is not None:
-        band = rewards_band.band_for(market, book, inp.open_orders, q)
+        band = rewards_band.band_for(market, book, mine, q)
     if verdict.may_quote and book is not None:
         verdict, ladder = _ladder(
             book, tick, market, verdict, net_yes, variance, inp.now, params, band
@@ -225,7 +239,7 @@ def _decide_market(
         jump_until=jump_until,
     )
     current = QuoteState(mid_bucket(mid), ladder.skew, tick, str(verdict))
-    return _settle(inp, market, base, current, verdict, desired, band)
+    return _settle(inp, market, mine, base, current, verdict, desired, band)
 
 
 def _ladder(
@@ -259,6 +273,7 @@ def _ladder(
 def _settle(
     inp: StrategyInput,
     market: MarketInfo,
+    mine: tuple[LiveOrder, ...],
     base: MarketMemory,
     current: QuoteState,
     verdict: Verdict,
@@ -272,8 +287,7 @@ def _settle(
         return MarketDecision(market.condition_id, verdict, desired=desired), replace(
             base, state=current
         )
-    tokens = (market.yes_token, market.no_token)
-    quotes = [o for o in inp.open_orders if o.tag == "quote" and o.token_id in tokens]
+    quotes = [o for o in mine if o.tag == "quote"]
     resting = resting_keys(quotes)
     why = requote_reason(base.state, base.wanted, current, resting)
     if not why and band is not None and rewards_band.resting_outside(band, market, quotes):
