@@ -157,6 +157,7 @@ def main() -> int:
     ap.add_argument("--warmup", type=float, default=20.0)
     ap.add_argument("--seed", type=int, default=17)
     ap.add_argument("--activity", choices=sorted(ACTIVITY), default="calm")
+    ap.add_argument("--rewards", choices=["off", "stay_in_band"], default="stay_in_band")
     args = ap.parse_args()
     tmp = tempfile.TemporaryDirectory(prefix="pmbot-bench-many-")
     path = os.path.join(tmp.name, "sim.yaml")
@@ -166,7 +167,7 @@ def main() -> int:
     bot = None
     try:
         extra = {
-            "strategy": {"rewards": "stay_in_band"},
+            "strategy": {"rewards": args.rewards},
             "arbitrage": {"enabled": True, "binary_markets": True},
             "execution": {"reconcile_secs": 10},
             "log_level": "WARNING",
@@ -199,6 +200,7 @@ def main() -> int:
                     "bench": "many_markets",
                     "markets": args.markets,
                     "activity": args.activity,
+                    "rewards": args.rewards,
                     "tokens": 2 * args.markets,
                     "markets_quoting": quoting_markets(text1),
                     "secs_to_quote_90pct": round(quoted_after, 1),

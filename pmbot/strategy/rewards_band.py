@@ -23,11 +23,11 @@ With ``stay_in_band`` a market with rewards is quoted so that both quotes score:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from pmbot import rewards
-from pmbot.model import ZERO, MarketInfo
+from pmbot.model import ONE, ZERO, MarketInfo, Side
 from pmbot.strategy.params import QuotingParams
 from pmbot.strategy.quoting import SIZE_STEP, Ladder, fit_ask, fit_bid
 from pmbot.strategy.views import BookView, LiveOrder
@@ -46,10 +46,10 @@ class Band:
     params: rewards.RewardParams
     others_bids: Levels = ()
     others_asks: Levels = ()
+    half_width: Decimal = field(init=False)  # max spread in price units
 
-    @property
-    def half_width(self) -> Decimal:
-        return self.params.max_spread_cents / CENTS
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "half_width", self.params.max_spread_cents / CENTS)
 
     def contains(self, price: Decimal) -> bool:
         return abs(price - self.mid) < self.half_width
@@ -85,8 +85,10 @@ def reward_params(market: MarketInfo, quoting: QuotingParams) -> rewards.RewardP
     )
 
 
-def _minus(levels: Iterable[tuple[Decimal, Decimal]], own: dict[Decimal, Decimal]) -> Levels:
-    out = ((p, s - own.get(p, ZERO)) for p, s in levels)
+def _minus(levels: Levels, own: dict[Decimal, Decimal]) -> Levels:
+    if not own:
+        return levels
+    out = [(p, s - own[p]) if p in own else (p, s) for p, s in levels]
     return tuple((p, s) for p, s in out if s > ZERO)
 
 
@@ -99,11 +101,10 @@ def others_book(
     for o in own:
         if o.pending or o.token_id not in (market.yes_token, market.no_token):
             continue
-        q = rewards.yes_terms(
-            o.token_id == market.yes_token, o.side.value, o.price, o.size_remaining
-        )
-        side = own_bids if q.side == rewards.BUY else own_asks
-        side[q.price] = side.get(q.price, ZERO) + q.size
+        is_yes = o.token_id == market.yes_token
+        price = o.price if is_yes else ONE - o.price
+        side = own_bids if (o.side is Side.BUY) == is_yes else own_asks
+        side[price] = side.get(price, ZERO) + o.size_remaining
     return _minus(book.bid_levels(), own_bids), _minus(book.ask_levels(), own_asks)
 
 
