@@ -89,6 +89,9 @@ class MarketMemory:
     last_mid_ts: float | None = None
     variance_per_sec: Decimal | None = None
     jump_until: float = 0.0
+    # (inputs, decision) of the last call that left the quotes alone: the same inputs again give
+    # the same decision, so it is reused instead of recomputed (``_unchanged``)
+    reuse: tuple[tuple, MarketDecision] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +202,9 @@ def _decide_market(
     book = inp.books.get(market.yes_token)
     tick = book.tick if book is not None else market.tick
     problem = risk.book_problem(book, r)
+    key = _inputs_key(inp, market, mine, prev, global_verdict, params, problem)
+    if key is not None and prev.reuse is not None and prev.reuse[0] == key:
+        return prev.reuse[1], replace(prev, last_mid_ts=inp.now)
     mid = book.mid if (book is not None and not problem) else None
 
     cooling, jump_until = risk.jump_cooloff(inp.now, mid, prev.last_mid, prev.jump_until, r)
@@ -239,7 +245,39 @@ def _decide_market(
         jump_until=jump_until,
     )
     current = QuoteState(mid_bucket(mid), ladder.skew, tick, str(verdict))
-    return _settle(inp, market, mine, base, current, verdict, desired, band)
+    md, mm = _settle(inp, market, mine, base, current, verdict, desired, band)
+    left_alone = not md.requote_reason and inp.venue_mode is not VenueMode.DISABLED
+    return md, replace(mm, reuse=(key, md) if key is not None and left_alone else None)
+
+
+def _inputs_key(
+    inp: StrategyInput,
+    market: MarketInfo,
+    mine: tuple[LiveOrder, ...],
+    prev: MarketMemory,
+    global_verdict: Verdict,
+    params: StrategyParams,
+    problem: str,
+) -> tuple | None:
+    """Everything ``edge`` quoting of one market reads, time reduced to the guards' verdicts (book
+    problem incl. staleness, jump cool-off, near end). None (never reused) for ``avellaneda``,
+    whose variance and horizon move with time, and for a market without a quotable book. With the
+    same key and the quotes left alone last time, the full computation gives the same decision:
+    the mid equals the remembered one (no new jump), the re-quote state and wanted set are kept."""
+    book = inp.books.get(market.yes_token)
+    if params.quoting.name != "edge" or book is None or problem:
+        return None
+    return (
+        (book.best_bid, book.best_ask, book.bid_size, book.ask_size, book.bids, book.asks),
+        (book.tick, market, params, global_verdict, inp.venue_mode, mine),
+        inp.now < prev.jump_until,
+        risk.near_end(market, inp.now, params.risk),
+        tuple(
+            d.get(t, ZERO)
+            for d in (inp.inventory, inp.hedged)
+            for t in (market.yes_token, market.no_token)
+        ),
+    )
 
 
 def _ladder(
