@@ -171,6 +171,7 @@ class Engine:
         self._stop = threading.Event()
         self._quoting_enabled = True
         self._last_metrics = 0.0
+        self._last_rewards = 0.0  # the reward estimate is refreshed once a second (venue: 1/min)
         self._events_processed = 0
         self._last_loop = time.monotonic()
         self._restore_from_journal()
@@ -692,6 +693,9 @@ class Engine:
 
     def _publish_rewards(self) -> None:
         """The bot's own reward score and share estimate per reward market (pmbot.rewards)."""
+        if time.monotonic() - self._last_rewards < 1.0:
+            return
+        self._last_rewards = time.monotonic()
         own: dict[str, list[rewards.Quote]] = {}
         for t in self.tracker.all():
             mk = self.market_by_cid.get(t.order.market)
