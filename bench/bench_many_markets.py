@@ -126,10 +126,19 @@ def quantile(q: float, before: dict[float, float], after: dict[float, float]) ->
     for edge, cum in zip(edges, counts, strict=True):
         if cum >= rank:
             if edge == float("inf"):
-                return lower
+                return float("inf")  # beyond the largest finite bucket
             return lower + (edge - lower) * ((rank - prev) / (cum - prev) if cum > prev else 1.0)
         lower, prev = edge, cum
     return lower
+
+
+def ms(value: float | None, edges: dict[float, float]) -> float | str | None:
+    """Milliseconds, or "> N" when the quantile lies beyond the largest finite bucket."""
+    if value is None:
+        return None
+    if value == float("inf"):
+        return f"> {max(e for e in edges if e != float('inf')) * 1e3:g}"
+    return round(value * 1e3, 2)
 
 
 def total(text: str, name: str) -> float:
@@ -209,8 +218,8 @@ def main() -> int:
                     "rss_mb_end": round(rss_mb(pid), 1),
                     "rss_mb_peak": round(peak, 1),
                     "tick_to_order_orders": int(orders),
-                    "tick_to_order_p50_ms": round(p50 * 1e3, 2) if p50 is not None else None,
-                    "tick_to_order_p99_ms": round(p99 * 1e3, 2) if p99 is not None else None,
+                    "tick_to_order_p50_ms": ms(p50, b1),
+                    "tick_to_order_p99_ms": ms(p99, b1),
                     "orders_created": total(text1, "pmbot_orders_created_total")
                     - total(text0, "pmbot_orders_created_total"),
                     "orders_rejected": total(text1, "pmbot_orders_rejected_total")
