@@ -33,7 +33,7 @@ import math
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pmbot import rewards
+import pmbot.rewards as rewards
 from pmbot.model import ZERO
 from pmbot.strategy.quoting import fit_ask, fit_bid
 from pmbot.strategy.rewards_band import Band, band_size

@@ -26,7 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
-from pmbot import rewards
+import pmbot.rewards as rewards
 from pmbot.model import ONE, ZERO, MarketInfo, Side
 from pmbot.strategy.params import QuotingParams
 from pmbot.strategy.quoting import SIZE_STEP, Ladder, fit_ask, fit_bid
