@@ -32,7 +32,8 @@ TABLES: frozenset[str] = frozenset()
 # Modules allowed to import pmbot.venue besides pmbot.venue itself: the composition root, and the
 # separate programs that build their own venue (the simulator, a backtester, a scanner).
 VENUE_IMPORTERS = ("pmbot.runner", "pmbot.sim", "pmbot.backtest", "pmbot.scan")
-STRATEGY_MAY_IMPORT = ("pmbot.model", "pmbot.strategy", "pmbot.rewards")  # rewards: pure, model only
+# pmbot.rewards: the venue's reward formula, pure (model and stdlib only)
+STRATEGY_MAY_IMPORT = ("pmbot.model", "pmbot.strategy", "pmbot.rewards")
 
 
 @dataclass
