@@ -32,11 +32,10 @@ FORBIDDEN_AT_RUNTIME = (
 
 
 def _strategy_files():
-    return sorted(
+    files = sorted(
         os.path.join(STRATEGY_DIR, f) for f in os.listdir(STRATEGY_DIR) if f.endswith(".py")
-    ) + [
-        os.path.join(ROOT, "pmbot", "rewards.py")
-    ]  # imported by the strategy: held to the same rule
+    )
+    return [*files, os.path.join(ROOT, "pmbot", "rewards.py")]  # the strategy imports it: same rule
 
 
 def _imported_modules(path):
