@@ -42,8 +42,9 @@ class LocalSim(SimClient):
         self.urls = server.urls
 
 
-def _sim(**overrides):
-    return start_sim(markets=[MARKET], events=[], extra={"rewards_sample_secs": 0.5}, **overrides)
+def _sim(rate=None, **overrides):
+    market = MARKET if rate is None else {**MARKET, "rewards_daily_rate": rate}
+    return start_sim(markets=[market], events=[], extra={"rewards_sample_secs": 0.5}, **overrides)
 
 
 def _bot_orders_and_mid(server) -> tuple[list, D | None]:
@@ -60,8 +61,11 @@ def _bot_orders_and_mid(server) -> tuple[list, D | None]:
     return mine, (good_bids[-1] + good_asks[0]) / 2
 
 
-def test_reward_score_metric_equals_the_sim_s_own_score_for_the_bot(tmp_path):
-    server = _sim()
+# avellaneda weighs the pool against adverse selection: at $200/day its model keeps order_size
+# (10 shares, below the min size) at its own prices; a $5,000/day pool pulls level 0 into the band
+@pytest.mark.parametrize("model, rate", [("edge", None), ("avellaneda", 5000)])
+def test_reward_score_metric_equals_the_sim_s_own_score_for_the_bot(tmp_path, model, rate):
+    server = _sim(rate)
     bot = None
     try:
         x = server.exchange
@@ -73,7 +77,8 @@ def test_reward_score_metric_equals_the_sim_s_own_score_for_the_bot(tmp_path):
                 [(D("0.52"), D(200)), (D("0.53"), D(100))],
                 0.0,
             )
-        bot = BotProcess(LocalSim(server), tmp_path, extra=STAY)
+        extra = {"strategy": {**STAY["strategy"], "name": model}}
+        bot = BotProcess(LocalSim(server), tmp_path, extra=extra)
         cid = market.condition_id
 
         def agreed():
@@ -92,6 +97,9 @@ def test_reward_score_metric_equals_the_sim_s_own_score_for_the_bot(tmp_path):
             return None
 
         mine, mid, score, share = wait_for(agreed, 60, "the bot's reward score equals the sim's")
+        assert score > 0  # the quotes are inside the band at the min size: they score
+        if model == "avellaneda":  # level 0 chosen by expected reward minus adverse selection
+            return
         # edge puts 0.43 / 0.57; the band (3.5 c around 0.50) pulls them to 0.47 / 0.53 at 50
         assert sorted(mine) == [(D("0.47"), D(50)), (D("0.53"), D(50))] and mid == D("0.50")
         # by hand: each side 3 c away, ((3.5 - 3) / 3.5)^2 * 50; the maker's 0.48/0.52 x 200 (2 c)
