@@ -110,7 +110,10 @@ class StrategyConfig:
     min_half_spread_ticks: int = _f(1, **_rng(1))
     ladder_levels: int = _f(1, **_rng(1, 10))
     ladder_step_ticks: int = _f(1, **_rng(1))
-    rewards_max_spread: Decimal = _f(Decimal(0), **_rng(0, 1))
+    # liquidity rewards (pmbot.strategy.rewards_band): band and size come from each market's venue
+    # info; these two narrow the band (cents, the venue's unit) / raise the size; 0 = the venue's
+    rewards: str = _f("off", **_rng(choices=("off", "stay_in_band")))
+    rewards_max_spread_cents: Decimal = _f(Decimal(0), **_rng(0, 100))
     rewards_min_size: Decimal = _f(Decimal(0), **_rng(0))
 
 

@@ -92,6 +92,7 @@ class MetricCatalog:
         self._declare_positions()
         self._declare_orders()
         self._declare_risk()
+        self._declare_rewards()
         self._declare_feeds()
         self._declare_executor()
         self._declare_arbitrage()
@@ -185,6 +186,17 @@ class MetricCatalog:
             "risk_reduce_only",
             "1 while the whole bot quotes reduce-only past a global limit, with its reason.",
             ("reason",),
+        )
+
+    def _declare_rewards(self) -> None:
+        # liquidity rewards (pmbot.rewards.own_estimate; markets with rewards only)
+        self.reward_score = self._gauge(
+            "reward_score", "The bot's own Q_min now by the venue's reward formula.", ("market",)
+        )
+        self.reward_share_estimate = self._gauge(
+            "reward_share_estimate",
+            "Own Q_min / (own + the rest of the book in the band as one maker).",
+            ("market",),
         )
 
     def _declare_feeds(self) -> None:

@@ -20,15 +20,18 @@ Interpretation (the docs do not define it precisely, marked UNCERTAIN): the "siz
 midpoint" here is the midpoint of the best bid and best ask among price levels that hold at least
 the market's reward min size; an order exactly on the band edge (``s == v``) scores zero.
 
-Used by the scanner (``pmbot.scan``) today and meant for the bot's own per-minute estimate later.
+Used by the scanner (``pmbot.scan``), the strategy's rewards band and the bot's own per-minute
+estimate (``own_estimate``, published as ``pmbot_reward_score`` / ``pmbot_reward_share_estimate``).
 The simulator has its own, independent implementation (``pmbot.sim.rewards``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+
+from pmbot.model import MarketInfo
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -56,6 +59,58 @@ class Quote:
     side: str
     price: Decimal
     size: Decimal
+
+
+def _num(value: object) -> Decimal:
+    """A non-negative finite number from a venue field; zero when absent or malformed."""
+    if value is None or isinstance(value, bool):
+        return ZERO
+    try:
+        out = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value))
+    except ArithmeticError:
+        return ZERO
+    return out if out.is_finite() and out > ZERO else ZERO
+
+
+def from_venue(clob: object = None, compact: object = None, gamma: object = None) -> RewardParams:
+    """``MarketInfo``'s reward fields from what the venue sent, whichever is at hand: the CLOB
+    market object's ``rewards`` (``{rates: [{rewards_daily_rate}], min_size, max_spread}``), the
+    compact ``/clob-markets`` record's ``r`` (``{mi, ma}``, no rate) or a Gamma market
+    (``rewardsMinSize``, ``rewardsMaxSpread``, ``clobRewards: [{rewardsDailyRate}]``). The first
+    source giving a field wins; missing or malformed fields read 0 (the market pays nothing)."""
+    spread = size = rate = ZERO
+    if isinstance(clob, dict):
+        spread, size = _num(clob.get("max_spread")), _num(clob.get("min_size"))
+        rates = clob.get("rates")
+        if isinstance(rates, list):
+            rate = sum(
+                (_num(r.get("rewards_daily_rate")) for r in rates if isinstance(r, dict)), ZERO
+            )
+    if isinstance(compact, dict):
+        spread = spread or _num(compact.get("ma"))
+        size = size or _num(compact.get("mi"))
+    if isinstance(gamma, dict):
+        spread = spread or _num(gamma.get("rewardsMaxSpread"))
+        size = size or _num(gamma.get("rewardsMinSize"))
+        rates = gamma.get("clobRewards")
+        if not rate and isinstance(rates, list):
+            rate = sum(
+                (_num(r.get("rewardsDailyRate")) for r in rates if isinstance(r, dict)), ZERO
+            )
+    return RewardParams(spread, size, rate)
+
+
+def with_venue_rewards(
+    market: MarketInfo, clob: object = None, compact: object = None, gamma: object = None
+) -> MarketInfo:
+    """``market`` with the reward fields read by :func:`from_venue`."""
+    r = from_venue(clob, compact, gamma)
+    return replace(
+        market,
+        rewards_max_spread=r.max_spread_cents,
+        rewards_min_size=r.min_size,
+        rewards_daily_rate=r.daily_rate,
+    )
 
 
 def yes_terms(is_yes: bool, side: str, price: Decimal, size: Decimal) -> Quote:
@@ -125,10 +180,57 @@ def share(mine: Decimal, others: Decimal) -> Decimal:
     return mine / total if total > ZERO else ZERO
 
 
+@dataclass(frozen=True, slots=True)
+class Estimate:
+    """The bot's own figures for one sample: ``score`` its ``Q_min``, ``share`` of the sample."""
+
+    score: Decimal
+    share: Decimal
+    mid: Decimal
+
+
+Levels = Iterable[tuple[Decimal, Decimal]]
+
+
+def _without(levels: Levels, own: dict[Decimal, Decimal]) -> list[tuple[Decimal, Decimal]]:
+    return [(p, s - own.get(p, ZERO)) for p, s in levels if s - own.get(p, ZERO) > ZERO]
+
+
+def own_estimate(
+    market: MarketInfo, bids: Levels, asks: Levels, own: Iterable[Quote]
+) -> Estimate | None:
+    """What the venue's sampler would give the bot now: ``bids``/``asks`` are the market's YES book
+    (with the bot's orders in it, as the venue sees it), ``own`` the bot's resting orders in YES
+    terms (:func:`yes_terms`). Competition is the rest of the book scored as one maker. None when
+    the market pays no rewards or the book has no two-sided mid at the min size."""
+    params = RewardParams(
+        market.rewards_max_spread, market.rewards_min_size, market.rewards_daily_rate
+    )
+    if params.max_spread_cents <= ZERO:
+        return None
+    bids, asks, own = list(bids), list(asks), list(own)
+    mid = adjusted_midpoint(bids, asks, params.min_size)
+    if mid is None:
+        return None
+    mine = maker_score(own, mid, params)
+    own_bids: dict[Decimal, Decimal] = {}
+    own_asks: dict[Decimal, Decimal] = {}
+    for q in own:
+        side = own_bids if q.side == BUY else own_asks
+        side[q.price] = side.get(q.price, ZERO) + q.size
+    others = [Quote(BUY, p, s) for p, s in _without(bids, own_bids)]
+    others += [Quote(SELL, p, s) for p, s in _without(asks, own_asks)]
+    return Estimate(mine, share(mine, maker_score(others, mid, params)), mid)
+
+
 __all__ = [
+    "Estimate",
+    "own_estimate",
     "RewardParams",
     "Quote",
     "yes_terms",
+    "from_venue",
+    "with_venue_rewards",
     "order_score",
     "adjusted_midpoint",
     "side_scores",

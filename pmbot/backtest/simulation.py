@@ -81,7 +81,7 @@ class Backtest:
         self._day_start = ZERO
         self.decisions = 0
         self._next_full_ms = 0
-        self.rewards_on = params.quoting.rewards_max_spread > ZERO
+        self.rewards_on = params.quoting.rewards_max_spread_cents > ZERO
         self.records = 0
         self.now_ms = 0
 
@@ -283,8 +283,8 @@ class Backtest:
         self._emit(decision, t)
 
     def _in_rewards_band(self, cid: str, desired: tuple[DesiredOrder, ...]) -> bool:
-        """Both a bid and an ask wanted within ``rewards_max_spread`` of the mid (YES terms)."""
-        band = self.params.quoting.rewards_max_spread
+        """Both a bid and an ask wanted within ``rewards_max_spread_cents`` of the mid (YES terms)."""
+        band = self.params.quoting.rewards_max_spread_cents / 100
         mid = self._yes_mid(cid)
         if band <= ZERO or mid is None or not desired:
             return False

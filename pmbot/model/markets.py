@@ -25,6 +25,10 @@ class MarketInfo:
     end_date_ts: float | None = None  # unix seconds; None = unknown
     event_slug: str = ""  # the neg-risk event this market belongs to, if any
     outcome_label: str = ""  # e.g. the candidate's name inside a multi-outcome event
+    # liquidity rewards (pmbot.rewards), as the venue publishes them; 0 = the market pays none
+    rewards_max_spread: Decimal = ZERO  # cents from the size-adjusted midpoint
+    rewards_min_size: Decimal = ZERO  # shares
+    rewards_daily_rate: Decimal = ZERO  # pool per day (USD)
 
     def outcome_of(self, token_id: str) -> Outcome:
         if token_id == self.yes_token:

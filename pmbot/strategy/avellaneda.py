@@ -11,10 +11,10 @@
   ``min_half_spread_ticks * tick + gamma * sigma^2 * T / 2 + vol_spread_mult * sigma * sqrt(T)``:
   the AS inventory term plus a term that widens with measured volatility.
 - Ladder: ``ladder_levels`` levels per side, ``ladder_step_ticks`` apart, each ``order_size``.
-- Liquidity rewards (Polymarket scores resting orders within ``max_spread`` of the mid and at least
-  ``min_size``): when ``rewards_max_spread > 0``, level 0 is pulled inside the band and sized to the
-  rewards minimum -- only on the side that does not grow the inventory, so rewards never defeat the
-  inventory control.
+- Liquidity rewards (``strategy.rewards: stay_in_band``, a market with a reward band): level 0 is
+  chosen by ``reward_scoring`` among the AS price and the in-band prices, by expected reward minus
+  expected adverse selection (the model is documented there); the side that would grow the
+  inventory is never made more aggressive than the AS price. Deeper levels step from the AS price.
 - Prices are fitted like ``edge``: on the tick, inside [tick, 1 - tick], post-only (never crossing).
 
 ``Ladder.skew`` reports the reservation shift in whole ticks; it is the re-quote state.
@@ -25,9 +25,11 @@ from __future__ import annotations
 import math
 from decimal import Decimal
 
-from pmbot.model import ZERO, MarketInfo, round_down, round_up
+from pmbot.model import ZERO, MarketInfo
+from pmbot.strategy import reward_scoring
 from pmbot.strategy.params import QuotingParams
-from pmbot.strategy.quoting import Ladder, fit_ask, fit_bid
+from pmbot.strategy.quoting import Ladder, PriceSize, fit_ask, fit_bid
+from pmbot.strategy.rewards_band import Band
 from pmbot.strategy.views import BookView
 
 
@@ -74,6 +76,7 @@ def avellaneda_ladder(
     market: MarketInfo,
     now: float,
     params: QuotingParams,
+    band: Band | None = None,
 ) -> Ladder:
     s = fair_value(book, params)
     mid = book.mid
@@ -89,27 +92,53 @@ def avellaneda_ladder(
     )
     bid0 = reservation - half
     ask0 = reservation + half
-    size0 = size
-    band = params.rewards_max_spread
-    if band > ZERO:
-        if net_yes_shares <= ZERO:  # buying YES does not grow a long position
-            bid0 = max(bid0, round_up(mid - band, tick))
-        if net_yes_shares >= ZERO:  # selling YES does not grow a short position
-            ask0 = min(ask0, round_down(mid + band, tick))
-        size0 = max(size, params.rewards_min_size)
-
-    bids: list[tuple[Decimal, Decimal]] = []
-    asks: list[tuple[Decimal, Decimal]] = []
-    step = tick * params.ladder_step_ticks
-    for level in range(params.ladder_levels):
-        level_size = size0 if level == 0 else size
-        bid = fit_bid(bid0 - step * level, book.best_ask, tick)
-        if bid is not None and (not bids or bid < bids[-1][0]):
-            bids.append((bid, level_size))
-        ask = fit_ask(ask0 + step * level, book.best_bid, tick)
-        if ask is not None and (not asks or ask > asks[-1][0]):
-            asks.append((ask, level_size))
+    first_bid: PriceSize | None = (bid0, size)
+    first_ask: PriceSize | None = (ask0, size)
+    if band is not None:
+        m = reward_scoring.Market(
+            float(s),
+            math.sqrt(float(max(variance_per_sec, ZERO))),
+            float(horizon_secs(market, now, params)),
+        )
+        bid_c = reward_scoring.side_candidates(
+            bid0, size, True, net_yes_shares <= ZERO, band, book, tick, m
+        )
+        ask_c = reward_scoring.side_candidates(
+            ask0, size, False, net_yes_shares >= ZERO, band, book, tick, m
+        )
+        first_bid, first_ask = reward_scoring.best_level0(bid_c, ask_c, band, m)
+    bids = _levels(
+        first_bid, bid0, -tick * params.ladder_step_ticks, size, book.best_ask, tick, params
+    )
+    asks = _levels(
+        first_ask, ask0, tick * params.ladder_step_ticks, size, book.best_bid, tick, params
+    )
     if bids and asks and bids[0][0] >= asks[0][0]:
         return Ladder()
     skew = int(((reservation - s) / tick).to_integral_value())
     return Ladder(bids=tuple(bids), asks=tuple(asks), skew=skew)
+
+
+def _levels(
+    first: PriceSize | None,
+    model_price: Decimal,
+    step: Decimal,
+    size: Decimal,
+    other_best: Decimal | None,
+    tick: Decimal,
+    params: QuotingParams,
+) -> list[PriceSize]:
+    """One side: level 0 (``first``, fitted) then ``model_price + step * level``, each strictly
+    less aggressive than the one before (``step`` < 0 for bids)."""
+    is_bid = step < 0
+    fit = fit_bid if is_bid else fit_ask
+    out: list[PriceSize] = []
+    for level in range(params.ladder_levels):
+        price, level_size = first if level == 0 and first else (model_price + step * level, size)
+        if level == 0 and first is None:
+            continue
+        p = fit(price, other_best, tick)
+        if p is None or (out and (p >= out[-1][0] if is_bid else p <= out[-1][0])):
+            continue
+        out.append((p, level_size))
+    return out

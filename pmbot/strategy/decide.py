@@ -37,12 +37,13 @@ cancelled. With the venue disabled nothing is sent (cancels would fail as well).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from pmbot.model import ZERO, EventInfo, MarketInfo, VenueMode
-from pmbot.strategy import arbitrage, risk
+from pmbot.strategy import arbitrage, rewards_band, risk
 from pmbot.strategy.avellaneda import avellaneda_ladder, update_variance
 from pmbot.strategy.params import StrategyParams
 from pmbot.strategy.quoting import Ladder, edge_ladder, ladder_orders, quote_size
@@ -88,6 +89,9 @@ class MarketMemory:
     last_mid_ts: float | None = None
     variance_per_sec: Decimal | None = None
     jump_until: float = 0.0
+    # (inputs, decision) of the last call that left the quotes alone: the same inputs again give
+    # the same decision, so it is reused instead of recomputed (``_unchanged``)
+    reuse: tuple[tuple, MarketDecision] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,9 +152,11 @@ def decide(inp: StrategyInput, memory: StrategyMemory, params: StrategyParams) -
         inp = replace(inp, open_orders=())
     market_decisions: list[MarketDecision] = []
     market_memory: dict[str, MarketMemory] = dict(memory.markets)
+    by_market = _orders_by_market(inp)
     for market in inp.markets:
         prev = memory.markets.get(market.condition_id, MarketMemory())
-        md, mm = _decide_market(inp, market, prev, g.verdict, params)
+        mine = tuple(by_market.get(market.condition_id, ()))
+        md, mm = _decide_market(inp, market, mine, prev, g.verdict, params)
         market_decisions.append(md)
         market_memory[market.condition_id] = mm
 
@@ -173,9 +179,21 @@ def decide(inp: StrategyInput, memory: StrategyMemory, params: StrategyParams) -
     )
 
 
+def _orders_by_market(inp: StrategyInput) -> dict[str, list[LiveOrder]]:
+    """Each quoted market's open orders, in input order (one pass, not one per market)."""
+    cid_of = {t: m.condition_id for m in inp.markets for t in (m.yes_token, m.no_token)}
+    out: dict[str, list[LiveOrder]] = {}
+    for o in inp.open_orders:
+        cid = cid_of.get(o.token_id)
+        if cid is not None:
+            out.setdefault(cid, []).append(o)
+    return out
+
+
 def _decide_market(
     inp: StrategyInput,
     market: MarketInfo,
+    mine: tuple[LiveOrder, ...],
     prev: MarketMemory,
     global_verdict: Verdict,
     params: StrategyParams,
@@ -184,6 +202,9 @@ def _decide_market(
     book = inp.books.get(market.yes_token)
     tick = book.tick if book is not None else market.tick
     problem = risk.book_problem(book, r)
+    key = _inputs_key(inp, market, mine, prev, global_verdict, params, problem)
+    if key is not None and prev.reuse is not None and prev.reuse[0] == key:
+        return prev.reuse[1], replace(prev, last_mid_ts=inp.now)
     mid = book.mid if (book is not None and not problem) else None
 
     cooling, jump_until = risk.jump_cooloff(inp.now, mid, prev.last_mid, prev.jump_until, r)
@@ -200,8 +221,13 @@ def _decide_market(
     free_no = inp.inventory.get(market.no_token, ZERO) - inp.hedged.get(market.no_token, ZERO)
     net_yes = free_yes - free_no
     ladder = Ladder()
+    band = None
+    if book is not None and mid is not None:
+        band = rewards_band.band_for(market, book, mine, q)
     if verdict.may_quote and book is not None:
-        verdict, ladder = _ladder(book, tick, market, verdict, net_yes, variance, inp.now, params)
+        verdict, ladder = _ladder(
+            book, tick, market, verdict, net_yes, variance, inp.now, params, band
+        )
     desired: tuple[DesiredOrder, ...] = ()
     if verdict.may_quote:
         desired = ladder_orders(
@@ -219,7 +245,39 @@ def _decide_market(
         jump_until=jump_until,
     )
     current = QuoteState(mid_bucket(mid), ladder.skew, tick, str(verdict))
-    return _settle(inp, market, base, current, verdict, desired)
+    md, mm = _settle(inp, market, mine, base, current, verdict, desired, band)
+    left_alone = not md.requote_reason and inp.venue_mode is not VenueMode.DISABLED
+    return md, replace(mm, reuse=(key, md) if key is not None and left_alone else None)
+
+
+def _inputs_key(
+    inp: StrategyInput,
+    market: MarketInfo,
+    mine: tuple[LiveOrder, ...],
+    prev: MarketMemory,
+    global_verdict: Verdict,
+    params: StrategyParams,
+    problem: str,
+) -> tuple | None:
+    """Everything ``edge`` quoting of one market reads, time reduced to the guards' verdicts (book
+    problem incl. staleness, jump cool-off, near end). None (never reused) for ``avellaneda``,
+    whose variance and horizon move with time, and for a market without a quotable book. With the
+    same key and the quotes left alone last time, the full computation gives the same decision:
+    the mid equals the remembered one (no new jump), the re-quote state and wanted set are kept."""
+    book = inp.books.get(market.yes_token)
+    if params.quoting.name != "edge" or book is None or problem:
+        return None
+    return (
+        (book.best_bid, book.best_ask, book.bid_size, book.ask_size, book.bids, book.asks),
+        (book.tick, market, params, global_verdict, inp.venue_mode, mine),
+        inp.now < prev.jump_until,
+        risk.near_end(market, inp.now, params.risk),
+        tuple(
+            d.get(t, ZERO)
+            for d in (inp.inventory, inp.hedged)
+            for t in (market.yes_token, market.no_token)
+        ),
+    )
 
 
 def _ladder(
@@ -231,15 +289,18 @@ def _ladder(
     variance: Decimal | None,
     now: float,
     params: StrategyParams,
+    band: rewards_band.Band | None = None,
 ) -> tuple[Verdict, Ladder]:
     """The model's quotes for a quotable book, or a pause when they are extreme or missing."""
     q, r = params.quoting, params.risk
     size = quote_size(q.order_size, market)
     if q.name == "avellaneda":
         v = q.initial_variance_per_sec if variance is None else variance
-        ladder = avellaneda_ladder(book, tick, net_yes, size, v, market, now, q)
+        ladder = avellaneda_ladder(book, tick, net_yes, size, v, market, now, q, band)
     else:
         ladder = edge_ladder(book, tick, net_yes, size, q, r)
+        if band is not None:
+            ladder = rewards_band.keep_in_band(ladder, band, tick, book)
     if risk.extreme_price(ladder.best_bid, ladder.best_ask, r):
         return Verdict(PAUSED, "extreme_price"), Ladder()
     if not ladder.bids and not ladder.asks:
@@ -250,20 +311,25 @@ def _ladder(
 def _settle(
     inp: StrategyInput,
     market: MarketInfo,
+    mine: tuple[LiveOrder, ...],
     base: MarketMemory,
     current: QuoteState,
     verdict: Verdict,
     desired: tuple[DesiredOrder, ...],
+    band: rewards_band.Band | None = None,
 ) -> tuple[MarketDecision, MarketMemory]:
     """Apply the re-quote rule: leave the resting quotes alone, or reconcile them with ``desired``.
-    ``base`` is the market's memory with this call's mid/variance figures, last quote state kept."""
+    ``base`` is the market's memory with this call's mid/variance figures, last quote state kept.
+    With a rewards band, resting quotes outside it are replaced when something else is wanted."""
     if inp.venue_mode is VenueMode.DISABLED:
         return MarketDecision(market.condition_id, verdict, desired=desired), replace(
             base, state=current
         )
-    tokens = (market.yes_token, market.no_token)
-    quotes = [o for o in inp.open_orders if o.tag == "quote" and o.token_id in tokens]
-    why = requote_reason(base.state, base.wanted, current, resting_keys(quotes))
+    quotes = [o for o in mine if o.tag == "quote"]
+    resting = resting_keys(quotes)
+    why = requote_reason(base.state, base.wanted, current, resting)
+    if not why and band is not None and rewards_band.resting_outside(band, market, quotes):
+        why = "rewards_band" if +resting != Counter(d.key for d in desired) else ""
     if not why:
         return MarketDecision(market.condition_id, verdict, desired=desired), base
     rec = reconcile(desired, quotes)

@@ -34,7 +34,10 @@ class QuotingParams:
     min_half_spread_ticks: int = 1
     ladder_levels: int = 1
     ladder_step_ticks: int = 1
-    rewards_max_spread: Decimal = Decimal(0)  # 0 = off; else level 0 kept within this of the mid
+    # liquidity rewards (rewards_band.py): off | stay_in_band; the band (cents, the venue's unit)
+    # and min size come from the market, these narrow / raise them when set (0 = the venue's)
+    rewards: str = "off"
+    rewards_max_spread_cents: Decimal = Decimal(0)
     rewards_min_size: Decimal = Decimal(0)
     fair_value: str = "microprice"  # microprice | mid
     vol_spread_mult: Decimal = Decimal("0.25")  # half spread += mult * sigma * sqrt(T)

@@ -78,6 +78,8 @@ class TradingMetrics(Protocol):
     arb_edge_usd_total: Any
     arb_legging_loss_usd_total: Any
     arb_open_sets: Any
+    reward_score: Any
+    reward_share_estimate: Any
 
     def set_risk_state(self, market: str, reason: str | None) -> None: ...
 

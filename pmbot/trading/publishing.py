@@ -11,6 +11,7 @@ from pmbot.trading.context import Books, MarketIndex, Marks, VenueStatus
 from pmbot.trading.inventory import Inventory
 from pmbot.trading.orders import OrderTracker
 from pmbot.trading.ports import StatePublisher, TradingMetrics
+from pmbot.trading.reward_gauges import RewardGauges
 
 METRICS_EVERY_SECS = 0.25
 
@@ -35,6 +36,7 @@ class Publisher:
         self.state = state
         self.metrics = metrics
         self._last_metrics = 0.0
+        self._rewards = RewardGauges(index, books, tracker)
 
     def publish(
         self, marks: Marks, decision: Decision | None, *, quoting: bool, now: float
@@ -100,6 +102,7 @@ class Publisher:
         m.set_pnl(realized=pnl.realized, unrealized=pnl.unrealized, fees=pnl.fees)
         if decision is not None:
             self._risk_gauges(decision)
+        self._rewards.publish(m)
 
     def _market_gauges(self, marks: Marks, by_market: dict[str, int]) -> None:
         m, mids = self.metrics, marks.mids

@@ -23,6 +23,7 @@ from typing import Any, Protocol
 
 import requests
 
+from pmbot import rewards
 from pmbot.errors import FatalError, TransientError
 from pmbot.model import ZERO, EventInfo, MarketInfo, dec
 
@@ -119,7 +120,7 @@ def market_from_gamma(
     events = m.get("events") or []
     if not event_slug and m.get("negRisk") and events and isinstance(events[0], dict):
         event_slug = str(events[0].get("slug", ""))
-    return MarketInfo(
+    info = MarketInfo(
         condition_id=str(m["conditionId"]),
         yes_token=yes,
         no_token=no,
@@ -133,6 +134,7 @@ def market_from_gamma(
         event_slug=event_slug,
         outcome_label=str(m.get("groupItemTitle", "") or ""),
     )
+    return rewards.with_venue_rewards(info, gamma=m)
 
 
 def resolve_market_slug(
@@ -184,7 +186,7 @@ def market_from_clob_info(condition_id: str, info: dict, detail: dict | None = N
     raw_fd = info.get("fd")
     fd: dict = raw_fd if isinstance(raw_fd, dict) else {}
     detail = detail or {}
-    return MarketInfo(
+    market = MarketInfo(
         condition_id=condition_id,
         yes_token=yes,
         no_token=no,
@@ -196,6 +198,7 @@ def market_from_clob_info(condition_id: str, info: dict, detail: dict | None = N
         question=str(detail.get("question", "")),
         end_date_ts=_iso_to_ts(detail.get("end_date_iso")),
     )
+    return rewards.with_venue_rewards(market, detail.get("rewards"), info.get("r"))
 
 
 def market_info_from_clob(rest: MarketsRest, condition_id: str) -> MarketInfo:
@@ -247,7 +250,7 @@ def market_from_listing(row: dict) -> MarketInfo | None:
         ids = [str(t["token_id"]) for t in tokens]
         labels = [str(t.get("outcome", "")) for t in tokens]
         yes, no = _yes_no(labels, ids, f"market {row.get('condition_id')}")
-        return MarketInfo(
+        info = MarketInfo(
             condition_id=str(row["condition_id"]),
             yes_token=yes,
             no_token=no,
@@ -259,6 +262,7 @@ def market_from_listing(row: dict) -> MarketInfo | None:
             question=str(row.get("question", "")),
             end_date_ts=_iso_to_ts(row.get("end_date_iso")),
         )
+        return rewards.with_venue_rewards(info, row.get("rewards"))
     except (KeyError, TypeError, ValueError, ArithmeticError, FatalError) as exc:
         log.warning("skipping malformed market row %s: %s", row.get("condition_id"), exc)
         return None

@@ -179,7 +179,7 @@ def test_sweep_chooses_on_train_and_reports_held_out(tmp_path):
 
 def test_rewards_band_time_is_reported_when_the_band_is_configured():
     params = dataclasses.replace(
-        JOIN_TOUCH, quoting=dataclasses.replace(JOIN_TOUCH.quoting, rewards_max_spread=D("0.03"))
+        JOIN_TOUCH, quoting=dataclasses.replace(JOIN_TOUCH.quoting, rewards_max_spread_cents=D("3"))
     )
     _bt, rep = _run(list(adapters.real_feed_records(REAL)), params)
     (m,) = rep["markets"].values()

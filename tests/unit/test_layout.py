@@ -40,7 +40,8 @@ VENUE_IMPORTERS = (
     "pmbot.scan",
     "pmbot.doctor",
 )
-STRATEGY_MAY_IMPORT = ("pmbot.model", "pmbot.strategy")
+# pmbot.rewards: the venue's reward formula, pure (model and stdlib only)
+STRATEGY_MAY_IMPORT = ("pmbot.model", "pmbot.strategy", "pmbot.rewards")
 
 
 @dataclass

@@ -44,6 +44,8 @@ def realistic_metrics() -> Metrics:
     m.mark_heartbeat()
     m.set_venue_mode("normal")
     m.arb_opportunities_total.labels(kind="complement").inc()
+    m.reward_score.labels(market="0xmarket0").set(12.5)  # a market with liquidity rewards
+    m.reward_share_estimate.labels(market="0xmarket0").set(0.2)
     return m
 
 

@@ -1,4 +1,5 @@
-"""The inventory-aware model: reservation price, volatility-driven spread, ladders, reward band."""
+"""The inventory-aware model: reservation price, volatility-driven spread, ladders (the reward
+band's scoring: test_strategy_rewards.py)."""
 
 from decimal import Decimal as D
 
@@ -60,22 +61,6 @@ def test_ladder_levels_step_away_from_the_touch():
     assert [p for p, _ in lad.asks] == [D("0.55"), D("0.57"), D("0.59")]
 
 
-def test_reward_band_pulls_level_zero_inside_max_spread_and_sizes_it():
-    wide = QuotingParams(
-        name="avellaneda",
-        fair_value="mid",
-        min_half_spread_ticks=6,
-        rewards_max_spread=D("0.03"),
-        rewards_min_size=D(50),
-    )
-    lad = ladder(0, params=wide)
-    assert lad.bids[0] == (D("0.49"), D(50)) and lad.asks[0] == (D("0.55"), D(50))
-    long_lad = ladder(
-        100, params=wide
-    )  # long: the bid is not pulled up (it would grow the position)
-    assert long_lad.best_bid < D("0.49") and long_lad.best_ask <= D("0.55")
-
-
 def test_time_to_end_caps_the_horizon():
     ending = MarketInfo("cond", "YES", "NO", end_date_ts=36.0)  # T = 36 s instead of 3600
     assert ladder(100, market=ending).skew == 0  # 100 * 0.1 * 0.000036 = 0.00036: under half a tick
@@ -110,11 +95,10 @@ def test_decide_runs_the_model_by_name_and_carries_variance_in_memory():
     st.integers(-500, 500),
     st.integers(-500, 500),
     st.sampled_from([D("0.000001"), D("0.00001"), D("0.0001")]),
-    st.sampled_from([D(0), D("0.02"), D("0.05")]),
 )
-def test_prices_valid_and_monotone_in_inventory(bid_c, spread_c, q1, q2, var, band):
+def test_prices_valid_and_monotone_in_inventory(bid_c, spread_c, q1, q2, var):
     book = BookView(bid_c * TICK, (bid_c + spread_c) * TICK, D(100), D(100))
-    p = QuotingParams(name="avellaneda", ladder_levels=2, rewards_max_spread=band)
+    p = QuotingParams(name="avellaneda", ladder_levels=2)
     lo, hi = sorted((q1, q2))
     a = avellaneda_ladder(book, TICK, D(lo), D(10), var, MARKET, 0.0, p)
     b = avellaneda_ladder(book, TICK, D(hi), D(10), var, MARKET, 0.0, p)
