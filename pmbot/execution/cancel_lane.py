@@ -1,7 +1,9 @@
-"""The cancel lane: its own thread, so a cancel or cancel-all never waits behind a create's retry,
-back-off or rate-budget wait. Everything queued is drained and sent as one cancel-all and/or one
-``DELETE /orders``; each job's ``done`` event is set once its cancels were answered (the create lane
-waits on it for creates that must follow their cancels)."""
+"""The cancel lane: its own thread (and its own pooled connection), so a cancel or cancel-all never
+waits behind a create's retry, back-off, rate-budget wait or answer. Everything queued is drained
+and sent as one cancel-all and/or one ``DELETE /orders``. Each job's ``sent`` event is set once its
+request was written (a create posted alongside its cancels waits for that: the cancel goes first on
+the wire) and ``done`` once its cancels were answered (creates that must follow their cancels wait
+for that)."""
 
 from __future__ import annotations
 
@@ -23,7 +25,8 @@ log = logging.getLogger(__name__)
 class CancelJob:
     order_ids: tuple[str, ...] = ()
     cancel_all: bool = False
-    done: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)  # answered (or given up)
+    sent: threading.Event = field(default_factory=threading.Event)  # written to the wire
 
 
 def _pairs(result: dict) -> tuple[tuple[str, str], ...]:
@@ -78,17 +81,24 @@ class CancelLane:
                     with self._lock:
                         self._outstanding -= len(batch)
                     for job in batch:
+                        job.sent.set()
                         job.done.set()
                     self.on_done()
         finally:
             log.info("cancel lane stopped")
 
     def _process(self, batch: list[CancelJob]) -> None:
-        if any(job.cancel_all for job in batch):
-            self._cancel_all()
-        ids = list(dict.fromkeys(oid for job in batch for oid in job.order_ids))
-        if ids:
-            self._cancel(ids)
+        def on_sent() -> None:
+            for job in batch:
+                job.sent.set()
+            self.on_done()
+
+        with self.rest.when_sent(on_sent):
+            if any(job.cancel_all for job in batch):
+                self._cancel_all()
+            ids = list(dict.fromkeys(oid for job in batch for oid in job.order_ids))
+            if ids:
+                self._cancel(ids)
 
     def _cancel(self, order_ids: list[str]) -> None:
         try:

@@ -2,8 +2,10 @@
 errors, so none of that can delay a cancel (the cancel lane runs beside it).
 
 - A create that must follow cancels (``after``) waits until the cancel lane answered them.
-- Post-first creates (``then_cancel``) are posted first; their cancels are handed to the cancel lane
-  right after the first attempt, whatever its outcome, so they never wait for a create's back-off.
+- Creates posted alongside their cancels (``alongside``, issue 20) are signed at once and posted as
+  soon as the cancel lane has written that cancel: the cancel is first on the wire, and neither
+  waits for the other's answer. One the venue refuses for balance is posted again once that cancel
+  was answered (it freed the collateral).
 - ``supersede`` drops quote creates of the given markets that are still waiting (queued, waiting for
   their cancels, for budget or in a back-off): they were decided before a cancel of that market and
   must never land after it. They are reported rejected, kind ``local`` (or unknown if an earlier
@@ -18,7 +20,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,9 +52,8 @@ log = logging.getLogger(__name__)
 class CreateJob:
     orders: list[NewOrder]
     after: threading.Event | None = None  # the cancels these creates must follow
-    then_cancel: CancelJob | None = None  # post-first: cancels released after the first post
-    released: bool = False
-    deferred: list[SignedItem] = field(default_factory=list)
+    alongside: CancelJob | None = None  # cancels sent with these creates: written first
+    deferred: list[SignedItem] = field(default_factory=list)  # balance refusals, retried after
 
 
 class CreateLane:
@@ -64,7 +65,6 @@ class CreateLane:
         retry: RetryPolicy,
         gate: ModeGate,
         halt: threading.Event,
-        send_cancel: Callable[[CancelJob], None],
         *,
         max_batch: int,
         metrics: Any = None,
@@ -75,7 +75,6 @@ class CreateLane:
         self.retry = retry
         self.gate = gate
         self.halt = halt
-        self.send_cancel = send_cancel
         self.max_batch = max_batch
         self.metrics = metrics
         self._cv = threading.Condition()
@@ -132,7 +131,6 @@ class CreateLane:
                 except Exception:  # a bug must not stop the creates that follow
                     log.exception("create lane: unexpected error")
                 finally:
-                    self._release(job)
                     with self._cv:
                         self._current = None
                         self._dropped.clear()
@@ -159,11 +157,6 @@ class CreateLane:
             for family in ratelimit.FAMILIES:
                 gauge = self.metrics.rate_budget_remaining
                 gauge.labels(family=family).set(budget.available(family))
-
-    def _release(self, job: CreateJob) -> None:
-        if job.then_cancel is not None and not job.released:
-            job.released = True
-            self.send_cancel(job.then_cancel)
 
     def _wait_for(self, event: threading.Event) -> bool:
         """Wait until ``event`` is set (the cancel lane wakes us). False if halted first."""
@@ -214,6 +207,10 @@ class CreateLane:
             self._dropped.difference_update(o.client_id for o in dropped)
         reject_local(self.reports, dropped, "superseded by a cancel of its market")
         items = self._sign(self.gate.filter(orders))
+        if job.alongside is not None and not self._wait_for(job.alongside.sent):
+            for item in items:
+                self.reports.put(reject(item, "shutting down", "local"))
+            return
         for start in range(0, len(items), self.max_batch):
             chunk = self._keep(items[start : start + self.max_batch], uncertain=False)
             if chunk and not self._await_budget(chunk):
@@ -223,10 +220,9 @@ class CreateLane:
                 return
             chunk = self._keep(chunk, uncertain=False)  # superseded while waiting for budget
             if chunk:
-                self._post_chunk(chunk, job, defer=job.then_cancel is not None)
-        if job.deferred and job.then_cancel is not None:
-            self._release(job)
-            if self._wait_for(job.then_cancel.done):
+                self._post_chunk(chunk, job, defer=job.alongside is not None)
+        if job.deferred and job.alongside is not None:
+            if self._wait_for(job.alongside.done):
                 self._post_chunk(job.deferred, job, defer=False)
             else:
                 give_up(self.reports, job.deferred, "shutting down", False)
@@ -275,7 +271,6 @@ class CreateLane:
                 results = self.rest.post_orders([item.payload for item in chunk])
                 break
             except TransientError as exc:
-                self._release(job)  # post-first cancels never wait for a create's back-off
                 self.retry.count_error("transient")
                 uncertain = uncertain or (exc.status is not None and exc.status >= 500)
                 delay = self.retry.backoff(attempt, exc.retry_after)
@@ -292,10 +287,8 @@ class CreateLane:
                     return
                 attempt += 1
             except (UnknownOutcomeError, VenueModeError, RejectedError, FatalError) as exc:
-                self._release(job)
                 self._post_failed(chunk, job, exc, uncertain, mode_retry)
                 return
-        self._release(job)
         self.gate.accepted([item.order for item in chunk])
         read_results(
             self.reports,

@@ -5,9 +5,11 @@ Threads (all named, all joined): ``executor`` (the command loop), ``exec-cancels
 ``exec-creates`` (create lane), ``heartbeat`` (if enabled) and ``reconcile`` (the one periodic
 ``GET /data/orders`` poller, if ``reconcile_secs`` > 0). The rules:
 
-- **Cancels first, always.** Cancels and creates run on separate lanes with their own threads, so a
-  cancel is never delayed by a create's retry, back-off or rate-budget wait; creates still waiting
-  when a cancel of their market arrives are dropped (reported rejected, kind ``local``).
+- **Cancels first, always.** Cancels and creates run on separate lanes with their own threads and
+  connections, so a cancel is never delayed by a create's retry, back-off, rate-budget wait or
+  answer; creates still waiting when a cancel of their market arrives are dropped (reported
+  rejected, kind ``local``). A re-quote whose creates cannot cross the orders it cancels posts them
+  alongside the cancel, right after the cancel was written (issue 20).
 - **Per-order results are read one by one** (``post_results``); **transient errors are retried with
   the same signed orders**; **unknown outcomes** are reported ``OrderUnknown`` and never resent.
 - **Venue modes** (``venue_mode``): cancel-only / disabled refuse creates locally and probe;
@@ -91,7 +93,6 @@ class Executor:
             self.retry,
             self.gate,
             self._halt,
-            self.cancels.put,
             max_batch=max_batch,
             metrics=metrics,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from pmbot.model import BotCommand, ExecutorReport, NewOrder, OpenOrder
@@ -35,6 +36,11 @@ class OrderRest(Protocol):
     def cancel_orders(self, order_ids: list[str]) -> dict: ...
 
     def cancel_all(self) -> dict: ...
+
+    def when_sent(self, callback: Callable[[], None]) -> AbstractContextManager[None]:
+        """Within the block, ``callback`` runs once this thread's next request was written (and
+        at the block's end at the latest)."""
+        ...
 
     def open_orders(self) -> list[dict]: ...
 
