@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pmbot.errors import PmbotError
 from pmbot.execution.ports import OrderRest, ReportQueue
 from pmbot.execution.retry import RetryPolicy, kind_of
+from pmbot.execution.warm import KeepWarm
 from pmbot.model import CancelResult
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ class CancelLane:
         self.halt = halt
         self.on_done = on_done  # wakes the create lane (creates waiting for these cancels)
         self.jobs: queue.Queue[CancelJob] = queue.Queue()
+        self.warmth = KeepWarm(rest, "cancel")
         self._lock = threading.Lock()
         self._outstanding = 0  # jobs queued or being sent
 
@@ -67,6 +69,7 @@ class CancelLane:
                 try:
                     batch = [self.jobs.get(timeout=0.2)]
                 except queue.Empty:
+                    self.warmth.keep_warm()
                     continue
                 while True:
                     try:
@@ -93,6 +96,7 @@ class CancelLane:
                 job.sent.set()
             self.on_done()
 
+        self.warmth.used()
         with self.rest.when_sent(on_sent):
             if any(job.cancel_all for job in batch):
                 self._cancel_all()

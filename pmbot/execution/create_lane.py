@@ -43,6 +43,7 @@ from pmbot.execution.post_results import (
 )
 from pmbot.execution.retry import RetryPolicy, kind_of
 from pmbot.execution.venue_mode import ModeGate, reject_local
+from pmbot.execution.warm import KeepWarm
 from pmbot.model import NewOrder, VenueMode
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,7 @@ class CreateLane:
         self.halt = halt
         self.max_batch = max_batch
         self.metrics = metrics
+        self.warmth = KeepWarm(rest, "create")
         self._cv = threading.Condition()
         self._jobs: deque[CreateJob] = deque()
         self._current: CreateJob | None = None
@@ -125,6 +127,7 @@ class CreateLane:
                 if job is None:
                     self.gate.probe_when_due()
                     self._publish_budget()
+                    self.warmth.keep_warm()
                     continue
                 try:
                     self._run_job(job)
@@ -266,6 +269,7 @@ class CreateLane:
         uncertain = False
         attempt = 0
         self._observe_tick_to_order(chunk)
+        self.warmth.used()
         while True:
             try:
                 results = self.rest.post_orders([item.payload for item in chunk])

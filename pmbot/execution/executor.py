@@ -117,6 +117,8 @@ class Executor:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
+        self.cancels.warmth.keep_warm(force=True)  # the first cancel and post find open connections
+        self.creates.warmth.keep_warm(force=True)
         specs: list[tuple[str, Callable[[], None]]] = [
             ("executor", self.loop.run),
             ("exec-cancels", self.cancels.run),

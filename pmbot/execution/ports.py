@@ -37,6 +37,10 @@ class OrderRest(Protocol):
 
     def cancel_all(self) -> dict: ...
 
+    def warm(self, lane: str = "") -> None:
+        """Open (or keep open) the ``cancel`` / ``create`` lane's pooled connection."""
+        ...
+
     def when_sent(self, callback: Callable[[], None]) -> AbstractContextManager[None]:
         """Within the block, ``callback`` runs once this thread's next request was written (and
         at the block's end at the latest)."""

@@ -61,11 +61,12 @@ class ClobHttp:
         """``callback`` runs once this thread's next request is written (before its answer)."""
         return when_sent(callback)
 
-    def warm(self) -> None:
-        """Open the cancel and create lanes' connections now (``GET /time`` on each), so the first
-        cancel or post after start-up does not pay for a TCP/TLS handshake."""
-        for lane in ("cancel", "create"):
-            self._request("GET", "/time", endpoint="warm", lane=lane)
+    def warm(self, lane: str = "") -> None:
+        """Open (or keep open) a lane's connection: ``GET /time`` on the ``cancel`` or ``create``
+        session, both if no lane is named, so the next cancel or post does not pay for a TCP/TLS
+        handshake."""
+        for name in (lane,) if lane else ("cancel", "create"):
+            self._request("GET", "/time", endpoint="warm", lane=name)
 
     # ------------------------------------------------------------------ transport
 

@@ -25,6 +25,7 @@ from pmbot.model import (
     OrderAccepted,
     OrderRejected,
     OrderUnknown,
+    Replace,
     Side,
     VenueMode,
     VenueModeChanged,
@@ -38,6 +39,8 @@ from pmbot.venue.order_signing import OrderSigning
 from pmbot.venue.rest import ClobRest
 from pmbot.venue.signer import OrderSigner
 from pmbot.venue.wire_user import parse_open_order
+from tests.integration.botproc import SimProcess
+from tests.waiting import wait_for
 
 TERMINAL = (OrderAccepted, OrderRejected, OrderUnknown)
 
@@ -253,3 +256,75 @@ def test_start_up_cleanup_cancels_orphans_left_by_a_previous_run(sim, bot):
     assert len(orphans) == 3
     fresh.cancel_orphans(orphans)
     assert set(_venue_open(sim, bot.creds)) == {keep}
+
+
+@pytest.fixture
+def sim_process():
+    """The simulator in its own process (``--holds``): the arrival order it sees is not skewed by
+    this process's threads competing for its interpreter."""
+    proc = SimProcess("--holds")
+    yield proc
+    proc.stop()
+
+
+def test_a_requote_sends_its_cancel_first_and_both_before_either_answer_is_read(sim_process):
+    """Issue 20: on a re-quote that cannot cross, the cancel and the post go out concurrently on
+    their own connections, the cancel first; the sim holds both answers, so both requests must have
+    arrived before either answer could be read."""
+    key = "0x" + coincurve.PrivateKey(random.Random(43).randbytes(32)).to_hex()
+    signer = OrderSigner(key)
+    url = sim_process.urls["clob_url"]
+    creds = derive_api_creds(url, key, 137)
+    rest = ClobRest(url, creds=creds, address=signer.address, timeout=(1.0, 10.0))
+    market = next(m for m in list_clob_markets(rest) if not m.neg_risk)
+    stop = threading.Event()
+    ex = Executor(
+        rest,
+        OrderSigning(signer, creds.api_key),
+        queue.Queue(),
+        queue.Queue(),
+        stop=stop,
+        parse_open_order=parse_open_order,
+        heartbeat_enabled=False,
+        reconcile_secs=0,
+    )
+    ex.start()
+    try:
+        _requote_with_held_answers(sim_process, ex, rest, market)
+    finally:
+        sim_process._post("/_sim/holds/release", {})
+        stop.set()
+        assert ex.join(10)
+        rest.close()
+
+
+def _requote_with_held_answers(sim_process, ex, rest, market):
+    [old] = _orders(market, 1)
+    ex.commands.put(Create((old,)))
+    done, _ = _collect(ex, ["c0"])
+    assert isinstance(done["c0"], OrderAccepted)
+    old_id = done["c0"].order_id
+    sim_process.get("/_sim/holds/arrivals?clear=1")
+    for method in ("DELETE", "POST"):
+        sim_process._post("/_sim/holds/hold", {"method": method, "path": "/orders"})
+    [new] = _orders(market, 1, start=1)
+    ex.commands.put(
+        Replace(
+            cancel_ids=(old_id,), creates=(new,), post_first=True, markets=(market.condition_id,)
+        )
+    )
+    wait_for(
+        lambda: sim_process.get("/_sim/holds/held") == [["DELETE", "/orders"], ["POST", "/orders"]],
+        10,
+        "both the cancel and the post held at the sim",
+    )
+    arrivals = [row for row in sim_process.get("/_sim/holds/arrivals") if row[2] == "/orders"]
+    assert [row[1] for row in arrivals] == ["DELETE", "POST"]  # the cancel first on the wire
+    assert ex.reports.empty()  # no answer read yet: neither request waited for the other's
+    sim_process._post("/_sim/holds/release", {})
+    done, others = _collect(ex, ["c1"])
+    assert isinstance(done["c1"], OrderAccepted)
+    if not others:
+        others = [ex.reports.get(timeout=10)]
+    assert isinstance(others[0], CancelResult) and others[0].canceled == (old_id,)
+    assert {o["id"] for o in rest.open_orders()} == {done["c1"].order_id}

@@ -67,6 +67,9 @@ class SentHook:
         finally:
             self.fire_sent()
 
+    def warm(self, lane=""):
+        pass  # no connections to keep open
+
     def fire_sent(self):
         callback = getattr(self._local, "callback", None)
         self._local.callback = None
