@@ -43,7 +43,7 @@ class ClobHttp:
         self.creds = creds
         self.address = address
         self.timeout = timeout
-        self._sessions = lane_sessions(session)
+        self._sessions = lane_sessions(self.base, session)
         self.session = self._sessions["default"]
         self._clock = clock
         self._metrics = metrics
