@@ -12,6 +12,7 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pmbot.errors import PmbotError
 from pmbot.execution.ports import OrderRest, ReportQueue
@@ -30,8 +31,18 @@ class CancelJob:
     sent: threading.Event = field(default_factory=threading.Event)  # written to the wire
 
 
-def _pairs(result: dict) -> tuple[tuple[str, str], ...]:
-    return tuple((str(k), str(v)) for k, v in (result.get("not_canceled") or {}).items())
+def cancel_report(result: dict) -> CancelResult:
+    """The report of a cancel answer. Only ids the REST client classified ``gone`` (``already
+    canceled or matched``) are reported ``not_canceled`` (the tracker forgets them); every other
+    ``not_canceled`` id (e.g. in the matching delay) is ``failed``: the order still rests, so the
+    tracker keeps it live and the strategy cancels it again."""
+    reasons = {str(k): str(v) for k, v in (result.get("not_canceled") or {}).items()}
+    gone = {str(i) for i in result.get("gone", ())}
+    return CancelResult(
+        canceled=tuple(str(i) for i in result.get("canceled", ())),
+        not_canceled=tuple((i, r) for i, r in reasons.items() if i in gone),
+        failed=tuple(i for i in reasons if i not in gone),
+    )
 
 
 class CancelLane:
@@ -42,7 +53,9 @@ class CancelLane:
         retry: RetryPolicy,
         halt: threading.Event,
         on_done: Callable[[], None] = lambda: None,
+        metrics: Any = None,
     ) -> None:
+        self.metrics = metrics
         self.rest = rest
         self.reports = reports
         self.retry = retry
@@ -116,8 +129,7 @@ class CancelLane:
             self.retry.count_error(kind_of(exc))
             self.reports.put(CancelResult(canceled=(), failed=tuple(order_ids)))
             return
-        canceled = tuple(str(i) for i in result.get("canceled", ()))
-        self.reports.put(CancelResult(canceled=canceled, not_canceled=_pairs(result)))
+        self._report(result)
 
     def _cancel_all(self) -> None:
         try:
@@ -128,5 +140,20 @@ class CancelLane:
             # No ids to name: the strategy's tracker keeps its orders cancelling until a reconcile.
             self.reports.put(CancelResult(canceled=(), failed=(), all_failed=True))
             return
-        canceled = tuple(str(i) for i in result.get("canceled", ()))
-        self.reports.put(CancelResult(canceled=canceled, not_canceled=_pairs(result)))
+        self._report(result)
+
+    def _report(self, result: dict) -> None:
+        report = cancel_report(result)
+        if report.failed:
+            log.warning(
+                "%d order(s) not cancelled and still live (retried by the strategy): %s",
+                len(report.failed),
+                "; ".join(f"{i[:12]}: {result['not_canceled'][i]}" for i in report.failed[:5]),
+            )
+        if self.metrics is not None:
+            kinds = result.get("reason_kinds") or (
+                {"other": len(report.failed)} if report.failed else {}
+            )
+            for kind, count in kinds.items():
+                self.metrics.cancel_not_canceled_total.labels(reason=kind).inc(count)
+        self.reports.put(report)

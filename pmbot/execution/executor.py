@@ -85,7 +85,7 @@ class Executor:
             max_retries, backoff_initial, backoff_max, rng or random.Random(), metrics
         )
         self.gate = ModeGate(reports, monotonic, mode_probe_secs)
-        self.cancels = CancelLane(rest, reports, self.retry, self._halt)
+        self.cancels = CancelLane(rest, reports, self.retry, self._halt, metrics=metrics)
         self.creates = CreateLane(
             rest,
             signing,

@@ -21,7 +21,9 @@ from pmbot.venue.rest_errors import classify_http_error, compact_json
 from pmbot.venue.rest_http import END_CURSOR, FIRST_CURSOR, MAX_PAGES, ClobHttp
 from pmbot.venue.wire_clob import (
     BalanceAllowance,
+    ClobWireError,
     parse_balance_allowance,
+    parse_cancel_answer,
     parse_version,
 )
 
@@ -37,6 +39,26 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+def cancel_answer(body: Any, endpoint: str) -> dict:
+    """A cancel answer read by the venue's rule (``wire_clob.parse_cancel_answer``): ``canceled``
+    and ``not_canceled`` as the venue sent them, plus ``gone`` (ids whose reason is ``already
+    canceled or matched``), ``still_live`` ((id, reason) pairs: the cancel failed, the order
+    rests) and ``reason_kinds`` (bounded label -> count, for metrics). A malformed answer is a
+    transient error: cancels are idempotent and are retried."""
+    try:
+        answer = parse_cancel_answer(body)
+    except ClobWireError as exc:
+        raise TransientError(f"{endpoint}: {exc}") from None
+    return {
+        "canceled": list(answer.canceled),
+        "not_canceled": dict(body.get("not_canceled") or {}),
+        "gone": list(answer.gone),
+        "still_live": [list(pair) for pair in answer.still_live],
+        "reason_kinds": answer.reason_kinds(),
+    }
+
 
 MAX_BATCH_ORDERS = 15
 MAX_BATCH_CANCELS = 1000
@@ -127,25 +149,33 @@ class ClobRest(ClobHttp):
         return result
 
     def cancel_orders(self, order_ids: list[str]) -> dict:
-        """``DELETE /orders`` with a bare JSON array (at most 1000 ids per request; split here)."""
-        merged: dict = {"canceled": [], "not_canceled": {}}
+        """``DELETE /orders`` with a bare JSON array (at most 1000 ids per request; split here),
+        the answers merged as ``cancel_answer`` shapes them."""
+        merged: dict = {
+            "canceled": [],
+            "not_canceled": {},
+            "gone": [],
+            "still_live": [],
+            "reason_kinds": {},
+        }
         for start in range(0, len(order_ids), MAX_BATCH_CANCELS):
             chunk = list(order_ids[start : start + MAX_BATCH_CANCELS])
-            result = (
-                self._request(
-                    "DELETE",
-                    "/orders",
-                    body=chunk,
-                    private=True,
-                    family=ratelimit.CANCELS,
-                    cost=len(chunk),
-                    endpoint="cancel_orders",
-                    lane="cancel",
-                )
-                or {}
+            result = self._request(
+                "DELETE",
+                "/orders",
+                body=chunk,
+                private=True,
+                family=ratelimit.CANCELS,
+                cost=len(chunk),
+                endpoint="cancel_orders",
+                lane="cancel",
             )
-            merged["canceled"].extend(result.get("canceled") or [])
-            merged["not_canceled"].update(result.get("not_canceled") or {})
+            part = cancel_answer(result or {}, "cancel_orders")
+            for key in ("canceled", "gone", "still_live"):
+                merged[key].extend(part[key])
+            merged["not_canceled"].update(part["not_canceled"])
+            for kind, count in part["reason_kinds"].items():
+                merged["reason_kinds"][kind] = merged["reason_kinds"].get(kind, 0) + count
         return merged
 
     def cancel_order(self, order_id: str) -> dict:
@@ -163,21 +193,15 @@ class ClobRest(ClobHttp):
         )
 
     def cancel_all(self) -> dict:
-        result = (
-            self._request(
-                "DELETE",
-                "/cancel-all",
-                private=True,
-                family=ratelimit.CANCELS,
-                endpoint="cancel_all",
-                lane="cancel",
-            )
-            or {}
+        result = self._request(
+            "DELETE",
+            "/cancel-all",
+            private=True,
+            family=ratelimit.CANCELS,
+            endpoint="cancel_all",
+            lane="cancel",
         )
-        return {
-            "canceled": list(result.get("canceled") or []),
-            "not_canceled": dict(result.get("not_canceled") or {}),
-        }
+        return cancel_answer(result or {}, "cancel_all")
 
     def cancel_market_orders(self, market: str | None = None, asset_id: str | None = None) -> dict:
         body = {}
@@ -199,10 +223,7 @@ class ClobRest(ClobHttp):
             )
             or {}
         )
-        return {
-            "canceled": list(result.get("canceled") or []),
-            "not_canceled": dict(result.get("not_canceled") or {}),
-        }
+        return cancel_answer(result, "cancel_market_orders")
 
     def open_orders(self, *, market: str | None = None, asset_id: str | None = None) -> list[dict]:
         params = {}
