@@ -27,6 +27,7 @@ from typing import Any
 from pmbot import ratelimit
 from pmbot.errors import (
     FatalError,
+    PmbotError,
     RejectedError,
     TransientError,
     UnknownOutcomeError,
@@ -83,6 +84,7 @@ class CreateLane:
         self._jobs: deque[CreateJob] = deque()
         self._current: CreateJob | None = None
         self._dropped: set[str] = set()  # client ids of the current job superseded meanwhile
+        self.fatal: str | None = None  # set when the venue wants an order version we cannot sign
 
     # ------------------------------------------------------------------ called by other threads
 
@@ -209,6 +211,9 @@ class CreateLane:
             dropped = [o for o in job.orders if o.client_id in self._dropped]
             self._dropped.difference_update(o.client_id for o in dropped)
         reject_local(self.reports, dropped, "superseded by a cancel of its market")
+        if self.fatal is not None:
+            reject_local(self.reports, orders, self.fatal)
+            return
         items = self._sign(self.gate.filter(orders))
         if job.alongside is not None and not self._wait_for(job.alongside.sent):
             for item in items:
@@ -300,6 +305,7 @@ class CreateLane:
             results,
             retried=uncertain,
             deferred=job.deferred if defer else None,
+            explain=self.signing.explain_refusal,
         )
 
     def _post_failed(
@@ -319,10 +325,34 @@ class CreateLane:
                 self.gate.set(VenueMode(exc.mode), str(exc), exc.retry_after)
         elif isinstance(exc, VenueModeError):
             self._venue_mode(chunk, job, exc, mode_retry)
+        elif getattr(exc, "version_mismatch", False) and mode_retry:
+            self._version_mismatch(chunk, job, str(exc))
         else:
             log.warning("order batch of %d rejected: %s", len(chunk), exc)
             for item in chunk:
-                self.reports.put(reject(item, str(exc), "rejected"))
+                self.reports.put(
+                    reject(item, self.signing.explain_refusal(item.order, str(exc)), "rejected")
+                )
+
+    def _version_mismatch(self, chunk: list[SignedItem], job: CreateJob, why: str) -> None:
+        """``order_version_mismatch``: re-read ``GET /version`` and re-sign and post once (the
+        refused orders were not placed); a version the bot cannot sign stops every create."""
+        log.warning("order batch refused (%s): re-reading the order version", why)
+        refusal: str | None = None
+        try:
+            self.signing.check_version()
+        except FatalError as exc:
+            self.fatal = refusal = str(exc)
+            log.critical("%s", exc)
+        except PmbotError as exc:
+            refusal = f"{why}; version re-read failed: {exc}"
+        if refusal is not None:
+            for item in chunk:
+                self.reports.put(reject(item, refusal, "rejected"))
+            return
+        items = self._sign([item.order for item in chunk])
+        if items:
+            self._post_chunk(items, job, defer=False, mode_retry=False)
 
     def _venue_mode(
         self, chunk: list[SignedItem], job: CreateJob, exc: VenueModeError, mode_retry: bool

@@ -117,6 +117,9 @@ class Executor:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
+        """Checks the order version first (FatalError with the operator's message if the venue
+        wants one the bot cannot sign), then starts the threads."""
+        self.creates.signing.check_version()
         self.cancels.warmth.keep_warm(force=True)  # the first cancel and post find open connections
         self.creates.warmth.keep_warm(force=True)
         specs: list[tuple[str, Callable[[], None]]] = [
@@ -149,6 +152,7 @@ class Executor:
             len(self._threads) >= 3
             and all(t.is_alive() for t in self._threads[:3])
             and not self._halt.is_set()
+            and self.creates.fatal is None  # a version the bot cannot sign: it must stop
         )
 
     def heartbeat_age(self) -> float:

@@ -31,7 +31,7 @@ class OrderRest(Protocol):
     @property
     def rate_budget(self) -> RateBudget | None: ...
 
-    def post_orders(self, payloads: list[dict]) -> list[dict]: ...
+    def post_orders(self, payloads: list[dict]) -> list[dict | None]: ...
 
     def cancel_orders(self, order_ids: list[str]) -> dict: ...
 
@@ -59,6 +59,14 @@ class OrderSigning(Protocol):
     """Turns a NewOrder into (order_id, request payload); ValueError if it cannot be signed."""
 
     def sign(self, order: NewOrder) -> tuple[str, dict]: ...
+
+    def check_version(self) -> None:
+        """Re-read the order version the venue wants; FatalError if it cannot be signed."""
+        ...
+
+    def explain_refusal(self, order: NewOrder, reason: str) -> str:
+        """The operator's line for a refusal (a balance refusal gets the balance re-read)."""
+        ...
 
 
 class ExecMetrics(Protocol):

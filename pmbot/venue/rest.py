@@ -16,7 +16,7 @@ from typing import Any
 
 from pmbot import ratelimit
 from pmbot.errors import RejectedError, TransientError, UnknownOutcomeError
-from pmbot.model import dec
+from pmbot.model import OrderType, dec
 from pmbot.venue.rest_errors import classify_http_error, compact_json
 from pmbot.venue.rest_http import END_CURSOR, FIRST_CURSOR, MAX_PAGES, ClobHttp
 from pmbot.venue.wire_clob import (
@@ -24,6 +24,7 @@ from pmbot.venue.wire_clob import (
     ClobWireError,
     parse_balance_allowance,
     parse_cancel_answer,
+    parse_post_result,
     parse_version,
 )
 
@@ -39,6 +40,43 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+
+def _order_type(payload: dict) -> OrderType | None:
+    try:
+        return OrderType(payload.get("orderType"))
+    except ValueError:
+        return None
+
+
+def post_results(results: list, payloads: list[dict]) -> list[dict | None]:
+    """Each ``POST /orders`` result read by the venue's rules (``wire_clob.parse_post_result``):
+    ``success`` + ``orderID`` is accepted whatever else it says, a missing or unfamiliar status
+    reads ``live`` (``odd``), and a FAK/FOK answered ``live``/``delayed`` is ``settled: False``
+    (tracked until the user channel or a poll settles it). A result that cannot be read is None:
+    an unknown outcome, never a rejection."""
+    out: list[dict | None] = []
+    for index, body in enumerate(results[: len(payloads)]):
+        try:
+            parsed = parse_post_result(body, _order_type(payloads[index]))
+        except ClobWireError:
+            out.append(None)
+            continue
+        out.append(
+            {
+                "success": parsed.accepted,
+                "orderID": parsed.order_id,
+                "status": parsed.status,
+                "errorMsg": "" if parsed.accepted else parsed.error,
+                "warning": parsed.error if parsed.accepted else "",
+                "makingAmount": str(parsed.making) if parsed.making else "",
+                "takingAmount": str(parsed.taking) if parsed.taking else "",
+                "tradeIDs": list(parsed.trade_ids),
+                "odd": parsed.odd,
+                "settled": parsed.settled,
+            }
+        )
+    return out
 
 
 def cancel_answer(body: Any, endpoint: str) -> dict:
@@ -107,9 +145,9 @@ class ClobRest(ClobHttp):
 
     # ------------------------------------------------------------------ orders
 
-    def post_orders(self, payloads: list[dict]) -> list[dict]:
+    def post_orders(self, payloads: list[dict]) -> list[dict | None]:
         """``POST /orders`` (at most 15): the per-order results in order. HTTP 200 does not mean
-        every order was accepted: read each result (``pmbot.venue.wire_clob``)."""
+        every order was accepted: each result as ``post_results`` reads it."""
         if not payloads:
             return []
         if len(payloads) > MAX_BATCH_ORDERS:
@@ -129,7 +167,7 @@ class ClobRest(ClobHttp):
             raise UnknownOutcomeError(
                 f"post_orders: unexpected response shape {type(result).__name__}"
             )
-        return result
+        return post_results(result, payloads)
 
     def post_order(self, payload: dict) -> dict:
         result = self._request(

@@ -14,6 +14,7 @@ from pmbot.errors import (
     TransientError,
     VenueModeError,
 )
+from pmbot.venue.wire_clob import is_order_version_mismatch
 
 
 def compact_json(value: Any) -> str:
@@ -72,6 +73,8 @@ def classify_http_error(response: requests.Response) -> Exception:
     if status >= 500:
         return TransientError(f"HTTP {status}: {text}", status=status, retry_after=retry_after)
     rejected = RejectedError(f"HTTP {status}: {text}", status=status)
+    # the venue wants another order version: re-read GET /version, re-sign once (the executor)
+    rejected.version_mismatch = is_order_version_mismatch(body)  # type: ignore[attr-defined]
     if (
         isinstance(body, dict)
         and isinstance(body.get("heartbeat_id"), str)

@@ -85,6 +85,7 @@ class FakeRest(SentHook):
     def __init__(self):
         super().__init__()
         self.calls = []
+        self.payloads = []
         self.post_script = []
         self.cancel_all_script = []
         self.list_script = []
@@ -96,6 +97,7 @@ class FakeRest(SentHook):
     def post_orders(self, payloads):
         with self.lock:
             self.calls.append(("post_orders", [p["order"]["salt"] for p in payloads]))
+            self.payloads.extend(payloads)
             step = self.post_script.pop(0) if self.post_script else None
         if isinstance(step, Exception):
             raise step
@@ -196,6 +198,11 @@ class _IdTagging:
 
     def build(self, *a, **kw):
         signed = self.signer.build(*a, **kw)
+        signed.order["_id"] = signed.order_id
+        return signed
+
+    def build_amounts(self, *a, **kw):
+        signed = self.signer.build_amounts(*a, **kw)
         signed.order["_id"] = signed.order_id
         return signed
 
