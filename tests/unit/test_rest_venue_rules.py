@@ -7,7 +7,7 @@ import pytest
 import requests
 import responses
 
-from pmbot.errors import TransientError
+from pmbot.errors import RejectedError, TransientError
 from pmbot.venue.auth import ApiCreds
 from pmbot.venue.rest import ClobRest
 
@@ -96,3 +96,33 @@ def test_when_sent_runs_once_even_if_the_request_never_left(rest):
     with pytest.raises(TransientError), rest.when_sent(lambda: calls.append(1)):
         rest.cancel_orders(["0x1"])
     assert calls == [1]
+
+
+def _payload(order_type):
+    return {"order": {"salt": 1}, "owner": "k", "orderType": order_type, "postOnly": False}
+
+
+@responses.activate
+def test_post_results_are_read_by_the_venue_rules(rest):
+    responses.post(
+        URL + "/orders",
+        json=[
+            {"success": True, "orderID": "0xa"},  # no status: live
+            {"success": True, "orderID": "0xb", "status": "LIVE"},  # FAK live: unsettled
+            {"success": False, "errorMsg": "not enough balance / allowance"},
+            "garbage",
+        ],
+    )
+    a, b, c, d = rest.post_orders([_payload(t) for t in ("GTC", "FAK", "GTC", "GTC")])
+    assert a["success"] and a["status"] == "live" and a["odd"] and a["settled"]
+    assert b["success"] and b["status"] == "live" and not b["settled"]
+    assert not c["success"] and c["errorMsg"] == "not enough balance / allowance"
+    assert d is None  # unreadable: an unknown outcome for the executor, never a rejection
+
+
+@responses.activate
+def test_order_version_mismatch_is_flagged_on_the_rejection(rest):
+    responses.post(URL + "/orders", status=400, json={"error": "order_version_mismatch"})
+    with pytest.raises(RejectedError) as caught:
+        rest.post_orders([_payload("GTC")])
+    assert caught.value.version_mismatch is True
