@@ -24,7 +24,7 @@ def rest():
 
 
 @responses.activate
-def test_only_already_canceled_or_matched_means_gone(rest):
+def test_only_already_canceled_or_matched_or_not_found_means_gone(rest):
     responses.delete(
         URL + "/orders",
         json={
@@ -37,8 +37,8 @@ def test_only_already_canceled_or_matched_means_gone(rest):
         },
     )
     result = rest.cancel_orders(["0x1", "0x2", "0x3", "0x4"])
-    assert result["canceled"] == ["0x1"] and result["gone"] == ["0x2"]
-    assert [pair[0] for pair in result["still_live"]] == ["0x3", "0x4"]
+    assert result["canceled"] == ["0x1"] and result["gone"] == ["0x2", "0x4"]  # no such order
+    assert [pair[0] for pair in result["still_live"]] == ["0x3"]
     assert result["reason_kinds"] == {"gone": 1, "matching_delay": 1, "not_found": 1}
 
 
