@@ -15,11 +15,17 @@ from pmbot import ratelimit
 from pmbot.errors import FatalError, TransientError, UnknownOutcomeError
 from pmbot.venue.auth import ApiCreds, l2_headers
 from pmbot.venue.rest_errors import classify_http_error, compact_json, never_connected
+from pmbot.venue.rest_fastlane import FastLane, LaneLost, LaneNotSent, LaneTimeout
 from pmbot.venue.rest_transport import lane_sessions, when_sent
 
 FIRST_CURSOR = "MA=="
 END_CURSOR = "LTE="
 MAX_PAGES = 10_000  # guard against a venue that never sends the end cursor
+FAST_LANES = ("cancel", "create")
+
+
+def _name(exc: Exception) -> str:
+    return str(exc) if isinstance(exc, (LaneLost, LaneTimeout)) else type(exc).__name__
 
 
 class ClobHttp:
@@ -38,12 +44,18 @@ class ClobHttp:
         clock: Callable[[], float] = time.time,
         metrics: Any = None,
         rate_budget: ratelimit.RateBudget | None = None,
+        fast_lanes: bool = True,
     ) -> None:
         self.base = clob_url.rstrip("/")
         self.creds = creds
         self.address = address
         self.timeout = timeout
         self._sessions = lane_sessions(self.base, session)
+        # The lanes' lean path (rest_fastlane): not behind a proxy, not with a caller's session.
+        direct = (
+            fast_lanes and session is None and not requests.utils.get_environ_proxies(self.base)
+        )
+        self._fast = {lane: FastLane(self.base, timeout) for lane in FAST_LANES} if direct else {}
         self.session = self._sessions["default"]
         self._clock = clock
         self._metrics = metrics
@@ -56,6 +68,8 @@ class ClobHttp:
     def close(self) -> None:
         for session in set(self._sessions.values()):
             session.close()
+        for fast in self._fast.values():
+            fast.close()
 
     def when_sent(self, callback: Callable[[], None]) -> AbstractContextManager[None]:
         """``callback`` runs once this thread's next request is written (before its answer)."""
@@ -128,7 +142,13 @@ class ClobHttp:
     ) -> requests.Response:
         """The HTTP exchange itself, its failures classified (see the module docstring)."""
         started = time.perf_counter()
+        fast = self._fast.get(lane)
         try:
+            if fast is not None and fast.try_acquire():
+                try:
+                    return fast.request(method, path, params, data, headers)
+                finally:
+                    fast.release()
             return self._sessions[lane].request(
                 method,
                 self.base + path,
@@ -137,21 +157,24 @@ class ClobHttp:
                 headers=headers,
                 timeout=self.timeout,
             )
-        except requests.exceptions.ConnectionError as exc:
+        except (LaneLost, requests.exceptions.ConnectionError) as exc:
             # ReadTimeout is not a ConnectionError; ConnectTimeout is both (never_connected).
-            if submit and not never_connected(exc):
+            sent = isinstance(exc, LaneLost) or not never_connected(exc)
+            if submit and sent:
                 raise UnknownOutcomeError(
-                    f"{endpoint}: connection lost after send ({type(exc).__name__})"
+                    f"{endpoint}: connection lost after send ({_name(exc)})"
                 ) from None
-            raise TransientError(f"{endpoint}: connection failed ({type(exc).__name__})") from None
-        except requests.exceptions.Timeout as exc:
+            raise TransientError(f"{endpoint}: connection failed ({_name(exc)})") from None
+        except LaneNotSent as exc:
+            raise TransientError(f"{endpoint}: connection failed ({exc})") from None
+        except (LaneTimeout, requests.exceptions.Timeout) as exc:
             if submit:
                 raise UnknownOutcomeError(
                     f"{endpoint}: no answer within {self.timeout[1]} s"
                 ) from None
-            raise TransientError(f"{endpoint}: timed out ({type(exc).__name__})") from None
+            raise TransientError(f"{endpoint}: timed out ({_name(exc)})") from None
         except requests.exceptions.RequestException as exc:
-            raise TransientError(f"{endpoint}: request failed ({type(exc).__name__})") from None
+            raise TransientError(f"{endpoint}: request failed ({_name(exc)})") from None
         finally:
             if self._metrics is not None:
                 self._metrics.exec_request_seconds.labels(endpoint=endpoint).observe(

@@ -25,7 +25,8 @@ LANES = ("default", "cancel", "create")
 _local = threading.local()
 
 
-def _fire_sent() -> None:
+def fire_sent() -> None:
+    """Run (once) the callback ``when_sent`` registered on this thread."""
     callback = getattr(_local, "on_sent", None)
     if callback is not None:
         _local.on_sent = None
@@ -34,13 +35,13 @@ def _fire_sent() -> None:
 
 class _SentHTTPConnection(HTTPConnection):
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
-        _fire_sent()
+        fire_sent()
         return super().getresponse(*args, **kwargs)
 
 
 class _SentHTTPSConnection(HTTPSConnection):
     def getresponse(self, *args: Any, **kwargs: Any) -> Any:
-        _fire_sent()
+        fire_sent()
         return super().getresponse(*args, **kwargs)
 
 
@@ -82,7 +83,7 @@ def when_sent(callback: Callable[[], None]) -> Iterator[None]:
     try:
         yield
     finally:
-        _fire_sent()
+        fire_sent()
 
 
 def lane_sessions(base_url: str, shared: requests.Session | None) -> dict[str, requests.Session]:

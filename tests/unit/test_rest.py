@@ -31,7 +31,7 @@ NOW = 1_767_000_000
 
 @pytest.fixture
 def rest():
-    client = ClobRest(URL, creds=CREDS, address=ADDRESS, clock=lambda: NOW)
+    client = ClobRest(URL, creds=CREDS, address=ADDRESS, clock=lambda: NOW, fast_lanes=False)
     yield client
     client.close()
 
@@ -279,7 +279,9 @@ def test_public_reads_parse_exact_values(rest):
 def test_rate_limit_headers_are_read_and_clamp_the_budget():
     clock = [100.0]
     budget = RateBudget(clock=lambda: clock[0], wall_clock=lambda: NOW)
-    client = ClobRest(URL, creds=CREDS, address=ADDRESS, clock=lambda: NOW, rate_budget=budget)
+    client = ClobRest(
+        URL, creds=CREDS, address=ADDRESS, clock=lambda: NOW, rate_budget=budget, fast_lanes=False
+    )
     responses.post(
         URL + "/orders",
         json=[],

@@ -18,7 +18,9 @@ CREDS = ApiCreds("api-key-1", base64.urlsafe_b64encode(b"s" * 32).decode(), "pas
 
 @pytest.fixture
 def rest():
-    client = ClobRest(URL, creds=CREDS, address=ADDRESS, clock=lambda: 1_767_000_000)
+    client = ClobRest(
+        URL, creds=CREDS, address=ADDRESS, clock=lambda: 1_767_000_000, fast_lanes=False
+    )
     yield client
     client.close()
 
