@@ -12,13 +12,14 @@ and benchmarks only; a sim without ``install`` is untouched.
 
 from __future__ import annotations
 
+import ipaddress
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pmbot.sim.rest import Reply, Request, _is_loopback, error
+from pmbot.sim.rest import Reply, Request, error
 
 CONTROL = "/_sim/holds/"
 
@@ -30,6 +31,13 @@ class Arrival:
     path: str
     at_ns: int  # time.monotonic_ns() when the request reached the REST layer
     body: str
+
+
+def _loopback(ip: str) -> bool:
+    try:
+        return ipaddress.ip_address(ip).is_loopback
+    except ValueError:
+        return ip == "localhost"
 
 
 class Holds:
@@ -83,7 +91,7 @@ class Holds:
             gate.set()
 
     def _control(self, req: Request) -> Reply:
-        if not _is_loopback(req.client_ip):
+        if not _loopback(req.client_ip):
             return error(403, "control endpoints are loopback only")
         what = (req.method, req.path[len(CONTROL) :])
         if what == ("POST", "hold"):
