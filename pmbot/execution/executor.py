@@ -117,9 +117,9 @@ class Executor:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
-        """Checks the order version first (FatalError with the operator's message if the venue
-        wants one the bot cannot sign), then starts the threads."""
-        self.creates.signing.check_version()
+        """Checks the order version first (transient errors retried; FatalError with the
+        operator's message if the venue wants one the bot cannot sign), then starts the threads."""
+        self.retry.call(self.creates.signing.check_version, "version", threading.Event().wait)
         self.cancels.warmth.keep_warm(force=True)  # the first cancel and post find open connections
         self.creates.warmth.keep_warm(force=True)
         specs: list[tuple[str, Callable[[], None]]] = [

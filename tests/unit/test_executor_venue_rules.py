@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from prometheus_client import CollectorRegistry
 
-from pmbot.errors import FatalError, RejectedError
+from pmbot.errors import FatalError, RejectedError, TransientError
 from pmbot.metrics import Metrics
 from pmbot.model import (
     Cancel,
@@ -174,3 +174,20 @@ def test_a_balance_refusal_is_reported_with_the_balance_read_again(harness):  # 
     assert report.reason == (
         "not enough balance/allowance: need 5.00 pUSD, balance 3.5, allowance 100, free 3.5"
     )
+
+
+def test_start_retries_a_transient_failure_to_read_the_version(harness):  # noqa: F811
+    h = harness()
+    answers = [TransientError("HTTP 503: busy", status=503), 2]
+
+    def version():
+        answer = answers.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    _venue_reads(h, [])
+    h.rest.order_version = version
+    h.ex.start()
+    h.started = True
+    assert not answers and h.ex.alive()
