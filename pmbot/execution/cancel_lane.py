@@ -82,7 +82,6 @@ class CancelLane:
                 try:
                     batch = [self.jobs.get(timeout=0.2)]
                 except queue.Empty:
-                    self.warmth.keep_warm()
                     continue
                 while True:
                     try:

@@ -129,7 +129,6 @@ class CreateLane:
                 if job is None:
                     self.gate.probe_when_due()
                     self._publish_budget()
-                    self.warmth.keep_warm()
                     continue
                 try:
                     self._run_job(job)

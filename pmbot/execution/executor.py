@@ -2,8 +2,9 @@
 
 It keeps no order set: the strategy thread's order tracker is the only record of the bot's orders.
 Threads (all named, all joined): ``executor`` (the command loop), ``exec-cancels`` (cancel lane),
-``exec-creates`` (create lane), ``heartbeat`` (if enabled) and ``reconcile`` (the one periodic
-``GET /data/orders`` poller, if ``reconcile_secs`` > 0). The rules:
+``exec-creates`` (create lane), ``exec-warm`` (keeps the lanes' connections open), ``heartbeat``
+(if enabled) and ``reconcile`` (the one periodic ``GET /data/orders`` poller, if
+``reconcile_secs`` > 0). The rules:
 
 - **Cancels first, always.** Cancels and creates run on separate lanes with their own threads and
   connections, so a cancel is never delayed by a create's retry, back-off, rate-budget wait or
@@ -43,6 +44,7 @@ from pmbot.execution.ports import (
 )
 from pmbot.execution.retry import RetryPolicy
 from pmbot.execution.venue_mode import ModeGate
+from pmbot.execution.warm import keep_warm_loop
 from pmbot.model import OpenOrdersSnapshot, VenueMode
 
 __all__ = ["UNVERIFIED", "Executor"]
@@ -127,6 +129,8 @@ class Executor:
             ("exec-cancels", self.cancels.run),
             ("exec-creates", self.creates.run),
         ]
+        lanes = [self.cancels.warmth, self.creates.warmth]
+        specs.append(("exec-warm", lambda: keep_warm_loop(lanes, self._halt)))
         if self.heartbeat_enabled:
             specs.append(("heartbeat", self.heartbeat.run))
         if self.reconcile_secs > 0:
