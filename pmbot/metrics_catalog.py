@@ -40,6 +40,8 @@ SIDES = ("BUY", "SELL")
 # OrderRejected.kind values (pmbot.model): the reject label is the kind, never the venue's text.
 REJECT_REASONS = ("rejected", "venue_mode", "transient", "local", "other")
 EXEC_ERROR_KINDS = ("transient", "rejected", "venue_mode", "unknown_outcome", "fatal")
+# pmbot.venue.wire_clob.not_canceled_kind: why a cancel answer left an order (gone = already done).
+NOT_CANCELED_REASONS = ("gone", "matching_delay", "not_found", "other")
 RATE_FAMILIES = ("orders", "cancels", "reads")
 VENUE_MODES = ("normal", "cancel_only", "post_only", "disabled")
 RESYNC_REASONS = ("inconsistent", "reconnect", "spot_check")
@@ -260,6 +262,11 @@ class MetricCatalog:
             "exec_retries", "REST retries after a transient error.", ("endpoint", "reason")
         )
         self.exec_errors_total = self._counter("exec_errors", "REST errors by class.", ("kind",))
+        self.cancel_not_canceled_total = self._counter(
+            "cancel_not_canceled",
+            "Orders a cancel answer left uncancelled, by reason.",
+            ("reason",),
+        )
         self.rate_budget_remaining = self._gauge(
             "rate_budget_remaining",
             "Requests left in the local rate budget per family.",
@@ -323,6 +330,8 @@ class MetricCatalog:
             self.orders_rejected_total.labels(reason=reason)
         for kind in EXEC_ERROR_KINDS:
             self.exec_errors_total.labels(kind=kind)
+        for reason in NOT_CANCELED_REASONS:
+            self.cancel_not_canceled_total.labels(reason=reason)
         for endpoint in ORDER_PATH_ENDPOINTS:
             for reason in RETRY_REASONS:
                 self.exec_retries_total.labels(endpoint=endpoint, reason=reason)

@@ -171,7 +171,7 @@ def build_executor(
     inbound, commands = queues
     return Executor(
         rest,
-        OrderSigning(signer, creds.api_key),
+        OrderSigning(signer, creds.api_key, rest=rest),
         commands,
         inbound,
         stop=stop,

@@ -1,7 +1,9 @@
-"""The cancel lane: its own thread, so a cancel or cancel-all never waits behind a create's retry,
-back-off or rate-budget wait. Everything queued is drained and sent as one cancel-all and/or one
-``DELETE /orders``; each job's ``done`` event is set once its cancels were answered (the create lane
-waits on it for creates that must follow their cancels)."""
+"""The cancel lane: its own thread (and its own pooled connection), so a cancel or cancel-all never
+waits behind a create's retry, back-off, rate-budget wait or answer. Everything queued is drained
+and sent as one cancel-all and/or one ``DELETE /orders``. Each job's ``sent`` event is set once its
+request was written (a create posted alongside its cancels waits for that: the cancel goes first on
+the wire) and ``done`` once its cancels were answered (creates that must follow their cancels wait
+for that)."""
 
 from __future__ import annotations
 
@@ -10,10 +12,12 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from pmbot.errors import PmbotError
 from pmbot.execution.ports import OrderRest, ReportQueue
 from pmbot.execution.retry import RetryPolicy, kind_of
+from pmbot.execution.warm import KeepWarm
 from pmbot.model import CancelResult
 
 log = logging.getLogger(__name__)
@@ -23,11 +27,22 @@ log = logging.getLogger(__name__)
 class CancelJob:
     order_ids: tuple[str, ...] = ()
     cancel_all: bool = False
-    done: threading.Event = field(default_factory=threading.Event)
+    done: threading.Event = field(default_factory=threading.Event)  # answered (or given up)
+    sent: threading.Event = field(default_factory=threading.Event)  # written to the wire
 
 
-def _pairs(result: dict) -> tuple[tuple[str, str], ...]:
-    return tuple((str(k), str(v)) for k, v in (result.get("not_canceled") or {}).items())
+def cancel_report(result: dict) -> CancelResult:
+    """The report of a cancel answer. Only ids the REST client classified ``gone`` (``already
+    canceled or matched``) are reported ``not_canceled`` (the tracker forgets them); every other
+    ``not_canceled`` id (e.g. in the matching delay) is ``failed``: the order still rests, so the
+    tracker keeps it live and the strategy cancels it again."""
+    reasons = {str(k): str(v) for k, v in (result.get("not_canceled") or {}).items()}
+    gone = {str(i) for i in result.get("gone", ())}
+    return CancelResult(
+        canceled=tuple(str(i) for i in result.get("canceled", ())),
+        not_canceled=tuple((i, r) for i, r in reasons.items() if i in gone),
+        failed=tuple(i for i in reasons if i not in gone),
+    )
 
 
 class CancelLane:
@@ -38,13 +53,16 @@ class CancelLane:
         retry: RetryPolicy,
         halt: threading.Event,
         on_done: Callable[[], None] = lambda: None,
+        metrics: Any = None,
     ) -> None:
+        self.metrics = metrics
         self.rest = rest
         self.reports = reports
         self.retry = retry
         self.halt = halt
         self.on_done = on_done  # wakes the create lane (creates waiting for these cancels)
         self.jobs: queue.Queue[CancelJob] = queue.Queue()
+        self.warmth = KeepWarm(rest, "cancel")
         self._lock = threading.Lock()
         self._outstanding = 0  # jobs queued or being sent
 
@@ -78,17 +96,25 @@ class CancelLane:
                     with self._lock:
                         self._outstanding -= len(batch)
                     for job in batch:
+                        job.sent.set()
                         job.done.set()
                     self.on_done()
         finally:
             log.info("cancel lane stopped")
 
     def _process(self, batch: list[CancelJob]) -> None:
-        if any(job.cancel_all for job in batch):
-            self._cancel_all()
-        ids = list(dict.fromkeys(oid for job in batch for oid in job.order_ids))
-        if ids:
-            self._cancel(ids)
+        def on_sent() -> None:
+            for job in batch:
+                job.sent.set()
+            self.on_done()
+
+        self.warmth.used()
+        with self.rest.when_sent(on_sent):
+            if any(job.cancel_all for job in batch):
+                self._cancel_all()
+            ids = list(dict.fromkeys(oid for job in batch for oid in job.order_ids))
+            if ids:
+                self._cancel(ids)
 
     def _cancel(self, order_ids: list[str]) -> None:
         try:
@@ -102,8 +128,7 @@ class CancelLane:
             self.retry.count_error(kind_of(exc))
             self.reports.put(CancelResult(canceled=(), failed=tuple(order_ids)))
             return
-        canceled = tuple(str(i) for i in result.get("canceled", ()))
-        self.reports.put(CancelResult(canceled=canceled, not_canceled=_pairs(result)))
+        self._report(result)
 
     def _cancel_all(self) -> None:
         try:
@@ -114,5 +139,20 @@ class CancelLane:
             # No ids to name: the strategy's tracker keeps its orders cancelling until a reconcile.
             self.reports.put(CancelResult(canceled=(), failed=(), all_failed=True))
             return
-        canceled = tuple(str(i) for i in result.get("canceled", ()))
-        self.reports.put(CancelResult(canceled=canceled, not_canceled=_pairs(result)))
+        self._report(result)
+
+    def _report(self, result: dict) -> None:
+        report = cancel_report(result)
+        if report.failed:
+            log.warning(
+                "%d order(s) not cancelled and still live (retried by the strategy): %s",
+                len(report.failed),
+                "; ".join(f"{i[:12]}: {result['not_canceled'][i]}" for i in report.failed[:5]),
+            )
+        if self.metrics is not None:
+            kinds = result.get("reason_kinds") or (
+                {"other": len(report.failed)} if report.failed else {}
+            )
+            for kind, count in kinds.items():
+                self.metrics.cancel_not_canceled_total.labels(reason=kind).inc(count)
+        self.reports.put(report)

@@ -7,9 +7,11 @@ handed to the cancel lane the moment it is read.
 - Every create waits until every cancel routed before it was answered: the strategy counts an
   order as gone once its cancel is sent and may quote the same terms again, so a create overtaking
   an earlier cancel could rest beside the order it replaces (the same quote twice).
-- ``Replace``: its cancels go to the cancel lane; its creates follow them on the create lane. With
-  ``post_first`` and both lanes idle, the creates go first instead and release the cancels after
-  one attempt (the create lane does that).
+- ``Replace``: its cancels go to the cancel lane; its creates follow their answer on the create
+  lane. With ``post_first`` (the strategy checked that no create crosses an order being cancelled)
+  the creates go alongside instead (issue 20): signed while the cancel is being sent, posted as soon
+  as the cancel was written, on their own connection, neither waiting for the other's answer. They
+  still wait for cancels routed before this one.
 - ``Shutdown``: every waiting create is dropped, queued cancels are answered, then the lanes stop.
 """
 
@@ -47,12 +49,12 @@ class CommandLoop:
         self._last_cancel = job
         self.cancels.put(job)
 
-    def _create(self, orders: list, then_cancel: CancelJob | None = None) -> None:
+    def _create(self, orders: list, alongside: CancelJob | None = None) -> None:
         last = self._last_cancel
         after = last.done if last is not None and not last.done.is_set() else None
-        self.creates.put(CreateJob(orders=orders, after=after, then_cancel=then_cancel))
-        if then_cancel is not None:
-            self._last_cancel = then_cancel
+        if alongside is not None:  # the cancel is queued first: first on the wire
+            self._send_cancel(alongside)
+        self.creates.put(CreateJob(orders=orders, after=after, alongside=alongside))
 
     def run(self) -> None:
         try:
@@ -99,10 +101,10 @@ class CommandLoop:
             self._create(list(cmd.creates))
             return
         job = CancelJob(order_ids=tuple(cmd.cancel_ids))
-        if cmd.post_first and self.creates.idle() and self.cancels.idle():
-            # Post-first creates may overtake their own cancels, never a create or cancel queued
-            # before them: the strategy counted that order as gone and may quote the same again.
-            self._create(list(cmd.creates), then_cancel=job)
+        if cmd.post_first:
+            # Alongside their own cancels, never ahead of a cancel routed before them: the strategy
+            # counted that order as gone and may quote the same (or a crossing) price again.
+            self._create(list(cmd.creates), alongside=job)
             return
         self._send_cancel(job)
         self._create(list(cmd.creates))

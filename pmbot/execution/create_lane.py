@@ -2,8 +2,10 @@
 errors, so none of that can delay a cancel (the cancel lane runs beside it).
 
 - A create that must follow cancels (``after``) waits until the cancel lane answered them.
-- Post-first creates (``then_cancel``) are posted first; their cancels are handed to the cancel lane
-  right after the first attempt, whatever its outcome, so they never wait for a create's back-off.
+- Creates posted alongside their cancels (``alongside``, issue 20) are signed at once and posted as
+  soon as the cancel lane has written that cancel: the cancel is first on the wire, and neither
+  waits for the other's answer. One the venue refuses for balance is posted again once that cancel
+  was answered (it freed the collateral).
 - ``supersede`` drops quote creates of the given markets that are still waiting (queued, waiting for
   their cancels, for budget or in a back-off): they were decided before a cancel of that market and
   must never land after it. They are reported rejected, kind ``local`` (or unknown if an earlier
@@ -18,13 +20,14 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pmbot import ratelimit
 from pmbot.errors import (
     FatalError,
+    PmbotError,
     RejectedError,
     TransientError,
     UnknownOutcomeError,
@@ -41,6 +44,7 @@ from pmbot.execution.post_results import (
 )
 from pmbot.execution.retry import RetryPolicy, kind_of
 from pmbot.execution.venue_mode import ModeGate, reject_local
+from pmbot.execution.warm import KeepWarm
 from pmbot.model import NewOrder, VenueMode
 
 log = logging.getLogger(__name__)
@@ -50,9 +54,8 @@ log = logging.getLogger(__name__)
 class CreateJob:
     orders: list[NewOrder]
     after: threading.Event | None = None  # the cancels these creates must follow
-    then_cancel: CancelJob | None = None  # post-first: cancels released after the first post
-    released: bool = False
-    deferred: list[SignedItem] = field(default_factory=list)
+    alongside: CancelJob | None = None  # cancels sent with these creates: written first
+    deferred: list[SignedItem] = field(default_factory=list)  # balance refusals, retried after
 
 
 class CreateLane:
@@ -64,7 +67,6 @@ class CreateLane:
         retry: RetryPolicy,
         gate: ModeGate,
         halt: threading.Event,
-        send_cancel: Callable[[CancelJob], None],
         *,
         max_batch: int,
         metrics: Any = None,
@@ -75,13 +77,14 @@ class CreateLane:
         self.retry = retry
         self.gate = gate
         self.halt = halt
-        self.send_cancel = send_cancel
         self.max_batch = max_batch
         self.metrics = metrics
+        self.warmth = KeepWarm(rest, "create")
         self._cv = threading.Condition()
         self._jobs: deque[CreateJob] = deque()
         self._current: CreateJob | None = None
         self._dropped: set[str] = set()  # client ids of the current job superseded meanwhile
+        self.fatal: str | None = None  # set when the venue wants an order version we cannot sign
 
     # ------------------------------------------------------------------ called by other threads
 
@@ -132,7 +135,6 @@ class CreateLane:
                 except Exception:  # a bug must not stop the creates that follow
                     log.exception("create lane: unexpected error")
                 finally:
-                    self._release(job)
                     with self._cv:
                         self._current = None
                         self._dropped.clear()
@@ -159,11 +161,6 @@ class CreateLane:
             for family in ratelimit.FAMILIES:
                 gauge = self.metrics.rate_budget_remaining
                 gauge.labels(family=family).set(budget.available(family))
-
-    def _release(self, job: CreateJob) -> None:
-        if job.then_cancel is not None and not job.released:
-            job.released = True
-            self.send_cancel(job.then_cancel)
 
     def _wait_for(self, event: threading.Event) -> bool:
         """Wait until ``event`` is set (the cancel lane wakes us). False if halted first."""
@@ -213,7 +210,14 @@ class CreateLane:
             dropped = [o for o in job.orders if o.client_id in self._dropped]
             self._dropped.difference_update(o.client_id for o in dropped)
         reject_local(self.reports, dropped, "superseded by a cancel of its market")
+        if self.fatal is not None:
+            reject_local(self.reports, orders, self.fatal)
+            return
         items = self._sign(self.gate.filter(orders))
+        if job.alongside is not None and not self._wait_for(job.alongside.sent):
+            for item in items:
+                self.reports.put(reject(item, "shutting down", "local"))
+            return
         for start in range(0, len(items), self.max_batch):
             chunk = self._keep(items[start : start + self.max_batch], uncertain=False)
             if chunk and not self._await_budget(chunk):
@@ -223,10 +227,9 @@ class CreateLane:
                 return
             chunk = self._keep(chunk, uncertain=False)  # superseded while waiting for budget
             if chunk:
-                self._post_chunk(chunk, job, defer=job.then_cancel is not None)
-        if job.deferred and job.then_cancel is not None:
-            self._release(job)
-            if self._wait_for(job.then_cancel.done):
+                self._post_chunk(chunk, job, defer=job.alongside is not None)
+        if job.deferred and job.alongside is not None:
+            if self._wait_for(job.alongside.done):
                 self._post_chunk(job.deferred, job, defer=False)
             else:
                 give_up(self.reports, job.deferred, "shutting down", False)
@@ -270,12 +273,12 @@ class CreateLane:
         uncertain = False
         attempt = 0
         self._observe_tick_to_order(chunk)
+        self.warmth.used()
         while True:
             try:
                 results = self.rest.post_orders([item.payload for item in chunk])
                 break
             except TransientError as exc:
-                self._release(job)  # post-first cancels never wait for a create's back-off
                 self.retry.count_error("transient")
                 uncertain = uncertain or (exc.status is not None and exc.status >= 500)
                 delay = self.retry.backoff(attempt, exc.retry_after)
@@ -292,10 +295,8 @@ class CreateLane:
                     return
                 attempt += 1
             except (UnknownOutcomeError, VenueModeError, RejectedError, FatalError) as exc:
-                self._release(job)
                 self._post_failed(chunk, job, exc, uncertain, mode_retry)
                 return
-        self._release(job)
         self.gate.accepted([item.order for item in chunk])
         read_results(
             self.reports,
@@ -303,6 +304,7 @@ class CreateLane:
             results,
             retried=uncertain,
             deferred=job.deferred if defer else None,
+            explain=self.signing.explain_refusal,
         )
 
     def _post_failed(
@@ -322,10 +324,34 @@ class CreateLane:
                 self.gate.set(VenueMode(exc.mode), str(exc), exc.retry_after)
         elif isinstance(exc, VenueModeError):
             self._venue_mode(chunk, job, exc, mode_retry)
+        elif getattr(exc, "version_mismatch", False) and mode_retry:
+            self._version_mismatch(chunk, job, str(exc))
         else:
             log.warning("order batch of %d rejected: %s", len(chunk), exc)
             for item in chunk:
-                self.reports.put(reject(item, str(exc), "rejected"))
+                self.reports.put(
+                    reject(item, self.signing.explain_refusal(item.order, str(exc)), "rejected")
+                )
+
+    def _version_mismatch(self, chunk: list[SignedItem], job: CreateJob, why: str) -> None:
+        """``order_version_mismatch``: re-read ``GET /version`` and re-sign and post once (the
+        refused orders were not placed); a version the bot cannot sign stops every create."""
+        log.warning("order batch refused (%s): re-reading the order version", why)
+        refusal: str | None = None
+        try:
+            self.signing.check_version()
+        except FatalError as exc:
+            self.fatal = refusal = str(exc)
+            log.critical("%s", exc)
+        except PmbotError as exc:
+            refusal = f"{why}; version re-read failed: {exc}"
+        if refusal is not None:
+            for item in chunk:
+                self.reports.put(reject(item, refusal, "rejected"))
+            return
+        items = self._sign([item.order for item in chunk])
+        if items:
+            self._post_chunk(items, job, defer=False, mode_retry=False)
 
     def _venue_mode(
         self, chunk: list[SignedItem], job: CreateJob, exc: VenueModeError, mode_retry: bool

@@ -2,12 +2,15 @@
 
 It keeps no order set: the strategy thread's order tracker is the only record of the bot's orders.
 Threads (all named, all joined): ``executor`` (the command loop), ``exec-cancels`` (cancel lane),
-``exec-creates`` (create lane), ``heartbeat`` (if enabled) and ``reconcile`` (the one periodic
-``GET /data/orders`` poller, if ``reconcile_secs`` > 0). The rules:
+``exec-creates`` (create lane), ``exec-warm`` (keeps the lanes' connections open), ``heartbeat``
+(if enabled) and ``reconcile`` (the one periodic ``GET /data/orders`` poller, if
+``reconcile_secs`` > 0). The rules:
 
-- **Cancels first, always.** Cancels and creates run on separate lanes with their own threads, so a
-  cancel is never delayed by a create's retry, back-off or rate-budget wait; creates still waiting
-  when a cancel of their market arrives are dropped (reported rejected, kind ``local``).
+- **Cancels first, always.** Cancels and creates run on separate lanes with their own threads and
+  connections, so a cancel is never delayed by a create's retry, back-off, rate-budget wait or
+  answer; creates still waiting when a cancel of their market arrives are dropped (reported
+  rejected, kind ``local``). A re-quote whose creates cannot cross the orders it cancels posts them
+  alongside the cancel, right after the cancel was written (issue 20).
 - **Per-order results are read one by one** (``post_results``); **transient errors are retried with
   the same signed orders**; **unknown outcomes** are reported ``OrderUnknown`` and never resent.
 - **Venue modes** (``venue_mode``): cancel-only / disabled refuse creates locally and probe;
@@ -41,6 +44,7 @@ from pmbot.execution.ports import (
 )
 from pmbot.execution.retry import RetryPolicy
 from pmbot.execution.venue_mode import ModeGate
+from pmbot.execution.warm import keep_warm_loop
 from pmbot.model import OpenOrdersSnapshot, VenueMode
 
 __all__ = ["UNVERIFIED", "Executor"]
@@ -83,7 +87,7 @@ class Executor:
             max_retries, backoff_initial, backoff_max, rng or random.Random(), metrics
         )
         self.gate = ModeGate(reports, monotonic, mode_probe_secs)
-        self.cancels = CancelLane(rest, reports, self.retry, self._halt)
+        self.cancels = CancelLane(rest, reports, self.retry, self._halt, metrics=metrics)
         self.creates = CreateLane(
             rest,
             signing,
@@ -91,7 +95,6 @@ class Executor:
             self.retry,
             self.gate,
             self._halt,
-            self.cancels.put,
             max_batch=max_batch,
             metrics=metrics,
         )
@@ -116,11 +119,18 @@ class Executor:
     # ------------------------------------------------------------------ lifecycle
 
     def start(self) -> None:
+        """Checks the order version first (transient errors retried; FatalError with the
+        operator's message if the venue wants one the bot cannot sign), then starts the threads."""
+        self.retry.call(self.creates.signing.check_version, "version", threading.Event().wait)
+        self.cancels.warmth.keep_warm(force=True)  # the first cancel and post find open connections
+        self.creates.warmth.keep_warm(force=True)
         specs: list[tuple[str, Callable[[], None]]] = [
             ("executor", self.loop.run),
             ("exec-cancels", self.cancels.run),
             ("exec-creates", self.creates.run),
         ]
+        lanes = [self.cancels.warmth, self.creates.warmth]
+        specs.append(("exec-warm", lambda: keep_warm_loop(lanes, self._halt)))
         if self.heartbeat_enabled:
             specs.append(("heartbeat", self.heartbeat.run))
         if self.reconcile_secs > 0:
@@ -146,6 +156,7 @@ class Executor:
             len(self._threads) >= 3
             and all(t.is_alive() for t in self._threads[:3])
             and not self._halt.is_set()
+            and self.creates.fatal is None  # a version the bot cannot sign: it must stop
         )
 
     def heartbeat_age(self) -> float:

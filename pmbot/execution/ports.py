@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import queue
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from pmbot.model import BotCommand, ExecutorReport, NewOrder, OpenOrder
@@ -30,11 +31,20 @@ class OrderRest(Protocol):
     @property
     def rate_budget(self) -> RateBudget | None: ...
 
-    def post_orders(self, payloads: list[dict]) -> list[dict]: ...
+    def post_orders(self, payloads: list[dict]) -> list[dict | None]: ...
 
     def cancel_orders(self, order_ids: list[str]) -> dict: ...
 
     def cancel_all(self) -> dict: ...
+
+    def warm(self, lane: str = "") -> None:
+        """Open (or keep open) the ``cancel`` / ``create`` lane's pooled connection."""
+        ...
+
+    def when_sent(self, callback: Callable[[], None]) -> AbstractContextManager[None]:
+        """Within the block, ``callback`` runs once this thread's next request was written (and
+        at the block's end at the latest)."""
+        ...
 
     def open_orders(self) -> list[dict]: ...
 
@@ -49,6 +59,14 @@ class OrderSigning(Protocol):
     """Turns a NewOrder into (order_id, request payload); ValueError if it cannot be signed."""
 
     def sign(self, order: NewOrder) -> tuple[str, dict]: ...
+
+    def check_version(self) -> None:
+        """Re-read the order version the venue wants; FatalError if it cannot be signed."""
+        ...
+
+    def explain_refusal(self, order: NewOrder, reason: str) -> str:
+        """The operator's line for a refusal (a balance refusal gets the balance re-read)."""
+        ...
 
 
 class ExecMetrics(Protocol):

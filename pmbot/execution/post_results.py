@@ -1,13 +1,17 @@
 """Reading the answer of ``POST /orders`` into reports, one order at a time.
 
-A batch can be HTTP 200 and fail per order: an order is accepted only if ``success && errorMsg == ""
-&& orderID != ""`` and its status is live, matched, delayed or unmatched. A missing per-order
-result, or "Duplicated" after an open-ended retry, is an unknown outcome (probably placed by an
-earlier attempt): reported ``OrderUnknown`` under the order hash, never resent."""
+A batch can be HTTP 200 and fail per order. The REST client reads each result by the venue's rules
+(``pmbot.venue.rest.post_results``): ``success`` with an ``orderID`` is accepted whatever else it
+says, with a missing or unfamiliar status read as ``live`` (an order the venue holds must never be
+forgotten); a FAK/FOK answered ``live``/``delayed`` is reported with that status, so the tracker
+keeps it until the user channel or a poll settles it. A missing or unreadable per-order result, or
+"Duplicated" after an open-ended retry, is an unknown outcome (probably placed by an earlier
+attempt): reported ``OrderUnknown`` under the order hash, never resent."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,12 +34,13 @@ class SignedItem:
 
 def is_accepted(result: Any) -> bool:
     return (
-        isinstance(result, dict)
-        and result.get("success") is True
-        and not result.get("errorMsg")
-        and bool(result.get("orderID"))
-        and str(result.get("status", "")).lower() in ACCEPTED_STATUSES
+        isinstance(result, dict) and result.get("success") is True and bool(result.get("orderID"))
     )
+
+
+def accepted_status(result: dict) -> str:
+    status = str(result.get("status") or "").lower()
+    return status if status in ACCEPTED_STATUSES else "live"
 
 
 def accepted_report(item: SignedItem, result: dict) -> OrderAccepted:
@@ -45,7 +50,7 @@ def accepted_report(item: SignedItem, result: dict) -> OrderAccepted:
     return OrderAccepted(
         client_id=item.order.client_id,
         order_id=order_id,
-        status=str(result["status"]).lower(),
+        status=accepted_status(result),
         order=item.order,
         taking_amount=str(result.get("takingAmount", "") or ""),
         making_amount=str(result.get("makingAmount", "") or ""),
@@ -66,12 +71,16 @@ def read_results(
     *,
     retried: bool,
     deferred: list[SignedItem] | None = None,
+    explain: Callable[[NewOrder, str], str] = lambda order, reason: reason,
 ) -> None:
     """Report every order of ``chunk``. With ``deferred``, balance refusals are collected there
-    instead (posted ahead of their cancels; retried once those freed the collateral)."""
+    instead (posted beside their cancels; retried once those freed the collateral). ``explain``
+    turns a refusal into the operator's line (a balance refusal gets the balance re-read)."""
     for index, item in enumerate(chunk):
         result = results[index] if index < len(results) else None
         if isinstance(result, dict) and is_accepted(result):
+            if result.get("settled") is False or result.get("odd"):
+                log.info("order %s answered %r: tracked until settled", item.order_id, result)
             reports.put(accepted_report(item, result))
             continue
         reason = _reason(result)
@@ -80,7 +89,7 @@ def read_results(
         elif deferred is not None and "balance" in reason.lower():
             deferred.append(item)
         else:
-            reports.put(reject(item, reason, "rejected"))
+            reports.put(reject(item, explain(item.order, reason), "rejected"))
 
 
 def reject(item: SignedItem, reason: str, kind: str) -> OrderRejected:

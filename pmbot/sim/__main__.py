@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         help="override the config's retention of finished orders and trades (0 = keep all)",
     )
     parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("--holds", action="store_true", help="test knob: pmbot.sim.holds")
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -55,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     sim = SimServer(config, host=args.host, port=args.port)
+    if args.holds:  # tests and benchmarks: record arrivals, hold answers (pmbot.sim.holds)
+        from pmbot.sim.holds import Holds
+
+        Holds.install(sim)
     sim.start()
     try:
         print(" ".join(f"{k}={v}" for k, v in sim.urls.items()), flush=True)

@@ -1,270 +1,110 @@
-"""CLOB V2 REST client: one ``requests.Session`` (connection reuse), explicit timeouts, every failure classified.
+"""CLOB V2 REST client: pooled sessions per lane, explicit timeouts, every failure classified.
 
-Bodies are serialised once as compact JSON (``separators=(",", ":")``) and that exact text is both sent
-and HMAC-signed (protocol reference 1.3). The client never retries by itself; it raises a
-``pmbot.errors`` class telling the caller what to do:
-
-- ``TransientError``: 429 (``retry_after`` from ``Retry-After``), 425 (engine restarting), 5xx other than
-  the mode messages (``500 order timed out`` is documented as safe to resubmit), a timeout or
-  connection error on an idempotent call, or a connection that could not be opened at all.
-- ``VenueModeError``: 503 "cancel-only" (mode ``cancel_only``), 503 ``post_only_mode`` (``post_only``, with
-  ``retry_after_seconds``), 503 "Trading is currently disabled" (``disabled``).
-- ``RejectedError``: other 4xx business rejections (tick, size, balance, crossing, payload).
-- ``UnknownOutcomeError``: an order submit whose request may have reached the venue (read timeout,
-  connection reset after sending). The order must be treated as live until reconciled.
-- ``FatalError``: 401 (bad API key / L1 headers).
+Bodies are serialised once as compact JSON and that exact text is both sent and HMAC-signed
+(protocol reference 1.3). The client never retries by itself; it raises a ``pmbot.errors`` class
+(``pmbot.venue.rest_errors``): ``TransientError`` (429, 425, 5xx, timeouts of idempotent calls,
+connections never opened), ``VenueModeError`` (503 cancel-only / post-only / disabled),
+``RejectedError`` (other 4xx), ``UnknownOutcomeError`` (an order submit that may have reached the
+venue), ``FatalError`` (401). Cancels and posts use their own sessions (``rest_transport``).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import time
-from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
-import requests
-
 from pmbot import ratelimit
-from pmbot.errors import (
-    FatalError,
-    RejectedError,
-    TransientError,
-    UnknownOutcomeError,
-    VenueModeError,
+from pmbot.errors import RejectedError, TransientError, UnknownOutcomeError
+from pmbot.model import OrderType, dec
+from pmbot.venue.rest_errors import classify_http_error, compact_json
+from pmbot.venue.rest_http import END_CURSOR, FIRST_CURSOR, MAX_PAGES, ClobHttp
+from pmbot.venue.wire_clob import (
+    BalanceAllowance,
+    ClobWireError,
+    parse_balance_allowance,
+    parse_cancel_answer,
+    parse_post_result,
+    parse_version,
 )
-from pmbot.model import dec
-from pmbot.venue.auth import ApiCreds, l2_headers
+
+__all__ = [
+    "END_CURSOR",
+    "FIRST_CURSOR",
+    "MAX_BATCH_CANCELS",
+    "MAX_BATCH_ORDERS",
+    "MAX_PAGES",
+    "ClobRest",
+    "classify_http_error",
+    "compact_json",
+]
 
 log = logging.getLogger(__name__)
 
-FIRST_CURSOR = "MA=="
-END_CURSOR = "LTE="
+
+def _order_type(payload: dict) -> OrderType | None:
+    try:
+        return OrderType(payload.get("orderType"))
+    except ValueError:
+        return None
+
+
+def post_results(results: list, payloads: list[dict]) -> list[dict | None]:
+    """Each ``POST /orders`` result read by the venue's rules (``wire_clob.parse_post_result``):
+    ``success`` + ``orderID`` is accepted whatever else it says, a missing or unfamiliar status
+    reads ``live`` (``odd``), and a FAK/FOK answered ``live``/``delayed`` is ``settled: False``
+    (tracked until the user channel or a poll settles it). A result that cannot be read is None:
+    an unknown outcome, never a rejection."""
+    out: list[dict | None] = []
+    for index, body in enumerate(results[: len(payloads)]):
+        try:
+            parsed = parse_post_result(body, _order_type(payloads[index]))
+        except ClobWireError:
+            out.append(None)
+            continue
+        out.append(
+            {
+                "success": parsed.accepted,
+                "orderID": parsed.order_id,
+                "status": parsed.status,
+                "errorMsg": "" if parsed.accepted else parsed.error,
+                "warning": parsed.error if parsed.accepted else "",
+                "makingAmount": str(parsed.making) if parsed.making else "",
+                "takingAmount": str(parsed.taking) if parsed.taking else "",
+                "tradeIDs": list(parsed.trade_ids),
+                "odd": parsed.odd,
+                "settled": parsed.settled,
+            }
+        )
+    return out
+
+
+def cancel_answer(body: Any, endpoint: str) -> dict:
+    """A cancel answer read by the venue's rule (``wire_clob.parse_cancel_answer``): ``canceled``
+    and ``not_canceled`` as the venue sent them, plus ``gone`` (ids whose reason is ``already
+    canceled or matched``), ``still_live`` ((id, reason) pairs: the cancel failed, the order
+    rests) and ``reason_kinds`` (bounded label -> count, for metrics). A malformed answer is a
+    transient error: cancels are idempotent and are retried."""
+    try:
+        answer = parse_cancel_answer(body)
+    except ClobWireError as exc:
+        raise TransientError(f"{endpoint}: {exc}") from None
+    return {
+        "canceled": list(answer.canceled),
+        "not_canceled": dict(body.get("not_canceled") or {}),
+        "gone": list(answer.gone),
+        "still_live": [list(pair) for pair in answer.still_live],
+        "reason_kinds": answer.reason_kinds(),
+    }
+
+
 MAX_BATCH_ORDERS = 15
 MAX_BATCH_CANCELS = 1000
-MAX_PAGES = 10_000  # guard against a venue that never sends the end cursor
 
 
-def compact_json(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _retry_after(response: requests.Response, body: Any) -> float | None:
-    raw = response.headers.get("Retry-After")
-    if raw is not None:
-        try:
-            return max(0.0, float(raw))
-        except ValueError:
-            pass  # an HTTP date; the executor's own backoff applies
-    if isinstance(body, dict):
-        seconds = body.get("retry_after_seconds")
-        if isinstance(seconds, (int, float)) and not isinstance(seconds, bool):
-            return max(0.0, float(seconds))
-    return None
-
-
-def _error_text(body: Any, fallback: str) -> str:
-    if isinstance(body, dict):
-        for key in ("error", "error_msg", "errorMsg", "message"):
-            value = body.get(key)
-            if isinstance(value, str) and value:
-                return value
-        return compact_json(body)[:300]
-    if isinstance(body, str) and body:
-        return body[:300]
-    return fallback
-
-
-def classify_http_error(response: requests.Response) -> Exception:
-    """The ``pmbot.errors`` instance for a non-2xx response (see the module docstring)."""
-    status = response.status_code
-    try:
-        body: Any = response.json()
-    except ValueError:
-        body = response.text
-    text = _error_text(body, response.reason or f"HTTP {status}")
-    retry_after = _retry_after(response, body)
-    lowered = text.lower()
-    code = body.get("code", "") if isinstance(body, dict) else ""
-    if status == 401:
-        return FatalError(f"HTTP 401: {text}")
-    if status in (425, 429):
-        return TransientError(f"HTTP {status}: {text}", status=status, retry_after=retry_after)
-    if status == 503:
-        if code == "post_only_mode" or "post-only mode" in lowered:
-            return VenueModeError(text, mode="post_only", status=status, retry_after=retry_after)
-        if "cancel-only" in lowered or "cancel only" in lowered:
-            return VenueModeError(text, mode="cancel_only", status=status, retry_after=retry_after)
-        if "trading is currently disabled" in lowered:
-            return VenueModeError(text, mode="disabled", status=status, retry_after=retry_after)
-        return TransientError(f"HTTP 503: {text}", status=status, retry_after=retry_after)
-    if status >= 500:
-        return TransientError(f"HTTP {status}: {text}", status=status, retry_after=retry_after)
-    rejected = RejectedError(f"HTTP {status}: {text}", status=status)
-    if (
-        isinstance(body, dict)
-        and isinstance(body.get("heartbeat_id"), str)
-        and "heartbeat" in lowered
-    ):
-        rejected.expected_heartbeat_id = body[
-            "heartbeat_id"
-        ]  # 400 "Invalid Heartbeat ID" names the id it wants
-    return rejected
-
-
-def _never_connected(exc: requests.exceptions.ConnectionError) -> bool:
-    """True when the request cannot have reached the venue (connect refused / connect timeout / DNS)."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    reason = exc.args[0] if exc.args else None
-    inner = getattr(reason, "reason", None)  # urllib3 MaxRetryError.reason
-    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
-
-    return isinstance(inner, (NewConnectionError, ConnectTimeoutError)) or isinstance(
-        reason, (NewConnectionError, ConnectTimeoutError)
-    )
-
-
-class ClobRest:
-    """Thin CLOB V2 REST client. Thread-safe enough for the executor, heartbeat and reconcile threads:
-    the session's connection pool is shared, no other mutable state except ``last_rate_limit``."""
-
-    def __init__(
-        self,
-        clob_url: str,
-        *,
-        creds: ApiCreds | None,
-        address: str,
-        timeout: tuple[float, float] = (3.05, 5.0),
-        session: requests.Session | None = None,
-        clock: Callable[[], float] = time.time,
-        metrics: Any = None,
-        rate_budget: ratelimit.RateBudget | None = None,
-    ) -> None:
-        self.base = clob_url.rstrip("/")
-        self.creds = creds
-        self.address = address
-        self.timeout = timeout
-        self.session = session or requests.Session()
-        self.session.headers.setdefault("User-Agent", "pmbot")
-        self._clock = clock
-        self._metrics = metrics
-        self.rate_budget = rate_budget
-        self.last_rate_limit: dict = {}
-
-    def __repr__(self) -> str:
-        return f"ClobRest({self.base!r}, address={self.address!r})"
-
-    def close(self) -> None:
-        self.session.close()
-
-    # ------------------------------------------------------------------ transport
-
-    def _request(
-        self,
-        method: str,
-        path: str,
-        *,
-        params: dict | None = None,
-        body: Any = None,
-        private: bool = False,
-        submit: bool = False,
-        family: str = ratelimit.READS,
-        cost: float = 1.0,
-        endpoint: str = "",
-        allow_404: bool = False,
-    ) -> Any:
-        """Send one request; return parsed JSON (or text) on 2xx, raise a classified error otherwise.
-
-        ``submit`` marks a non-idempotent order submit: once bytes may have left, a timeout or reset
-        is an unknown outcome, not a transient error.
-        """
-        endpoint = endpoint or f"{method} {path}"
-        text = None if body is None else compact_json(body)
-        headers = {"Content-Type": "application/json"} if text is not None else {}
-        if private:
-            if self.creds is None:
-                raise FatalError(f"{endpoint} needs API credentials")
-            headers.update(
-                l2_headers(self.creds, self.address, method, path, text, int(self._clock()))
-            )
-        if self.rate_budget is not None:
-            self.rate_budget.acquire(family, cost)
-        started = time.perf_counter()
-        try:
-            response = self.session.request(
-                method,
-                self.base + path,
-                params=params,
-                data=None if text is None else text.encode("utf-8"),
-                headers=headers,
-                timeout=self.timeout,
-            )
-        except requests.exceptions.ConnectionError as exc:
-            # ReadTimeout is not a ConnectionError; ConnectTimeout is both (checked first in _never_connected).
-            if submit and not _never_connected(exc):
-                raise UnknownOutcomeError(
-                    f"{endpoint}: connection lost after send ({type(exc).__name__})"
-                ) from None
-            raise TransientError(f"{endpoint}: connection failed ({type(exc).__name__})") from None
-        except requests.exceptions.Timeout as exc:
-            if submit:
-                raise UnknownOutcomeError(
-                    f"{endpoint}: no answer within {self.timeout[1]} s"
-                ) from None
-            raise TransientError(f"{endpoint}: timed out ({type(exc).__name__})") from None
-        except requests.exceptions.RequestException as exc:
-            raise TransientError(f"{endpoint}: request failed ({type(exc).__name__})") from None
-        finally:
-            if self._metrics is not None:
-                self._metrics.exec_request_seconds.labels(endpoint=endpoint).observe(
-                    time.perf_counter() - started
-                )
-        self._observe_rate_headers(family, response)
-        if allow_404 and response.status_code == 404:
-            return None
-        if not 200 <= response.status_code < 300:
-            raise classify_http_error(response)
-        if not response.content:
-            return None
-        try:
-            return response.json()
-        except ValueError:
-            return response.text
-
-    def _observe_rate_headers(self, family: str, response: requests.Response) -> None:
-        if "Poly-RateLimit-Remaining" not in response.headers:
-            return
-        parsed: dict | None = None
-        if self.rate_budget is not None:
-            parsed = self.rate_budget.observe(family, response.headers)
-        if parsed is None:
-            parsed = {
-                k: v for k, v in response.headers.items() if k.lower().startswith("poly-ratelimit-")
-            }
-        self.last_rate_limit = dict(parsed, family=family)
-
-    def _paged(self, path: str, params: dict, *, private: bool, endpoint: str) -> list[dict]:
-        """Follow ``next_cursor`` from ``MA==`` until ``LTE=`` (reference 1.8)."""
-        out: list[dict] = []
-        cursor = FIRST_CURSOR
-        for _ in range(MAX_PAGES):
-            page = self._request(
-                "GET",
-                path,
-                params={**params, "next_cursor": cursor},
-                private=private,
-                endpoint=endpoint,
-            )
-            if not isinstance(page, dict) or not isinstance(page.get("data"), list):
-                raise TransientError(f"{endpoint}: malformed page")
-            out.extend(page["data"])
-            nxt = page.get("next_cursor")
-            if not nxt or nxt == END_CURSOR or nxt == cursor:
-                return out
-            cursor = nxt
-        raise TransientError(f"{endpoint}: more than {MAX_PAGES} pages")
+class ClobRest(ClobHttp):
+    """Thin CLOB V2 REST client (transport in ``ClobHttp``). Cancels go on the cancel lane's
+    session, posts on the create lane's, everything else on the default one."""
 
     # ------------------------------------------------------------------ public market data
 
@@ -305,9 +145,9 @@ class ClobRest:
 
     # ------------------------------------------------------------------ orders
 
-    def post_orders(self, payloads: list[dict]) -> list[dict]:
-        """``POST /orders`` (at most 15). Returns the per-order results in order; HTTP 200 does not mean
-        every order was accepted: read each result's ``success``/``errorMsg``/``orderID``."""
+    def post_orders(self, payloads: list[dict]) -> list[dict | None]:
+        """``POST /orders`` (at most 15): the per-order results in order. HTTP 200 does not mean
+        every order was accepted: each result as ``post_results`` reads it."""
         if not payloads:
             return []
         if len(payloads) > MAX_BATCH_ORDERS:
@@ -321,12 +161,13 @@ class ClobRest:
             family=ratelimit.ORDERS,
             cost=len(payloads),
             endpoint="post_orders",
+            lane="create",
         )
         if not isinstance(result, list):
             raise UnknownOutcomeError(
                 f"post_orders: unexpected response shape {type(result).__name__}"
             )
-        return result
+        return post_results(result, payloads)
 
     def post_order(self, payload: dict) -> dict:
         result = self._request(
@@ -337,6 +178,7 @@ class ClobRest:
             submit=True,
             family=ratelimit.ORDERS,
             endpoint="post_order",
+            lane="create",
         )
         if not isinstance(result, dict):
             raise UnknownOutcomeError(
@@ -345,24 +187,33 @@ class ClobRest:
         return result
 
     def cancel_orders(self, order_ids: list[str]) -> dict:
-        """``DELETE /orders`` with a bare JSON array (at most 1000 ids per request; split here)."""
-        merged: dict = {"canceled": [], "not_canceled": {}}
+        """``DELETE /orders`` with a bare JSON array (at most 1000 ids per request; split here),
+        the answers merged as ``cancel_answer`` shapes them."""
+        merged: dict = {
+            "canceled": [],
+            "not_canceled": {},
+            "gone": [],
+            "still_live": [],
+            "reason_kinds": {},
+        }
         for start in range(0, len(order_ids), MAX_BATCH_CANCELS):
             chunk = list(order_ids[start : start + MAX_BATCH_CANCELS])
-            result = (
-                self._request(
-                    "DELETE",
-                    "/orders",
-                    body=chunk,
-                    private=True,
-                    family=ratelimit.CANCELS,
-                    cost=len(chunk),
-                    endpoint="cancel_orders",
-                )
-                or {}
+            result = self._request(
+                "DELETE",
+                "/orders",
+                body=chunk,
+                private=True,
+                family=ratelimit.CANCELS,
+                cost=len(chunk),
+                endpoint="cancel_orders",
+                lane="cancel",
             )
-            merged["canceled"].extend(result.get("canceled") or [])
-            merged["not_canceled"].update(result.get("not_canceled") or {})
+            part = cancel_answer(result or {}, "cancel_orders")
+            for key in ("canceled", "gone", "still_live"):
+                merged[key].extend(part[key])
+            merged["not_canceled"].update(part["not_canceled"])
+            for kind, count in part["reason_kinds"].items():
+                merged["reason_kinds"][kind] = merged["reason_kinds"].get(kind, 0) + count
         return merged
 
     def cancel_order(self, order_id: str) -> dict:
@@ -374,25 +225,21 @@ class ClobRest:
                 private=True,
                 family=ratelimit.CANCELS,
                 endpoint="cancel_order",
+                lane="cancel",
             )
             or {}
         )
 
     def cancel_all(self) -> dict:
-        result = (
-            self._request(
-                "DELETE",
-                "/cancel-all",
-                private=True,
-                family=ratelimit.CANCELS,
-                endpoint="cancel_all",
-            )
-            or {}
+        result = self._request(
+            "DELETE",
+            "/cancel-all",
+            private=True,
+            family=ratelimit.CANCELS,
+            endpoint="cancel_all",
+            lane="cancel",
         )
-        return {
-            "canceled": list(result.get("canceled") or []),
-            "not_canceled": dict(result.get("not_canceled") or {}),
-        }
+        return cancel_answer(result or {}, "cancel_all")
 
     def cancel_market_orders(self, market: str | None = None, asset_id: str | None = None) -> dict:
         body = {}
@@ -410,13 +257,11 @@ class ClobRest:
                 private=True,
                 family=ratelimit.CANCELS,
                 endpoint="cancel_market_orders",
+                lane="cancel",
             )
             or {}
         )
-        return {
-            "canceled": list(result.get("canceled") or []),
-            "not_canceled": dict(result.get("not_canceled") or {}),
-        }
+        return cancel_answer(result, "cancel_market_orders")
 
     def open_orders(self, *, market: str | None = None, asset_id: str | None = None) -> list[dict]:
         params = {}
@@ -440,9 +285,36 @@ class ClobRest:
             params["market"] = market
         return self._paged("/data/trades", params, private=True, endpoint="trades")
 
+    # ------------------------------------------------------------------ order version, balance
+
+    def order_version(self) -> int:
+        """``GET /version``: the order version the venue wants signed (no key = 2)."""
+        return parse_version(self._request("GET", "/version", endpoint="version"))
+
+    def balance_allowance(
+        self, signature_type: int, asset_type: str = "COLLATERAL", token_id: str = ""
+    ) -> BalanceAllowance:
+        """``GET /balance-allowance`` for pUSD (or an outcome token, ``CONDITIONAL``)."""
+        return parse_balance_allowance(
+            self._balance("/balance-allowance", signature_type, asset_type, token_id)
+        )
+
+    def update_balance_allowance(
+        self, signature_type: int, asset_type: str = "COLLATERAL", token_id: str = ""
+    ) -> None:
+        """``GET /balance-allowance/update``: make the venue re-read the chain (after a deposit or
+        an approval)."""
+        self._balance("/balance-allowance/update", signature_type, asset_type, token_id)
+
+    def _balance(self, path: str, signature_type: int, asset_type: str, token_id: str) -> Any:
+        params: dict = {"asset_type": asset_type, "signature_type": int(signature_type)}
+        if token_id:
+            params["token_id"] = token_id
+        return self._request("GET", path, params=params, private=True, endpoint="balance_allowance")
+
     def heartbeat(self, heartbeat_id: str) -> str:
-        """``POST /v1/heartbeats``; returns the id to send next time. A stale id is answered with 400
-        ``Invalid Heartbeat ID`` carrying the expected id: resend once with that id."""
+        """``POST /v1/heartbeats``; returns the id to send next time. A stale id is answered with
+        400 ``Invalid Heartbeat ID`` carrying the expected id: resend once with that id."""
         for _ in range(2):
             try:
                 body = self._request(

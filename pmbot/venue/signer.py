@@ -33,6 +33,7 @@ import coincurve
 from pmbot import eip712
 from pmbot.eip712_primitives import bytes32
 from pmbot.model import BASE_UNITS, OrderType, Side
+from pmbot.venue.market_orders import MarketAmounts
 
 log = logging.getLogger(__name__)
 
@@ -205,10 +206,42 @@ class OrderSigner:
         SDK's shape: salt in ``[1, now_ms)``, timestamp in ms). ``expiration`` (unix seconds, GTD
         only) is sent but, in V2, not signed."""
         size2, maker_amount, taker_amount = exact_amounts(side, price, size, tick)
+        fields = (maker_amount, taker_amount, price, size2)
+        return self._signed(token_id, side, fields, neg_risk, expiration, salt, timestamp_ms)
+
+    def build_amounts(
+        self,
+        token_id: str,
+        amounts: MarketAmounts,
+        *,
+        neg_risk: bool,
+        expiration: int = 0,
+        salt: int | None = None,
+        timestamp_ms: int | None = None,
+    ) -> SignedOrder:
+        """Sign a FAK/FOK (market) order with the amounts ``pmbot.venue.market_orders`` computed:
+        the same struct, domain and wire shape as ``build``, so the signature is byte-identical to
+        the SDK's ``build_market_order`` for the same fields."""
+        fields = (amounts.maker_amount, amounts.taker_amount, amounts.price, amounts.shares)
+        return self._signed(
+            token_id, amounts.side, fields, neg_risk, expiration, salt, timestamp_ms
+        )
+
+    def _signed(
+        self,
+        token_id: str,
+        side: Side,
+        fields: tuple[int, int, Decimal, Decimal],
+        neg_risk: bool,
+        expiration: int,
+        salt: int | None,
+        timestamp_ms: int | None,
+    ) -> SignedOrder:
+        """Sign (makerAmount, takerAmount, price, size) for ``token_id``: the wire order."""
+        maker_amount, taker_amount, price, size = fields
         token_int, salt, ts = self._checked_fields(token_id, expiration, salt, timestamp_ms)
         side_code = _SIDE_CODE[side]
         neg_risk = bool(neg_risk)
-
         contents = eip712.order_struct_hash_from_fields(
             salt,
             self._maker20,
@@ -223,7 +256,6 @@ class OrderSigner:
             self._builder32,
         )
         digest, signature = self._sign(contents, neg_risk)
-
         order = {
             "salt": salt,
             "maker": self.funder,
@@ -245,7 +277,7 @@ class OrderSigner:
             token_id=token_id,
             side=side,
             price=price,
-            size=size2,
+            size=size,
             neg_risk=neg_risk,
         )
 

@@ -8,8 +8,9 @@ bounded ``kind`` for metrics; callers count and skip, or (for start-up reads) st
 - ``GET /tick-size`` and ``GET /book``: the tick the venue enforces now, not Gamma's listing value.
 - ``GET /version``: the order version to sign; ``order_version_mismatch`` in an order answer.
 - ``GET /balance-allowance`` (and ``/update``): balance and allowance(s) in 1e-6 units.
-- ``DELETE /order(s)``: ``not_canceled`` is a map id -> reason; only ``already canceled or
-  matched`` means gone, any other reason (e.g. the matching delay) means still live.
+- ``DELETE /order(s)``: ``not_canceled`` is a map id -> reason; ``already canceled or matched``
+  (and the sim's ``order not found``: the venue holds no such order) means gone, any other reason
+  (e.g. the matching delay) means the cancel failed and the order is still live.
 - ``POST /order(s)``: ``success`` + ``orderID`` with a missing or unfamiliar ``status`` is live; a
   FAK/FOK answered ``live``/``delayed`` is unsettled until the user channel or a reconcile says.
 - Timestamps: numbers or numeric strings in s or ms, and RFC 3339 strings.
@@ -34,6 +35,7 @@ _CANONICAL_TICK = {t: t for t in SUPPORTED_TICKS}
 SIGNABLE_ORDER_VERSIONS = frozenset({2})  # pmbot.venue.signer signs the V2 exchange domain only
 ORDER_VERSION_MISMATCH = "order_version_mismatch"
 GONE_REASON = "already canceled or matched"
+GONE_KINDS = frozenset({"gone", "not_found"})  # not_canceled kinds meaning "no such order rests"
 BALANCE_REFUSAL = "not enough balance / allowance"
 _MS_THRESHOLD = 100_000_000_000  # above this a number is milliseconds (1e11 s is the year 5138)
 
@@ -273,17 +275,15 @@ class CancelAnswer:
     """A cancel answer, by what the bot must do: forget ``gone``, keep and retry ``still_live``."""
 
     canceled: tuple[str, ...]
-    gone: tuple[str, ...]  # not_canceled with "already canceled or matched"
+    gone: tuple[str, ...]  # not_canceled whose reason's kind is in GONE_KINDS
     still_live: tuple[tuple[str, str], ...]  # (order id, reason): the cancel failed
+    kinds: tuple[str, ...] = ()  # the kind of every not_canceled reason, in the venue's order
 
     def reason_kinds(self) -> dict[str, int]:
         """Counts of ``not_canceled`` reasons by bounded label, for metrics."""
         counts: dict[str, int] = {}
-        for _, reason in self.still_live:
-            kind = not_canceled_kind(reason)
+        for kind in self.kinds:
             counts[kind] = counts.get(kind, 0) + 1
-        if self.gone:
-            counts["gone"] = len(self.gone)
         return counts
 
 
@@ -311,13 +311,15 @@ def parse_cancel_answer(body: Any) -> CancelAnswer:
         raise ClobWireError("not_canceled is not a map of id to reason", "bad_cancel")
     gone: list[str] = []
     live: list[tuple[str, str]] = []
+    kinds: list[str] = []
     for order_id, reason in not_canceled.items():
         text = reason if isinstance(reason, str) else "" if reason is None else json.dumps(reason)
-        if not_canceled_kind(text) == "gone":
+        kinds.append(not_canceled_kind(text))
+        if kinds[-1] in GONE_KINDS:
             gone.append(order_id)
         else:
             live.append((order_id, text))
-    return CancelAnswer(tuple(canceled), tuple(gone), tuple(live))
+    return CancelAnswer(tuple(canceled), tuple(gone), tuple(live), tuple(kinds))
 
 
 # --------------------------------------------------------------------------- order results

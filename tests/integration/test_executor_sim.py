@@ -25,6 +25,7 @@ from pmbot.model import (
     OrderAccepted,
     OrderRejected,
     OrderUnknown,
+    Replace,
     Side,
     VenueMode,
     VenueModeChanged,
@@ -38,6 +39,8 @@ from pmbot.venue.order_signing import OrderSigning
 from pmbot.venue.rest import ClobRest
 from pmbot.venue.signer import OrderSigner
 from pmbot.venue.wire_user import parse_open_order
+from tests.integration.botproc import SimProcess
+from tests.waiting import wait_for
 
 TERMINAL = (OrderAccepted, OrderRejected, OrderUnknown)
 
@@ -253,3 +256,100 @@ def test_start_up_cleanup_cancels_orphans_left_by_a_previous_run(sim, bot):
     assert len(orphans) == 3
     fresh.cancel_orphans(orphans)
     assert set(_venue_open(sim, bot.creds)) == {keep}
+
+
+@pytest.fixture
+def sim_process():
+    """The simulator in its own process (``--holds``): the arrival order it sees is not skewed by
+    this process's threads competing for its interpreter."""
+    proc = SimProcess("--holds")
+    yield proc
+    proc.stop()
+
+
+def test_a_requote_sends_its_cancel_first_and_both_before_either_answer_is_read(sim_process):
+    """Issue 20: on a re-quote that cannot cross, the cancel and the post go out concurrently on
+    their own connections, the cancel first; the sim holds both answers, so both requests must have
+    arrived before either answer could be read."""
+    key = "0x" + coincurve.PrivateKey(random.Random(43).randbytes(32)).to_hex()
+    signer = OrderSigner(key)
+    url = sim_process.urls["clob_url"]
+    creds = derive_api_creds(url, key, 137)
+    rest = ClobRest(url, creds=creds, address=signer.address, timeout=(1.0, 10.0))
+    market = next(m for m in list_clob_markets(rest) if not m.neg_risk)
+    stop = threading.Event()
+    ex = Executor(
+        rest,
+        OrderSigning(signer, creds.api_key),
+        queue.Queue(),
+        queue.Queue(),
+        stop=stop,
+        parse_open_order=parse_open_order,
+        heartbeat_enabled=False,
+        reconcile_secs=0,
+    )
+    ex.start()
+    try:
+        _requote_with_held_answers(sim_process, ex, rest, market)
+    finally:
+        sim_process._post("/_sim/holds/release", {})
+        stop.set()
+        assert ex.join(10)
+        rest.close()
+
+
+def _record_wire_order(rest):
+    """Client-side times: when the cancel's request was written (``when_sent``) and when the post
+    was handed to the REST client (before any of its bytes are written)."""
+    times = {}
+    when_sent, post_orders = rest.when_sent, rest.post_orders
+
+    def recording_when_sent(callback):
+        def written():
+            times.setdefault("cancel_written", time.monotonic_ns())
+            callback()
+
+        return when_sent(written)
+
+    def recording_post(payloads):
+        times.setdefault("post_started", time.monotonic_ns())
+        return post_orders(payloads)
+
+    rest.when_sent, rest.post_orders = recording_when_sent, recording_post
+    return times
+
+
+def _requote_with_held_answers(sim_process, ex, rest, market):
+    [old] = _orders(market, 1)
+    ex.commands.put(Create((old,)))
+    done, _ = _collect(ex, ["c0"])
+    assert isinstance(done["c0"], OrderAccepted)
+    old_id = done["c0"].order_id
+    sim_process.get("/_sim/holds/arrivals?clear=1")
+    for method in ("DELETE", "POST"):
+        sim_process._post("/_sim/holds/hold", {"method": method, "path": "/orders"})
+    [new] = _orders(market, 1, start=1)
+    times = _record_wire_order(rest)
+    ex.commands.put(
+        Replace(
+            cancel_ids=(old_id,), creates=(new,), post_first=True, markets=(market.condition_id,)
+        )
+    )
+    wait_for(
+        lambda: sim_process.get("/_sim/holds/held") == [["DELETE", "/orders"], ["POST", "/orders"]],
+        10,
+        "both the cancel and the post held at the sim",
+    )
+    # Both reached the sim and neither answer was read: neither request waited for the other's.
+    assert ex.reports.empty()
+    # The cancel was on the wire before the post's first byte was: loopback TCP delivers in that
+    # order. (The sim's own arrival order is not asserted: its two connection threads wake in
+    # either order when the post follows the cancel by ~0.1 ms, as it now does.)
+    assert times["cancel_written"] < times["post_started"]
+    sim_process._post("/_sim/holds/release", {})
+    done, others = _collect(ex, ["c1"])
+    assert isinstance(done["c1"], OrderAccepted)
+    if not others:
+        others = [ex.reports.get(timeout=10)]
+    assert isinstance(others[0], CancelResult) and others[0].canceled == (old_id,)
+    assert {o["id"] for o in rest.open_orders()} == {done["c1"].order_id}

@@ -3,6 +3,7 @@ orders,
 unknown outcomes, venue modes, cancel priority, batching, heartbeat ids, the open-orders poll,
 start-up orphan cancels, kill switch."""
 
+import contextlib
 import queue
 import random
 import threading
@@ -51,13 +52,40 @@ def ok(order_id, status="live"):
     }
 
 
-class FakeRest:
+class SentHook:
+    """The fakes' ``when_sent``: the callback runs when a cancel request is "written" (recorded),
+    or at the block's end, like ``pmbot.venue.rest_transport.when_sent``."""
+
+    def __init__(self):
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def when_sent(self, callback):
+        self._local.callback = callback
+        try:
+            yield
+        finally:
+            self.fire_sent()
+
+    def warm(self, lane=""):
+        pass  # no connections to keep open
+
+    def fire_sent(self):
+        callback = getattr(self._local, "callback", None)
+        self._local.callback = None
+        if callback is not None:
+            callback()
+
+
+class FakeRest(SentHook):
     """Scripted CLOB. ``post_script`` items: an exception to raise, a callable(payloads)->results,
     or None
     for 'accept everything live'. Records every call in ``calls``."""
 
     def __init__(self):
+        super().__init__()
         self.calls = []
+        self.payloads = []
         self.post_script = []
         self.cancel_all_script = []
         self.list_script = []
@@ -69,6 +97,7 @@ class FakeRest:
     def post_orders(self, payloads):
         with self.lock:
             self.calls.append(("post_orders", [p["order"]["salt"] for p in payloads]))
+            self.payloads.extend(payloads)
             step = self.post_script.pop(0) if self.post_script else None
         if isinstance(step, Exception):
             raise step
@@ -82,6 +111,7 @@ class FakeRest:
     def cancel_orders(self, ids):
         with self.lock:
             self.calls.append(("cancel_orders", list(ids)))
+        self.fire_sent()
         for i in ids:
             self.open.pop(i, None)
         return {"canceled": list(ids), "not_canceled": {}}
@@ -90,6 +120,7 @@ class FakeRest:
         with self.lock:
             self.calls.append(("cancel_all",))
             step = self.cancel_all_script.pop(0) if self.cancel_all_script else None
+        self.fire_sent()
         if isinstance(step, Exception):
             raise step
         ids = list(self.open)
@@ -167,6 +198,11 @@ class _IdTagging:
 
     def build(self, *a, **kw):
         signed = self.signer.build(*a, **kw)
+        signed.order["_id"] = signed.order_id
+        return signed
+
+    def build_amounts(self, *a, **kw):
+        signed = self.signer.build_amounts(*a, **kw)
         signed.order["_id"] = signed.order_id
         return signed
 
@@ -447,7 +483,7 @@ def test_off_tick_price_is_rejected_locally(harness):
     assert not h.rest.calls
 
 
-def test_post_first_replace_sends_creates_before_cancels_and_retries_balance_refusals_after_them(
+def test_a_post_first_replace_cancels_first_and_retries_balance_refusals_after_the_cancel(
     harness,
 ):
     h = harness()
@@ -469,7 +505,7 @@ def test_post_first_replace_sends_creates_before_cancels_and_retries_balance_ref
         expect=3,
     )
     calls = [c[0] for c in h.rest.calls]
-    assert calls == ["post_orders", "cancel_orders", "post_orders"]
+    assert calls == ["cancel_orders", "post_orders", "post_orders"]
     accepted = sorted(r.client_id for r in reports if isinstance(r, OrderAccepted))
     assert accepted == ["c1", "c2"]  # c2 went through once the cancel freed its collateral
     assert not any(isinstance(r, OrderRejected) for r in reports)
@@ -577,3 +613,45 @@ def test_a_create_is_never_sent_before_a_cancel_routed_before_it(harness):
     gate.set()
     got = [h.reports.get(timeout=5) for _ in range(2)]
     assert [type(r).__name__ for r in got] == ["CancelResult", "OrderAccepted"]
+
+
+def test_a_post_first_replace_posts_while_its_cancel_waits_for_its_answer(harness):
+    """Issue 20: the cancel is written first, the post follows without waiting for the cancel's
+    answer (the fake venue holds the cancel's answer until the post has arrived)."""
+    h = harness()
+    post_seen = threading.Event()
+    original_post = h.rest.post_orders
+
+    def held_cancel(ids):
+        h.rest.calls.append(("cancel_orders", list(ids)))
+        h.rest.fire_sent()  # written: the create lane may post now
+        assert post_seen.wait(5), "the post waited for the cancel's answer"
+        return {"canceled": list(ids), "not_canceled": {}}
+
+    def post(payloads):
+        post_seen.set()
+        return original_post(payloads)
+
+    h.rest.cancel_orders, h.rest.post_orders = held_cancel, post
+    reports = h.run(Replace(cancel_ids=("0xold",), creates=(order(1),), post_first=True), expect=2)
+    assert [c[0] for c in h.rest.calls] == ["cancel_orders", "post_orders"]
+    assert {type(r).__name__ for r in reports} == {"CancelResult", "OrderAccepted"}
+
+
+def test_a_replace_that_may_cross_posts_only_after_its_cancel_was_answered(harness):
+    h = harness()
+    answered = threading.Event()
+    original_cancel, original_post = h.rest.cancel_orders, h.rest.post_orders
+
+    def cancel(ids):
+        result = original_cancel(ids)
+        answered.set()
+        return result
+
+    def post(payloads):
+        assert answered.is_set(), "a crossing create was posted before its cancel's answer"
+        return original_post(payloads)
+
+    h.rest.cancel_orders, h.rest.post_orders = cancel, post
+    reports = h.run(Replace(cancel_ids=("0xold",), creates=(order(1),), post_first=False), expect=2)
+    assert [type(r).__name__ for r in reports] == ["CancelResult", "OrderAccepted"]

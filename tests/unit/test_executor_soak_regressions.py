@@ -27,19 +27,23 @@ from pmbot.venue.auth import ApiCreds
 from pmbot.venue.order_signing import OrderSigning
 from pmbot.venue.signer import OrderSigner
 from pmbot.venue.wire_user import parse_open_order
-from tests.unit.test_executor import _IdTagging  # the fake venue answers with the real order hash
+from tests.unit.test_executor import (  # the fake venue answers with the real order hash
+    SentHook,
+    _IdTagging,
+)
 
 TOKEN = "71321045679252212594626385532706912750332728571942532289631379312455583992563"
 CREDS = ApiCreds("api-key", "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", "pass")
 
 
-class FakeRest:
+class FakeRest(SentHook):
     """Accepts every order live unless ``post_errors`` holds an exception for the next post; records
     every call in order."""
 
     rate_budget = None
 
     def __init__(self):
+        super().__init__()
         self.lock = threading.Lock()
         self.calls = []
         self.post_errors = []
@@ -58,11 +62,13 @@ class FakeRest:
     def cancel_orders(self, ids):
         with self.lock:
             self.calls.append(("cancel", list(ids)))
+        self.fire_sent()
         return {"canceled": list(ids), "not_canceled": {}}
 
     def cancel_all(self):
         with self.lock:
             self.calls.append(("cancel_all",))
+        self.fire_sent()
         return {"canceled": [], "not_canceled": {}}
 
 
@@ -178,10 +184,10 @@ def test_post_first_creates_never_overtake_a_cancel_queued_before_them(make):
     assert sorted(i for c in calls[:-1] for i in c[1]) == ["0xold", "0xother"]
 
 
-def test_a_lone_post_first_replace_still_posts_before_it_cancels(make):
+def test_a_lone_post_first_replace_cancels_first_then_posts_alongside(make):
     calls, _ = _run_one_batch(
         make,
         Replace(cancel_ids=("0xold",), creates=(order(1),), post_first=True),
         reports_expected=2,
     )
-    assert [c[0] for c in calls] == ["post", "cancel"]
+    assert [c[0] for c in calls] == ["cancel", "post"]

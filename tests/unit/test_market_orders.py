@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import coincurve
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -30,6 +29,7 @@ from pmbot.venue.market_orders import (
     sweep_market_sell,
     taker_decimals,
 )
+from pmbot.venue.signer import OrderSigner
 
 KEY = "0x4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
 EOA = "0x2c7536E3605D9C16a7a3D7b1898e529396a65c23"
@@ -43,48 +43,10 @@ D = Decimal
 def pmbot_sign(
     amounts: MarketAmounts, token_id: str, *, sig_type: int, neg_risk: bool, salt: int, ts: int
 ) -> dict:
-    """Sign given amounts with pmbot's signing primitives (what ``OrderSigner.build`` does after
-    computing limit amounts). The hook ``OrderSigner.build_amounts`` proposed in the report would
-    expose exactly this."""
-    key = coincurve.PrivateKey(eip712.private_key_bytes(KEY))
-    funder = EOA if sig_type == 0 else WALLET
-    signer = WALLET if sig_type == eip712.POLY_1271 else EOA
-    contents = eip712.order_struct_hash_from_fields(
-        salt,
-        bytes.fromhex(funder[2:]),
-        bytes.fromhex(signer[2:]),
-        int(token_id),
-        amounts.maker_amount,
-        amounts.taker_amount,
-        0 if amounts.side is Side.BUY else 1,
-        sig_type,
-        ts,
-        bytes(32),
-        bytes(32),
-    )
-    digest = eip712.eip712_digest(eip712.exchange_domain_separator(neg_risk=neg_risk), contents)
-    if sig_type == eip712.POLY_1271:
-        signature = eip712.poly_1271_wrap(
-            key, contents, bytes.fromhex(signer[2:]), neg_risk=neg_risk
-        )
-    else:
-        signature = eip712.sign_digest(key, digest)
-    zero = "0x" + "00" * 32
-    return {
-        "salt": salt,
-        "maker": funder,
-        "signer": signer,
-        "tokenId": token_id,
-        "makerAmount": str(amounts.maker_amount),
-        "takerAmount": str(amounts.taker_amount),
-        "side": amounts.side.value,
-        "expiration": "0",
-        "signatureType": sig_type,
-        "timestamp": str(ts),
-        "metadata": zero,
-        "builder": zero,
-        "signature": signature,
-    }
+    """The wire order ``OrderSigner.build_amounts`` (the bot's FAK/FOK path) signs."""
+    signer = OrderSigner(KEY, signature_type=sig_type, funder=None if sig_type == 0 else WALLET)
+    signed = signer.build_amounts(token_id, amounts, neg_risk=neg_risk, salt=salt, timestamp_ms=ts)
+    return signed.order
 
 
 def sdk_amounts(side: Side, amount: Decimal, price: Decimal, tick: str) -> tuple[int, int]:

@@ -1,4 +1,5 @@
-"""ClobRest: every failure classified into pmbot.errors; bodies signed exactly as sent; pagination; heartbeat."""
+"""ClobRest: every failure classified into pmbot.errors; bodies signed exactly as sent;
+pagination; heartbeat."""
 
 import base64
 import json
@@ -30,7 +31,7 @@ NOW = 1_767_000_000
 
 @pytest.fixture
 def rest():
-    client = ClobRest(URL, creds=CREDS, address=ADDRESS, clock=lambda: NOW)
+    client = ClobRest(URL, creds=CREDS, address=ADDRESS, clock=lambda: NOW, fast_lanes=False)
     yield client
     client.close()
 
@@ -95,7 +96,8 @@ def test_query_string_is_not_signed(rest):
         (
             503,
             {
-                "error": "Trading is currently cancel-only. New orders are not accepted, but cancels are allowed."
+                "error": "Trading is currently cancel-only. New orders are not accepted, "
+                "but cancels are allowed."
             },
             {},
             VenueModeError,
@@ -250,6 +252,9 @@ def test_cancel_orders_returns_canceled_and_not_canceled(rest):
     assert result == {
         "canceled": ["0x1"],
         "not_canceled": {"0x2": "matched orders can't be canceled"},
+        "gone": [],  # only "already canceled or matched" means gone (issue 13)
+        "still_live": [["0x2", "matched orders can't be canceled"]],
+        "reason_kinds": {"other": 1},
     }
     assert responses.calls[0].request.body.decode() == '["0x1","0x2"]'
 
@@ -274,7 +279,9 @@ def test_public_reads_parse_exact_values(rest):
 def test_rate_limit_headers_are_read_and_clamp_the_budget():
     clock = [100.0]
     budget = RateBudget(clock=lambda: clock[0], wall_clock=lambda: NOW)
-    client = ClobRest(URL, creds=CREDS, address=ADDRESS, clock=lambda: NOW, rate_budget=budget)
+    client = ClobRest(
+        URL, creds=CREDS, address=ADDRESS, clock=lambda: NOW, rate_budget=budget, fast_lanes=False
+    )
     responses.post(
         URL + "/orders",
         json=[],
