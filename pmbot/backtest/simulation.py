@@ -283,7 +283,8 @@ class Backtest:
         self._emit(decision, t)
 
     def _in_rewards_band(self, cid: str, desired: tuple[DesiredOrder, ...]) -> bool:
-        """Both a bid and an ask wanted within ``rewards_max_spread_cents`` of the mid (YES terms)."""
+        """Both a bid and an ask wanted within ``rewards_max_spread_cents`` of the mid (YES
+        terms)."""
         band = self.params.quoting.rewards_max_spread_cents / 100
         mid = self._yes_mid(cid)
         if band <= ZERO or mid is None or not desired:

@@ -1,4 +1,5 @@
-"""L2 headers must be byte-identical to py_clob_client_v2's for the same inputs; creds never leak in repr."""
+"""L2 headers must be byte-identical to py_clob_client_v2's for the same inputs; creds never leak
+in repr."""
 
 import base64
 import json
