@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pmbot.config import Config
+from pmbot.control.desk import OperatorDesk
 from pmbot.model import (
     CancelAll,
     EventInfo,
@@ -42,6 +43,7 @@ from pmbot.trading.handlers import Handler, Handlers
 from pmbot.trading.holdings import Holdings
 from pmbot.trading.inventory import Inventory
 from pmbot.trading.onchain_link import OnchainLink, OnchainMetricsPort
+from pmbot.trading.operator_surface import OperatorSurface
 from pmbot.trading.orders import OrderTracker
 from pmbot.trading.ports import Commands, Inbound, StatePublisher, TradingJournal, TradingMetrics
 from pmbot.trading.publishing import Publisher
@@ -80,7 +82,6 @@ class Engine:
         self.journal, self.metrics, self.api_key, self.funder = journal, metrics, api_key, funder
         self.params = StrategyParams.from_sections(cfg.strategy, cfg.risk, cfg.arbitrage)
         self.index = MarketIndex.build(markets, events)
-        self.markets, self.events = markets, events
         self.market_by_cid, self.market_by_token = self.index.by_cid, self.index.by_token
         self.status = VenueStatus()
         self.tracker = OrderTracker()
@@ -113,6 +114,7 @@ class Engine:
             commands=commands,
             clock=clock,
         )
+        self.desk = self._wire_control()
         self.arb = ArbitrageDesk(
             tracker=tracker,
             inventory=inventory,
@@ -143,6 +145,7 @@ class Engine:
             metrics=metrics,
             commands=commands,
             clock=clock,
+            operator=self.desk.on_command,
         )
         self._dispatch: dict[type, Handler] = self.handlers.table()
         self.publisher = Publisher(
@@ -154,6 +157,35 @@ class Engine:
             state=state,
             metrics=metrics,
         )
+
+    def _wire_control(self) -> OperatorDesk:
+        """The operator's desk (``ctl`` and SIGHUP reload); its pauses come from the journal."""
+        surface = OperatorSurface(
+            mode=self.cfg.mode,
+            funder=self.funder,
+            index=self.index,
+            books=self._books,
+            tracker=self.tracker,
+            inventory=self.inventory,
+            decider=self.decider,
+            commands=self.commands,
+            clock=self.clock,
+            apply_config=self._apply_config,
+        )
+        return OperatorDesk(surface, self.journal, self.clock)
+
+    def _apply_config(self, new: Config) -> None:
+        """A reload's runtime-changeable sections in force from the next decision on."""
+        self.cfg = self.cfg.replace(
+            strategy=new.strategy,
+            risk=new.risk,
+            arbitrage=new.arbitrage,
+            log_level=new.log_level,
+            markets=new.markets,
+        )
+        self.params = StrategyParams.from_sections(new.strategy, new.risk, new.arbitrage)
+        self.decider.params = self.arb.params = self.params
+        logging.getLogger().setLevel(new.log_level)
 
     def _wire_onchain(
         self, sink: IntentSink | None, metrics: OnchainMetricsPort | None
@@ -176,6 +208,15 @@ class Engine:
         self.handlers.holdings.skip_tokens = link.pending_tokens
         self.arb.on_hedged_set = link.on_hedged_set
         return link
+
+    @property
+    def markets(self) -> tuple[MarketInfo, ...]:
+        """The quoted markets (a reload may change them)."""
+        return self.index.markets
+
+    @property
+    def events(self) -> tuple[EventInfo, ...]:
+        return self.index.events
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -301,7 +342,9 @@ class Engine:
         return self.decider.marks()
 
     def _strategy_input(self, marks: Marks) -> StrategyInput:
-        return self.decider.strategy_input(marks, self.arb.baskets.in_flight_usd())
+        return self.decider.strategy_input(
+            marks, self.arb.baskets.in_flight_usd(), self.desk.pauses
+        )
 
     def _decide(self, origin_ns: int, marks: Marks) -> None:
         if not self._quoting_enabled:
