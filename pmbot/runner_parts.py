@@ -238,3 +238,27 @@ def build_feeds(
         metrics=metrics,
     )
     return market_feed, user_feed, positions
+
+
+def kill_switch(executor: Executor, engine: Engine | None, cfg: Config) -> list[str]:
+    """Cancel everything, verify on the venue; the ids left open (empty = verified). The engine's
+    tracker names the orders to check when the venue cannot list them."""
+    from pmbot.errors import PmbotError
+
+    deadline = float(cfg.execution.cancel_deadline_secs)
+    known = engine.open_order_ids if engine is not None else list
+    try:
+        left = executor.cancel_all_and_verify(deadline, known_open=known)
+    except PmbotError as exc:
+        log.error("cancel-all failed: %s", exc)
+        left = ["<unverified>"]
+    if left:
+        log.error(
+            "kill switch: %d order(s) LEFT OPEN after %.0fs: %s",
+            len(left),
+            deadline,
+            ", ".join(left),
+        )
+    else:
+        log.info("kill switch: every order cancelled and verified on the venue")
+    return left
