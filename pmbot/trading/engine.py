@@ -244,10 +244,13 @@ class Engine:
     # ------------------------------------------------------------------ start-up (no thread yet)
 
     def seed_positions(self) -> int:
-        """Seed inventory from the venue (Data API) unless the journal already had history."""
-        return seed_positions(
+        """Seed inventory from the venue (Data API) unless the journal already had history. The
+        trades the seed already holds are not booked again when a catch-up replays them."""
+        seeded, taken_ts = seed_positions(
             self._positions_source, self._restored, self.index, self.journal, self.inventory
         )
+        self.handlers.holdings.seeded_at = taken_ts
+        return seeded
 
     def catch_up_since(self) -> float:
         """Where the user channel's first REST trades catch-up starts: the journal's newest fill on

@@ -44,10 +44,21 @@ class Holdings:
         self.reconciler = PositionReconciler(settlement_lag_secs=settlement_lag_secs)
         # tokens the positions check leaves alone (a merge or redeem in flight moves them on chain)
         self.skip_tokens: Callable[[], set[str]] = set
+        # When a fresh start seeded the inventory from the Data API (0.0: it did not): older trades
+        # are in the seed, so the user channel's first catch-up (which looks back a while) or a late
+        # status update of such a trade must not book them a second time.
+        self.seeded_at = 0.0
 
     # ------------------------------------------------------------------ fills
 
     def on_trade(self, trade: TradeEvent) -> None:
+        if trade.ts and trade.ts < self.seeded_at:
+            log.info(
+                "trade %s (%s) predates the position seed: already counted, not booked again",
+                trade.trade_id[:12],
+                trade.status.value,
+            )
+            return
         for change in self.fills.on_trade(trade, self.index.by_cid):
             fill = change.fill
             market = self.index.by_token.get(fill.token_id)
