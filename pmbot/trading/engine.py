@@ -14,6 +14,7 @@ acknowledged fill. Nothing here talks to the network except through the queues.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -249,7 +250,7 @@ class Engine:
         seeded, taken_ts = seed_positions(
             self._positions_source, self._restored, self.index, self.journal, self.inventory
         )
-        self.handlers.holdings.seeded_at = taken_ts
+        self.handlers.holdings.seeded_before = float(math.floor(taken_ts))
         return seeded
 
     def catch_up_since(self) -> float:

@@ -3,12 +3,14 @@ SIGHUP."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -16,7 +18,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.botproc import ROOT, TEST_KEY, BotProcess, SimProcess, venue_client
+from tests.integration.botproc import (
+    ROOT,
+    TEST_KEY,
+    BotProcess,
+    SimProcess,
+    stop_process,
+    venue_client,
+)
 from tests.waiting import holds_for, wait_for
 
 
@@ -56,11 +65,6 @@ def start(sim: SimProcess, d: Path, markets: list[dict], **extra) -> BotProcess:
     return BotProcess(sim, d, extra={"state_dir": str(d / "s"), "markets": markets, **extra})
 
 
-def cids(sim: SimProcess) -> dict[str, str]:
-    """YES token -> condition id of the sim's binary markets."""
-    return {m.yes_token: m.condition_id for m in infos(sim)}
-
-
 def infos(sim: SimProcess):
     from pmbot.venue import markets as vm
 
@@ -75,18 +79,33 @@ def test_pause_survives_a_restart_while_another_market_quotes_then_resume(sim, s
     bot = start(sim, short_dir, markets)
     try:
         wait_for(lambda: len(orders_by_market(rest)) == 2, 60, "quotes on both markets")
+        asked = time.monotonic()
         out = ctl(bot, "pause", m1.condition_id)
+        answered = time.monotonic()
         assert out.returncode == 0, out.stderr + bot.log()[-2000:]
+        # The issue asks for "within 2 s"; the deadline here is a budget for a busy machine, the
+        # measured time is printed (pytest -s) for the report.
         wait_for(lambda: m1.condition_id not in orders_by_market(rest), 5, "M1's orders gone")
+        gone = time.monotonic()
+        print(
+            json.dumps(
+                {
+                    "metric": "ctl_pause_orders_gone_secs",
+                    "after_answer": round(gone - answered, 3),
+                    "including_ctl_process": round(gone - asked, 3),
+                }
+            )
+        )
         holds_for(lambda: m2.condition_id in orders_by_market(rest), 2, "M2 keeps quoting")
         assert bot.terminate() == 0
+        assert not list((short_dir / "s").glob("pmbot-*.sock")), "the socket is removed at exit"
         bot = start(sim, short_dir, markets)
         wait_for(lambda: m2.condition_id in orders_by_market(rest), 60, "M2 quoting again")
         holds_for(lambda: m1.condition_id not in orders_by_market(rest), 3, "M1 stays paused")
         status = ctl(bot, "status")
         assert status.returncode == 0 and "paused (operator) by uid" in status.stdout
         assert bot.metric("pmbot_risk_paused", market=m1.condition_id, reason="operator") == 1
-        out = ctl(bot, "resume", m1.condition_id)
+        out = ctl(bot, "resume", m1.slug or m1.condition_id)  # a slug names a market too
         assert out.returncode == 0, out.stderr
         wait_for(lambda: m1.condition_id in orders_by_market(rest), 30, "M1 quoting again")
     finally:
@@ -158,6 +177,8 @@ def test_sighup_reloads_params_markets_and_refuses_bad_files(sim, short_dir) -> 
 
     try:
         wait_for(lambda: quotes(rest, m1.yes_token), 60, "quotes on M1")
+        same = ctl(bot, "reload")  # the file as loaded: the socket's reload finds nothing to do
+        assert same.returncode == 0 and same.stdout.strip() == "no change", same.stderr
         before = quotes(rest, m1.yes_token)
         rewrite(strategy={"edge_fraction": 0.5})
         bot.proc.send_signal(signal.SIGHUP)
@@ -171,12 +192,54 @@ def test_sighup_reloads_params_markets_and_refuses_bad_files(sim, short_dir) -> 
         bot.config_path.write_text("strategy: {edge_fraction: 7}\n")
         bot.proc.send_signal(signal.SIGHUP)
         wait_for(lambda: "invalid config, nothing changed" in bot.log(), 10, "the refusal logged")
+        rewrite(strategy={"edge_fraction": 7}, markets=[ref2])  # bad, but names the state dir
+        refused = ctl(bot, "reload")  # so ctl still reaches the bot, which says what is wrong
+        assert refused.returncode == 1 and "strategy.edge_fraction" in refused.stderr
         rewrite(strategy={"edge_fraction": 0.5}, markets=[ref2], wallet={"funder": "0x" + "1" * 40})
         bot.proc.send_signal(signal.SIGHUP)
         wait_for(lambda: "wallet.funder cannot change at runtime" in bot.log(), 10, "refused")
         assert m2.condition_id in orders_by_market(rest)
+        assert m1.condition_id not in orders_by_market(rest)  # the refused files changed nothing
         if os.environ.get("SHOW_LOG"):
             print("\n".join(ln for ln in bot.log().splitlines() if "reload" in ln.lower()))
     finally:
         code = bot.terminate()
     assert code == 0, bot.log()[-3000:]
+
+
+def test_sim_mode_with_a_generated_wallet_serves_ctl_from_the_configured_state_dir(
+    short_dir,
+) -> None:
+    """No key: the journal goes to a throw-away directory, the socket to the configured state dir
+    (``ctl`` finds it from the config alone); it is gone after exit."""
+    cfg = short_dir / "c.yaml"
+    state = short_dir / "s"
+    cfg.write_text(yaml.safe_dump({"metrics": {"enabled": False}, "state_dir": str(state)}))
+    env = {k: v for k, v in os.environ.items() if k != "POLYMARKET_PRIVATE_KEY"}
+    log_path = short_dir / "bot.log"
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "bot.py", "--config", str(cfg)],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        wait_for(lambda: list(state.glob("pmbot-*.sock")), 60, "the control socket")
+        out = subprocess.run(
+            [sys.executable, "bot.py", "ctl", "--config", str(cfg), "--json", "status"],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.returncode == 0, out.stderr + log_path.read_text()[-2000:]
+        data = json.loads(out.stdout)["data"]
+        assert data["mode"] == "sim" and data["markets"]
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0, log_path.read_text()[-3000:]
+        assert not list(state.glob("pmbot-*.sock"))
+    finally:
+        stop_process(proc, signal.SIGKILL)
