@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import signal
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -44,7 +45,7 @@ class ControlPlane:
     def stop(self) -> None:
         """Before anything else at teardown: no operator command lands on a stopping bot."""
         self.server.stop()
-        self.reloader.stop()
+        self.reloader.stop(then=signal.SIG_IGN)  # a late SIGHUP must not kill the kill switch
 
 
 class ReloadFeeds:
