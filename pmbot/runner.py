@@ -50,6 +50,7 @@ from pmbot.runner_parts import (
     build_onchain,
     build_rest,
     kill_switch,
+    summary_line,
 )
 from pmbot.state import AppState
 
@@ -166,17 +167,7 @@ class BotRunner:
         return True, ""
 
     def summary(self) -> str:
-        v = self.state.view()
-        heartbeat = f" heartbeat_age={self.executor.heartbeat_age():.1f}s" if self.executor else ""
-        return (
-            f"mode={self.cfg.mode} feed={'up' if v.market_feed_up else 'DOWN'} "
-            f"user={'up' if v.user_feed_up else 'DOWN'} "
-            f"live_tokens={v.live_tokens}/{v.total_tokens} open_orders={v.open_orders} "
-            f"fills={v.fills} position_usd={v.position_value_usd:.2f} "
-            f"realized={v.realized_pnl_usd:.4f} unrealized={v.unrealized_pnl_usd:.4f} "
-            f"fees={v.fees_usd:.4f} venue={v.venue_mode.value} "
-            f"paused={len(v.paused)} halted={v.halted_reason or 'no'}" + heartbeat
-        )
+        return summary_line(self.cfg.mode, self.state.view(), self.executor)
 
     # ------------------------------------------------------------------ start-up
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pmbot.config import Config
 from pmbot.model import BotCommand, EventInfo, MarketInfo, PositionsSnapshot
 from pmbot.runner_modes import LocalExchange, exec_url, market_out
-from pmbot.state import AppState
+from pmbot.state import AppState, StateView
 
 if TYPE_CHECKING:
     from pmbot.execution.executor import Executor
@@ -262,3 +262,17 @@ def kill_switch(executor: Executor, engine: Engine | None, cfg: Config) -> list[
     else:
         log.info("kill switch: every order cancelled and verified on the venue")
     return left
+
+
+def summary_line(mode: str, v: StateView, executor: Executor | None) -> str:
+    """The periodic one-line summary the main thread logs."""
+    heartbeat = f" heartbeat_age={executor.heartbeat_age():.1f}s" if executor else ""
+    return (
+        f"mode={mode} feed={'up' if v.market_feed_up else 'DOWN'} "
+        f"user={'up' if v.user_feed_up else 'DOWN'} "
+        f"live_tokens={v.live_tokens}/{v.total_tokens} open_orders={v.open_orders} "
+        f"fills={v.fills} position_usd={v.position_value_usd:.2f} "
+        f"realized={v.realized_pnl_usd:.4f} unrealized={v.unrealized_pnl_usd:.4f} "
+        f"fees={v.fees_usd:.4f} venue={v.venue_mode.value} "
+        f"paused={len(v.paused)} halted={v.halted_reason or 'no'}" + heartbeat
+    )
