@@ -106,8 +106,10 @@ def main(argv: list[str]) -> int:
         return 0
     configure_logging(cfg.log_level)
     from pmbot.runner import BotRunner
+    from pmbot.runner_control import ReloadSource
 
-    runner = BotRunner(cfg, private_key=key)
+    source = ReloadSource(config_path=args.config, mode_override=args.mode)
+    runner = BotRunner(cfg, private_key=key, reload_from=source)
     return runner.run()
 
 

@@ -4,13 +4,14 @@ stop signal, shuts down in order.
 
 Threads (all named, all joined): ``market-ws-N`` (one per shard), ``user-ws``, ``strategy``,
 ``executor`` (the command loop) with ``exec-cancels`` and ``exec-creates`` (the two lanes),
-``heartbeat``, ``reconcile`` (the one open-orders poller), ``positions``, ``metrics-http``, and in
-sim mode the simulator's own threads. The main thread only waits for the stop event, pings the
-systemd watchdog while the bot is healthy and logs a one-line summary now and then.
+``heartbeat``, ``reconcile`` (the one open-orders poller), ``positions``, ``metrics-http``,
+``control`` and ``reload`` (``pmbot.runner_control``), in sim mode the simulator's own threads.
+The main thread waits for the stop event, pings the systemd watchdog while healthy, logs a summary.
 
 Start-up order: metrics, (local exchange), wallet lock, REST, markets, journal, strategy thread's
 engine, executor; then the orders this key already has resting are adopted by the engine's order
-tracker or cancelled (``execution.orphan_policy``) *before* the first quote; then the threads start.
+tracker or cancelled (``execution.orphan_policy``) *before* the first quote; then the threads start,
+the operator's control socket and SIGHUP reload last (they are stopped first).
 """
 
 from __future__ import annotations
@@ -30,10 +31,17 @@ from urllib.parse import urlparse
 
 from pmbot import __version__, sdnotify
 from pmbot.config import Config
-from pmbot.errors import FatalError, PmbotError, TransientError
+from pmbot.errors import FatalError, TransientError
 from pmbot.lockfile import WalletLock
 from pmbot.model import BotCommand, EventInfo, MarketInfo
-from pmbot.runner_modes import LocalExchange, exec_url, resolve_markets, start_local_exchange
+from pmbot.runner_control import ControlPlane, ReloadFeeds, ReloadSource, start_control_plane
+from pmbot.runner_modes import (
+    AddedMarkets,
+    LocalExchange,
+    exec_url,
+    resolve_markets,
+    start_local_exchange,
+)
 from pmbot.runner_parts import (
     OnchainParts,
     build_engine,
@@ -41,6 +49,8 @@ from pmbot.runner_parts import (
     build_feeds,
     build_onchain,
     build_rest,
+    kill_switch,
+    summary_line,
 )
 from pmbot.state import AppState
 
@@ -65,8 +75,12 @@ def generated_key() -> str:
 
 
 class BotRunner:
-    def __init__(self, cfg: Config, *, private_key: str | None) -> None:
-        self.cfg = cfg
+    def __init__(
+        self, cfg: Config, *, private_key: str | None, reload_from: ReloadSource | None = None
+    ) -> None:
+        self.cfg = self.loaded_cfg = cfg  # loaded_cfg: as read from the file, what reloads diff
+        self.reload_from = reload_from or ReloadSource()
+        self.control: ControlPlane | None = None  # the ctl socket and SIGHUP reload
         self._key = private_key
         self.stop = threading.Event()
         self.state = AppState()
@@ -111,6 +125,7 @@ class BotRunner:
         self._install_signals()
         try:
             self._start()
+            self._start_control()  # the ctl socket and SIGHUP reload, before READY=1
         except (FatalError, TransientError) as exc:
             log.error("start-up failed: %s", exc)
             self._teardown(cancel=self.executor is not None)
@@ -152,17 +167,7 @@ class BotRunner:
         return True, ""
 
     def summary(self) -> str:
-        v = self.state.view()
-        heartbeat = f" heartbeat_age={self.executor.heartbeat_age():.1f}s" if self.executor else ""
-        return (
-            f"mode={self.cfg.mode} feed={'up' if v.market_feed_up else 'DOWN'} "
-            f"user={'up' if v.user_feed_up else 'DOWN'} "
-            f"live_tokens={v.live_tokens}/{v.total_tokens} open_orders={v.open_orders} "
-            f"fills={v.fills} position_usd={v.position_value_usd:.2f} "
-            f"realized={v.realized_pnl_usd:.4f} unrealized={v.unrealized_pnl_usd:.4f} "
-            f"fees={v.fees_usd:.4f} venue={v.venue_mode.value} "
-            f"paused={len(v.paused)} halted={v.halted_reason or 'no'}" + heartbeat
-        )
+        return summary_line(self.cfg.mode, self.state.view(), self.executor)
 
     # ------------------------------------------------------------------ start-up
 
@@ -243,7 +248,7 @@ class BotRunner:
         self._lock_wallet(state_dir, signer.funder)
         clients = build_rest(cfg, self.local, key, signer, metrics)
         creds, rest, data_rest = clients
-        self.rest = rest
+        self.rest, self.data_rest = rest, data_rest
         markets, events = self._markets(data_rest, metrics)
         journal = self._open_journal(state_dir, signer.funder)
         queues: tuple[queue.Queue[Any], queue.Queue[BotCommand]] = (queue.Queue(), queue.Queue())
@@ -293,6 +298,20 @@ class BotRunner:
         metrics.up.set(1)
         metrics.start_time_seconds.set(time.time())
 
+    def _start_control(self) -> None:
+        engine = self.engine
+        assert engine is not None
+        self.control = start_control_plane(
+            cfg=self.cfg,
+            loaded_cfg=self.loaded_cfg,
+            source=self.reload_from,
+            inbound=engine.inbound,
+            funder=self.signer.funder,
+            markets=engine.markets,
+            feeds=ReloadFeeds(self.market_feed, self.user_feed, engine.events),
+            resolver=AddedMarkets(self.cfg, self.data_rest, self.local, self.metrics),
+        )
+
     def _markets(
         self, data_rest: ClobRest, metrics: Metrics
     ) -> tuple[list[MarketInfo], list[EventInfo]]:
@@ -330,29 +349,10 @@ class BotRunner:
         self._exit_code = self._teardown_once(cancel=cancel)
         return self._exit_code
 
-    def _kill_switch(self, executor: Executor) -> list[str]:
-        """Cancel everything, verify on the venue; the ids left open (empty = verified)."""
-        deadline = float(self.cfg.execution.cancel_deadline_secs)
-        engine = self.engine
-        known = engine.open_order_ids if engine is not None else list
-        try:
-            left = executor.cancel_all_and_verify(deadline, known_open=known)
-        except PmbotError as exc:
-            log.error("cancel-all failed: %s", exc)
-            left = ["<unverified>"]
-        if left:
-            log.error(
-                "kill switch: %d order(s) LEFT OPEN after %.0fs: %s",
-                len(left),
-                deadline,
-                ", ".join(left),
-            )
-        else:
-            log.info("kill switch: every order cancelled and verified on the venue")
-        return left
-
     def _teardown_once(self, *, cancel: bool) -> int:
         left: list[str] = []
+        if self.control is not None:
+            self.control.stop()  # first: no operator command lands on a stopping bot
         if self.onchain is not None:
             self.onchain.worker.stop()  # before the engine: its reports go to the engine
         if self.engine is not None:
@@ -362,7 +362,7 @@ class BotRunner:
             self.exec_stop.set()
             self.executor.join(10.0)
             if cancel:
-                left = self._kill_switch(self.executor)
+                left = kill_switch(self.executor, self.engine, self.cfg)
         if self.metrics is not None:
             self.metrics.up.set(0)
             if not left and self.engine is not None:

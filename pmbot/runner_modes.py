@@ -1,17 +1,18 @@
 """Part of the composition root (with ``pmbot.runner``): what differs between live, sim and paper
 mode. Sim mode runs the bundled exchange in this process and points every venue URL at it; paper
 mode takes market data from the venue but sends orders to a local exchange that mirrors the live
-books. Also: which markets and events to trade."""
+books. Also: which markets and events to trade (at start-up and when a reload adds some)."""
 
 from __future__ import annotations
 
 import dataclasses
 import logging
 import queue
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from pmbot.config import Config
+from pmbot.config import Config, MarketRef
 from pmbot.model import EventInfo, MarketInfo
 
 log = logging.getLogger("pmbot.runner")
@@ -83,11 +84,7 @@ def resolve_markets(
     events: list[EventInfo] = []
     if not cfg.markets and cfg.mode == "sim":
         markets = [m for m in venue_markets.list_clob_markets(rest) if not m.neg_risk]
-    for ref in cfg.markets:
-        if ref.slug:
-            markets.append(venue_markets.resolve_market_slug(cfg.venue.gamma_url, ref.slug))
-        else:
-            markets.append(venue_markets.market_info_from_token(rest, ref.yes_token, ref.no_token))
+    markets += resolve_refs(cfg, rest, cfg.markets)
     if cfg.arbitrage.enabled:
         slugs = [e.slug for e in cfg.arbitrage.events]
         if not slugs and cfg.mode == "sim" and local is not None:
@@ -97,3 +94,31 @@ def resolve_markets(
         for m in markets + [m for e in events for m in e.markets]:
             local.paper_mirror.add_market(m)
     return markets, events
+
+
+def resolve_refs(cfg: Config, rest: Any, refs: Iterable[MarketRef]) -> list[MarketInfo]:
+    """Configured market references as markets: a slug via Gamma, a token pair via the CLOB."""
+    from pmbot.venue import markets as venue_markets
+
+    return [
+        venue_markets.resolve_market_slug(cfg.venue.gamma_url, r.slug)
+        if r.slug
+        else venue_markets.market_info_from_token(rest, r.yes_token, r.no_token)
+        for r in refs
+    ]
+
+
+class AddedMarkets:
+    """A reload's added markets (``control.bridge.MarketResolver``), resolved like the configured
+    ones at start-up, declared in the metrics and, in paper mode, mirrored locally."""
+
+    def __init__(self, cfg: Config, rest: Any, local: LocalExchange | None, metrics: Any) -> None:
+        self.cfg, self.rest, self.local, self.metrics = cfg, rest, local, metrics
+
+    def __call__(self, refs: tuple[MarketRef, ...]) -> tuple[MarketInfo, ...]:
+        found = tuple(resolve_refs(self.cfg, self.rest, refs))
+        for m in found:
+            self.metrics.declare_market(m.condition_id, ((m.yes_token, "YES"), (m.no_token, "NO")))
+            if self.cfg.mode == "paper" and self.local is not None:
+                self.local.paper_mirror.add_market(m)
+        return found

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from pmbot.config import Config
 from pmbot.model import BotCommand, EventInfo, MarketInfo, PositionsSnapshot
 from pmbot.runner_modes import LocalExchange, exec_url, market_out
-from pmbot.state import AppState
+from pmbot.state import AppState, StateView
 
 if TYPE_CHECKING:
     from pmbot.execution.executor import Executor
@@ -238,3 +238,41 @@ def build_feeds(
         metrics=metrics,
     )
     return market_feed, user_feed, positions
+
+
+def kill_switch(executor: Executor, engine: Engine | None, cfg: Config) -> list[str]:
+    """Cancel everything, verify on the venue; the ids left open (empty = verified). The engine's
+    tracker names the orders to check when the venue cannot list them."""
+    from pmbot.errors import PmbotError
+
+    deadline = float(cfg.execution.cancel_deadline_secs)
+    known = engine.open_order_ids if engine is not None else list
+    try:
+        left = executor.cancel_all_and_verify(deadline, known_open=known)
+    except PmbotError as exc:
+        log.error("cancel-all failed: %s", exc)
+        left = ["<unverified>"]
+    if left:
+        log.error(
+            "kill switch: %d order(s) LEFT OPEN after %.0fs: %s",
+            len(left),
+            deadline,
+            ", ".join(left),
+        )
+    else:
+        log.info("kill switch: every order cancelled and verified on the venue")
+    return left
+
+
+def summary_line(mode: str, v: StateView, executor: Executor | None) -> str:
+    """The periodic one-line summary the main thread logs."""
+    heartbeat = f" heartbeat_age={executor.heartbeat_age():.1f}s" if executor else ""
+    return (
+        f"mode={mode} feed={'up' if v.market_feed_up else 'DOWN'} "
+        f"user={'up' if v.user_feed_up else 'DOWN'} "
+        f"live_tokens={v.live_tokens}/{v.total_tokens} open_orders={v.open_orders} "
+        f"fills={v.fills} position_usd={v.position_value_usd:.2f} "
+        f"realized={v.realized_pnl_usd:.4f} unrealized={v.unrealized_pnl_usd:.4f} "
+        f"fees={v.fees_usd:.4f} venue={v.venue_mode.value} "
+        f"paused={len(v.paused)} halted={v.halted_reason or 'no'}" + heartbeat
+    )

@@ -11,7 +11,9 @@ import os
 import sys
 from decimal import Decimal, InvalidOperation
 
-from pmbot.config import load_config
+import yaml
+
+from pmbot.config import Config, load_config, parse_config
 from pmbot.control.client import BotNotRunning, send_request
 from pmbot.control.paths import AmbiguousSocket, SocketNotFound, find_socket
 from pmbot.control.protocol import (
@@ -81,8 +83,30 @@ def _parser(default_config: str) -> argparse.ArgumentParser:
 def _socket(args: argparse.Namespace) -> str:
     if args.socket:
         return str(args.socket)
-    cfg = load_config(args.config)
+    try:
+        cfg = load_config(args.config)
+    except ConfigError as exc:
+        cfg = _location_only(args.config, exc)
+        try:
+            return find_socket(cfg.resolved_state_dir, args.funder or cfg.wallet.funder)
+        except SocketNotFound:
+            raise exc from None  # no bot there to explain it: the file's own error
     return find_socket(cfg.resolved_state_dir, args.funder or cfg.wallet.funder)
+
+
+def _location_only(path: str, error: ConfigError) -> Config:
+    """A file the bot would refuse still names its socket (state_dir, wallet.funder): so that
+    ``ctl reload`` after a bad edit reaches the running bot, which says what is wrong and changes
+    nothing. When even those two keys cannot be read, the file's own error is raised."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            raw = yaml.safe_load(fh)
+        wallet = raw.get("wallet") or {}
+        return parse_config(
+            {"state_dir": raw.get("state_dir", ""), "wallet": {"funder": wallet.get("funder", "")}}
+        )
+    except (OSError, yaml.YAMLError, AttributeError, ConfigError):
+        raise error from None
 
 
 def _print(answer: ControlAnswer, command: Command, as_json: bool) -> None:

@@ -40,8 +40,10 @@ class HangupReloader:
     def _on_signal(self, _signum: int, _frame: object) -> None:
         self._tokens.put(_HUP)
 
-    def stop(self) -> None:
-        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    def stop(self, then: signal.Handlers = signal.SIG_DFL) -> None:
+        """``then``: SIGHUP's disposition afterwards; a bot shutting down passes ``SIG_IGN`` so a
+        late ``systemctl reload`` cannot kill it in the middle of its kill switch."""
+        signal.signal(signal.SIGHUP, then)
         if self._thread is not None:
             self._tokens.put(_STOP)
             self._thread.join(10.0)

@@ -79,6 +79,7 @@ class StrategyInput:
     arb_exposure_usd: Decimal = ZERO
     unhedged_position_usd: Decimal = ZERO
     hedged_position_usd: Decimal = ZERO
+    operator_paused: frozenset[str] = frozenset()  # condition ids an operator paused (ctl pause)
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,6 +217,8 @@ def _decide_market(
         problem or ("price_jump" if cooling else ""),
         risk.near_end(market, inp.now, r),
     )
+    if market.condition_id in inp.operator_paused and global_verdict.may_quote:
+        verdict = Verdict(PAUSED, "operator")  # no quotes: the resting ones are cancelled
 
     free_yes = inp.inventory.get(market.yes_token, ZERO) - inp.hedged.get(market.yes_token, ZERO)
     free_no = inp.inventory.get(market.no_token, ZERO) - inp.hedged.get(market.no_token, ZERO)
@@ -347,7 +350,9 @@ def _arbitrage(
     }
     budget = a.max_total_usd - inp.arb_exposure_usd
     found = arbitrage.scan(
-        inp.markets if a.binary_markets else (),
+        tuple(m for m in inp.markets if m.condition_id not in inp.operator_paused)
+        if a.binary_markets
+        else (),
         inp.events,
         inp.books,
         a,

@@ -16,9 +16,10 @@ from pmbot.strategy.views import BookView
 from pmbot.trading.inventory import Pnl
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class MarketIndex:
-    """The quoted markets, the events (multi-outcome), every market by condition and by token."""
+    """The quoted markets, the events (multi-outcome), every market by condition and by token.
+    One object shared by the strategy thread's rooms; only a reload changes it (``set_quoted``)."""
 
     markets: tuple[MarketInfo, ...]
     events: tuple[EventInfo, ...]
@@ -33,6 +34,15 @@ class MarketIndex:
             by_token[m.yes_token] = m
             by_token[m.no_token] = m
         return cls(markets, events, by_cid, by_token)
+
+    def set_quoted(self, markets: tuple[MarketInfo, ...]) -> None:
+        """Quote ``markets`` from now on. Markets no longer quoted stay in the maps, so their late
+        fills and positions still land; new ones are added."""
+        for m in markets:
+            self.by_cid[m.condition_id] = m
+            self.by_token[m.yes_token] = m
+            self.by_token[m.no_token] = m
+        self.markets = markets
 
 
 class Books:

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 
+from pmbot.control.pauses import OperatorPauses
 from pmbot.model import ONE, ZERO, Cancel, CancelAll, Create, MarketInfo, NewOrder, Replace
 from pmbot.strategy.decide import Decision, StrategyInput, StrategyMemory, decide
 from pmbot.strategy.params import StrategyParams
@@ -85,8 +86,13 @@ class Decider:
         self.verdicts.changes(self.last, decision)
         return decision
 
-    def strategy_input(self, marks: Marks, arb_in_flight_usd: Decimal) -> StrategyInput:
+    def strategy_input(
+        self, marks: Marks, arb_in_flight_usd: Decimal, pauses: OperatorPauses | None = None
+    ) -> StrategyInput:
+        """``pauses``: the operator's; a paused market does not quote, a bot-wide pause stops
+        every market and the event arbitrage too."""
         now = self.clock()
+        pauses = pauses or OperatorPauses()
         tokens = self.index.by_token
         pnl = marks.pnl
         hedged = {tok: self.inventory.hedged_shares(tok) for tok in tokens}
@@ -94,7 +100,7 @@ class Decider:
         return StrategyInput(
             now=now,
             markets=self.index.markets,
-            events=self.index.events,
+            events=() if pauses.bot else self.index.events,
             books=self.books.views(now),
             inventory={tok: self.inventory.shares(tok) for tok in tokens},
             position_value_usd=marks.position_value_usd,
@@ -108,6 +114,9 @@ class Decider:
             hedged={t: s for t, s in hedged.items() if s},
             trading_day=time.strftime("%Y-%m-%d", time.gmtime(now)),
             arb_exposure_usd=hedged_cost + arb_in_flight_usd,
+            operator_paused=frozenset(
+                m.condition_id for m in self.index.markets if pauses.paused(m.condition_id)
+            ),
         )
 
     def _day_start_pnl(self, pnl: Pnl, now: float) -> Decimal:

@@ -14,6 +14,7 @@ acknowledged fill. Nothing here talks to the network except through the queues.
 from __future__ import annotations
 
 import logging
+import math
 import queue
 import threading
 import time
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 from pmbot.config import Config
+from pmbot.control.desk import OperatorDesk
 from pmbot.model import (
     CancelAll,
     EventInfo,
@@ -42,6 +44,7 @@ from pmbot.trading.handlers import Handler, Handlers
 from pmbot.trading.holdings import Holdings
 from pmbot.trading.inventory import Inventory
 from pmbot.trading.onchain_link import OnchainLink, OnchainMetricsPort
+from pmbot.trading.operator_surface import OperatorSurface
 from pmbot.trading.orders import OrderTracker
 from pmbot.trading.ports import Commands, Inbound, StatePublisher, TradingJournal, TradingMetrics
 from pmbot.trading.publishing import Publisher
@@ -80,7 +83,6 @@ class Engine:
         self.journal, self.metrics, self.api_key, self.funder = journal, metrics, api_key, funder
         self.params = StrategyParams.from_sections(cfg.strategy, cfg.risk, cfg.arbitrage)
         self.index = MarketIndex.build(markets, events)
-        self.markets, self.events = markets, events
         self.market_by_cid, self.market_by_token = self.index.by_cid, self.index.by_token
         self.status = VenueStatus()
         self.tracker = OrderTracker()
@@ -113,6 +115,7 @@ class Engine:
             commands=commands,
             clock=clock,
         )
+        self.desk = self._wire_control()
         self.arb = ArbitrageDesk(
             tracker=tracker,
             inventory=inventory,
@@ -143,6 +146,7 @@ class Engine:
             metrics=metrics,
             commands=commands,
             clock=clock,
+            operator=self.desk.on_command,
         )
         self._dispatch: dict[type, Handler] = self.handlers.table()
         self.publisher = Publisher(
@@ -154,6 +158,35 @@ class Engine:
             state=state,
             metrics=metrics,
         )
+
+    def _wire_control(self) -> OperatorDesk:
+        """The operator's desk (``ctl`` and SIGHUP reload); its pauses come from the journal."""
+        surface = OperatorSurface(
+            mode=self.cfg.mode,
+            funder=self.funder,
+            index=self.index,
+            books=self._books,
+            tracker=self.tracker,
+            inventory=self.inventory,
+            decider=self.decider,
+            commands=self.commands,
+            clock=self.clock,
+            apply_config=self._apply_config,
+        )
+        return OperatorDesk(surface, self.journal, self.clock)
+
+    def _apply_config(self, new: Config) -> None:
+        """A reload's runtime-changeable sections in force from the next decision on."""
+        self.cfg = self.cfg.replace(
+            strategy=new.strategy,
+            risk=new.risk,
+            arbitrage=new.arbitrage,
+            log_level=new.log_level,
+            markets=new.markets,
+        )
+        self.params = StrategyParams.from_sections(new.strategy, new.risk, new.arbitrage)
+        self.decider.params = self.arb.params = self.params
+        logging.getLogger().setLevel(new.log_level)
 
     def _wire_onchain(
         self, sink: IntentSink | None, metrics: OnchainMetricsPort | None
@@ -176,6 +209,15 @@ class Engine:
         self.handlers.holdings.skip_tokens = link.pending_tokens
         self.arb.on_hedged_set = link.on_hedged_set
         return link
+
+    @property
+    def markets(self) -> tuple[MarketInfo, ...]:
+        """The quoted markets (a reload may change them)."""
+        return self.index.markets
+
+    @property
+    def events(self) -> tuple[EventInfo, ...]:
+        return self.index.events
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -203,10 +245,13 @@ class Engine:
     # ------------------------------------------------------------------ start-up (no thread yet)
 
     def seed_positions(self) -> int:
-        """Seed inventory from the venue (Data API) unless the journal already had history."""
-        return seed_positions(
+        """Seed inventory from the venue (Data API) unless the journal already had history. The
+        trades the seed already holds are not booked again when a catch-up replays them."""
+        seeded, taken_ts = seed_positions(
             self._positions_source, self._restored, self.index, self.journal, self.inventory
         )
+        self.handlers.holdings.seeded_before = float(math.floor(taken_ts))
+        return seeded
 
     def catch_up_since(self) -> float:
         """Where the user channel's first REST trades catch-up starts: the journal's newest fill on
@@ -301,7 +346,9 @@ class Engine:
         return self.decider.marks()
 
     def _strategy_input(self, marks: Marks) -> StrategyInput:
-        return self.decider.strategy_input(marks, self.arb.baskets.in_flight_usd())
+        return self.decider.strategy_input(
+            marks, self.arb.baskets.in_flight_usd(), self.desk.pauses
+        )
 
     def _decide(self, origin_ns: int, marks: Marks) -> None:
         if not self._quoting_enabled:

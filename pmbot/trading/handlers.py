@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from pmbot.control.bridge import OperatorCommand
 from pmbot.model import (
     Cancel,
     CancelResult,
@@ -51,7 +52,9 @@ class Handlers:
         metrics: TradingMetrics,
         commands: Commands,
         clock: Callable[[], float],
+        operator: Callable[[OperatorCommand], None],
     ) -> None:
+        self.operator = operator  # the control desk: ctl commands and reloads (pmbot.control)
         self.tracker = tracker
         self.baskets = baskets
         self.holdings = holdings
@@ -73,6 +76,7 @@ class Handlers:
             VenueModeChanged: self.on_venue_mode,
             FeedStatus: self.on_feed_status,
             PositionsSnapshot: self.holdings.on_positions,
+            OperatorCommand: self.operator,
             Tick: lambda _tick: None,  # a wake-up: the decision after the batch is what it is for
         }
 

@@ -44,10 +44,23 @@ class Holdings:
         self.reconciler = PositionReconciler(settlement_lag_secs=settlement_lag_secs)
         # tokens the positions check leaves alone (a merge or redeem in flight moves them on chain)
         self.skip_tokens: Callable[[], set[str]] = set
+        # Trades stamped before this second are in the Data API seed of a fresh start (0.0: no
+        # seed), so the user channel's first catch-up (which looks back a while) or a late status
+        # update of such a trade must not book them a second time. Venue trade times have
+        # one-second resolution: a trade in the seed's own second is booked (the positions check
+        # settles the rare double count), never one made after the seed dropped.
+        self.seeded_before = 0.0
 
     # ------------------------------------------------------------------ fills
 
     def on_trade(self, trade: TradeEvent) -> None:
+        if trade.ts and trade.ts < self.seeded_before:
+            log.info(
+                "trade %s (%s) predates the position seed: already counted, not booked again",
+                trade.trade_id[:12],
+                trade.status.value,
+            )
+            return
         for change in self.fills.on_trade(trade, self.index.by_cid):
             fill = change.fill
             market = self.index.by_token.get(fill.token_id)

@@ -186,6 +186,16 @@ class Journal:
         with self._lock:
             self._db.close()
 
+    def load_operator_pauses(self) -> str | None:
+        """The operator pauses kept across restarts (``pmbot.control.pauses``, as JSON)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key='operator_pauses'").fetchone()
+        return None if row is None else str(row[0])
+
+    def save_operator_pauses(self, text: str) -> None:
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('operator_pauses', ?)", (text,))
+
     # ------------------------------------------------------------------ orders
 
     def record_order(

@@ -53,6 +53,10 @@ class TradingJournal(Protocol):
 
     def release_hedged_set(self, set_id: str, ts: float | None = ...) -> None: ...
 
+    def load_operator_pauses(self) -> str | None: ...
+
+    def save_operator_pauses(self, text: str) -> None: ...
+
 
 class TradingMetrics(Protocol):
     """The metrics the strategy thread writes (a subset of ``pmbot.metrics.Metrics``)."""

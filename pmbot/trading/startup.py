@@ -51,24 +51,25 @@ def seed_positions(
     index: MarketIndex,
     journal: TradingJournal,
     inventory: Inventory,
-) -> int:
+) -> tuple[int, float]:
     """Seed inventory from the venue (Data API) so positions persist across restarts; returns how
-    many positions were seeded."""
+    many positions were seeded and when the snapshot was taken (0.0: no seed)."""
     if source is None:
-        return 0
+        return 0, 0.0
     if restored.anything:
         # The journal already holds positions and history; the Data API lags the CLOB, so a
         # re-seed could drop the newest fills. The periodic reconcile settles any real difference.
         log.info("positions restored from the journal; the Data API reconciles them periodically")
-        return 0
+        return 0, 0.0
+    snapshot = source()
     ours = {
         r.token_id: (r.size, r.avg_price)
-        for r in source().positions
+        for r in snapshot.positions
         if r.token_id in index.by_token and r.size != 0
     }
     journal.record_seed(ours)
     inventory.seed(ours)
-    return len(ours)
+    return len(ours), snapshot.taken_ts
 
 
 def take_over_open_orders(

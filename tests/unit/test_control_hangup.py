@@ -45,3 +45,13 @@ def test_a_failing_reload_is_logged_and_the_thread_keeps_serving() -> None:
         wait_for(lambda: reloader.done >= 2, timeout=10, what="the second reload")
     finally:
         reloader.stop()
+
+
+def test_a_stopping_bot_ignores_a_late_sighup() -> None:
+    reloader = install_reload_on_hangup(lambda who: ControlAnswer(True, "no change"))
+    try:
+        reloader.stop(then=signal.SIG_IGN)
+        assert signal.getsignal(signal.SIGHUP) == signal.SIG_IGN
+        os.kill(os.getpid(), signal.SIGHUP)  # ignored: the test process lives on
+    finally:
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
