@@ -148,6 +148,13 @@ def fill(
     return q * market.fee_rate * x_t * (ONE - x_t)
 
 
+def _settle_budget(taker: SimOrder, *, spent_all: bool) -> None:
+    """A market BUY's size is what its pUSD bought: more than ``size`` at better prices (#89).
+    Spent to the last unit: filled. Otherwise an FAK's unfilled part is killed as usual."""
+    if spent_all or taker.size_matched > taker.original_size:
+        taker.original_size = taker.size_matched
+
+
 def match(
     ledger: Ledger,
     market: SimMarket,
@@ -171,22 +178,29 @@ def match(
         levels, prices, totals = book.bids, book.bid_prices, book.bid_total
     maker_side = SELL if taker.yes_side == BUY else BUY
     trade: SimTrade | None = None
-    fee_raw = ZERO
+    fee_raw = spent = ZERO
 
-    def room() -> Decimal:
-        return taker.remaining if cap is None else min(taker.remaining, cap - taker.size_matched)
+    def room(level: Decimal) -> Decimal:
+        if taker.budget is None:
+            left = taker.remaining
+        else:  # amount-based market BUY: what the pUSD left buys at this level, floored to 1e-6
+            x = level if taker.is_yes else ONE - level
+            left = ((taker.budget - spent) / x).quantize(MICRO, rounding=ROUND_DOWN)
+        return left if cap is None else min(left, cap - taker.size_matched)
 
-    while room() > 0 and prices:
+    while prices:
         level = prices[0] if taker.yes_side == BUY else prices[-1]
         if (level > taker.yes_price) if taker.yes_side == BUY else (level < taker.yes_price):
             break
+        if room(level) <= 0:
+            break
         queue = levels[level]
-        while room() > 0 and queue:
+        while queue and (q := min(room(level), queue[0].remaining)) > 0:
             maker = queue[0]
-            q = min(room(), maker.remaining)
             if trade is None:
                 trade = start_trade(level)
             fee_raw += fill(ledger, market, trade, taker, maker, q, level)
+            spent += q * (level if taker.is_yes else ONE - level)
             totals[level] -= q
             if maker.remaining == 0:
                 queue.popleft()
@@ -200,6 +214,8 @@ def match(
             prices.remove(level)
             total = ZERO
         on_level_changed(maker_side, level, total)
+    if taker.budget is not None:
+        _settle_budget(taker, spent_all=taker.budget - spent < taker.price * MICRO)
     if trade is None:
         return None
     trade.size = taker.size_matched
