@@ -7,9 +7,11 @@ Three match types follow from the two parties' tokens and sides (reference 6.1):
 - MERGE:  SELL YES vs SELL NO (one YES + one NO are merged back into one unit of collateral).
 
 Fills happen at the MAKER's price with price-time priority; the taker pays
-``shares * fee_rate * p * (1 - p)`` in pUSD rounded to 5 dp (never rounded to zero), makers pay
-nothing. Cash legs are rounded DOWN to 1e-6; in MINT/MERGE the YES and NO legs add up to exactly
-the shares matched, so collateral is conserved.
+``shares * fee_rate * (p * (1 - p)) ** fee_exponent`` (the CLOB's ``fd.r``, ``fd.e``) in pUSD
+rounded to 5 dp (never rounded to zero), makers pay nothing. Cash legs are rounded DOWN to 1e-6;
+in MINT/MERGE the YES and NO legs add up to exactly the shares matched, so collateral is conserved.
+A market (FAK/FOK) BUY with a ``budget`` fills by amount: it spends its pUSD at the limit or
+better and can get more shares than its size (py-clob-client-v2 #89).
 """
 
 from __future__ import annotations
@@ -145,7 +147,7 @@ def fill(
         }
     )
     x_t = yes_price if taker.is_yes else ONE - yes_price
-    return q * market.fee_rate * x_t * (ONE - x_t)
+    return q * market.fee_rate * (x_t * (ONE - x_t)) ** market.fee_exponent
 
 
 def _settle_budget(taker: SimOrder, *, spent_all: bool) -> None:

@@ -170,7 +170,7 @@ def check_funds(
     if side == BUY:
         need = size * price
         if not post_only:
-            need += size * market.fee_rate * price * (ONE - price)
+            need += size * market.fee_rate * (price * (ONE - price)) ** market.fee_exponent
         if need > acct.collateral - acct.reserved_collateral:
             raise SimReject(400, NO_BALANCE)
     else:

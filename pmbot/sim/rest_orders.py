@@ -27,6 +27,7 @@ from pmbot.sim.order_checks import INVALID_PAYLOAD, ORDER_TYPES, SimReject
 from pmbot.sim.ports import ExchangeApi, FaultGate, HeartbeatRegistry, KeyRegistry
 from pmbot.sim.rest_market_data import MarketDataRoutes
 from pmbot.sim.rest_messages import Reply, Request, error, fault_reply
+from pmbot.sim.venue_knobs import MATCHING_DELAY_REASON
 
 MAX_BATCH_ORDERS = 15
 MAX_CANCEL_IDS = 1000
@@ -82,6 +83,9 @@ class OrderRoutes:
         order, order_type, post_only = _parse_order_payload(payload)
         if payload["owner"] != creds.api_key:
             raise AuthError(OWNER_MISMATCH_ERROR, status=400)
+        version_refusal = self.faults.venue.order_version_refusal()
+        if version_refusal is not None:  # signed for version 2 while the venue asks for another
+            raise _Invalid(version_refusal)
         market = self.market_data.market_of(order["tokenId"])
         neg_risk = bool(market.neg_risk) if market is not None else False
         verify_order_signature(
@@ -141,7 +145,7 @@ class OrderRoutes:
         fault = fault_reply(self.faults.before_cancel())
         if fault:
             return fault
-        return Reply(200, self.exchange.cancel_orders(creds.api_key, [body["orderID"]]))
+        return Reply(200, self._cancel_ids(creds.api_key, [body["orderID"]]))
 
     def cancel_orders(self, req: Request, creds: ApiCredentials) -> Reply:
         ids = req.json()
@@ -152,7 +156,17 @@ class OrderRoutes:
         fault = fault_reply(self.faults.before_cancel())
         if fault:
             return fault
-        return Reply(200, self.exchange.cancel_orders(creds.api_key, ids))
+        return Reply(200, self._cancel_ids(creds.api_key, ids))
+
+    def _cancel_ids(self, owner: str, ids: list[str]) -> dict:
+        """Cancel by id; with the cancel_delay knob, live orders meet the matching delay: answered
+        ``not_canceled`` with a reason that is not ``already canceled or matched``, left live."""
+        live = [i for i in ids if (self.exchange.get_order(owner, i) or {}).get("status") == "LIVE"]
+        if not live or not self.faults.venue.take_cancel_delay():
+            return self.exchange.cancel_orders(owner, ids)
+        answer = self.exchange.cancel_orders(owner, [i for i in ids if i not in live])
+        answer["not_canceled"].update(dict.fromkeys(live, MATCHING_DELAY_REASON))
+        return answer
 
     def cancel_all(self, req: Request, creds: ApiCredentials) -> Reply:
         fault = fault_reply(self.faults.before_cancel())
