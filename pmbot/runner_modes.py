@@ -85,16 +85,28 @@ def resolve_markets(
     if not cfg.markets and cfg.mode == "sim":
         markets = [m for m in venue_markets.list_clob_markets(rest) if not m.neg_risk]
     for ref in cfg.markets:
-        if ref.slug:
-            markets.append(venue_markets.resolve_market_slug(cfg.venue.gamma_url, ref.slug))
+        if ref.slug:  # Gamma names it; the CLOB's tick and fd are authoritative (issue 13)
+            gamma = venue_markets.resolve_market_slug(cfg.venue.gamma_url, ref.slug)
+            markets.append(venue_markets.with_clob_facts(rest, gamma))
         else:
             markets.append(venue_markets.market_info_from_token(rest, ref.yes_token, ref.no_token))
     if cfg.arbitrage.enabled:
         slugs = [e.slug for e in cfg.arbitrage.events]
         if not slugs and cfg.mode == "sim" and local is not None:
             slugs = sorted(local.sim.exchange.events)
-        events = [venue_markets.resolve_event(cfg.venue.gamma_url, s) for s in slugs]
+        events = [
+            _with_clob_facts(rest, venue_markets.resolve_event(cfg.venue.gamma_url, s))
+            for s in slugs
+        ]
     if cfg.mode == "paper" and local is not None:
         for m in markets + [m for e in events for m in e.markets]:
             local.paper_mirror.add_market(m)
     return markets, events
+
+
+def _with_clob_facts(rest: Any, event: EventInfo) -> EventInfo:
+    """Each outcome market of a Gamma event with the CLOB's tick, minimum size and fee."""
+    from pmbot.venue import markets as venue_markets
+
+    markets = tuple(venue_markets.with_clob_facts(rest, m) for m in event.markets)
+    return dataclasses.replace(event, markets=markets)

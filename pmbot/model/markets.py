@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from pmbot.fees import WORST_CASE_RATE
 from pmbot.model.vocabulary import ZERO, Outcome
 
 
@@ -19,12 +20,22 @@ class MarketInfo:
     tick: Decimal = Decimal("0.01")
     min_size: Decimal = Decimal(5)
     neg_risk: bool = False
-    fee_rate: Decimal = ZERO  # taker fee = shares * fee_rate * p * (1 - p)
+    fee_rate: Decimal = ZERO  # see fee_exponent / fee_known below
     slug: str = ""
     question: str = ""
     end_date_ts: float | None = None  # unix seconds; None = unknown
     event_slug: str = ""  # the neg-risk event this market belongs to, if any
     outcome_label: str = ""  # e.g. the candidate's name inside a multi-outcome event
+    # --- fees (issue 13): the CLOB's fd.r/fd.e; Gamma's feeSchedule only as a fallback --------
+    fee_exponent: int = 1  # taker fee = shares * fee_rate * (p * (1 - p)) ** fee_exponent
+    fee_known: bool = True  # False: neither source said; never costed as zero (see fee_terms)
+
+    def fee_terms(self) -> tuple[Decimal, int]:
+        """(rate, exponent) a cost model must assume: the market's, or the worst case
+        (``pmbot.fees.WORST_CASE_RATE``, exponent 1) when its fee is unknown."""
+        if not self.fee_known:
+            return WORST_CASE_RATE, 1
+        return self.fee_rate, self.fee_exponent
 
     def outcome_of(self, token_id: str) -> Outcome:
         if token_id == self.yes_token:

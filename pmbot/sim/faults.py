@@ -155,11 +155,11 @@ class Faults:
     def silent_feed(self, on: bool, text: str | None = None) -> None:
         """Market channel stops sending data; PING is still answered with PONG. ``text``: a
         plain-text frame sent instead of each withheld event (the venue's ``NO NEW ASSETS`` with
-        custom_feature_enabled), None for nothing."""
+        custom_feature_enabled); None keeps the current one. Turning it off clears it."""
         with self._lock:
             self._silent_feed = bool(on)
-        if self.set_silent_text is not None:
-            self.set_silent_text(text if on else None)
+        if self.set_silent_text is not None and (text is not None or not on):
+            self.set_silent_text(text if on else None)  # no text given: keep the hub's
 
     def ws_drop(self, channel: str = "all") -> int:
         """Close every market and/or user WebSocket now; returns how many were closed."""

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from functools import partial
 
 from pmbot.sim.ledger import Ledger
 from pmbot.sim.markets import SimMarket
@@ -180,16 +181,8 @@ def match(
         levels, prices, totals = book.bids, book.bid_prices, book.bid_total
     maker_side = SELL if taker.yes_side == BUY else BUY
     trade: SimTrade | None = None
-    fee_raw = spent = ZERO
-
-    def room(level: Decimal) -> Decimal:
-        if taker.budget is None:
-            left = taker.remaining
-        else:  # amount-based market BUY: what the pUSD left buys at this level, floored to 1e-6
-            x = level if taker.is_yes else ONE - level
-            left = ((taker.budget - spent) / x).quantize(MICRO, rounding=ROUND_DOWN)
-        return left if cap is None else min(left, cap - taker.size_matched)
-
+    fee_raw = ZERO
+    room = partial(_room, taker, cap)
     while prices:
         level = prices[0] if taker.yes_side == BUY else prices[-1]
         if (level > taker.yes_price) if taker.yes_side == BUY else (level < taker.yes_price):
@@ -202,7 +195,7 @@ def match(
             if trade is None:
                 trade = start_trade(level)
             fee_raw += fill(ledger, market, trade, taker, maker, q, level)
-            spent += q * (level if taker.is_yes else ONE - level)
+            taker.spent += q * (level if taker.is_yes else ONE - level)
             totals[level] -= q
             if maker.remaining == 0:
                 queue.popleft()
@@ -217,12 +210,26 @@ def match(
             total = ZERO
         on_level_changed(maker_side, level, total)
     if taker.budget is not None:
-        _settle_budget(taker, spent_all=taker.budget - spent < taker.price * MICRO)
-    if trade is None:
-        return None
+        _settle_budget(taker, spent_all=taker.budget - taker.spent < taker.price * MICRO)
+    if trade is not None:
+        _charge(ledger, trade, taker, fee_raw)
+    return trade
+
+
+def _room(taker: SimOrder, cap: Decimal | None, level: Decimal) -> Decimal:
+    """Shares the taker may still take at ``level``: its remaining size, or for a market BUY
+    what its pUSD left buys there (floored to 1e-6); never past the front_run ``cap``."""
+    if taker.budget is None:
+        left = taker.remaining
+    else:
+        x = level if taker.is_yes else ONE - level
+        left = ((taker.budget - taker.spent) / x).quantize(MICRO, rounding=ROUND_DOWN)
+    return left if cap is None else min(left, cap - taker.size_matched)
+
+
+def _charge(ledger: Ledger, trade: SimTrade, taker: SimOrder, fee_raw: Decimal) -> None:
     trade.size = taker.size_matched
     fee = round_fee(fee_raw)
     if fee:
         ledger.charge_fee(trade.deltas, taker.address, fee)
     trade.fee = fee
-    return trade

@@ -46,6 +46,7 @@ class SimOrder:
     resting: bool = False
     associate_trades: list = field(default_factory=list)
     budget: Decimal | None = None  # a market BUY's pUSD: it fills by amount, not by size
+    spent: Decimal = ZERO  # ... and what it spent so far (exact, before the ledger's rounding)
 
     @property
     def remaining(self) -> Decimal:
