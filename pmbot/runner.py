@@ -30,7 +30,7 @@ from urllib.parse import urlparse
 
 from pmbot import __version__, sdnotify
 from pmbot.config import Config
-from pmbot.errors import FatalError, PmbotError, TransientError
+from pmbot.errors import FatalError, PmbotError
 from pmbot.lockfile import WalletLock
 from pmbot.model import BotCommand, EventInfo, MarketInfo
 from pmbot.runner_modes import LocalExchange, exec_url, resolve_markets, start_local_exchange
@@ -41,6 +41,8 @@ from pmbot.runner_parts import (
     build_feeds,
     build_onchain,
     build_rest,
+    check_venue_at_start,
+    startup_failure,
 )
 from pmbot.state import AppState
 
@@ -111,14 +113,9 @@ class BotRunner:
         self._install_signals()
         try:
             self._start()
-        except (FatalError, TransientError) as exc:
-            log.error("start-up failed: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - one line and an exit code (issue 14 item 3)
             self._teardown(cancel=self.executor is not None)
-            return 1
-        except Exception:
-            log.exception("start-up failed")
-            self._teardown(cancel=self.executor is not None)
-            return 1
+            return startup_failure(exc, self.cfg.log_level)
         sdnotify.notify("READY=1\nSTATUS=quoting")
         watchdog = sdnotify.watchdog_interval_secs()
         ping_every = max(0.5, watchdog / 2) if watchdog else 1.0
@@ -244,6 +241,7 @@ class BotRunner:
         clients = build_rest(cfg, self.local, key, signer, metrics)
         creds, rest, data_rest = clients
         self.rest = rest
+        check_venue_at_start(cfg, rest)  # order version it can sign, free pUSD (issue 13)
         markets, events = self._markets(data_rest, metrics)
         journal = self._open_journal(state_dir, signer.funder)
         queues: tuple[queue.Queue[Any], queue.Queue[BotCommand]] = (queue.Queue(), queue.Queue())
