@@ -83,9 +83,6 @@ class OrderRoutes:
         order, order_type, post_only = _parse_order_payload(payload)
         if payload["owner"] != creds.api_key:
             raise AuthError(OWNER_MISMATCH_ERROR, status=400)
-        version_refusal = self.faults.venue.order_version_refusal()
-        if version_refusal is not None:  # signed for version 2 while the venue asks for another
-            raise _Invalid(version_refusal)
         market = self.market_data.market_of(order["tokenId"])
         neg_risk = bool(market.neg_risk) if market is not None else False
         verify_order_signature(
@@ -108,6 +105,9 @@ class OrderRoutes:
         fault = fault_reply(self.faults.before_order(all_post_only=post_only))
         if fault:
             return fault
+        refusal = self._version_refusal()
+        if refusal:
+            return refusal
         try:
             result = self._place_one(payload, creds)
         except (AuthError, SimReject, _Invalid) as exc:
@@ -126,6 +126,9 @@ class OrderRoutes:
         fault = fault_reply(self.faults.before_order(all_post_only=all_post_only))
         if fault:
             return fault
+        refusal = self._version_refusal()
+        if refusal:
+            return refusal
         results = []
         for payload in items:
             try:
@@ -133,6 +136,12 @@ class OrderRoutes:
             except (AuthError, SimReject, _Invalid) as exc:
                 results.append(_failed_order(exc.message))
         return Reply(200, results, hang_secs=self.faults.take_hang_secs())
+
+    def _version_refusal(self) -> Reply | None:
+        """Orders signed for version 2 while ``GET /version`` asks for another: the whole request
+        is refused (py_clob_client_v2 looks for the error on the answer object, batch or not)."""
+        refusal = self.faults.venue.order_version_refusal()
+        return None if refusal is None else error(400, refusal)
 
     def cancel_order(self, req: Request, creds: ApiCredentials) -> Reply:
         body = req.json()
