@@ -52,8 +52,7 @@ def start_local_exchange(cfg: Config) -> tuple[LocalExchange, Config]:
         )
         return local, cfg
     keys = ("clob_url", "market_ws_url", "user_ws_url", "data_api_url", "gamma_url")
-    urls: dict[str, Any] = {k: sim.urls[k] for k in keys}
-    venue = dataclasses.replace(cfg.venue, **urls)
+    venue = dataclasses.replace(cfg.venue, **{k: sim.urls[k] for k in keys})
     log.info("sim exchange on %s", sim.urls["clob_url"])
     return local, cfg.replace(venue=venue)
 

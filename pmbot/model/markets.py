@@ -20,22 +20,14 @@ class MarketInfo:
     tick: Decimal = Decimal("0.01")
     min_size: Decimal = Decimal(5)
     neg_risk: bool = False
-    fee_rate: Decimal = ZERO  # see fee_exponent / fee_known below
+    fee_rate: Decimal = ZERO  # issue 13: the CLOB's fd.r / fd.e; Gamma's only as a fallback
+    fee_exponent: int = 1  # taker fee = shares * fee_rate * (p * (1 - p)) ** fee_exponent
+    fee_known: bool = True  # False: neither source said; never costed as zero (see fee_terms)
     slug: str = ""
     question: str = ""
     end_date_ts: float | None = None  # unix seconds; None = unknown
     event_slug: str = ""  # the neg-risk event this market belongs to, if any
     outcome_label: str = ""  # e.g. the candidate's name inside a multi-outcome event
-    # --- fees (issue 13): the CLOB's fd.r/fd.e; Gamma's feeSchedule only as a fallback --------
-    fee_exponent: int = 1  # taker fee = shares * fee_rate * (p * (1 - p)) ** fee_exponent
-    fee_known: bool = True  # False: neither source said; never costed as zero (see fee_terms)
-
-    def fee_terms(self) -> tuple[Decimal, int]:
-        """(rate, exponent) a cost model must assume: the market's, or the worst case
-        (``pmbot.fees.WORST_CASE_RATE``, exponent 1) when its fee is unknown."""
-        if not self.fee_known:
-            return WORST_CASE_RATE, 1
-        return self.fee_rate, self.fee_exponent
 
     def outcome_of(self, token_id: str) -> Outcome:
         if token_id == self.yes_token:
@@ -46,6 +38,13 @@ class MarketInfo:
 
     def other_token(self, token_id: str) -> str:
         return self.no_token if token_id == self.yes_token else self.yes_token
+
+    def fee_terms(self) -> tuple[Decimal, int]:
+        """(rate, exponent) a cost model must assume: the market's, or the worst case
+        (``pmbot.fees.WORST_CASE_RATE``, exponent 1) when its fee is unknown."""
+        if not self.fee_known:
+            return WORST_CASE_RATE, 1
+        return self.fee_rate, self.fee_exponent
 
 
 @dataclass(frozen=True, slots=True)

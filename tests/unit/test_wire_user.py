@@ -1,4 +1,4 @@
-"""Parsing of user-channel frames and private REST rows (fixtures under tests/fixtures/user)."""
+"""Parsing of user-channel frames and private REST rows (recorded fixtures under tests/fixtures/user)."""
 
 import json
 import os
