@@ -41,7 +41,6 @@ from pmbot.runner_parts import (
     build_feeds,
     build_onchain,
     build_rest,
-    check_venue_at_start,
     startup_failure,
 )
 from pmbot.state import AppState
@@ -241,7 +240,6 @@ class BotRunner:
         clients = build_rest(cfg, self.local, key, signer, metrics)
         creds, rest, data_rest = clients
         self.rest = rest
-        check_venue_at_start(cfg, rest)  # order version it can sign, free pUSD (issue 13)
         markets, events = self._markets(data_rest, metrics)
         journal = self._open_journal(state_dir, signer.funder)
         queues: tuple[queue.Queue[Any], queue.Queue[BotCommand]] = (queue.Queue(), queue.Queue())

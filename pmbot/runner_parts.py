@@ -35,7 +35,8 @@ def build_rest(
     cfg: Config, local: LocalExchange | None, key: str, signer: OrderSigner, metrics: Metrics
 ) -> tuple[ApiCreds, ClobRest, ClobRest]:
     """(API credentials, the order REST client, the market-data REST client). A deposit wallet's
-    API key may be bound to the wallet rather than the signer: its address goes in L2 headers."""
+    API key may be bound to the wallet rather than the signer: its address goes in L2 headers.
+    Reads the venue's start-up facts (``check_venue_at_start``) before returning."""
     from pmbot.ratelimit import RateBudget
     from pmbot.venue.deposit_wallet import derive_creds
     from pmbot.venue.rest import ClobRest
@@ -48,6 +49,7 @@ def build_rest(
     rest = ClobRest(
         url, creds=creds, address=address, timeout=timeout, metrics=metrics, rate_budget=budget
     )
+    check_venue_at_start(cfg, rest)  # the order version it can sign, the free pUSD (issue 13)
     if url == cfg.venue.clob_url:
         return creds, rest, rest
     data = ClobRest(
