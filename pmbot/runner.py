@@ -31,7 +31,7 @@ from urllib.parse import urlparse
 
 from pmbot import __version__, sdnotify
 from pmbot.config import Config
-from pmbot.errors import FatalError, TransientError
+from pmbot.errors import FatalError
 from pmbot.lockfile import WalletLock
 from pmbot.model import BotCommand, EventInfo, MarketInfo
 from pmbot.runner_control import ControlPlane, ReloadFeeds, ReloadSource, start_control_plane
@@ -50,6 +50,7 @@ from pmbot.runner_parts import (
     build_onchain,
     build_rest,
     kill_switch,
+    startup_failure,
     summary_line,
 )
 from pmbot.state import AppState
@@ -126,14 +127,9 @@ class BotRunner:
         try:
             self._start()
             self._start_control()  # the ctl socket and SIGHUP reload, before READY=1
-        except (FatalError, TransientError) as exc:
-            log.error("start-up failed: %s", exc)
+        except Exception as exc:  # noqa: BLE001 - one line and an exit code (issue 14 item 3)
             self._teardown(cancel=self.executor is not None)
-            return 1
-        except Exception:
-            log.exception("start-up failed")
-            self._teardown(cancel=self.executor is not None)
-            return 1
+            return startup_failure(exc, self.cfg.log_level)
         sdnotify.notify("READY=1\nSTATUS=quoting")
         watchdog = sdnotify.watchdog_interval_secs()
         ping_every = max(0.5, watchdog / 2) if watchdog else 1.0

@@ -89,7 +89,10 @@ def resolve_markets(
         slugs = [e.slug for e in cfg.arbitrage.events]
         if not slugs and cfg.mode == "sim" and local is not None:
             slugs = sorted(local.sim.exchange.events)
-        events = [venue_markets.resolve_event(cfg.venue.gamma_url, s) for s in slugs]
+        events = [
+            _with_clob_facts(rest, venue_markets.resolve_event(cfg.venue.gamma_url, s))
+            for s in slugs
+        ]
     if cfg.mode == "paper" and local is not None:
         for m in markets + [m for e in events for m in e.markets]:
             local.paper_mirror.add_market(m)
@@ -100,8 +103,11 @@ def resolve_refs(cfg: Config, rest: Any, refs: Iterable[MarketRef]) -> list[Mark
     """Configured market references as markets: a slug via Gamma, a token pair via the CLOB."""
     from pmbot.venue import markets as venue_markets
 
+    # A slug is named by Gamma, but the CLOB's tick and fee (fd) are authoritative (issue 13).
     return [
-        venue_markets.resolve_market_slug(cfg.venue.gamma_url, r.slug)
+        venue_markets.with_clob_facts(
+            rest, venue_markets.resolve_market_slug(cfg.venue.gamma_url, r.slug)
+        )
         if r.slug
         else venue_markets.market_info_from_token(rest, r.yes_token, r.no_token)
         for r in refs

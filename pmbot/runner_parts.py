@@ -4,6 +4,7 @@ starts a thread."""
 
 from __future__ import annotations
 
+import errno
 import logging
 import queue
 import threading
@@ -12,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pmbot.config import Config
+from pmbot.errors import ConfigError, FatalError, PmbotError, TransientError
 from pmbot.model import BotCommand, EventInfo, MarketInfo, PositionsSnapshot
 from pmbot.runner_modes import LocalExchange, exec_url, market_out
 from pmbot.state import AppState, StateView
@@ -33,7 +35,8 @@ def build_rest(
     cfg: Config, local: LocalExchange | None, key: str, signer: OrderSigner, metrics: Metrics
 ) -> tuple[ApiCreds, ClobRest, ClobRest]:
     """(API credentials, the order REST client, the market-data REST client). A deposit wallet's
-    API key may be bound to the wallet rather than the signer: its address goes in L2 headers."""
+    API key may be bound to the wallet rather than the signer: its address goes in L2 headers.
+    Reads the venue's start-up facts (``check_venue_at_start``) before returning."""
     from pmbot.ratelimit import RateBudget
     from pmbot.venue.deposit_wallet import derive_creds
     from pmbot.venue.rest import ClobRest
@@ -46,6 +49,7 @@ def build_rest(
     rest = ClobRest(
         url, creds=creds, address=address, timeout=timeout, metrics=metrics, rate_budget=budget
     )
+    check_venue_at_start(cfg, rest)  # the order version it can sign, the free pUSD (issue 13)
     if url == cfg.venue.clob_url:
         return creds, rest, rest
     data = ClobRest(
@@ -276,3 +280,57 @@ def summary_line(mode: str, v: StateView, executor: Executor | None) -> str:
         f"fees={v.fees_usd:.4f} venue={v.venue_mode.value} "
         f"paused={len(v.paused)} halted={v.halted_reason or 'no'}" + heartbeat
     )
+
+
+# --------------------------------------------------------------------------- start-up checks
+
+
+def check_venue_at_start(cfg: Config, rest: ClobRest) -> None:
+    """Issue 13: refuse to start, with a clear message, when the venue asks for an order version
+    this bot cannot sign (``GET /version``); log the funder's free pUSD (``GET /balance-allowance``,
+    where orders go). A balance that cannot be read is a warning, not a stop."""
+    from pmbot.venue.startup_reads import read_collateral, read_order_version
+    from pmbot.venue.wire_clob import check_order_version
+
+    timeout = (float(cfg.execution.connect_timeout_secs), float(cfg.execution.read_timeout_secs))
+    version = check_order_version(read_order_version(cfg.venue.clob_url, timeout))
+    if rest.creds is None:
+        return
+    try:
+        funds = read_collateral(
+            rest.base, rest.creds, rest.address, int(cfg.wallet.signature_type), timeout
+        )
+    except (TransientError, FatalError) as exc:
+        log.warning("start-up: could not read the balance and allowance (%s)", exc)
+        return
+    allowance = "unlimited" if funds.allowance is None else str(funds.allowance)
+    log.info(
+        "venue: order version %d; pUSD balance %s, allowance %s, free %s",
+        version,
+        funds.balance,
+        allowance,
+        funds.free,
+    )
+    if funds.free <= 0 and cfg.mode == "live":
+        log.warning(
+            "no free pUSD to trade with (balance %s, allowance %s): deposit pUSD to the funder "
+            "and approve the exchanges; orders will be refused until then",
+            funds.balance,
+            allowance,
+        )
+
+
+def startup_failure(exc: BaseException, log_level: str) -> int:
+    """Issue 14 item 3: a start-up failure is one line naming what failed and why; the exit code
+    is 2 for a configuration problem (a busy port included), 1 for the venue or anything else; a
+    traceback only at ``log_level: DEBUG``."""
+    code = 2 if isinstance(exc, ConfigError) else 1
+    if isinstance(exc, PmbotError):
+        message = str(exc)
+    elif isinstance(exc, OSError) and exc.errno == errno.EADDRINUSE:
+        code, message = 2, f"config error: a configured port is in use (metrics.port?): {exc}"
+    else:
+        message = f"{type(exc).__name__}: {exc}"
+    debug = str(log_level).upper() == "DEBUG"
+    log.error("start-up failed: %s", message, exc_info=exc if debug else None)
+    return code

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from pmbot.fees import WORST_CASE_RATE
 from pmbot.model.vocabulary import ZERO, Outcome
 
 
@@ -19,7 +20,9 @@ class MarketInfo:
     tick: Decimal = Decimal("0.01")
     min_size: Decimal = Decimal(5)
     neg_risk: bool = False
-    fee_rate: Decimal = ZERO  # taker fee = shares * fee_rate * p * (1 - p)
+    fee_rate: Decimal = ZERO  # issue 13: the CLOB's fd.r / fd.e; Gamma's only as a fallback
+    fee_exponent: int = 1  # taker fee = shares * fee_rate * (p * (1 - p)) ** fee_exponent
+    fee_known: bool = True  # False: neither source said; never costed as zero (see fee_terms)
     slug: str = ""
     question: str = ""
     end_date_ts: float | None = None  # unix seconds; None = unknown
@@ -39,6 +42,13 @@ class MarketInfo:
 
     def other_token(self, token_id: str) -> str:
         return self.no_token if token_id == self.yes_token else self.yes_token
+
+    def fee_terms(self) -> tuple[Decimal, int]:
+        """(rate, exponent) a cost model must assume: the market's, or the worst case
+        (``pmbot.fees.WORST_CASE_RATE``, exponent 1) when its fee is unknown."""
+        if not self.fee_known:
+            return WORST_CASE_RATE, 1
+        return self.fee_rate, self.fee_exponent
 
 
 @dataclass(frozen=True, slots=True)

@@ -28,8 +28,8 @@ from pmbot.sim.ledger import Account, Ledger
 from pmbot.sim.markets import SimConfig, SimEvent, SimMarket
 from pmbot.sim.order_checks import (
     SimReject,
-    implied_price,
     parse_wire_order,
+    wire_terms,
 )
 from pmbot.sim.order_path import OrderPath
 from pmbot.sim.orderbook import MATCHED, ONE, ZERO, SimOrder, UnifiedBook
@@ -289,16 +289,11 @@ class Exchange:
             raise SimReject(400, "Invalid order payload")
         return self.submit(
             owner=owner,
-            address=wire.address,
-            token_id=wire.token_id,
-            side=wire.side,
-            price=implied_price(wire.exact_price, self.market_of_token(wire.token_id).tick),
-            size=wire.size,
             order_type=order_type,
             post_only=post_only,
             order_id=order_id,
-            expiration=wire.expiration,
             now=self._clock(),
+            **wire_terms(wire, self.market_of_token(wire.token_id).tick),
         )
 
     def _cancel_ids(self, owner: str, ids: Iterable[str], now: float) -> dict:

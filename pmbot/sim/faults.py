@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
+from pmbot.sim.venue_knobs import VenueKnobs
+
 log = logging.getLogger(__name__)
 
 CANCEL_ONLY_ERROR = (
@@ -78,6 +80,8 @@ class Faults:
         self._lock = threading.Lock()
         self.exchange: EngineKnobs | None = None
         self.drop_connections: Callable[[str], int] | None = None
+        self.set_silent_text: Callable[[str | None], None] | None = None  # bound by the server
+        self.venue = VenueKnobs()  # order version, matching-delay cancels (issue 13)
         self._reset_locked()
 
     def _reset_locked(self) -> None:
@@ -99,6 +103,9 @@ class Faults:
     def reset(self) -> None:
         with self._lock:
             self._reset_locked()
+        self.venue.reset()
+        if self.set_silent_text is not None:
+            self.set_silent_text(None)
 
     def http_429(self, count: int, retry_after_secs: float = 1.0) -> None:
         """The next ``count`` trading requests (orders and cancels) get 429 + Retry-After."""
@@ -145,10 +152,14 @@ class Faults:
             self._hangs_left = int(count)
             self._hang_secs = float(secs)
 
-    def silent_feed(self, on: bool) -> None:
-        """Market channel stops sending data; PING is still answered with PONG."""
+    def silent_feed(self, on: bool, text: str | None = None) -> None:
+        """Market channel stops sending data; PING is still answered with PONG. ``text``: a
+        plain-text frame sent instead of each withheld event (the venue's ``NO NEW ASSETS`` with
+        custom_feature_enabled); None keeps the current one. Turning it off clears it."""
         with self._lock:
             self._silent_feed = bool(on)
+        if self.set_silent_text is not None and (text is not None or not on):
+            self.set_silent_text(text if on else None)  # no text given: keep the hub's
 
     def ws_drop(self, channel: str = "all") -> int:
         """Close every market and/or user WebSocket now; returns how many were closed."""
@@ -195,7 +206,8 @@ class Faults:
 
         Keys: reset, http_429 {count, retry_after_secs}, restart {too_early_secs, post_only_secs},
         post_only_secs, cancel_only, order_timeout {count}, error_probability {p_429, p_500},
-        delay_ms, hang {count, secs}, silent_feed, ws_drop ("all"|"market"|"user"),
+        delay_ms, hang {count, secs}, silent_feed (bool or {on, text}), ws_drop
+        ("all"|"market"|"user"), order_version, cancel_delay {count},
         trade_fail_share, tick_size {token_id, tick}, set_book {token_id, bids, asks, freeze},
         set_balance {address, amount}, set_position {address, token_id, size},
         front_run {token_id, max_size, count}.
@@ -216,7 +228,15 @@ class Faults:
             ),
             "delay_ms": lambda v: self.delay_ms(v),
             "hang": lambda v: self.hang(v.get("count", 1), v.get("secs", 5.0)),
-            "silent_feed": lambda v: self.silent_feed(v),
+            "silent_feed": lambda v: (
+                self.silent_feed(v.get("on", True), v.get("text"))
+                if isinstance(v, dict)
+                else self.silent_feed(v)
+            ),
+            "order_version": lambda v: self.venue.set_order_version(v),
+            "cancel_delay": lambda v: self.venue.cancel_delay(
+                v.get("count", 1) if isinstance(v, dict) else v
+            ),
             "ws_drop": lambda v: self.ws_drop(v if isinstance(v, str) else "all"),
             "trade_fail_share": lambda v: self.trade_fail_share(v),
             "tick_size": lambda v: self.tick_size(v["token_id"], v["tick"]),
@@ -253,7 +273,7 @@ class Faults:
                 "hangs_left": self._hangs_left,
                 "hang_secs": self._hang_secs,
                 "silent_feed": self._silent_feed,
-            }
+            } | self.venue.snapshot()
 
     # ------------------------------------------------------------------ checks used by the server
 

@@ -46,6 +46,8 @@ class SimMarket:
     min_size: Decimal = Decimal(5)
     neg_risk: bool = False
     fee_rate: Decimal = Decimal(0)
+    fee_exponent: int = 1  # fee = shares * fee_rate * (p * (1 - p)) ** fee_exponent (fd.e)
+    gamma_fee_schedule: bool = True  # False: Gamma omits feeSchedule (the CLOB's fd still has it)
     event_slug: str | None = None
     outcome_label: str = ""
     end_date_iso: str = DEFAULT_END_DATE
@@ -146,6 +148,8 @@ def make_binary_market(
     tick: Decimal = Decimal("0.01"),
     min_size: Decimal = Decimal(5),
     fee_rate: Decimal = Decimal(0),
+    fee_exponent: int = 1,
+    gamma_fee_schedule: bool = True,
     neg_risk: bool = False,
     event_slug: str | None = None,
     outcome_label: str = "",
@@ -166,6 +170,8 @@ def make_binary_market(
         min_size=min_size,
         neg_risk=neg_risk,
         fee_rate=fee_rate,
+        fee_exponent=fee_exponent,
+        gamma_fee_schedule=gamma_fee_schedule,
         event_slug=event_slug,
         outcome_label=outcome_label,
         end_date_iso=end_date_iso,
@@ -212,8 +218,8 @@ _EVENT_KEYS = {
     "dislocation_max",
 }
 _OUTCOME_KEYS = {"label", "fair_value", "slug", "question"}
-_MARKET_KEYS |= REWARD_KEYS
-_EVENT_KEYS |= REWARD_KEYS
+_MARKET_KEYS |= REWARD_KEYS | {"fee_exponent", "gamma_fee_schedule"}
+_EVENT_KEYS |= REWARD_KEYS | {"fee_exponent", "gamma_fee_schedule"}
 
 
 def _decimal(key: str, value: Any) -> Decimal:
@@ -253,6 +259,8 @@ def _market_common(where: str, raw: Mapping[str, Any], defaults: Mapping[str, An
         tick=_tick(f"{where}.tick", merged.get("tick", "0.01")),
         min_size=_decimal(f"{where}.min_size", merged.get("min_size", 5)),
         fee_rate=_decimal(f"{where}.fee_rate", merged.get("fee_rate", 0)),
+        fee_exponent=int(_decimal(f"{where}.fee_exponent", merged.get("fee_exponent", 1))),
+        gamma_fee_schedule=bool(merged.get("gamma_fee_schedule", True)),
         end_date_iso=str(merged.get("end_date_iso", DEFAULT_END_DATE)),
         volatility=_decimal(f"{where}.volatility", merged.get("volatility", "0.002")),
         half_spread_ticks=int(merged.get("half_spread_ticks", 2)),

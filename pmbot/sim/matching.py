@@ -7,9 +7,11 @@ Three match types follow from the two parties' tokens and sides (reference 6.1):
 - MERGE:  SELL YES vs SELL NO (one YES + one NO are merged back into one unit of collateral).
 
 Fills happen at the MAKER's price with price-time priority; the taker pays
-``shares * fee_rate * p * (1 - p)`` in pUSD rounded to 5 dp (never rounded to zero), makers pay
-nothing. Cash legs are rounded DOWN to 1e-6; in MINT/MERGE the YES and NO legs add up to exactly
-the shares matched, so collateral is conserved.
+``shares * fee_rate * (p * (1 - p)) ** fee_exponent`` (the CLOB's ``fd.r``, ``fd.e``) in pUSD
+rounded to 5 dp (never rounded to zero), makers pay nothing. Cash legs are rounded DOWN to 1e-6;
+in MINT/MERGE the YES and NO legs add up to exactly the shares matched, so collateral is conserved.
+A market (FAK/FOK) BUY with a ``budget`` fills by amount: it spends its pUSD at the limit or
+better and can get more shares than its size (py-clob-client-v2 #89).
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from functools import partial
 
 from pmbot.sim.ledger import Ledger
 from pmbot.sim.markets import SimMarket
@@ -145,7 +148,14 @@ def fill(
         }
     )
     x_t = yes_price if taker.is_yes else ONE - yes_price
-    return q * market.fee_rate * x_t * (ONE - x_t)
+    return q * market.fee_rate * (x_t * (ONE - x_t)) ** market.fee_exponent
+
+
+def _settle_budget(taker: SimOrder, *, spent_all: bool) -> None:
+    """A market BUY's size is what its pUSD bought: more than ``size`` at better prices (#89).
+    Spent to the last unit: filled. Otherwise an FAK's unfilled part is killed as usual."""
+    if spent_all or taker.size_matched > taker.original_size:
+        taker.original_size = taker.size_matched
 
 
 def match(
@@ -172,21 +182,20 @@ def match(
     maker_side = SELL if taker.yes_side == BUY else BUY
     trade: SimTrade | None = None
     fee_raw = ZERO
-
-    def room() -> Decimal:
-        return taker.remaining if cap is None else min(taker.remaining, cap - taker.size_matched)
-
-    while room() > 0 and prices:
+    room = partial(_room, taker, cap)
+    while prices:
         level = prices[0] if taker.yes_side == BUY else prices[-1]
         if (level > taker.yes_price) if taker.yes_side == BUY else (level < taker.yes_price):
             break
+        if room(level) <= 0:
+            break
         queue = levels[level]
-        while room() > 0 and queue:
+        while queue and (q := min(room(level), queue[0].remaining)) > 0:
             maker = queue[0]
-            q = min(room(), maker.remaining)
             if trade is None:
                 trade = start_trade(level)
             fee_raw += fill(ledger, market, trade, taker, maker, q, level)
+            taker.spent += q * (level if taker.is_yes else ONE - level)
             totals[level] -= q
             if maker.remaining == 0:
                 queue.popleft()
@@ -200,11 +209,27 @@ def match(
             prices.remove(level)
             total = ZERO
         on_level_changed(maker_side, level, total)
-    if trade is None:
-        return None
+    if taker.budget is not None:
+        _settle_budget(taker, spent_all=taker.budget - taker.spent < taker.price * MICRO)
+    if trade is not None:
+        _charge(ledger, trade, taker, fee_raw)
+    return trade
+
+
+def _room(taker: SimOrder, cap: Decimal | None, level: Decimal) -> Decimal:
+    """Shares the taker may still take at ``level``: its remaining size, or for a market BUY
+    what its pUSD left buys there (floored to 1e-6); never past the front_run ``cap``."""
+    if taker.budget is None:
+        left = taker.remaining
+    else:
+        x = level if taker.is_yes else ONE - level
+        left = ((taker.budget - taker.spent) / x).quantize(MICRO, rounding=ROUND_DOWN)
+    return left if cap is None else min(left, cap - taker.size_matched)
+
+
+def _charge(ledger: Ledger, trade: SimTrade, taker: SimOrder, fee_raw: Decimal) -> None:
     trade.size = taker.size_matched
     fee = round_fee(fee_raw)
     if fee:
         ledger.charge_fee(trade.deltas, taker.address, fee)
     trade.fee = fee
-    return trade

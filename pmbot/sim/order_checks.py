@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_UP, Decimal
 from typing import Any
 
+from pmbot.model import Side
 from pmbot.sim.ledger import Account
 from pmbot.sim.markets import SimMarket
 from pmbot.sim.orderbook import BUY, MICRO, ONE, SELL, ZERO
 from pmbot.sim.payloads import fmt
+from pmbot.venue.market_orders import market_amounts_error
 
 GTD_MIN_LIFETIME_SECS = 60  # venue "security threshold": expiration >= now + 60
 ORDER_TYPES = ("GTC", "GTD", "FOK", "FAK")
@@ -49,6 +51,8 @@ class WireOrder:
     size: Decimal
     expiration: int
     address: str  # the funder (``maker``)
+    budget: Decimal | None = None  # a market (FAK/FOK) BUY: the pUSD it spends at limit or better
+    market: bool = False  # FAK/FOK: amounts are rounded (market-order rules), not exact
 
 
 def parse_wire_order(order: Mapping[str, Any], order_type: str) -> WireOrder:
@@ -67,11 +71,36 @@ def parse_wire_order(order: Mapping[str, Any], order_type: str) -> WireOrder:
         raise SimReject(400, INVALID_PAYLOAD)
     if order_type not in ORDER_TYPES:
         raise SimReject(400, INVALID_PAYLOAD)
+    market = order_type in ("FAK", "FOK")
+    if market:  # market orders: maker 2 dp, taker 4 dp (py-clob-client-v2 #99)
+        refusal = market_amounts_error(Side(side), maker_amount, taker_amount)
+        if refusal is not None:
+            raise SimReject(400, refusal)
     if side == BUY:
         exact, size = Decimal(maker_amount) / Decimal(taker_amount), Decimal(taker_amount) * MICRO
-    else:
-        exact, size = Decimal(taker_amount) / Decimal(maker_amount), Decimal(maker_amount) * MICRO
-    return WireOrder(token, side, exact, size, expiration, address)
+        budget = Decimal(maker_amount) * MICRO if market else None
+        return WireOrder(token, side, exact, size, expiration, address, budget, market)
+    exact, size = Decimal(taker_amount) / Decimal(maker_amount), Decimal(maker_amount) * MICRO
+    return WireOrder(token, side, exact, size, expiration, address, None, market)
+
+
+def wire_terms(wire: WireOrder, tick: Decimal) -> dict[str, Any]:
+    """``OrderPath.submit``'s order terms of a wire order on a market with this tick. A market
+    order's amounts are floored (2 dp / 4 dp), so its implied price is a hair past its limit: a
+    BUY's limit is that price rounded down to the tick, a SELL's rounded up."""
+    price = implied_price(wire.exact_price, tick)
+    if wire.market and (price / tick) != (price / tick).to_integral_value():
+        rounding = ROUND_FLOOR if wire.side == BUY else ROUND_CEILING
+        price = (wire.exact_price / tick).to_integral_value(rounding=rounding) * tick
+    return dict(
+        address=wire.address,
+        token_id=wire.token_id,
+        side=wire.side,
+        price=price,
+        size=wire.size,
+        expiration=wire.expiration,
+        budget=wire.budget,
+    )
 
 
 def implied_price(exact: Decimal, tick: Decimal) -> Decimal:
@@ -141,7 +170,7 @@ def check_funds(
     if side == BUY:
         need = size * price
         if not post_only:
-            need += size * market.fee_rate * price * (ONE - price)
+            need += size * market.fee_rate * (price * (ONE - price)) ** market.fee_exponent
         if need > acct.collateral - acct.reserved_collateral:
             raise SimReject(400, NO_BALANCE)
     else:

@@ -27,10 +27,11 @@ from pmbot.sim.order_checks import (
     check_funds,
     check_rules,
 )
-from pmbot.sim.orderbook import BUY, CANCELED, MATCHED, ONE, SELL, SimOrder, UnifiedBook
+from pmbot.sim.orderbook import BUY, CANCELED, MATCHED, MICRO, ONE, SELL, SimOrder, UnifiedBook
 from pmbot.sim.publisher import Publisher
 from pmbot.sim.records import Records
 from pmbot.sim.timers import DueQueue
+from pmbot.venue.market_orders import sweep_market_buy
 
 log = logging.getLogger(__name__)
 
@@ -79,9 +80,11 @@ class OrderPath:
         order_id: str,
         expiration: int,
         now: float,
+        budget: Decimal | None = None,
     ) -> dict:
         """Checks in venue order, then match, then rest; returns the ``POST /order`` answer.
-        Background traders call this too, so their orders produce the same events."""
+        Background traders call this too, so their orders produce the same events. ``budget``:
+        a market BUY's pUSD (it fills by amount, see ``matching.match``)."""
         market = self._markets[self._token_market[token_id]]
         book = self._books[market.condition_id]
         check_rules(
@@ -101,11 +104,12 @@ class OrderPath:
             token_id=token_id,
             side=side,
             price=price,
-            size=size,
+            size=size if budget is None else budget / price,
             post_only=post_only,
         )
         order = self._new_order(owner, address, market, token_id, side, price, size)
         order.id, order.order_type, order.created_at = order_id, order_type, int(now)
+        order.budget = budget
         order.expiration = expiration if order_type == "GTD" else 0
         marketable, cap = self._liquidity(book, order, post_only, now)
         return self._execute(market, book, order, marketable, cap, now)
@@ -126,9 +130,7 @@ class OrderPath:
         if marketable:
             internal = order.owner in self._publisher.internal_owners
             cap = self.front_run.take(order.token_id, order.order_type, internal)
-        if order.order_type == "FOK" and (
-            not marketable or min(book.fillable(yes_side, yes_price), cap or size) < size
-        ):
+        if order.order_type == "FOK" and (not marketable or not self._fok_fills(book, order, cap)):
             if cap is not None:
                 self.sweep_makers(book, yes_side, yes_price, now)
             raise SimReject(400, FOK_KILLED)
@@ -136,10 +138,21 @@ class OrderPath:
             order_type=order.order_type,
             side=order.side,
             price=order.price,
-            size=size,
+            size=size if order.budget is None else order.budget / order.price,
             marketable=marketable,
         )
         return marketable, cap
+
+    @staticmethod
+    def _fok_fills(book: UnifiedBook, order: SimOrder, cap: Decimal | None) -> bool:
+        """Whether the book fills the whole FOK: its size, or a market BUY's whole pUSD."""
+        size = order.original_size
+        if order.budget is None:
+            return min(book.fillable(order.yes_side, order.yes_price), cap or size) >= size
+        sweep = sweep_market_buy(book.taker_levels(order), order.budget, order.price)
+        return sweep.spent > order.budget - order.price * MICRO and (
+            cap is None or sweep.shares <= cap
+        )
 
     def _new_order(
         self,

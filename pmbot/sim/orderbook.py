@@ -45,6 +45,8 @@ class SimOrder:
     status: str = LIVE
     resting: bool = False
     associate_trades: list = field(default_factory=list)
+    budget: Decimal | None = None  # a market BUY's pUSD: it fills by amount, not by size
+    spent: Decimal = ZERO  # ... and what it spent so far (exact, before the ledger's rounding)
 
     @property
     def remaining(self) -> Decimal:
@@ -128,6 +130,12 @@ class UnifiedBook:
                     break
                 total += self.bid_total[p]
         return total
+
+    def taker_levels(self, taker: SimOrder) -> list[tuple[Decimal, Decimal]]:
+        """``(price, size)`` a taker reaches, best first, priced in the taker's token."""
+        if taker.yes_side == BUY:
+            return [(p, self.ask_total[p]) for p in self.ask_prices]
+        return [(ONE - p, self.bid_total[p]) for p in reversed(self.bid_prices)]
 
     def orders(self) -> Iterable[SimOrder]:
         for queue in list(self.bids.values()) + list(self.asks.values()):

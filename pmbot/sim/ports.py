@@ -14,6 +14,7 @@ from pmbot.sim.deposit_wallet import SimAccounts
 from pmbot.sim.faults import FaultReply
 from pmbot.sim.markets import SimConfig, SimEvent, SimMarket
 from pmbot.sim.records import RecordCounts
+from pmbot.sim.venue_knobs import VenueKnobs
 
 
 class ExchangeApi(Protocol):
@@ -64,6 +65,8 @@ class KeyRegistry(KeyLookup, Protocol):
 
 
 class FaultGate(Protocol):
+    venue: VenueKnobs
+
     def before_order(self, *, all_post_only: bool) -> FaultReply | None: ...
     def before_cancel(self) -> FaultReply | None: ...
     def take_hang_secs(self) -> float: ...

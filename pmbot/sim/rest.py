@@ -69,7 +69,7 @@ class RestApi:
         self._public: dict[tuple[str, str], Handler] = {
             ("GET", "/ok"): lambda r: Reply(200, "OK"),
             ("GET", "/time"): lambda r: Reply(200, int(self._now())),
-            ("GET", "/version"): lambda r: Reply(200, {"version": 2}),
+            ("GET", "/version"): lambda r: Reply(200, self.orders.faults.venue.version_answer()),
             ("GET", "/markets"): md.markets,
             ("GET", "/book"): md.book,
             ("POST", "/books"): md.books,

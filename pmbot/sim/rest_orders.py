@@ -27,6 +27,7 @@ from pmbot.sim.order_checks import INVALID_PAYLOAD, ORDER_TYPES, SimReject
 from pmbot.sim.ports import ExchangeApi, FaultGate, HeartbeatRegistry, KeyRegistry
 from pmbot.sim.rest_market_data import MarketDataRoutes
 from pmbot.sim.rest_messages import Reply, Request, error, fault_reply
+from pmbot.sim.venue_knobs import MATCHING_DELAY_REASON
 
 MAX_BATCH_ORDERS = 15
 MAX_CANCEL_IDS = 1000
@@ -104,6 +105,9 @@ class OrderRoutes:
         fault = fault_reply(self.faults.before_order(all_post_only=post_only))
         if fault:
             return fault
+        refusal = self._version_refusal()
+        if refusal:
+            return refusal
         try:
             result = self._place_one(payload, creds)
         except (AuthError, SimReject, _Invalid) as exc:
@@ -122,6 +126,9 @@ class OrderRoutes:
         fault = fault_reply(self.faults.before_order(all_post_only=all_post_only))
         if fault:
             return fault
+        refusal = self._version_refusal()
+        if refusal:
+            return refusal
         results = []
         for payload in items:
             try:
@@ -129,6 +136,12 @@ class OrderRoutes:
             except (AuthError, SimReject, _Invalid) as exc:
                 results.append(_failed_order(exc.message))
         return Reply(200, results, hang_secs=self.faults.take_hang_secs())
+
+    def _version_refusal(self) -> Reply | None:
+        """Orders signed for version 2 while ``GET /version`` asks for another: the whole request
+        is refused (py_clob_client_v2 looks for the error on the answer object, batch or not)."""
+        refusal = self.faults.venue.order_version_refusal()
+        return None if refusal is None else error(400, refusal)
 
     def cancel_order(self, req: Request, creds: ApiCredentials) -> Reply:
         body = req.json()
@@ -141,7 +154,7 @@ class OrderRoutes:
         fault = fault_reply(self.faults.before_cancel())
         if fault:
             return fault
-        return Reply(200, self.exchange.cancel_orders(creds.api_key, [body["orderID"]]))
+        return Reply(200, self._cancel_ids(creds.api_key, [body["orderID"]]))
 
     def cancel_orders(self, req: Request, creds: ApiCredentials) -> Reply:
         ids = req.json()
@@ -152,7 +165,17 @@ class OrderRoutes:
         fault = fault_reply(self.faults.before_cancel())
         if fault:
             return fault
-        return Reply(200, self.exchange.cancel_orders(creds.api_key, ids))
+        return Reply(200, self._cancel_ids(creds.api_key, ids))
+
+    def _cancel_ids(self, owner: str, ids: list[str]) -> dict:
+        """Cancel by id; with the cancel_delay knob, live orders meet the matching delay: answered
+        ``not_canceled`` with a reason that is not ``already canceled or matched``, left live."""
+        live = [i for i in ids if (self.exchange.get_order(owner, i) or {}).get("status") == "LIVE"]
+        if not live or not self.faults.venue.take_cancel_delay():
+            return self.exchange.cancel_orders(owner, ids)
+        answer = self.exchange.cancel_orders(owner, [i for i in ids if i not in live])
+        answer["not_canceled"].update(dict.fromkeys(live, MATCHING_DELAY_REASON))
+        return answer
 
     def cancel_all(self, req: Request, creds: ApiCredentials) -> Reply:
         fault = fault_reply(self.faults.before_cancel())

@@ -68,6 +68,7 @@ class SimServer:
             float(self.config.heartbeat_timeout_secs), rng=random.Random(seed + 2)
         )
         self.market_hub = MarketHub(is_silent=lambda: self.faults.feed_silent)
+        self.faults.set_silent_text = lambda text: setattr(self.market_hub, "silent_text", text)
         self.user_hub = UserHub()
         self.bench = BenchFeed(self.market_hub, seed=seed + 3)
         self.rest = RestApi(

@@ -78,7 +78,7 @@ def clob_market_info(m) -> dict:
         "rfqe": False,
         "itode": False,
         "ibce": False,
-        "fd": {"r": num(m.fee_rate), "e": 1, "to": True},
+        "fd": {"r": num(m.fee_rate), "e": m.fee_exponent, "to": True},
         "oas": 0,
     }
     if m.neg_risk:
@@ -125,12 +125,6 @@ def gamma_market(
         "secondsDelay": 0,
         "feesEnabled": m.fee_rate > 0,
         "feeType": "taker" if m.fee_rate > 0 else None,
-        "feeSchedule": {
-            "exponent": 1,
-            "rate": num(m.fee_rate),
-            "takerOnly": True,
-            "rebateRate": 0,
-        },
         "bestBid": num(yes_bid) if yes_bid is not None else None,
         "bestAsk": num(yes_ask) if yes_ask is not None else None,
         "spread": num(yes_ask - yes_bid) if yes_bid is not None and yes_ask is not None else None,
@@ -139,6 +133,13 @@ def gamma_market(
     out.update(sim_rewards.gamma_fields(m))
     if event is not None:
         out["events"] = [event]
+    if m.gamma_fee_schedule:  # missing on some fee-bearing markets (issue 13): fd is the source
+        out["feeSchedule"] = {
+            "exponent": m.fee_exponent,
+            "rate": num(m.fee_rate),
+            "takerOnly": True,
+            "rebateRate": 0,
+        }
     return out
 
 

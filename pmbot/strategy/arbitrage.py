@@ -16,7 +16,8 @@ Depth: the legs are walked level by level together; each step takes the size the
 left at its current level, while the marginal edge per set (payout - prices - taker fees) still
 exceeds ``min_edge_usd``, and while the basket budget (``min(max_basket_usd, remaining total)``)
 allows. The limit price of each leg is the deepest level used, so a FAK/FOK sweeps exactly those
-levels (makers fill at their own prices). Taker fee per leg: ``size * rate * p * (1 - p)``.
+levels (makers fill at their own prices). Taker fee per leg: ``size * r * (p * (1 - p)) ** e``
+with the CLOB's ``fd.r``/``fd.e`` (``MarketInfo.fee_terms``: the worst case when unknown).
 
 Each leg must reach the market's minimum size and, being a marketable BUY, $1 of notional.
 An opportunity whose gross edge exists (prices cross) but cannot be taken is still reported with
@@ -52,6 +53,7 @@ class ArbLeg:
     tick: Decimal = Decimal("0.01")
     min_size: Decimal = Decimal(5)
     fee_rate: Decimal = ZERO
+    fee_exponent: int = 1  # taker fee = size * fee_rate * (p * (1 - p)) ** fee_exponent
     neg_risk: bool = False
     cost_usd: Decimal = ZERO  # expected notional at the walked levels
     complement_token: str = ""  # the other token of the leg's market (its book mirrors this one's)
@@ -106,9 +108,12 @@ class _LegSource:
         return self.market.other_token(self.token_id)
 
 
-def taker_fee(size: Decimal, price: Decimal, rate: Decimal) -> Decimal:
-    """Polymarket V2 taker fee in pUSD: ``size * rate * p * (1 - p)`` (exponent 1, protocol 6.4)."""
-    return size * rate * price * (ONE - price)
+def taker_fee(size: Decimal, price: Decimal, rate: Decimal, exponent: int = 1) -> Decimal:
+    """Polymarket V2 taker fee in pUSD: ``size * rate * (p * (1 - p)) ** exponent``, with the
+    rate and exponent of the CLOB's ``fd`` (``MarketInfo.fee_terms``: worst case when unknown)."""
+    if exponent == 0:
+        return size * rate
+    return size * rate * (price * (ONE - price)) ** exponent
 
 
 def scan(
@@ -237,11 +242,11 @@ def _evaluate(
     top_prices = [lv[0][0] for lv in levels]
     if payout - sum(top_prices) <= ZERO:
         return None  # no gross edge: nothing seen
-    rates = [s.market.fee_rate for s in sources]
+    rates = [s.market.fee_terms() for s in sources]
     top_edge = (
         payout
         - sum(top_prices)
-        - sum(taker_fee(ONE, p, r) for p, r in zip(top_prices, rates, strict=True))
+        - sum(taker_fee(ONE, p, *r) for p, r in zip(top_prices, rates, strict=True))
     )
     base = _seen(kind, ident, payout, top_edge, order_type)
     if augmented:
@@ -302,7 +307,8 @@ def _legs(sources: Sequence[_LegSource], walk: _Walk) -> tuple[ArbLeg, ...]:
             size=walk.sets,
             tick=s.market.tick,
             min_size=s.market.min_size,
-            fee_rate=s.market.fee_rate,
+            fee_rate=s.market.fee_terms()[0],
+            fee_exponent=s.market.fee_terms()[1],
             neg_risk=s.market.neg_risk,
             cost_usd=cost,
             complement_token=s.complement,
@@ -323,7 +329,7 @@ class _Walk:
 
 def _walk(
     levels: Sequence[Sequence[Level]],
-    rates: Sequence[Decimal],
+    rates: Sequence[tuple[Decimal, int]],
     payout: Decimal,
     min_edge: Decimal,
     budget: Decimal,
@@ -337,7 +343,7 @@ def _walk(
     budget_bound = False
     while all(idx[i] < len(levels[i]) for i in range(n)):
         prices = [levels[i][idx[i]][0] for i in range(n)]
-        per_set_fee = sum((taker_fee(ONE, p, r) for p, r in zip(prices, rates, strict=True)), ZERO)
+        per_set_fee = sum((taker_fee(ONE, p, *r) for p, r in zip(prices, rates, strict=True)), ZERO)
         per_set_cost = sum(prices, ZERO)
         if payout - per_set_cost - per_set_fee <= min_edge:
             break

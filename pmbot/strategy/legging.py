@@ -156,7 +156,7 @@ def _unwind(legs, fills, books, done, target, pay, order_type, stale_secs):
         if swept is None:
             return None, "unwind_no_liquidity"
         proceeds, worst = swept
-        fee = _fee(book.bid_levels(), excess, leg.fee_rate)
+        fee = _fee(book.bid_levels(), excess, leg.fee_rate, leg.fee_exponent)
         loss += excess * fills[leg.token_id].avg_price - proceeds + fee
         orders.append(
             DesiredOrder(
@@ -193,7 +193,7 @@ def _complete(legs, fills, books, done, target, pay, order_type, stale_secs):
         notional, worst = swept
         if notional < MIN_MARKETABLE_BUY_USD:
             return None, "complete_below_min_size"
-        spent += notional + _fee(book.ask_levels(), missing, leg.fee_rate)
+        spent += notional + _fee(book.ask_levels(), missing, leg.fee_rate, leg.fee_exponent)
         orders.append(
             DesiredOrder(
                 leg.market,
@@ -212,13 +212,13 @@ def _complete(legs, fills, books, done, target, pay, order_type, stale_secs):
     ), ""
 
 
-def _fee(levels: Sequence[Level], size: Decimal, rate: Decimal) -> Decimal:
+def _fee(levels: Sequence[Level], size: Decimal, rate: Decimal, exponent: int) -> Decimal:
     left, fee = size, ZERO
     for price, avail in levels:
         take = min(left, avail)
         if take <= ZERO:
             continue
-        fee += take * rate * price * (ONE - price)
+        fee += take * rate * (price * (ONE - price)) ** exponent
         left -= take
         if left < SIZE_STEP:
             break

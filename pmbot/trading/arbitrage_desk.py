@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 
-from pmbot.model import ZERO, Create, NewOrder
+from pmbot.model import ZERO, Create, NewOrder, Side
 from pmbot.strategy.decide import Decision
 from pmbot.strategy.legging import plan_leg_repair
 from pmbot.strategy.params import StrategyParams
@@ -118,7 +118,7 @@ class ArbitrageDesk:
         orders form a repair basket settled here again. Up to ``MAX_REPAIR_ROUNDS`` rounds, each
         planned from the books of the moment, with the expected losses of all rounds together
         within ``max_leg_loss_usd``; what is still uneven after that is reported as naked."""
-        filled = {leg.token_id: basket.filled.get(leg.token_id, ZERO) for leg in basket.opp.legs}
+        filled = _set_fills(basket)
         done = min(filled.values(), default=ZERO)
         if done - basket.hedged > 0:
             self._record_sets(basket, filled, done, now)
@@ -144,8 +144,9 @@ class ArbitrageDesk:
         """The complete sets the basket's fills made since last time: a hedged position (journal
         first)."""
         new_sets = done - basket.hedged
+        real = basket.filled  # the cost is of every share bought, surplus included
         cost = sum(
-            (basket.cost.get(tok, ZERO) * new_sets / size for tok, size in filled.items() if size),
+            (basket.cost.get(tok, ZERO) * new_sets / real[tok] for tok in filled if real.get(tok)),
             ZERO,
         )
         suffix = f"/r{basket.repair_round}" if basket.repair_round else ""
@@ -203,3 +204,23 @@ class ArbitrageDesk:
                 plan.reason,
                 ", ".join(f"{t[-8:]}={s}" for t, s in plan.naked),
             )
+
+
+def _set_fills(basket: Basket) -> dict[str, Decimal]:
+    """Each leg's fill as far as it counts towards sets: at most the leg's requested size. A
+    market BUY spends its pUSD at the limit or better and can fill more shares than asked
+    (py-clob-client-v2 #89); that surplus is plain inventory, not part of a set nor a leg to
+    repair, so one leg's bonus shares never make an even basket look uneven."""
+    out: dict[str, Decimal] = {}
+    for leg in basket.opp.legs:
+        got = basket.filled.get(leg.token_id, ZERO)
+        out[leg.token_id] = min(got, leg.size) if leg.side is Side.BUY else got
+        if got > out[leg.token_id] and basket.repair_round == 0:
+            log.info(
+                "arbitrage %s: leg %s filled %s shares for %s asked; the surplus is inventory",
+                basket.opp.key,
+                leg.token_id[-8:],
+                got,
+                leg.size,
+            )
+    return out

@@ -55,9 +55,11 @@ class FillChange:
     previous: TradeStatus | None = None
 
 
-def taker_fee(size: Decimal, price: Decimal, rate: Decimal) -> Decimal:
-    """Unrounded taker fee for ``size`` shares at ``price``: ``size * rate * p * (1 - p)``."""
-    return size * rate * price * (ONE - price)
+def taker_fee(size: Decimal, price: Decimal, rate: Decimal, exponent: int = 1) -> Decimal:
+    """Unrounded taker fee for ``size`` shares at ``price``: ``size * rate * (p*(1-p))**e``."""
+    if exponent == 0:
+        return size * rate
+    return size * rate * (price * (ONE - price)) ** exponent
 
 
 def round_fee(fee: Decimal) -> Decimal:
@@ -76,11 +78,15 @@ def maker_side(trade: TradeEvent, entry_token: str, entry_side: Side | None) -> 
     return trade.side
 
 
-def _fee_rate(trade: TradeEvent, market: MarketInfo | None) -> Decimal:
-    """The rate the venue applied (``fee_rate_bps``), else the market's schedule."""
+def _fee_terms(trade: TradeEvent, market: MarketInfo | None) -> tuple[Decimal, int]:
+    """(rate, exponent) of the fee charged: the market's ``fd`` when known. A trade's
+    ``fee_rate_bps`` is not the rate (it can read 0 while a fee is charged, py-clob-client-v2
+    #107); it is used only when the market's fee is unknown, else the worst case."""
+    if market is not None and market.fee_known:
+        return market.fee_terms()
     if trade.fee_rate_bps > 0:
-        return trade.fee_rate_bps / BPS
-    return market.fee_rate if market is not None else ZERO
+        return trade.fee_rate_bps / BPS, 1
+    return market.fee_terms() if market is not None else (ZERO, 1)
 
 
 class FillTracker:
@@ -160,21 +166,21 @@ class FillTracker:
         return trade.trader_side == "TAKER" or not any_own_maker
 
     def _taker_fill(self, trade: TradeEvent, market: MarketInfo | None) -> Fill:
-        rate = _fee_rate(trade, market)
+        rate, exponent = _fee_terms(trade, market)
         if trade.maker_orders:
             notional = ZERO
             fee = ZERO
             for m in trade.maker_orders:
                 price = m.price if m.token_id == trade.token_id else ONE - m.price
                 notional += m.matched_amount * price
-                fee += taker_fee(m.matched_amount, price, rate)
+                fee += taker_fee(m.matched_amount, price, rate, exponent)
             matched = sum((m.matched_amount for m in trade.maker_orders), ZERO)
             size = trade.size if trade.size > 0 else matched
             price = notional / matched if matched > 0 else trade.price
         else:
             size, price = trade.size, trade.price
             notional = size * price
-            fee = taker_fee(size, price, rate)
+            fee = taker_fee(size, price, rate, exponent)
         return Fill(
             trade_id=trade.trade_id,
             order_id=trade.taker_order_id or f"taker:{trade.trade_id}",

@@ -10,8 +10,12 @@ Venue quirks handled here (protocol reference 1.4 and 5):
   bot.
 - A market is tradeable only when ``enableOrderBook && acceptingOrders && !closed``.
 - ``/clob-markets/{cid}`` is compact: ``t`` tokens (``t`` id, ``o`` outcome), ``mts`` tick, ``mos``
-  min size, ``fd.r`` taker fee rate, and ``nr`` (neg risk) is OMITTED when false.
-- Gamma's ``orderPriceMinTickSize`` is the tick at listing time; the CLOB's is authoritative.
+  min size, ``fd`` taker fee (``r`` rate, ``e`` exponent), and ``nr`` (neg risk) is OMITTED when
+  false.
+- Gamma's ``orderPriceMinTickSize`` is the tick at listing time and its ``feeSchedule`` may be
+  missing on a market that charges fees: the CLOB's tick and ``fd`` are authoritative
+  (``with_clob_facts``), Gamma's fee only a fallback, and a fee neither source gives is UNKNOWN
+  (``MarketInfo.fee_known`` False: cost models assume the worst case, never zero).
 """
 
 from __future__ import annotations
@@ -25,6 +29,16 @@ import requests
 
 from pmbot import rewards
 from pmbot.errors import FatalError, TransientError
+from pmbot.fees import (
+    ZERO_FEE_GAMMA,
+    FeeDataError,
+    FeeSchedule,
+    FeeState,
+    UnknownFee,
+    resolve_fee,
+    schedule_from_fd,
+    schedule_from_gamma,
+)
 from pmbot.model import ZERO, EventInfo, MarketInfo, dec
 
 
@@ -109,14 +123,6 @@ def market_from_gamma(
     outcomes = _json_list(m.get("outcomes"), "outcomes", slug)
     tokens = _json_list(m.get("clobTokenIds"), "clobTokenIds", slug)
     yes, no = _yes_no(outcomes, tokens, f"market {slug}")
-    fee = ZERO
-    schedule = m.get("feeSchedule")
-    if (
-        m.get("feesEnabled", True)
-        and isinstance(schedule, dict)
-        and schedule.get("rate") is not None
-    ):
-        fee = dec(schedule["rate"])
     events = m.get("events") or []
     if not event_slug and m.get("negRisk") and events and isinstance(events[0], dict):
         event_slug = str(events[0].get("slug", ""))
@@ -127,14 +133,58 @@ def market_from_gamma(
         tick=dec(m.get("orderPriceMinTickSize", "0.01")),
         min_size=dec(m.get("orderMinSize", 5)),
         neg_risk=bool(m.get("negRisk", False)),
-        fee_rate=fee,
         slug=slug,
         question=str(m.get("question", "")),
         end_date_ts=_iso_to_ts(m.get("endDate")),
         event_slug=event_slug,
         outcome_label=str(m.get("groupItemTitle", "") or ""),
+        **fee_fields(resolve_fee(None, _gamma_schedule(m, slug))),
     )
     return rewards.with_venue_rewards(info, gamma=m)
+
+
+def fee_fields(state: FeeState) -> dict[str, Any]:
+    """``MarketInfo`` fee fields of a resolved fee state (unknown: not known, never zero)."""
+    if isinstance(state, UnknownFee):
+        return {"fee_rate": ZERO, "fee_exponent": 1, "fee_known": False}
+    return {"fee_rate": state.rate, "fee_exponent": state.exponent, "fee_known": True}
+
+
+def _gamma_schedule(m: dict, slug: str) -> FeeSchedule | None:
+    if m.get("feesEnabled") is False:
+        return ZERO_FEE_GAMMA
+    try:
+        return schedule_from_gamma(m)
+    except FeeDataError as exc:
+        log.warning("market %s: unreadable Gamma feeSchedule (%s); fee unknown", slug, exc)
+        return None
+
+
+def _fd_schedule(info: Any, condition_id: str) -> FeeSchedule | None:
+    try:
+        return schedule_from_fd(info.get("fd") if isinstance(info, dict) else None)
+    except FeeDataError as exc:
+        log.warning("market %s: unreadable fd (%s); fee from Gamma or unknown", condition_id, exc)
+        return None
+
+
+def with_clob_facts(rest: MarketsRest, info: MarketInfo) -> MarketInfo:
+    """A Gamma-resolved market with the CLOB's tick, minimum size and fee (``/clob-markets``):
+    Gamma's tick is the listing-time one and its feeSchedule may be missing. Gamma's fee stays
+    only when the CLOB has no ``fd``."""
+    compact = rest.clob_market(info.condition_id)
+    if not isinstance(compact, dict):
+        raise FatalError(f"market {info.condition_id}: /clob-markets answer is not an object")
+    gamma = FeeSchedule(info.fee_rate, info.fee_exponent, True, "gamma") if info.fee_known else None
+    fields = {
+        **_fields(info),
+        **fee_fields(resolve_fee(_fd_schedule(compact, info.condition_id), gamma)),
+    }
+    if compact.get("mts") is not None:
+        fields["tick"] = dec(compact["mts"])
+    if compact.get("mos") is not None:
+        fields["min_size"] = dec(compact["mos"])
+    return MarketInfo(**fields)
 
 
 def resolve_market_slug(
@@ -183,8 +233,6 @@ def market_from_clob_info(condition_id: str, info: dict, detail: dict | None = N
     ids = [str(t["t"]) for t in tokens if isinstance(t, dict) and "t" in t]
     labels = [str(t.get("o", "")) for t in tokens if isinstance(t, dict) and "t" in t]
     yes, no = _yes_no(labels, ids, f"market {condition_id}")
-    raw_fd = info.get("fd")
-    fd: dict = raw_fd if isinstance(raw_fd, dict) else {}
     detail = detail or {}
     market = MarketInfo(
         condition_id=condition_id,
@@ -193,10 +241,10 @@ def market_from_clob_info(condition_id: str, info: dict, detail: dict | None = N
         tick=dec(info.get("mts", "0.01")),
         min_size=dec(info.get("mos", 5)),
         neg_risk=bool(info.get("nr", False)),
-        fee_rate=dec(fd.get("r", 0)),
         slug=str(detail.get("market_slug", "")),
         question=str(detail.get("question", "")),
         end_date_ts=_iso_to_ts(detail.get("end_date_iso")),
+        **fee_fields(resolve_fee(_fd_schedule(info, condition_id), None)),
     )
     return rewards.with_venue_rewards(market, detail.get("rewards"), info.get("r"))
 
@@ -258,6 +306,7 @@ def market_from_listing(row: dict) -> MarketInfo | None:
             min_size=dec(row.get("minimum_order_size", 5)),
             neg_risk=bool(row.get("neg_risk", False)),
             fee_rate=dec(row["taker_fee_rate"]) if row.get("taker_fee_rate") is not None else ZERO,
+            fee_known=row.get("taker_fee_rate") is not None,  # else list_clob_markets' fd
             slug=str(row.get("market_slug", "")),
             question=str(row.get("question", "")),
             end_date_ts=_iso_to_ts(row.get("end_date_iso")),
@@ -279,12 +328,11 @@ def list_clob_markets(rest: MarketsRest, *, with_fees: bool = True) -> list[Mark
             continue
         if with_fees:
             compact = rest.clob_market(info.condition_id)
-            raw_fd = compact.get("fd") if isinstance(compact, dict) else None
-            fd: dict = raw_fd if isinstance(raw_fd, dict) else {}
+            compact = compact if isinstance(compact, dict) else {}
             info = MarketInfo(
                 **{
                     **_fields(info),
-                    "fee_rate": dec(fd.get("r", 0)),
+                    **fee_fields(resolve_fee(_fd_schedule(compact, info.condition_id), None)),
                     "neg_risk": bool(compact.get("nr", info.neg_risk)),
                 }
             )

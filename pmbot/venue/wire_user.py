@@ -36,11 +36,9 @@ from pmbot.model import (
     TradeStatus,
     dec,
 )
+from pmbot.venue.wire_clob import ClobWireError, parse_timestamp
 
 UserMessage = OrderEvent | TradeEvent
-
-# Any timestamp above this is taken to be milliseconds (1e11 s is the year 5138).
-_MS_THRESHOLD = 100_000_000_000
 
 
 class UserWireError(ValueError):
@@ -106,18 +104,12 @@ def _side(value: Any, key: str = "side") -> Side:
 
 
 def parse_ts(value: Any) -> float:
-    """Seconds or milliseconds, string or number, to float seconds; missing or empty gives 0.0."""
-    if value is None or value == "":
-        return 0.0
-    if isinstance(value, bool):
-        raise UserWireError("timestamp is a boolean")
+    """Seconds or milliseconds (string or number) or an RFC 3339 string, to float seconds;
+    missing or empty gives 0.0 (``wire_clob.parse_timestamp``: the venue sends both forms)."""
     try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise UserWireError(f"timestamp is not a number: {value!r}") from None
-    if number != number or number < 0:
-        raise UserWireError(f"timestamp is not valid: {value!r}")
-    return number / 1000.0 if number >= _MS_THRESHOLD else number
+        return parse_timestamp(value)
+    except ClobWireError as exc:
+        raise UserWireError(str(exc)) from None
 
 
 def _first_ts(d: dict, *keys: str) -> float:

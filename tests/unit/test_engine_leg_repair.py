@@ -205,3 +205,27 @@ def test_a_completing_buy_records_its_sets_only_when_filled(engine):
     settle_ready(engine, later=0.0)  # even again: settles at once
     assert hedged_sets(engine) == 20 and naked_count(engine) == 0
     assert sent(engine) == []
+
+
+def test_a_market_buy_filling_more_than_asked_keeps_the_sets_even(engine):
+    """Issue 13 item 2: a market BUY spends its pUSD at the limit or better, so a leg can get more
+    shares than asked (#89). The surplus is inventory: 20 sets, no repair, nothing naked."""
+    for tok in ("Y0", "Y1", "Y2"):
+        book(engine, tok, [("0.20", 50)], [("0.45", 50)])
+    open_basket(engine, [20, D("20.338983"), 20])
+    settle_ready(engine)
+    assert sent(engine) == []  # no unwind of the bonus shares
+    assert hedged_sets(engine) == 20 and naked_count(engine) == 0
+    (hs,) = engine.inventory.hedged_sets()
+    assert sorted(hs.legs) == [("Y0", 20), ("Y1", 20), ("Y2", 20)]
+    assert hs.cost_usd == 3 * 20 * D("0.30")  # the set's share of each leg's cost
+
+
+def test_a_short_leg_is_repaired_up_to_the_asked_size_not_to_a_bonus_fill(engine):
+    for tok in ("Y0", "Y1"):
+        book(engine, tok, [("0.20", 50)], [("0.45", 50)])
+    book(engine, "Y2", [("0.20", 50)], [("0.31", 50)])
+    open_basket(engine, [D("20.5"), 20, 6])
+    settle_ready(engine)
+    [buy] = sent(engine)
+    assert (buy.token_id, buy.side, buy.size) == ("Y2", Side.BUY, 14)  # up to 20, not 20.5

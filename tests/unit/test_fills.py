@@ -250,3 +250,24 @@ def test_any_message_order_counts_at_most_once_and_reverses_at_most_once(statuse
     assert net == (1 if counted and not failed_later else 0)
     if "reversed" in kinds:
         assert kinds[-1] == "reversed"  # nothing changes after FAILED
+
+
+def test_fee_follows_the_fd_exponent_and_ignores_a_zero_trade_rate():
+    """py-clob-client-v2 #107: a trade's fee_rate_bps can read 0 while a fee is charged; the rate
+    and exponent are the market's fd."""
+    d = dict(load("trade_taker_normal.json"), fee_rate_bps="0")
+    squared = replace(MARKET, fee_exponent=2)
+    (change,) = FillTracker(ME).on_trade(parse_trade(d), {MARKET.condition_id: squared})
+    # 10*0.05*(0.5*0.5)^2 + 5*0.05*(0.51*0.49)^2 = 0.03125 + 0.015618... -> 0.04687
+    expected = (
+        Decimal(10) * Decimal("0.05") * Decimal("0.0625")
+        + Decimal(5) * Decimal("0.05") * (Decimal("0.51") * Decimal("0.49")) ** 2
+    )
+    assert change.fill.fee_usd == round_fee(expected)
+
+
+def test_unknown_market_fee_is_not_zero_in_p_and_l():
+    d = dict(load("trade_taker_normal.json"), fee_rate_bps="0")
+    unknown = replace(MARKET, fee_rate=Decimal(0), fee_known=False)
+    (change,) = FillTracker(ME).on_trade(parse_trade(d), {MARKET.condition_id: unknown})
+    assert change.fill.fee_usd > 0  # costed at the worst case, never as free

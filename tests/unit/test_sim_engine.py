@@ -326,14 +326,21 @@ def test_fok_fills_completely_and_fak_cancels_its_remainder(sim):
     ex, _, rec = sim
     m = market(ex, "free-market")
     ex.set_book(m.yes_token, [], [(D("0.50"), D(10)), (D("0.51"), D(10))])
+    # a market BUY spends its pUSD (15 x 0.51 = 7.65) at the limit or better (#89): 10 @ 0.50
+    # leave 2.65 for 5.196078 @ 0.51, more shares than the 15 asked
     fok = place(ex, m.yes_token, "BUY", "0.51", 15, order_type="FOK")
-    assert fok["status"] == "matched" and fok["takingAmount"] == "15"
+    assert fok["status"] == "matched" and fok["takingAmount"] == "15.196078"
+    assert fok["makingAmount"] == "7.649999"  # 2.64999978 for the second level, floored to 1e-6
     rec.clear()
     fak_id = oid()
     fak = place(ex, m.yes_token, "BUY", "0.51", 20, order_type="FAK", order_id=fak_id)
-    assert fak["takingAmount"] == "5"
+    assert fak["takingAmount"] == "4.803922"
     events = [(e["type"], e["size_matched"]) for e in rec.of("user", "order", "key-alice")]
-    assert events == [("PLACEMENT", "0"), ("UPDATE", "5"), ("CANCELLATION", "5")]
+    assert events == [
+        ("PLACEMENT", "0"),
+        ("UPDATE", "4.803922"),
+        ("CANCELLATION", "4.803922"),
+    ]
     assert ex.open_orders("key-alice") == []
     assert ex.top_of_book(m.yes_token) == (None, None)
 

@@ -126,13 +126,24 @@ def _check_events(ex, rec, markets, start):
     trades = 0
     expected = {key: [cash, dict(pos)] for key, (cash, pos) in start.items()}
 
-    def book(key, token, side, q, price):
+    def book(key, token, side, q, cash):
         if side == "BUY":
-            expected[key][0] -= q * price
+            expected[key][0] -= cash
             expected[key][1][token] += q
         else:
-            expected[key][0] += q * price
+            expected[key][0] += cash
             expected[key][1][token] -= q
+
+    def cash_legs(q, entry, same_token):
+        """(maker cash, taker cash): each leg floored to 1e-6; in MINT/MERGE the YES leg is
+        floored and the NO leg is the rest of ``q``, so collateral is conserved."""
+        floor = lambda v: v.quantize(D("0.000001"), rounding="ROUND_DOWN")  # noqa: E731
+        price = D(entry["price"])
+        if same_token:
+            return floor(q * price), floor(q * price)
+        if entry["outcome_index"] == 0:  # the maker holds YES
+            return floor(q * price), q - floor(q * price)
+        return q - floor(q * (1 - price)), floor(q * (1 - price))
 
     for channel, key, msg in rec.events:
         if channel == "user" and msg["event_type"] == "order":
@@ -157,8 +168,9 @@ def _check_events(ex, rec, markets, start):
                 assert own <= limit if taker["side"] == "BUY" else own >= limit, (
                     "taker filled worse than limit"
                 )
-                book(entry["owner"], entry["asset_id"], entry["side"], q, D(entry["price"]))
-                book(key, taker["asset_id"], taker["side"], q, own)
+                maker_cash, taker_cash = cash_legs(q, entry, entry["asset_id"] == taker["asset_id"])
+                book(entry["owner"], entry["asset_id"], entry["side"], q, maker_cash)
+                book(key, taker["asset_id"], taker["side"], q, taker_cash)
                 fee += q * D(msg["fee_rate_bps"]) / 10000 * own * (1 - own)
             assert sum(D(e["matched_amount"]) for e in msg["maker_orders"]) == D(msg["size"])
             fee = (

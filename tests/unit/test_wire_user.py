@@ -163,6 +163,9 @@ def test_json_number_prices_stay_exact():
         ("", 0.0),
         (None, 0.0),
         (1.5, 1.5),
+        ("2026-08-04T12:00:00Z", 1785844800.0),  # RFC 3339 (issue 13 item 7)
+        ("2026-08-04T12:00:00.250+00:00", 1785844800.25),
+        ("2026-08-04T14:00:00+02:00", 1785844800.0),
     ],
 )
 def test_timestamps_in_seconds_or_milliseconds(value, expected):
@@ -172,7 +175,19 @@ def test_timestamps_in_seconds_or_milliseconds(value, expected):
 def test_bad_timestamp_is_an_error():
     with pytest.raises(UserWireError):
         parse_ts("yesterday")
+    with pytest.raises(UserWireError):
+        parse_ts("2026-08-04T12:00:00")  # no offset: ambiguous
 
 
 def test_rows_not_a_list():
     assert parse_rows({"data": []}, parse_trade)[1][0].kind == "rest_malformed"
+
+
+def test_trade_and_order_with_rfc3339_timestamps_parse():
+    trade = json.loads(raw("trade_maker_documented.json"))
+    trade = trade[0] if isinstance(trade, list) else trade
+    for key in ("matchtime", "match_time", "timestamp", "last_update"):
+        trade.pop(key, None)
+    trade["match_time"] = "2026-08-04T12:00:00Z"
+    (tr,), errors = parse_user_frame(json.dumps(trade))
+    assert errors == [] and tr.ts == 1785844800.0
