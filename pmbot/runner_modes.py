@@ -99,6 +99,14 @@ def resolve_markets(
     return markets, events
 
 
+def _with_clob_facts(rest: Any, event: EventInfo) -> EventInfo:
+    """Each outcome market of a Gamma event with the CLOB's tick, minimum size and fee."""
+    from pmbot.venue import markets as venue_markets
+
+    markets = tuple(venue_markets.with_clob_facts(rest, m) for m in event.markets)
+    return dataclasses.replace(event, markets=markets)
+
+
 def resolve_refs(cfg: Config, rest: Any, refs: Iterable[MarketRef]) -> list[MarketInfo]:
     """Configured market references as markets: a slug via Gamma, a token pair via the CLOB."""
     from pmbot.venue import markets as venue_markets

@@ -10,7 +10,7 @@ import json
 import os
 import queue
 import time
-from decimal import Decimal
+from decimal import ROUND_DOWN, ROUND_UP, Decimal
 
 import pytest
 
@@ -229,18 +229,20 @@ def test_a_fok_leg_takes_the_mirrored_depth_at_the_live_prices_and_pays_the_take
     before = ex.balance(BOT)
     _, resp = bot_order(ex, INFO.yes_token, "BUY", "0.52", 150, order_type="FOK")
     assert resp["status"] == "matched"
-    assert ex.position(BOT, INFO.yes_token) == D(150)
-    cost = D(100) * D("0.50") + D(50) * D("0.52")
-    fee = (
-        D(100) * D("0.02") * D("0.50") * D("0.50") + D(50) * D("0.02") * D("0.52") * D("0.48")
-    ).quantize(D("0.00001"))
-    assert before - ex.balance(BOT) == cost + fee
+    # A market BUY spends its amount (150 x 0.52 = 78 pUSD) at the limit or better
+    # (py-clob-client-v2 #89): 100 @ 0.50 for 50, then 28 pUSD buys 53.846153 @ 0.52.
+    at_52 = (D(28) / D("0.52")).quantize(D("0.000001"), rounding=ROUND_DOWN)
+    assert ex.position(BOT, INFO.yes_token) == D(100) + at_52
+    cost = D(100) * D("0.50") + at_52 * D("0.52")
+    fee = D(100) * D("0.02") * D("0.50") * D("0.50") + at_52 * D("0.02") * D("0.52") * D("0.48")
+    assert abs(before - ex.balance(BOT) - (cost + fee)) <= D("0.00002")  # base-unit roundings
     assert bot_trades(rec)[0]["trader_side"] == "TAKER"
-    # The live book has not changed; the next update must not hand the bot the same 150 shares.
+    # The live book has not changed; the next update must not hand the bot the same shares:
+    # 100 - 53.846153 are left at 0.52 (24.0 pUSD), so a FOK for 52 pUSD is killed.
     mirror.on_update(update([("0.46", 100)], [("0.50", 100), ("0.52", 100)]))
     with pytest.raises(SimReject, match="FOK"):
         bot_order(ex, INFO.yes_token, "BUY", "0.52", 100, order_type="FOK")
-    _, resp = bot_order(ex, INFO.yes_token, "BUY", "0.52", 50, order_type="FOK")
+    _, resp = bot_order(ex, INFO.yes_token, "BUY", "0.52", 40, order_type="FOK")
     assert resp["status"] == "matched"
 
 
@@ -249,7 +251,9 @@ def test_a_fok_buy_no_takes_the_mirrored_yes_bids(env):
     mirror.on_update(update([("0.60", 50), ("0.59", 50)], [("0.65", 100)]))
     _, resp = bot_order(ex, INFO.no_token, "BUY", "0.41", 80, order_type="FOK")
     assert resp["status"] == "matched"
-    assert ex.position(BOT, INFO.no_token) == D(80)
+    # 80 x 0.41 = 32.8 pUSD: 50 NO @ 0.40 (the 0.60 YES bid) for 20, then 12.8 @ 0.41.
+    at_41 = (D("12.8") / D("0.41")).quantize(D("0.000001"), rounding=ROUND_DOWN)
+    assert ex.position(BOT, INFO.no_token) == D(50) + at_41
 
 
 def test_a_book_that_is_not_live_withdraws_the_mirror_so_nothing_fills_on_stale_data(env):
@@ -360,13 +364,20 @@ def test_a_real_polymarket_book_is_mirrored_and_its_depth_taken_exactly():
         order_id=oid(),
     )
     assert resp["status"] == "matched"
-    assert before - ex.balance(BOT) == D("20230.87") * D("0.514") + D("4769.13") * D(
-        "0.515"
-    )  # fee rate 0
+    # A market BUY spends 25000 x 0.515 = 12875 pUSD at the limit or better (fee rate 0):
+    # all 20230.87 @ 0.514, the rest buys more than 25000 - 20230.87 shares @ 0.515.
+    at_515 = ((D(12875) - D("20230.87") * D("0.514")) / D("0.515")).quantize(
+        D("0.000001"), rounding=ROUND_DOWN
+    )
+    assert at_515 > D(25000) - D("20230.87")
+    spent = D("20230.87") * D("0.514") + at_515 * D("0.515")
+    assert abs(before - ex.balance(BOT) - spent) <= D("0.000001")
     mirror.on_update(u)  # the same live book again: what the bot took stays taken
     book = ex.book_snapshot(info.yes_token)
     left = {D(lv["price"]): D(lv["size"]) for lv in book["asks"]}
-    assert D("0.514") not in left and left[D("0.515")] == D("43551.96") - D("4769.13")
+    assert D("0.514") not in left  # the mirror keeps the live book's 0.01 share steps: what
+    # the bot took is rounded up to a step, never handed back
+    assert left[D("0.515")] == D("43551.96") - at_515.quantize(D("0.01"), rounding=ROUND_UP)
 
 
 def test_close_withdraws_every_mirrored_level(env):
