@@ -114,12 +114,20 @@ def test_pause_survives_a_restart_while_another_market_quotes_then_resume(sim, s
 
 
 def buy_yes(sim: SimProcess, token: str, size: int) -> None:
+    """A taker BUY of exactly ``size`` shares by the test wallet. An FAK is a market order on the
+    venue: a BUY spends size x price at that price or better (py-clob-client-v2 #89), so it is
+    priced at the best ask, where the book holds at least ``size`` (the sim's seeded ladders do)."""
     from py_clob_client_v2.client import ClobClient
     from py_clob_client_v2.clob_types import OrderArgs, OrderType
 
+    asks = sim.get(f"/book?token_id={token}")["asks"]
+    best = min(asks, key=lambda lv: Decimal(lv["price"]))
+    assert Decimal(best["size"]) >= size, best
     client = ClobClient(sim.urls["clob_url"], 137, key=TEST_KEY)
     client.set_api_creds(client.create_or_derive_api_key())
-    order = client.create_order(OrderArgs(token_id=token, price=0.99, size=size, side="BUY"))
+    order = client.create_order(
+        OrderArgs(token_id=token, price=float(best["price"]), size=size, side="BUY")
+    )
     resp = client.post_order(order, OrderType.FAK)
     assert resp["success"], resp
 
