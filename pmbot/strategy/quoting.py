@@ -15,6 +15,8 @@ Rules (``e = edge_fraction``):
   two are the same order economically, and the BUY NO needs no inventory. Reduce-only quotes sell
   held tokens on both sides (a short-YES bid becomes a SELL NO at ``1 - bid``).
 - Size ``order_size``, never below the market's minimum size; sizes have 2 decimals on the venue.
+- New BUY quotes must fit the free pUSD (``within_balance``): one that does not is skipped, not
+  sent to be refused; the re-quote rule places it once the balance allows.
 
 The extreme-price pause (``bid <= min_bid`` or ``ask >= max_ask``) lives in ``risk.py``.
 """
@@ -188,6 +190,27 @@ def ladder_orders(
                 DesiredOrder(market.condition_id, market.no_token, Side.BUY, ONE - price, size)
             )
     return tuple(orders)
+
+
+def locked_usd(order: DesiredOrder) -> Decimal:
+    """The pUSD a resting order locks on the venue: ``price * size`` for a BUY, nothing for a SELL
+    (it locks shares)."""
+    return order.price * order.size if order.side is Side.BUY else ZERO
+
+
+def within_balance(
+    orders: tuple[DesiredOrder, ...], free_usd: Decimal
+) -> tuple[tuple[DesiredOrder, ...], Decimal]:
+    """The orders to send now, in order, skipping each BUY whose collateral no longer fits the free
+    pUSD (the venue would refuse it: "not enough balance / allowance"); and the pUSD left."""
+    kept: list[DesiredOrder] = []
+    for order in orders:
+        need = locked_usd(order)
+        if need > free_usd:
+            continue
+        free_usd -= need
+        kept.append(order)
+    return tuple(kept), free_usd
 
 
 def _cap_total(levels: list[PriceSize], total: Decimal) -> list[PriceSize]:

@@ -44,9 +44,10 @@ class VenueAccount(Protocol):
 def market_amounts(order: NewOrder) -> MarketAmounts:
     """The amounts of a FAK/FOK order (ValueError if they cannot be built)."""
     if order.side is Side.BUY:
-        return market_buy_for_shares(
-            order.size, order.price, order.tick, at_least=order.tag == "arb"
-        )
+        # A FAK arb leg rounds its spend up to get the whole set count; a FOK leg must not ask more
+        # than the depth it was sized to, so it rounds down (pmbot.strategy.arb_sizing).
+        at_least = order.tag == "arb" and order.order_type is not OrderType.FOK
+        return market_buy_for_shares(order.size, order.price, order.tick, at_least=at_least)
     return market_order_amounts(Side.SELL, order.size, order.price, order.tick)
 
 
