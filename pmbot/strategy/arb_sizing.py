@@ -24,7 +24,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
-from fractions import Fraction
 
 from pmbot.model import ONE, ZERO, Level
 from pmbot.strategy.quoting import SIZE_STEP, round_size
@@ -130,7 +129,7 @@ def cent_exact_sets(sets: Decimal, limits: Sequence[Decimal]) -> Decimal:
     limit's denominator (a 0.30 limit: 10; 0.305: 200)."""
     step = 1
     for limit in limits:
-        step = math.lcm(step, Fraction(limit).denominator)
+        step = math.lcm(step, limit.as_integer_ratio()[1])
     k = int((sets / SIZE_STEP).to_integral_value(rounding=ROUND_FLOOR))
     return Decimal(k - k % step) * SIZE_STEP
 

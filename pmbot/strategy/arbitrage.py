@@ -270,24 +270,23 @@ def _evaluate(
     budget = min(params.max_basket_usd, budget_usd)
     if budget <= ZERO:
         return base.skip("budget")
+    fok = order_type is OrderType.FOK
     walk = size_basket(
-        levels,
-        rates,
-        payout,
-        params.min_edge_usd,
-        budget,
-        fok=order_type is OrderType.FOK,
-        free_usd=free_usd,
+        levels, rates, payout, params.min_edge_usd, budget, fok=fok, free_usd=free_usd,
         min_size=max(s.market.min_size for s in sources),
-    )
-    legs = _legs(sources, walk)
+    )  # fmt: skip
+    return _sized(base, sources, walk)
+
+
+def _sized(base: Opportunity, sources: Sequence[_LegSource], walk: Walk) -> Opportunity:
+    """The opportunity with its legs and figures, skipped when a leg is too small to send."""
     opp = dataclasses.replace(
         base,
-        legs=legs,
+        legs=_legs(sources, walk),
         sets=walk.sets,
         cost_usd=walk.cost,
         fees_usd=walk.fees,
-        edge_usd=walk.sets * payout - walk.cost - walk.fees,
+        edge_usd=walk.sets * base.payout_per_set - walk.cost - walk.fees,
     )
     too_small = walk.sets <= ZERO or any(
         walk.sets < s.market.min_size or cost < MIN_MARKETABLE_BUY_USD

@@ -23,12 +23,13 @@ The extreme-price pause (``bid <= min_bid`` or ``ask >= max_ask``) lives in ``ri
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from pmbot.model import ONE, ZERO, MarketInfo, Side, round_down, round_up
 from pmbot.strategy.params import QuotingParams, RiskParams
-from pmbot.strategy.views import BookView, DesiredOrder
+from pmbot.strategy.views import BookView, DesiredOrder, LiveOrder
 
 SIZE_STEP = Decimal("0.01")  # the venue rounds sizes down to 2 decimals (protocol 1.5)
 
@@ -196,6 +197,18 @@ def locked_usd(order: DesiredOrder) -> Decimal:
     """The pUSD a resting order locks on the venue: ``price * size`` for a BUY, nothing for a SELL
     (it locks shares)."""
     return order.price * order.size if order.side is Side.BUY else ZERO
+
+
+def free_after_orders(
+    venue_free: Decimal | None, open_orders: Iterable[LiveOrder]
+) -> Decimal | None:
+    """The pUSD new BUY orders may still use: what the venue reports free, less what the bot's open
+    BUY orders lock (``price * size_remaining``; cancel-pending ones too, until the venue confirms).
+    None while the venue's figure is unknown."""
+    if venue_free is None:
+        return None
+    locked = sum((o.price * o.size_remaining for o in open_orders if o.side is Side.BUY), ZERO)
+    return venue_free - locked
 
 
 def within_balance(

@@ -88,6 +88,9 @@ class VenueStatus:
     last_trade_ts: float = 0.0  # newest fill seen: where a REST trades catch-up starts
     fill_count: int = 0
     events_processed: int = 0
+    # the funder's pUSD (balance capped by allowance) at the venue's last answer, before the bot's
+    # open orders; None until read (then nothing is capped)
+    collateral_usd: Decimal | None = None
 
     @property
     def user_feed_up(self) -> bool:

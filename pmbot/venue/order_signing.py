@@ -40,6 +40,10 @@ class VenueAccount(Protocol):
         self, signature_type: int, asset_type: str = "COLLATERAL", token_id: str = ""
     ) -> BalanceAllowance: ...
 
+    def update_balance_allowance(
+        self, signature_type: int, asset_type: str = "COLLATERAL", token_id: str = ""
+    ) -> None: ...
+
 
 def market_amounts(order: NewOrder) -> MarketAmounts:
     """The amounts of a FAK/FOK order (ValueError if they cannot be built)."""
@@ -102,6 +106,9 @@ class OrderSigning:
         needed = order.size * order.price if buy else order.size
         known = None
         try:
+            # the venue's cached balance may predate a deposit or an approval: refresh it first
+            self.rest.update_balance_allowance(int(getattr(self.signer, "signature_type", 0)))
+            log.info("balance refusal: asked the venue to re-read the balance and allowance")
             known = self.rest.balance_allowance(
                 int(getattr(self.signer, "signature_type", 0)),
                 "COLLATERAL" if buy else "CONDITIONAL",
