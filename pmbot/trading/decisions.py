@@ -119,7 +119,9 @@ class Decider:
             operator_paused=frozenset(
                 m.condition_id for m in self.index.markets if pauses.paused(m.condition_id)
             ),
-            free_balance_usd=free_after_orders(self.status.collateral_usd, open_orders),
+            free_balance_usd=free_after_orders(
+                self.status.collateral_now(self.inventory.cash_flow()), open_orders
+            ),
         )
 
     def _day_start_pnl(self, pnl: Pnl, now: float) -> Decimal:

@@ -167,7 +167,7 @@ class Handlers:
                 allowance,
                 snap.free_usd,
             )
-        self.status.collateral_usd = snap.free_usd
+        self.status.set_collateral(snap.free_usd, self.holdings.inventory.cash_flow())
 
     def _balance_from_refusal(self, reason: str) -> None:
         """A balance refusal as the executor reports it carries a fresh ``GET /balance-allowance``
@@ -177,7 +177,7 @@ class Handlers:
             return
         free = Decimal(found.group(1))
         log.warning("balance refusal: the venue reports %s pUSD free; sizing within it", free)
-        self.status.collateral_usd = free
+        self.status.set_collateral(free, self.holdings.inventory.cash_flow())
 
     def on_venue_mode(self, ev: VenueModeChanged) -> None:
         if ev.mode is not self.status.venue_mode:

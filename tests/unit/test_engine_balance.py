@@ -6,7 +6,16 @@ from __future__ import annotations
 import logging
 from decimal import Decimal as D
 
-from pmbot.model import CollateralSnapshot, NewOrder, OrderRejected, OrderType, Side
+from pmbot.model import (
+    CollateralSnapshot,
+    MakerOrderEntry,
+    NewOrder,
+    OrderRejected,
+    OrderType,
+    Side,
+    TradeEvent,
+    TradeStatus,
+)
 from pmbot.venue.wire_clob import BalanceAllowance, balance_refusal_message
 from tests.unit.test_engine_loop import engine  # noqa: F401 - fixture
 
@@ -44,3 +53,25 @@ def test_a_refusal_without_figures_keeps_the_last_one(engine):  # noqa: F811
         OrderRejected(client_id="c9", order=order, reason="not enough balance / allowance")
     )
     assert engine.status.collateral_usd == D(7)
+
+
+def test_fills_since_the_read_move_the_free_figure(engine):  # noqa: F811
+    engine._apply(CollateralSnapshot(D(20), D(20), None, 1.0))
+    maker = MakerOrderEntry("0xmine", "key", "Y1", D("0.45"), D(10), Side.BUY)
+    engine._apply(
+        TradeEvent(
+            trade_id="t1",
+            market="c1",
+            token_id="Y1",
+            side=Side.SELL,
+            price=D("0.45"),
+            size=D(10),
+            status=TradeStatus.MATCHED,
+            taker_order_id="0xother",
+            owner="someone",
+            maker_orders=(maker,),
+        )
+    )
+    assert free_in_input(engine) == D("15.5")  # our BUY of 10 @ 0.45 spent 4.50
+    engine._apply(CollateralSnapshot(D("15.5"), D("15.5"), None, 2.0))  # the venue agrees
+    assert free_in_input(engine) == D("15.5")
