@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pmbot.config import Config
-from pmbot.errors import ConfigError, FatalError, PmbotError, TransientError
+from pmbot.errors import ConfigError, FatalError, PmbotError, RejectedError, TransientError
 from pmbot.model import BotCommand, EventInfo, MarketInfo, PositionsSnapshot
 from pmbot.runner_modes import LocalExchange, exec_url, market_out
 from pmbot.state import AppState, StateView
@@ -241,7 +241,28 @@ def build_feeds(
         interval_secs=float(cfg.feed.positions_reconcile_secs),
         metrics=metrics,
     )
-    return market_feed, user_feed, positions
+    return market_feed, user_feed, with_collateral_poller(cfg, rest, inbound, stop, positions)
+
+
+def with_collateral_poller(
+    cfg: Config, rest: ClobRest, inbound: queue.Queue[Any], stop: threading.Event, positions: Any
+) -> Any:
+    """The positions poller and, with API credentials, the free-pUSD poller at the same interval
+    (one ``GET /balance-allowance`` per period). Its first read happens here, before any feed
+    starts, so the strategy sizes its first quotes within the balance."""
+    from pmbot.venue.collateral_poll import CollateralPoller, Pollers
+
+    if rest.creds is None:
+        return positions
+    collateral = CollateralPoller(
+        rest,
+        int(cfg.wallet.signature_type),
+        inbound,
+        stop=stop,
+        interval_secs=float(cfg.feed.positions_reconcile_secs),
+    )
+    collateral.poll_once()
+    return Pollers(positions, collateral)
 
 
 def kill_switch(executor: Executor, engine: Engine | None, cfg: Config) -> list[str]:
@@ -287,20 +308,20 @@ def summary_line(mode: str, v: StateView, executor: Executor | None) -> str:
 
 def check_venue_at_start(cfg: Config, rest: ClobRest) -> None:
     """Issue 13: refuse to start, with a clear message, when the venue asks for an order version
-    this bot cannot sign (``GET /version``); log the funder's free pUSD (``GET /balance-allowance``,
-    where orders go). A balance that cannot be read is a warning, not a stop."""
-    from pmbot.venue.startup_reads import read_collateral, read_order_version
-    from pmbot.venue.wire_clob import check_order_version
+    this bot cannot sign (``GET /version``); log the funder's free pUSD
+    (``GET /balance-allowance``), both read where orders go. A balance that cannot be read is a
+    warning, not a stop."""
+    from pmbot.venue.wire_clob import ClobWireError, check_order_version
 
-    timeout = (float(cfg.execution.connect_timeout_secs), float(cfg.execution.read_timeout_secs))
-    version = check_order_version(read_order_version(cfg.venue.clob_url, timeout))
+    try:
+        version = check_order_version(rest.order_version())
+    except ClobWireError as exc:
+        raise FatalError(f"GET {rest.base}/version: {exc}") from None
     if rest.creds is None:
         return
     try:
-        funds = read_collateral(
-            rest.base, rest.creds, rest.address, int(cfg.wallet.signature_type), timeout
-        )
-    except (TransientError, FatalError) as exc:
+        funds = rest.balance_allowance(int(cfg.wallet.signature_type))
+    except (TransientError, FatalError, RejectedError, ClobWireError) as exc:
         log.warning("start-up: could not read the balance and allowance (%s)", exc)
         return
     allowance = "unlimited" if funds.allowance is None else str(funds.allowance)

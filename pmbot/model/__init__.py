@@ -37,6 +37,7 @@ from pmbot.model.orders import (  # noqa: F401
     VenueModeChanged,
 )
 from pmbot.model.venue_reports import (  # noqa: F401
+    CollateralSnapshot,
     Fill,
     MakerOrderEntry,
     OpenOrder,

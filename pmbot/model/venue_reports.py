@@ -108,6 +108,17 @@ class PositionsSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class CollateralSnapshot:
+    """The funder's pUSD as ``GET /balance-allowance`` reports it (collateral poller -> strategy
+    thread). ``free_usd`` is the balance capped by the binding allowance, before open orders."""
+
+    free_usd: Decimal
+    balance_usd: Decimal
+    allowance_usd: Decimal | None  # None: the answer named no allowance
+    taken_ts: float
+
+
+@dataclass(frozen=True, slots=True)
 class OpenOrder:
     """An open order as the venue lists it (``GET /data/orders``)."""
 

@@ -12,12 +12,15 @@ Three patterns, all "buy one of each leg per set, hold to resolution" (protocol 
 
 Events flagged ``negRiskAugmented`` are skipped: their named outcomes are not exhaustive.
 
-Depth: the legs are walked level by level together; each step takes the size the thinnest leg has
-left at its current level, while the marginal edge per set (payout - prices - taker fees) still
-exceeds ``min_edge_usd``, and while the basket budget (``min(max_basket_usd, remaining total)``)
-allows. The limit price of each leg is the deepest level used, so a FAK/FOK sweeps exactly those
-levels (makers fill at their own prices). Taker fee per leg: ``size * r * (p * (1 - p)) ** e``
-with the CLOB's ``fd.r``/``fd.e`` (``MarketInfo.fee_terms``: the worst case when unknown).
+Sizing (``arb_sizing``): the legs are walked level by level together; each step takes the size
+the thinnest leg has left at its current level, while the marginal edge per set (payout - prices -
+taker fees) still exceeds ``min_edge_usd``, and while the basket budget
+(``min(max_basket_usd, remaining total)``) allows. The limit price of each leg is the deepest level
+used, so a FAK/FOK sweeps exactly those levels (makers fill at their own prices). Taker fee per
+leg: ``size * r * (p * (1 - p)) ** e`` with the CLOB's ``fd.r``/``fd.e``
+(``MarketInfo.fee_terms``: the worst case when unknown). The set count is then capped by the free
+pUSD and, for FOK legs, by the pUSD each book can take in full at the leg's limit (rounded to a
+count whose spend is whole cents, so every leg buys it exactly).
 
 Each leg must reach the market's minimum size and, being a marketable BUY, $1 of notional.
 An opportunity whose gross edge exists (prices cross) but cannot be taken is still reported with
@@ -34,9 +37,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pmbot.model import ONE, ZERO, EventInfo, Level, MarketInfo, OrderType, Outcome, Side
+from pmbot.model import ONE, ZERO, EventInfo, MarketInfo, OrderType, Outcome, Side
+from pmbot.strategy.arb_sizing import Walk, leg_spend, size_basket, taker_fee
 from pmbot.strategy.params import ArbitrageParams
-from pmbot.strategy.quoting import SIZE_STEP, round_size
 from pmbot.strategy.views import BookView, DesiredOrder, book_for
 
 MIN_MARKETABLE_BUY_USD = ONE  # protocol 1.11
@@ -74,6 +77,14 @@ class Opportunity:
     skipped: str = ""  # "" = actionable
 
     @property
+    def locks(self) -> Decimal:
+        """The pUSD the legs are signed for (their spends) plus fees: what the basket needs free."""
+        fok = self.order_type is OrderType.FOK
+        return self.fees_usd + sum(
+            (leg_spend(leg.size, leg.price, fok=fok) for leg in self.legs), ZERO
+        )
+
+    @property
     def actionable(self) -> bool:
         return not self.skipped and self.sets > ZERO
 
@@ -108,14 +119,6 @@ class _LegSource:
         return self.market.other_token(self.token_id)
 
 
-def taker_fee(size: Decimal, price: Decimal, rate: Decimal, exponent: int = 1) -> Decimal:
-    """Polymarket V2 taker fee in pUSD: ``size * rate * (p * (1 - p)) ** exponent``, with the
-    rate and exponent of the CLOB's ``fd`` (``MarketInfo.fee_terms``: worst case when unknown)."""
-    if exponent == 0:
-        return size * rate
-    return size * rate * (price * (ONE - price)) ** exponent
-
-
 def scan(
     markets: Sequence[MarketInfo],
     events: Sequence[EventInfo],
@@ -124,19 +127,21 @@ def scan(
     *,
     now_budget_usd: Decimal | None = None,
     stale_secs: float = 60.0,
+    free_usd: Decimal | None = None,
 ) -> tuple[Opportunity, ...]:
-    """Every basket and complete-set opportunity visible in ``books`` (actionable or skipped)."""
+    """Every basket and complete-set opportunity visible in ``books`` (actionable or skipped).
+    ``free_usd``: the free pUSD each basket's legs must fit (None: not known, not capped)."""
     budget = params.max_total_usd if now_budget_usd is None else now_budget_usd
     found: list[Opportunity] = []
     for event in events:
         for opp in (
-            basket_yes(event, books, params, budget, stale_secs),
-            basket_no(event, books, params, budget, stale_secs),
+            basket_yes(event, books, params, budget, stale_secs, free_usd),
+            basket_no(event, books, params, budget, stale_secs, free_usd),
         ):
             if opp is not None:
                 found.append(opp)
     for market in markets:
-        opp = binary_set(market, books, params, budget, stale_secs)
+        opp = binary_set(market, books, params, budget, stale_secs, free_usd)
         if opp is not None:
             found.append(opp)
     return tuple(found)
@@ -148,6 +153,7 @@ def basket_yes(
     params: ArbitrageParams,
     budget_usd: Decimal,
     stale_secs: float = 60.0,
+    free_usd: Decimal | None = None,
 ) -> Opportunity | None:
     legs = [
         _LegSource(m, m.yes_token, Outcome.YES, book_for(m.yes_token, books, m.no_token))
@@ -163,6 +169,7 @@ def basket_yes(
         stale_secs,
         augmented=event.neg_risk_augmented,
         order_type=params.leg_order_type,
+        free_usd=free_usd,
     )
 
 
@@ -172,6 +179,7 @@ def basket_no(
     params: ArbitrageParams,
     budget_usd: Decimal,
     stale_secs: float = 60.0,
+    free_usd: Decimal | None = None,
 ) -> Opportunity | None:
     legs = [
         _LegSource(m, m.no_token, Outcome.NO, book_for(m.no_token, books, m.yes_token))
@@ -188,6 +196,7 @@ def basket_no(
         stale_secs,
         augmented=event.neg_risk_augmented,
         order_type=params.leg_order_type,
+        free_usd=free_usd,
     )
 
 
@@ -197,6 +206,7 @@ def binary_set(
     params: ArbitrageParams,
     budget_usd: Decimal,
     stale_secs: float = 60.0,
+    free_usd: Decimal | None = None,
 ) -> Opportunity | None:
     legs = [
         _LegSource(
@@ -219,6 +229,7 @@ def binary_set(
         stale_secs,
         augmented=False,
         order_type=OrderType.FOK,
+        free_usd=free_usd,
     )
 
 
@@ -233,6 +244,7 @@ def _evaluate(
     *,
     augmented: bool,
     order_type: OrderType,
+    free_usd: Decimal | None = None,
 ) -> Opportunity | None:
     if len(sources) < 2:
         return None
@@ -258,15 +270,23 @@ def _evaluate(
     budget = min(params.max_basket_usd, budget_usd)
     if budget <= ZERO:
         return base.skip("budget")
-    walk = _walk(levels, rates, payout, params.min_edge_usd, budget)
-    legs = _legs(sources, walk)
+    fok = order_type is OrderType.FOK
+    walk = size_basket(
+        levels, rates, payout, params.min_edge_usd, budget, fok=fok, free_usd=free_usd,
+        min_size=max(s.market.min_size for s in sources),
+    )  # fmt: skip
+    return _sized(base, sources, walk)
+
+
+def _sized(base: Opportunity, sources: Sequence[_LegSource], walk: Walk) -> Opportunity:
+    """The opportunity with its legs and figures, skipped when a leg is too small to send."""
     opp = dataclasses.replace(
         base,
-        legs=legs,
+        legs=_legs(sources, walk),
         sets=walk.sets,
         cost_usd=walk.cost,
         fees_usd=walk.fees,
-        edge_usd=walk.sets * payout - walk.cost - walk.fees,
+        edge_usd=walk.sets * base.payout_per_set - walk.cost - walk.fees,
     )
     too_small = walk.sets <= ZERO or any(
         walk.sets < s.market.min_size or cost < MIN_MARKETABLE_BUY_USD
@@ -295,7 +315,7 @@ def _seen(
     )
 
 
-def _legs(sources: Sequence[_LegSource], walk: _Walk) -> tuple[ArbLeg, ...]:
+def _legs(sources: Sequence[_LegSource], walk: Walk) -> tuple[ArbLeg, ...]:
     """One BUY leg per source at the walk's limit price, ``walk.sets`` shares each."""
     return tuple(
         ArbLeg(
@@ -315,59 +335,6 @@ def _legs(sources: Sequence[_LegSource], walk: _Walk) -> tuple[ArbLeg, ...]:
         )
         for s, limit, cost in zip(sources, walk.limits, walk.leg_costs, strict=True)
     )
-
-
-@dataclass(frozen=True, slots=True)
-class _Walk:
-    sets: Decimal
-    limits: tuple[Decimal, ...]
-    leg_costs: tuple[Decimal, ...]
-    cost: Decimal
-    fees: Decimal
-    budget_bound: bool
-
-
-def _walk(
-    levels: Sequence[Sequence[Level]],
-    rates: Sequence[tuple[Decimal, int]],
-    payout: Decimal,
-    min_edge: Decimal,
-    budget: Decimal,
-) -> _Walk:
-    n = len(levels)
-    idx = [0] * n
-    left = [levels[i][0][1] for i in range(n)]
-    limits = [levels[i][0][0] for i in range(n)]
-    leg_costs = [ZERO] * n
-    sets = cost = fees = ZERO
-    budget_bound = False
-    while all(idx[i] < len(levels[i]) for i in range(n)):
-        prices = [levels[i][idx[i]][0] for i in range(n)]
-        per_set_fee = sum((taker_fee(ONE, p, *r) for p, r in zip(prices, rates, strict=True)), ZERO)
-        per_set_cost = sum(prices, ZERO)
-        if payout - per_set_cost - per_set_fee <= min_edge:
-            break
-        take = min(left)
-        affordable = round_size((budget - cost - fees) / (per_set_cost + per_set_fee))
-        if affordable < take:
-            take, budget_bound = affordable, True
-        take = round_size(take)
-        if take > ZERO:
-            sets += take
-            cost += take * per_set_cost
-            fees += take * per_set_fee
-            for i in range(n):
-                leg_costs[i] += take * prices[i]
-                limits[i] = prices[i]
-                left[i] -= take
-        if budget_bound:
-            break
-        for i in range(n):
-            if left[i] < SIZE_STEP:
-                idx[i] += 1
-                if idx[i] < len(levels[i]):
-                    left[i] = levels[i][idx[i]][1]
-    return _Walk(sets, tuple(limits), tuple(leg_costs), cost, fees, budget_bound)
 
 
 from pmbot.strategy.legging import LegFill, LegRepairPlan, plan_leg_repair  # noqa: E402  (re-export)

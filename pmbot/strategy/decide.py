@@ -46,7 +46,7 @@ from pmbot.model import ZERO, EventInfo, MarketInfo, VenueMode
 from pmbot.strategy import arbitrage, rewards_band, risk
 from pmbot.strategy.avellaneda import avellaneda_ladder, update_variance
 from pmbot.strategy.params import StrategyParams
-from pmbot.strategy.quoting import Ladder, edge_ladder, ladder_orders, quote_size
+from pmbot.strategy.quoting import Ladder, edge_ladder, ladder_orders, quote_size, within_balance
 from pmbot.strategy.reconcile import reconcile, resting_keys
 from pmbot.strategy.requote import QuoteState, mid_bucket, requote_reason
 from pmbot.strategy.views import (
@@ -80,6 +80,8 @@ class StrategyInput:
     unhedged_position_usd: Decimal = ZERO
     hedged_position_usd: Decimal = ZERO
     operator_paused: frozenset[str] = frozenset()  # condition ids an operator paused (ctl pause)
+    # pUSD balance minus what the bot's open BUY orders lock; None = unknown (nothing capped)
+    free_balance_usd: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +162,9 @@ def decide(inp: StrategyInput, memory: StrategyMemory, params: StrategyParams) -
         md, mm = _decide_market(inp, market, mine, prev, g.verdict, params)
         market_decisions.append(md)
         market_memory[market.condition_id] = mm
+    free = inp.free_balance_usd
+    if free is not None:  # new BUY quotes within the free pUSD, baskets within what is left
+        market_decisions, free = _within_balance(market_decisions, free)
 
     opportunities: tuple[arbitrage.Opportunity, ...] = ()
     arb_orders: tuple[DesiredOrder, ...] = ()
@@ -167,7 +172,7 @@ def decide(inp: StrategyInput, memory: StrategyMemory, params: StrategyParams) -
     # Hedged sets are not directional risk: arbitrage goes on while the position limit reduces.
     arb_ok = g.verdict.state == QUOTING or g.verdict == risk.POSITION_LIMIT_VERDICT
     if params.arbitrage.enabled and arb_ok and inp.venue_mode is VenueMode.NORMAL:
-        opportunities, arb_orders, arb_fired = _arbitrage(inp, memory, params)
+        opportunities, arb_orders, arb_fired = _arbitrage(inp, memory, params, free)
 
     return Decision(
         verdict=g.verdict,
@@ -341,8 +346,18 @@ def _settle(
     return md, mm
 
 
+def _within_balance(
+    decisions: list[MarketDecision], free: Decimal
+) -> tuple[list[MarketDecision], Decimal]:
+    out = []
+    for md in decisions:
+        kept, free = within_balance(md.new_orders, free)
+        out.append(md if kept == md.new_orders else replace(md, new_orders=kept))
+    return out, free
+
+
 def _arbitrage(
-    inp: StrategyInput, memory: StrategyMemory, params: StrategyParams
+    inp: StrategyInput, memory: StrategyMemory, params: StrategyParams, free: Decimal | None
 ) -> tuple[tuple[arbitrage.Opportunity, ...], tuple[DesiredOrder, ...], Mapping[str, float]]:
     a = params.arbitrage
     busy_tokens = {
@@ -358,6 +373,7 @@ def _arbitrage(
         a,
         now_budget_usd=budget,
         stale_secs=float(params.risk.stale_book_secs),
+        free_usd=free,
     )
     fired = dict(memory.arb_fired)
     out: list[arbitrage.Opportunity] = []
@@ -369,10 +385,11 @@ def _arbitrage(
                 opp = opp.skip("cooldown")
             elif any(leg.token_id in busy_tokens for leg in opp.legs):
                 opp = opp.skip("in_flight")
-            elif opp.cost_usd + opp.fees_usd > budget:
+            elif opp.cost_usd + opp.fees_usd > budget or (free is not None and opp.locks > free):
                 opp = opp.skip("budget")
             else:
                 budget -= opp.cost_usd + opp.fees_usd
+                free = None if free is None else free - opp.locks
                 fired[opp.key] = inp.now
                 orders.extend(opp.orders())
         out.append(opp)

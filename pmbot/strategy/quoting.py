@@ -15,18 +15,21 @@ Rules (``e = edge_fraction``):
   two are the same order economically, and the BUY NO needs no inventory. Reduce-only quotes sell
   held tokens on both sides (a short-YES bid becomes a SELL NO at ``1 - bid``).
 - Size ``order_size``, never below the market's minimum size; sizes have 2 decimals on the venue.
+- New BUY quotes must fit the free pUSD (``within_balance``): one that does not is skipped, not
+  sent to be refused; the re-quote rule places it once the balance allows.
 
 The extreme-price pause (``bid <= min_bid`` or ``ask >= max_ask``) lives in ``risk.py``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 
 from pmbot.model import ONE, ZERO, MarketInfo, Side, round_down, round_up
 from pmbot.strategy.params import QuotingParams, RiskParams
-from pmbot.strategy.views import BookView, DesiredOrder
+from pmbot.strategy.views import BookView, DesiredOrder, LiveOrder
 
 SIZE_STEP = Decimal("0.01")  # the venue rounds sizes down to 2 decimals (protocol 1.5)
 
@@ -188,6 +191,39 @@ def ladder_orders(
                 DesiredOrder(market.condition_id, market.no_token, Side.BUY, ONE - price, size)
             )
     return tuple(orders)
+
+
+def locked_usd(order: DesiredOrder) -> Decimal:
+    """The pUSD a resting order locks on the venue: ``price * size`` for a BUY, nothing for a SELL
+    (it locks shares)."""
+    return order.price * order.size if order.side is Side.BUY else ZERO
+
+
+def free_after_orders(
+    venue_free: Decimal | None, open_orders: Iterable[LiveOrder]
+) -> Decimal | None:
+    """The pUSD new BUY orders may still use: what the venue reports free, less what the bot's open
+    BUY orders lock (``price * size_remaining``; cancel-pending ones too, until the venue confirms).
+    None while the venue's figure is unknown."""
+    if venue_free is None:
+        return None
+    locked = sum((o.price * o.size_remaining for o in open_orders if o.side is Side.BUY), ZERO)
+    return venue_free - locked
+
+
+def within_balance(
+    orders: tuple[DesiredOrder, ...], free_usd: Decimal
+) -> tuple[tuple[DesiredOrder, ...], Decimal]:
+    """The orders to send now, in order, skipping each BUY whose collateral no longer fits the free
+    pUSD (the venue would refuse it: "not enough balance / allowance"); and the pUSD left."""
+    kept: list[DesiredOrder] = []
+    for order in orders:
+        need = locked_usd(order)
+        if need > free_usd:
+            continue
+        free_usd -= need
+        kept.append(order)
+    return tuple(kept), free_usd
 
 
 def _cap_total(levels: list[PriceSize], total: Decimal) -> list[PriceSize]:

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from pmbot.model import EventInfo, MarketInfo, MarketUpdate, VenueMode
+from pmbot.model import ZERO, EventInfo, MarketInfo, MarketUpdate, VenueMode
 from pmbot.strategy.position import PositionSplit
 from pmbot.strategy.views import BookView
 from pmbot.trading.inventory import Pnl
@@ -88,6 +88,21 @@ class VenueStatus:
     last_trade_ts: float = 0.0  # newest fill seen: where a REST trades catch-up starts
     fill_count: int = 0
     events_processed: int = 0
+    # the funder's pUSD (balance capped by allowance) at the venue's last answer, before the bot's
+    # open orders; None until read (then nothing is capped). ``collateral_cash``: the inventory's
+    # cash flow when it was read, so the fills since then move the figure (``collateral_now``)
+    collateral_usd: Decimal | None = None
+    collateral_cash: Decimal = ZERO
+
+    def set_collateral(self, free_usd: Decimal, cash_flow: Decimal) -> None:
+        self.collateral_usd = free_usd
+        self.collateral_cash = cash_flow
+
+    def collateral_now(self, cash_flow: Decimal) -> Decimal | None:
+        """The last read figure moved by the pUSD the bot's fills spent or received since."""
+        if self.collateral_usd is None:
+            return None
+        return self.collateral_usd + cash_flow - self.collateral_cash
 
     @property
     def user_feed_up(self) -> bool:

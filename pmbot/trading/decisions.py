@@ -16,6 +16,7 @@ from pmbot.control.pauses import OperatorPauses
 from pmbot.model import ONE, ZERO, Cancel, CancelAll, Create, MarketInfo, NewOrder, Replace
 from pmbot.strategy.decide import Decision, StrategyInput, StrategyMemory, decide
 from pmbot.strategy.params import StrategyParams
+from pmbot.strategy.quoting import free_after_orders
 from pmbot.strategy.views import DesiredOrder
 from pmbot.trading.arbitrage_desk import ArbitrageDesk
 from pmbot.trading.context import Books, MarketIndex, Marks, VenueStatus
@@ -97,6 +98,7 @@ class Decider:
         pnl = marks.pnl
         hedged = {tok: self.inventory.hedged_shares(tok) for tok in tokens}
         hedged_cost = sum((hs.cost_usd for hs in self.inventory.hedged_sets()), ZERO)
+        open_orders = tuple(t.as_live() for t in self.tracker.all())
         return StrategyInput(
             now=now,
             markets=self.index.markets,
@@ -107,7 +109,7 @@ class Decider:
             unhedged_position_usd=marks.split.unhedged_usd,
             hedged_position_usd=marks.split.hedged_usd,
             daily_pnl_usd=pnl.realized + pnl.unrealized - self._day_start_pnl(pnl, now),
-            open_orders=tuple(t.as_live() for t in self.tracker.all()),
+            open_orders=open_orders,
             user_feed_up=self.status.user_feed_up,
             venue_mode=self.status.venue_mode,
             recent_rejects=tuple(self.status.recent_rejects),
@@ -116,6 +118,9 @@ class Decider:
             arb_exposure_usd=hedged_cost + arb_in_flight_usd,
             operator_paused=frozenset(
                 m.condition_id for m in self.index.markets if pauses.paused(m.condition_id)
+            ),
+            free_balance_usd=free_after_orders(
+                self.status.collateral_now(self.inventory.cash_flow()), open_orders
             ),
         )
 

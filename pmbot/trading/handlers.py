@@ -9,14 +9,17 @@ the only I/O is putting commands on the executor's queue and writing the journal
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 from pmbot.control.bridge import OperatorCommand
 from pmbot.model import (
     Cancel,
     CancelResult,
+    CollateralSnapshot,
     FeedStatus,
     OpenOrdersSnapshot,
     OrderAccepted,
@@ -36,6 +39,9 @@ from pmbot.trading.orders import OrderTracker, TrackedOrder
 from pmbot.trading.ports import Commands, TradingJournal, TradingMetrics
 
 log = logging.getLogger(__name__)
+
+# "not enough balance/allowance: need 3 pUSD, balance 2.5, allowance unlimited, free 2.5"
+_REFUSAL_FREE = re.compile(r"not enough balance/allowance: need \S+ pUSD, .*\bfree (\d+(?:\.\d+)?)")
 
 Handler = Callable[[Any], None]
 
@@ -76,6 +82,7 @@ class Handlers:
             VenueModeChanged: self.on_venue_mode,
             FeedStatus: self.on_feed_status,
             PositionsSnapshot: self.holdings.on_positions,
+            CollateralSnapshot: self.on_collateral,
             OperatorCommand: self.operator,
             Tick: lambda _tick: None,  # a wake-up: the decision after the batch is what it is for
         }
@@ -107,6 +114,7 @@ class Handlers:
             # by a venue mode (cancel-only probes) or local supersession are not errors of ours.
             self.status.recent_rejects.append(now)
         self.metrics.count_rejection(ev.kind)
+        self._balance_from_refusal(ev.reason)
         o = ev.order
         log.warning(
             "order rejected (%s): %s %s %s @ %s: %s",
@@ -147,6 +155,29 @@ class Handlers:
             self.metrics.reconcile_diffs_total.labels(cause="missing_on_venue").inc()
 
     # ------------------------------------------------------------------ venue and feed status
+
+    def on_collateral(self, snap: CollateralSnapshot) -> None:
+        if snap.free_usd != self.status.collateral_usd:
+            level = logging.INFO if self.status.collateral_usd is None else logging.DEBUG
+            allowance = "unlimited" if snap.allowance_usd is None else snap.allowance_usd
+            log.log(
+                level,
+                "pUSD balance %s, allowance %s: %s free before open orders",
+                snap.balance_usd,
+                allowance,
+                snap.free_usd,
+            )
+        self.status.set_collateral(snap.free_usd, self.holdings.inventory.cash_flow())
+
+    def _balance_from_refusal(self, reason: str) -> None:
+        """A balance refusal as the executor reports it carries a fresh ``GET /balance-allowance``
+        (``wire_clob.balance_refusal_message``): the strategy sizes within that figure at once."""
+        found = _REFUSAL_FREE.search(reason)
+        if found is None:
+            return
+        free = Decimal(found.group(1))
+        log.warning("balance refusal: the venue reports %s pUSD free; sizing within it", free)
+        self.status.set_collateral(free, self.holdings.inventory.cash_flow())
 
     def on_venue_mode(self, ev: VenueModeChanged) -> None:
         if ev.mode is not self.status.venue_mode:

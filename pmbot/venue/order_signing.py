@@ -40,13 +40,18 @@ class VenueAccount(Protocol):
         self, signature_type: int, asset_type: str = "COLLATERAL", token_id: str = ""
     ) -> BalanceAllowance: ...
 
+    def update_balance_allowance(
+        self, signature_type: int, asset_type: str = "COLLATERAL", token_id: str = ""
+    ) -> None: ...
+
 
 def market_amounts(order: NewOrder) -> MarketAmounts:
     """The amounts of a FAK/FOK order (ValueError if they cannot be built)."""
     if order.side is Side.BUY:
-        return market_buy_for_shares(
-            order.size, order.price, order.tick, at_least=order.tag == "arb"
-        )
+        # A FAK arb leg rounds its spend up to get the whole set count; a FOK leg must not ask more
+        # than the depth it was sized to, so it rounds down (pmbot.strategy.arb_sizing).
+        at_least = order.tag == "arb" and order.order_type is not OrderType.FOK
+        return market_buy_for_shares(order.size, order.price, order.tick, at_least=at_least)
     return market_order_amounts(Side.SELL, order.size, order.price, order.tick)
 
 
@@ -101,6 +106,9 @@ class OrderSigning:
         needed = order.size * order.price if buy else order.size
         known = None
         try:
+            # the venue's cached balance may predate a deposit or an approval: refresh it first
+            self.rest.update_balance_allowance(int(getattr(self.signer, "signature_type", 0)))
+            log.info("balance refusal: asked the venue to re-read the balance and allowance")
             known = self.rest.balance_allowance(
                 int(getattr(self.signer, "signature_type", 0)),
                 "COLLATERAL" if buy else "CONDITIONAL",

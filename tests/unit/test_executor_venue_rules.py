@@ -125,7 +125,9 @@ def test_a_fak_answered_delayed_is_reported_so_the_tracker_keeps_it(harness):  #
 def _venue_reads(h, versions, balance=None):
     h.rest.versions = list(versions)
     h.rest.order_version = lambda: h.rest.versions.pop(0)
-    h.rest.balance_allowance = lambda *a: balance
+    h.rest.balance_calls = []
+    h.rest.update_balance_allowance = lambda *a: h.rest.balance_calls.append("update")
+    h.rest.balance_allowance = lambda *a: h.rest.balance_calls.append("read") or balance
     h.ex.creates.signing.rest = h.rest
 
 
@@ -174,6 +176,8 @@ def test_a_balance_refusal_is_reported_with_the_balance_read_again(harness):  # 
     assert report.reason == (
         "not enough balance/allowance: need 5.00 pUSD, balance 3.5, allowance 100, free 3.5"
     )
+    # the venue's cache may predate a deposit or approval: it is told to re-read before the read
+    assert h.rest.balance_calls == ["update", "read"]
 
 
 def test_start_retries_a_transient_failure_to_read_the_version(harness):  # noqa: F811
