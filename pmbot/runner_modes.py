@@ -24,6 +24,7 @@ class LocalExchange:
 
     sim: Any
     paper_mirror: Any = None  # pmbot.sim.paper.PaperMirror in paper mode
+    chain: Any = None  # pmbot.sim.chain_bridge.SimChainRun in sim mode with onchain.enabled
 
 
 def start_local_exchange(cfg: Config) -> tuple[LocalExchange, Config]:
@@ -54,7 +55,22 @@ def start_local_exchange(cfg: Config) -> tuple[LocalExchange, Config]:
         return local, cfg
     venue = cfg.venue.at_local(sim.urls)
     log.info("sim exchange on %s", sim.urls["clob_url"])
-    return local, cfg.replace(venue=venue)
+    cfg = cfg.replace(venue=venue)
+    if cfg.onchain.enabled:
+        local.chain, cfg = _start_sim_chain(cfg, sim)
+    return local, cfg
+
+
+def _start_sim_chain(cfg: Config, sim: Any) -> tuple[Any, Config]:
+    """Sim mode with ``onchain.enabled``: the in-process chain with the sim's markets prepared, and
+    the config's ``onchain`` addresses pointed at it (issue 18)."""
+    from pmbot.errors import ConfigError
+    from pmbot.sim.chain_bridge import SimChainRun
+
+    if cfg.wallet.signature_type != 0:
+        raise ConfigError("wallet.signature_type", "the sim chain serves EOA wallets (0) only")
+    run = SimChainRun(sim.exchange, host=cfg.sim.host)
+    return run, cfg.replace(onchain=run.onchain_config(cfg.onchain))
 
 
 def exec_url(cfg: Config, local: LocalExchange | None, key: str) -> str:
