@@ -57,7 +57,11 @@ def start_local_exchange(cfg: Config) -> tuple[LocalExchange, Config]:
     log.info("sim exchange on %s", sim.urls["clob_url"])
     cfg = cfg.replace(venue=venue)
     if cfg.onchain.enabled:
-        local.chain, cfg = _start_sim_chain(cfg, sim)
+        try:
+            local.chain, cfg = _start_sim_chain(cfg, sim)
+        except Exception:
+            sim.stop()  # not yet handed to the runner
+            raise
     return local, cfg
 
 
@@ -65,11 +69,21 @@ def _start_sim_chain(cfg: Config, sim: Any) -> tuple[Any, Config]:
     """Sim mode with ``onchain.enabled``: the in-process chain with the sim's markets prepared, and
     the config's ``onchain`` addresses pointed at it (issue 18)."""
     from pmbot.errors import ConfigError
-    from pmbot.sim.chain_bridge import SimChainRun
 
     if cfg.wallet.signature_type != 0:
         raise ConfigError("wallet.signature_type", "the sim chain serves EOA wallets (0) only")
-    run = SimChainRun(sim.exchange, host=cfg.sim.host)
+    try:
+        from pmbot.sim.chain_bridge import SimChainRun
+    except ImportError as exc:
+        raise ConfigError(
+            "onchain.enabled", f"sim mode's chain needs requirements-onchain.txt ({exc.name})"
+        ) from exc
+    from pmbot.sim.chain_artifacts import ArtifactsUnavailable
+
+    try:
+        run = SimChainRun(sim.exchange, host=cfg.sim.host)
+    except ArtifactsUnavailable as exc:
+        raise ConfigError("onchain.enabled", f"sim mode's chain: {exc}") from exc
     return run, cfg.replace(onchain=run.onchain_config(cfg.onchain))
 
 
