@@ -205,22 +205,20 @@ def fills_in(text: str) -> float:
     return total
 
 
-@pytest.fixture
-def bot(tmp_path):
-    """``python bot.py --config <tmp> --mode sim`` with metrics on a free loopback port; SIGTERM at
-    teardown."""
+@pytest.fixture(params=[False, True], ids=["offchain", "onchain"])
+def bot(request, tmp_path):
+    """``python bot.py --config <tmp> --mode sim`` with metrics on a free loopback port, without
+    and with ``onchain.enabled`` (the in-process chain); SIGTERM at teardown."""
     port = free_port()
     cfg = tmp_path / "config.yaml"
-    cfg.write_text(
-        yaml.safe_dump(
-            {
-                "mode": "sim",
-                "metrics": {"host": "127.0.0.1", "port": port},
-                "state_dir": str(tmp_path / "state"),
-            }
-        ),
-        encoding="utf-8",
-    )
+    settings = {
+        "mode": "sim",
+        "metrics": {"host": "127.0.0.1", "port": port},
+        "state_dir": str(tmp_path / "state"),
+    }
+    if request.param:
+        settings["onchain"] = {"enabled": True, "merge_min_usd": 1}
+    cfg.write_text(yaml.safe_dump(settings), encoding="utf-8")
     log_path = tmp_path / "bot.log"
     env = {
         k: v
@@ -237,6 +235,7 @@ def bot(tmp_path):
         )
     handle = type("Bot", (), {})()
     handle.proc, handle.port, handle.log_path = proc, port, log_path
+    handle.onchain = request.param
     handle.instance = f"127.0.0.1:{port}"
     handle.metrics_url = f"http://127.0.0.1:{port}/metrics"
     try:
@@ -270,10 +269,10 @@ def test_every_dashboard_query_has_data_from_the_bot_in_sim_mode(bot, tmp_path):
         prom.wait_for("sum(pmbot_fills_total) > 0", timeout=15)
         prom.wait_for("count_over_time(pmbot_up[1m]) >= 4", timeout=15)
         check_instance_variable(prom, bot.instance)
-        # This bot runs without onchain.enabled, so the "On chain" row has nothing to show; the
-        # synthetic test above covers it, test_onchain_bot_sim the bot's own on-chain metrics.
-        skip = frozenset(onchain_titles(load_dashboard()))
-        assert skip, "the On chain row is missing"
+        # Without onchain.enabled the "On chain" row has nothing to show (nothing is registered);
+        # with it, every panel of the row must have data from the bot too.
+        skip = frozenset() if bot.onchain else frozenset(onchain_titles(load_dashboard()))
+        assert onchain_titles(load_dashboard()), "the On chain row is missing"
         failures = empty_panels(prom, bot.instance, skip)
         assert failures == [], "panels without data:\n" + "\n".join(failures) + "\n" + bot_log(bot)
         # The alert rules load and evaluate against the real bot; a healthy sim bot fires none of
