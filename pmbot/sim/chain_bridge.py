@@ -64,13 +64,16 @@ def units(amount: Decimal) -> int:
 class ChainBridge:
     """Prepares the sim's markets on ``chain`` and mirrors one wallet between ledger and chain."""
 
-    def __init__(self, exchange: Exchange, chain: SimChain, poll_secs: float = 0.05) -> None:
+    def __init__(self, exchange: Exchange, chain: SimChain, poll_secs: float = 0.02) -> None:
         self.exchange, self.chain, self.poll_secs = exchange, chain, poll_secs
         self.custodian = chain.admin
         self.oracle = chain.add_key(SIM_ORACLE_KEY)
         self.tokens: dict[str, Mirrored] = {}
         self.wallet = ""
         self._synced: dict[str, int] = {}
+        self._on_chain: dict[str, int] = {}
+        self._sync_lock = threading.Lock()  # the bridge thread and the RPC server both sync
+        self._block = -1
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.sync_errors = 0
@@ -139,14 +142,31 @@ class ChainBridge:
     # --- the three-way sync -------------------------------------------------------------------
 
     def chain_balances(self) -> dict[str, int]:
-        out = {PUSD: self.chain.pusd_balance(self.wallet)}
-        for token, m in self.tokens.items():
-            out[token] = self.chain.token_balance(self.wallet, m.position_id)
+        """The wallet's pUSD and every mirrored position, in two calls (balanceOfBatch)."""
+        chain, tokens = self.chain, list(self.tokens.values())
+        data = abi.call_data(
+            "balanceOfBatch(address[],uint256[])",
+            [self.wallet] * len(tokens),
+            [m.position_id for m in tokens],
+        )
+        (values,) = abi.decode_words(["uint256[]"], chain.call(chain.ctf, data))
+        out = {PUSD: chain.pusd_balance(self.wallet)}
+        out.update({m.token: int(v) for m, v in zip(tokens, values, strict=True)})
         return out
 
     def sync_once(self) -> None:
-        """Apply the ledger's changes to the chain and the chain's to the ledger."""
-        on_chain = self.chain_balances()
+        """Apply the ledger's changes to the chain and the chain's to the ledger. The chain is
+        read again only after a new block (nothing on it moves otherwise)."""
+        if not self.wallet:
+            return
+        with self._sync_lock:
+            self._sync()
+
+    def _sync(self) -> None:
+        block = self.chain.block_number()
+        if block != self._block:
+            self._on_chain, self._block = self.chain_balances(), block
+        on_chain = self._on_chain
         to_chain: dict[str, int] = {}
         with self.exchange.lock:
             acct = self.exchange.account(self.wallet)
@@ -232,7 +252,11 @@ class SimChainRun:
 
         self.chain = SimChain()
         self.bridge = ChainBridge(exchange, self.chain)
-        self.server = ChainServer(self.chain, host=host).start()
+        self.server = ChainServer(self.chain, host=host)
+        # What the bot asks the chain sees what it traded on the sim exchange so far, as on the
+        # venue once its trades are mined (the bridge thread catches up the rest).
+        self.server.rpc.before_state = self.bridge.sync_once
+        self.server.start()
 
     def onchain_config(self, base: OnchainConfig) -> OnchainConfig:
         """``base`` pointed at this chain: its RPC, pUSD and CTF (no adapters: the CTF direct)."""

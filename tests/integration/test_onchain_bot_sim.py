@@ -209,3 +209,5 @@ def test_bot_in_sim_merges_completed_sets_on_the_chain(bot: Any) -> None:
     records = journal(bot.state)
     settled_ids = [r["id"] for r in records if r["ev"] == "settled"]
     assert len(settled_ids) == len(set(settled_ids))
+    # The chain saw the sets the moment the bot asked: no merge attempt failed.
+    assert [r for r in records if r["ev"] == "failed"] == []
