@@ -188,6 +188,8 @@ class BotRunner:
         local, self.cfg = start_local_exchange(self.cfg)
         self.local, self.sim = local, local.sim
         self._started.append(("sim", local.sim.stop))
+        if local.chain is not None:  # sim mode with onchain.enabled (issue 18)
+            self._started.append(("sim chain", local.chain.stop))
         if local.paper_mirror is not None:
             self._started.append(("paper-mirror", local.paper_mirror.close))
 
@@ -248,7 +250,7 @@ class BotRunner:
         markets, events = self._markets(data_rest, metrics)
         journal = self._open_journal(state_dir, signer.funder)
         queues: tuple[queue.Queue[Any], queue.Queue[BotCommand]] = (queue.Queue(), queue.Queue())
-        self.onchain = build_onchain(cfg, key, queues[0], metrics)
+        self.onchain = build_onchain(cfg, key, queues[0], metrics, self.local)
         engine = build_engine(
             cfg,
             self.local,

@@ -24,6 +24,7 @@ class LocalExchange:
 
     sim: Any
     paper_mirror: Any = None  # pmbot.sim.paper.PaperMirror in paper mode
+    chain: Any = None  # pmbot.sim.chain_bridge.SimChainRun in sim mode with onchain.enabled
 
 
 def start_local_exchange(cfg: Config) -> tuple[LocalExchange, Config]:
@@ -54,7 +55,36 @@ def start_local_exchange(cfg: Config) -> tuple[LocalExchange, Config]:
         return local, cfg
     venue = cfg.venue.at_local(sim.urls)
     log.info("sim exchange on %s", sim.urls["clob_url"])
-    return local, cfg.replace(venue=venue)
+    cfg = cfg.replace(venue=venue)
+    if cfg.onchain.enabled:
+        try:
+            local.chain, cfg = _start_sim_chain(cfg, sim)
+        except Exception:
+            sim.stop()  # not yet handed to the runner
+            raise
+    return local, cfg
+
+
+def _start_sim_chain(cfg: Config, sim: Any) -> tuple[Any, Config]:
+    """Sim mode with ``onchain.enabled``: the in-process chain with the sim's markets prepared, and
+    the config's ``onchain`` addresses pointed at it (issue 18)."""
+    from pmbot.errors import ConfigError
+
+    if cfg.wallet.signature_type != 0:
+        raise ConfigError("wallet.signature_type", "the sim chain serves EOA wallets (0) only")
+    try:
+        from pmbot.sim.chain_bridge import SimChainRun
+    except ImportError as exc:
+        raise ConfigError(
+            "onchain.enabled", f"sim mode's chain needs requirements-onchain.txt ({exc.name})"
+        ) from exc
+    from pmbot.sim.chain_artifacts import ArtifactsUnavailable
+
+    try:
+        run = SimChainRun(sim.exchange, host=cfg.sim.host)
+    except ArtifactsUnavailable as exc:
+        raise ConfigError("onchain.enabled", f"sim mode's chain: {exc}") from exc
+    return run, cfg.replace(onchain=run.onchain_config(cfg.onchain))
 
 
 def exec_url(cfg: Config, local: LocalExchange | None, key: str) -> str:

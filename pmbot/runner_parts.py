@@ -110,12 +110,19 @@ class OnchainParts:
 
 
 def build_onchain(
-    cfg: Config, key: str, inbound: queue.Queue[Any], metrics: Metrics
+    cfg: Config,
+    key: str,
+    inbound: queue.Queue[Any],
+    metrics: Metrics,
+    local: LocalExchange | None = None,
 ) -> OnchainParts | None:
     """The on-chain worker (merges, redemptions), not started; None unless ``onchain.enabled``.
-    Its settlements and failures come back on the strategy thread's inbound queue."""
+    Its settlements and failures come back on the strategy thread's inbound queue. In sim mode the
+    wallet is first funded and mirrored on the in-process chain."""
     if not cfg.onchain.enabled:
         return None
+    if local is not None and local.chain is not None:
+        local.chain.attach(key)
     from pmbot.onchain.metrics import OnchainMetrics
     from pmbot.onchain.setup import build_worker
 

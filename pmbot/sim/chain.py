@@ -163,6 +163,10 @@ class SimChain:
     def pusd_balance(self, owner: str) -> int:
         return int.from_bytes(self.call(self.pusd, abi.erc20_balance_of(owner)), "big")
 
+    def block_number(self) -> int:
+        with self._lock:
+            return int(self.tester.get_block_by_number("latest")["number"])
+
     def call(self, to: str, data: bytes) -> bytes:
         with self._lock:
             out = self.tester.call(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -10,7 +11,9 @@ from typing import Any
 
 from pmbot.sim.chain import ChainError, SimChain
 
+log = logging.getLogger("pmbot.sim.chain_rpc")
 PRIORITY_FEE_WEI = 2_000_000_000
+STATEFUL = frozenset({"eth_call", "eth_estimateGas", "eth_sendRawTransaction"})
 
 
 def _hex(value: Any) -> Any:
@@ -37,12 +40,21 @@ def _int(value: str) -> int:
     return int(value, 16)
 
 
+def _run_hook(hook: Callable[[], None]) -> None:
+    try:
+        hook()
+    except Exception:  # the request is still served; the bridge thread retries the sync
+        log.exception("sim chain: sync before a request failed")
+
+
 class ChainRpc:
     """Method table over a SimChain; ``handle`` takes and returns one JSON-RPC object."""
 
     def __init__(self, chain: SimChain) -> None:
         self.chain = chain
         self.calls: dict[str, int] = {}
+        # Called before a call that reads or changes state (sim mode: the ledger -> chain sync).
+        self.before_state: Callable[[], None] | None = None
         self.methods: dict[str, Callable[..., Any]] = {
             "eth_chainId": lambda: hex(chain.chain_id),
             "net_version": lambda: str(chain.chain_id),
@@ -105,6 +117,9 @@ class ChainRpc:
         if fn is None:
             return {"jsonrpc": "2.0", "id": rid, "error": {"code": -32601, "message": method}}
         try:
+            hook = self.before_state
+            if hook is not None and method in STATEFUL:
+                _run_hook(hook)
             result = fn(*req.get("params", []))
         except ChainError as exc:
             return {"jsonrpc": "2.0", "id": rid, "error": {"code": exc.code, "message": str(exc)}}

@@ -11,7 +11,6 @@ Unknown keys and bad values are errors naming the key (``ConfigError``), never s
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ from typing import Any
 import yaml
 
 from pmbot.errors import ConfigError
+from pmbot.sim.chain_ids import condition_id_for, token_id_for
 from pmbot.sim.rewards import REWARD_KEYS, with_rewards
 
 BUNDLED_CONFIG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sim.yaml")
@@ -116,23 +116,6 @@ class SimConfig:
             if m.slug == slug:
                 return m
         raise KeyError(slug)
-
-
-# --------------------------------------------------------------------------- deterministic ids
-
-
-def _digest(seed: int, slug: str, what: str) -> bytes:
-    return hashlib.sha256(f"pmbot.sim:{seed}:{slug}:{what}".encode()).digest()
-
-
-def token_id_for(seed: int, slug: str, outcome: str) -> str:
-    """A 77-digit decimal string, like the venue's uint256 position ids."""
-    n = int.from_bytes(_digest(seed, slug, outcome), "big")
-    return str(10**76 + n % (9 * 10**76))
-
-
-def condition_id_for(seed: int, slug: str) -> str:
-    return "0x" + _digest(seed, slug, "condition").hex()
 
 
 def slugify(text: str) -> str:

@@ -8,11 +8,15 @@ import json
 import os
 import re
 import subprocess
+from decimal import Decimal as D
 
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from pmbot.metrics import Metrics
+from pmbot.onchain.messages import OnchainFailed, OnchainSettled
+from pmbot.onchain.metrics import OnchainMetrics
 from tests.conftest import ROOT
 from tests.unit.test_deploy_units import require_tool
 from tests.unit.test_metrics_promtool import realistic_metrics
@@ -90,9 +94,32 @@ def substitute(expr: str, *, instance: str = ".*", rate_interval: str = "1m") ->
     return expr.replace("$__rate_interval", rate_interval).replace("$instance", instance)
 
 
+def with_onchain(m: Metrics) -> Metrics:
+    """The on-chain metrics on the same registry, as the runner adds them when onchain.enabled,
+    with one settled merge and one retried failure."""
+    om = OnchainMetrics(m.registry)
+    om.observe(OnchainSettled("i-1", "merge", "0xmarket0", D("5"), D("5"), "0xhash", D("0.002")))
+    om.observe(OnchainFailed("i-2", "redeem", "0xmarket1", "reverted", final=False))
+    om.set_pending(1)
+    return m
+
+
+def onchain_titles(dash: dict) -> set[str]:
+    """Titles of the panels of the "On chain" row (they show data only when onchain.enabled)."""
+    out: set[str] = set()
+    inside = False
+    for p in dash["panels"]:
+        if p["type"] == "row":
+            inside = p["title"].startswith("On chain")
+        elif inside:
+            out.add(p["title"])
+    return out
+
+
 def exported() -> set[str]:
     names = set()
-    for fam in text_string_to_metric_families(realistic_metrics().exposition().decode()):
+    text = with_onchain(realistic_metrics()).exposition().decode()
+    for fam in text_string_to_metric_families(text):
         names.update(s.name for s in fam.samples)
     return names
 
@@ -118,6 +145,7 @@ def test_rows_and_instance_variable():
         "Quoting and fills",
         "Feed health and executor",
         "Arbitrage",
+        "On chain",
     ):
         assert any(r.startswith(word) for r in rows), word
     var = {v["name"]: v for v in dash["templating"]["list"]}["instance"]
@@ -145,6 +173,12 @@ def test_every_query_uses_only_exported_metrics():
         "pmbot_tick_to_order_seconds_bucket",
         "pmbot_feed_last_event_age_seconds",
         "pmbot_heartbeat_age_seconds",
+        # issue 18: the on-chain row
+        "pmbot_onchain_settled_total",
+        "pmbot_onchain_capital_freed_usd_total",
+        "pmbot_onchain_gas_cost_native_total",
+        "pmbot_onchain_pending_intents",
+        "pmbot_onchain_failures_total",
     ):
         assert name in used_anywhere, name
 
