@@ -6,10 +6,11 @@ import json
 import logging
 import threading
 from collections.abc import Callable
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from pmbot.sim.chain import ChainError, SimChain
+from pmbot.sim.loopback_http import LoopbackHttp
 
 log = logging.getLogger("pmbot.sim.chain_rpc")
 PRIORITY_FEE_WEI = 2_000_000_000
@@ -126,7 +127,7 @@ class ChainRpc:
         return {"jsonrpc": "2.0", "id": rid, "result": result}
 
 
-class ChainServer:
+class ChainServer(LoopbackHttp):
     """ChainRpc on http://127.0.0.1:<port>/ in a daemon thread."""
 
     def __init__(self, chain: SimChain, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -155,24 +156,15 @@ class ChainServer:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._httpd = ThreadingHTTPServer((host, port), Handler)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="sim-chain", daemon=True
-        )
+        super().__init__(Handler, host=host, port=port, thread_name="sim-chain")
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}/"
+        return self.base_url + "/"
 
     def start(self) -> ChainServer:
-        self._thread.start()
+        self.start_serving()
         return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -26,7 +26,7 @@ import json
 import os
 import threading
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -34,6 +34,7 @@ from eth_abi import decode
 
 from pmbot.onchain import relayer_wallets as rw
 from pmbot.sim.chain import ChainError, SimChain
+from pmbot.sim.loopback_http import LoopbackHttp
 
 
 @dataclass(slots=True)
@@ -198,7 +199,7 @@ class SimRelayer:
         return record
 
 
-class RelayerServer:
+class RelayerServer(LoopbackHttp):
     """SimRelayer over HTTP on loopback, in a daemon thread."""
 
     def __init__(self, relayer: SimRelayer, host: str = "127.0.0.1", port: int = 0) -> None:
@@ -230,21 +231,12 @@ class RelayerServer:
             def log_message(self, format: str, *args: Any) -> None:
                 return
 
-        self._httpd = ThreadingHTTPServer((host, port), Handler)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, name="sim-relayer", daemon=True
-        )
+        super().__init__(Handler, host=host, port=port, thread_name="sim-relayer")
 
     @property
     def url(self) -> str:
-        host, port = self._httpd.server_address[:2]
-        return f"http://{host!s}:{port}"
+        return self.base_url + ""
 
     def start(self) -> RelayerServer:
-        self._thread.start()
+        self.start_serving()
         return self
-
-    def stop(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join(timeout=5)
