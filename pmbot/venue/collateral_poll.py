@@ -22,11 +22,10 @@ from typing import Any, Protocol
 
 from pmbot.errors import PmbotError
 from pmbot.model import CollateralSnapshot
+from pmbot.venue.polling import PeriodicPoller
 from pmbot.venue.wire_clob import BalanceAllowance, ClobWireError
 
 log = logging.getLogger(__name__)
-
-_STOP_POLL_SECS = 0.5
 
 
 class BalanceSource(Protocol):
@@ -49,7 +48,10 @@ def snapshot(funds: BalanceAllowance, taken_ts: float) -> CollateralSnapshot:
     return CollateralSnapshot(funds.free, funds.balance, funds.allowance, taken_ts)
 
 
-class CollateralPoller:
+class CollateralPoller(PeriodicPoller):
+    thread_name = "collateral-poller"
+    poll_first = False  # the runner reads the balance synchronously at start-up
+
     def __init__(
         self,
         rest: BalanceSource,
@@ -60,16 +62,11 @@ class CollateralPoller:
         interval_secs: float = 30.0,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        super().__init__(stop=stop, interval_secs=interval_secs)
         self.rest = rest
         self.signature_type = signature_type
         self.out = out
-        self.interval_secs = interval_secs
-        self.polls = 0
-        self.failures = 0
-        self._stop = stop
-        self._halt = threading.Event()
         self._clock = clock
-        self._thread: threading.Thread | None = None
 
     def poll_once(self) -> CollateralSnapshot | None:
         try:
@@ -83,28 +80,6 @@ class CollateralPoller:
         snap = snapshot(funds, self._clock())
         self.out.put(snap)
         return snap
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="collateral-poller", daemon=False)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._halt.set()
-
-    def join(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
-
-    def _stopping(self) -> bool:
-        return self._halt.is_set() or self._stop.is_set()
-
-    def _run(self) -> None:
-        while not self._stopping():
-            deadline = time.monotonic() + self.interval_secs
-            while not self._stopping() and (left := deadline - time.monotonic()) > 0:
-                self._halt.wait(min(left, _STOP_POLL_SECS))
-            if not self._stopping():
-                self.poll_once()
 
 
 class Pollers:

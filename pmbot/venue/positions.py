@@ -30,6 +30,7 @@ import requests
 
 from pmbot.errors import RejectedError, TransientError
 from pmbot.model import ZERO, PositionRow, PositionsSnapshot, dec
+from pmbot.venue.polling import PeriodicPoller
 
 _Timeout = float | tuple[float, float]
 
@@ -37,7 +38,6 @@ log = logging.getLogger(__name__)
 
 PAGE_LIMIT = 500
 MAX_OFFSET = 10_000
-_STOP_POLL_SECS = 0.5
 
 __all__ = [
     "PositionRow",
@@ -170,10 +170,12 @@ def as_seed(rows: Iterable[PositionRow]) -> dict[str, tuple[Decimal, Decimal]]:
 # --------------------------------------------------------------------------- polling thread
 
 
-class PositionsPoller:
+class PositionsPoller(PeriodicPoller):
     """Thread ``positions-poller``: every ``interval_secs`` fetch the funder's positions and put a
     ``PositionsSnapshot`` on ``out`` for the strategy thread. Failures are logged (first of a run at
     warning) and counted; the loop never dies and never sends partial data."""
+
+    thread_name = "positions-poller"
 
     def __init__(
         self,
@@ -188,30 +190,14 @@ class PositionsPoller:
         clock: Callable[[], float] = time.time,
         fetch: Callable[..., list[PositionRow]] = fetch_positions,
     ) -> None:
+        super().__init__(stop=stop, interval_secs=interval_secs)
         self.data_api_url = data_api_url
         self.user = user
         self.out = out
-        self.interval_secs = interval_secs
-        self.polls = 0
-        self.failures = 0
-        self._stop = stop
-        self._halt = threading.Event()
         self._session = session
         self._metrics = metrics
         self._clock = clock
         self._fetch = fetch
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="positions-poller", daemon=False)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._halt.set()
-
-    def join(self, timeout: float | None = None) -> None:
-        if self._thread is not None:
-            self._thread.join(timeout)
 
     def poll_once(self) -> PositionsSnapshot | None:
         try:
@@ -230,17 +216,6 @@ class PositionsPoller:
         snap = PositionsSnapshot(tuple(rows), self._clock())
         self.out.put(snap)
         return snap
-
-    def _stopping(self) -> bool:
-        return self._halt.is_set() or self._stop.is_set()
-
-    def _run(self) -> None:
-        while not self._stopping():
-            self.poll_once()
-            deadline = time.monotonic() + self.interval_secs
-            # wake within _STOP_POLL_SECS of either the shared stop or close()
-            while not self._stopping() and (left := deadline - time.monotonic()) > 0:
-                self._halt.wait(min(left, _STOP_POLL_SECS))
 
     def _count_error(self, kind: str) -> None:
         metric = (
