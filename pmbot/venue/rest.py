@@ -16,15 +16,22 @@ from typing import Any
 
 from pmbot import ratelimit
 from pmbot.errors import RejectedError, TransientError, UnknownOutcomeError
-from pmbot.model import OrderType, dec
+from pmbot.model import dec
+from pmbot.venue.rest_answers import (
+    MAX_BATCH_CANCELS,
+    MAX_BATCH_ORDERS,
+    Begun,
+    cancel_answer,
+    check_batch,
+    post_results,
+    shape_cancel,
+    shape_posted,
+)
 from pmbot.venue.rest_errors import classify_http_error, compact_json
-from pmbot.venue.rest_http import END_CURSOR, FIRST_CURSOR, MAX_PAGES, ClobHttp
+from pmbot.venue.rest_http import END_CURSOR, FIRST_CURSOR, MAX_PAGES, ClobHttp, Prepared
 from pmbot.venue.wire_clob import (
     BalanceAllowance,
-    ClobWireError,
     parse_balance_allowance,
-    parse_cancel_answer,
-    parse_post_result,
     parse_version,
 )
 
@@ -34,72 +41,15 @@ __all__ = [
     "MAX_BATCH_CANCELS",
     "MAX_BATCH_ORDERS",
     "MAX_PAGES",
+    "Begun",
     "ClobRest",
+    "cancel_answer",
     "classify_http_error",
     "compact_json",
+    "post_results",
 ]
 
 log = logging.getLogger(__name__)
-
-
-def _order_type(payload: dict) -> OrderType | None:
-    try:
-        return OrderType(payload.get("orderType"))
-    except ValueError:
-        return None
-
-
-def post_results(results: list, payloads: list[dict]) -> list[dict | None]:
-    """Each ``POST /orders`` result read by the venue's rules (``wire_clob.parse_post_result``):
-    ``success`` + ``orderID`` is accepted whatever else it says, a missing or unfamiliar status
-    reads ``live`` (``odd``), and a FAK/FOK answered ``live``/``delayed`` is ``settled: False``
-    (tracked until the user channel or a poll settles it). A result that cannot be read is None:
-    an unknown outcome, never a rejection."""
-    out: list[dict | None] = []
-    for index, body in enumerate(results[: len(payloads)]):
-        try:
-            parsed = parse_post_result(body, _order_type(payloads[index]))
-        except ClobWireError:
-            out.append(None)
-            continue
-        out.append(
-            {
-                "success": parsed.accepted,
-                "orderID": parsed.order_id,
-                "status": parsed.status,
-                "errorMsg": "" if parsed.accepted else parsed.error,
-                "warning": parsed.error if parsed.accepted else "",
-                "makingAmount": str(parsed.making) if parsed.making else "",
-                "takingAmount": str(parsed.taking) if parsed.taking else "",
-                "tradeIDs": list(parsed.trade_ids),
-                "odd": parsed.odd,
-                "settled": parsed.settled,
-            }
-        )
-    return out
-
-
-def cancel_answer(body: Any, endpoint: str) -> dict:
-    """A cancel answer read by the venue's rule (``wire_clob.parse_cancel_answer``): ``canceled``
-    and ``not_canceled`` as the venue sent them, plus ``gone`` (ids whose reason is ``already
-    canceled or matched``), ``still_live`` ((id, reason) pairs: the cancel failed, the order
-    rests) and ``reason_kinds`` (bounded label -> count, for metrics). A malformed answer is a
-    transient error: cancels are idempotent and are retried."""
-    try:
-        answer = parse_cancel_answer(body)
-    except ClobWireError as exc:
-        raise TransientError(f"{endpoint}: {exc}") from None
-    return {
-        "canceled": list(answer.canceled),
-        "not_canceled": dict(body.get("not_canceled") or {}),
-        "gone": list(answer.gone),
-        "still_live": [list(pair) for pair in answer.still_live],
-        "reason_kinds": answer.reason_kinds(),
-    }
-
-
-MAX_BATCH_ORDERS = 15
-MAX_BATCH_CANCELS = 1000
 
 
 class ClobRest(ClobHttp):
@@ -150,8 +100,7 @@ class ClobRest(ClobHttp):
         every order was accepted: each result as ``post_results`` reads it."""
         if not payloads:
             return []
-        if len(payloads) > MAX_BATCH_ORDERS:
-            raise ValueError(f"at most {MAX_BATCH_ORDERS} orders per batch, got {len(payloads)}")
+        check_batch(payloads)
         result = self._request(
             "POST",
             "/orders",
@@ -163,11 +112,41 @@ class ClobRest(ClobHttp):
             endpoint="post_orders",
             lane="create",
         )
-        if not isinstance(result, list):
-            raise UnknownOutcomeError(
-                f"post_orders: unexpected response shape {type(result).__name__}"
-            )
-        return post_results(result, payloads)
+        return shape_posted(result, payloads)
+
+    def begin_post(self, payloads: list[dict]) -> Begun | None:
+        """``post_orders`` written now on the create lane's lean connection, its answer read later
+        (``Begun.finish``, on any thread); None, nothing sent, when it cannot go at once (issue
+        20)."""
+        check_batch(payloads)
+        pending = self.begin(
+            "POST",
+            "/orders",
+            body=payloads,
+            family=ratelimit.ORDERS,
+            cost=len(payloads),
+            endpoint="post_orders",
+            lane="create",
+            submit=True,
+        )
+        return None if pending is None else Begun(pending, lambda r: shape_posted(r, payloads))
+
+    def begin_cancel(self, order_ids: list[str], lane: str = "cancel") -> Begun | None:
+        """``cancel_orders`` (one request, at most 1000 ids) written now on ``lane``'s lean
+        connection, its answer read later; None, nothing sent, when it cannot go at once."""
+        if not order_ids or len(order_ids) > MAX_BATCH_CANCELS:
+            return None
+        pending = self.begin(
+            "DELETE",
+            "/orders",
+            body=list(order_ids),
+            family=ratelimit.CANCELS,
+            cost=len(order_ids),
+            endpoint="cancel_orders",
+            lane=lane,
+            submit=False,
+        )
+        return None if pending is None else Begun(pending, shape_cancel)
 
     def post_order(self, payload: dict) -> dict:
         result = self._request(
@@ -185,6 +164,19 @@ class ClobRest(ClobHttp):
                 f"post_order: unexpected response shape {type(result).__name__}"
             )
         return result
+
+    def prepare_cancel(self, order_ids: list[str]) -> Prepared | None:
+        """``cancel_orders`` of these ids (at most 1000) built ahead for the pull lane's connection
+        (``send_cancel``, issue 20); None when that lane has no lean connection (a proxy)."""
+        if not order_ids or len(order_ids) > MAX_BATCH_CANCELS:
+            return None
+        body = list(order_ids)
+        return self.prepare("DELETE", "/orders", body=body, lane="pull", endpoint="pull_cancel")
+
+    def send_cancel(self, prepared: Prepared, count: int) -> Begun | None:
+        """Write a ``prepare_cancel``d request now; None, nothing sent, if it cannot go at once."""
+        pending = self.send_prepared(prepared, ratelimit.CANCELS, count)
+        return None if pending is None else Begun(pending, shape_cancel)
 
     def cancel_orders(self, order_ids: list[str]) -> dict:
         """``DELETE /orders`` with a bare JSON array (at most 1000 ids per request; split here),
@@ -208,7 +200,7 @@ class ClobRest(ClobHttp):
                 endpoint="cancel_orders",
                 lane="cancel",
             )
-            part = cancel_answer(result or {}, "cancel_orders")
+            part = shape_cancel(result)
             for key in ("canceled", "gone", "still_live"):
                 merged[key].extend(part[key])
             merged["not_canceled"].update(part["not_canceled"])

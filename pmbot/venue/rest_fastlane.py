@@ -61,6 +61,10 @@ class FastLane:
         self._timeout = timeout
         self._conn: http.client.HTTPConnection | None = None
         self._lock = threading.Lock()
+        self._target = ""
+        self._raw_method = ""  # set by ``send_raw``: its answer is read without http.client's state
+        default = 443 if self._https else 80
+        self._host_header = self._host if self._port == default else f"{self._host}:{self._port}"
 
     def try_acquire(self) -> bool:
         return self._lock.acquire(blocking=False)
@@ -102,12 +106,64 @@ class FastLane:
         self, method: str, path: str, params: dict | None, data: bytes | None, headers: dict
     ) -> requests.Response:
         """Send one request and read its answer (the caller holds the lane)."""
+        self.send(method, path, params, data, headers)
+        return self.receive()
+
+    def send(
+        self, method: str, path: str, params: dict | None, data: bytes | None, headers: dict
+    ) -> None:
+        """Write one request (the caller holds the lane until ``receive`` read its answer, which
+        any thread may do: a request written on the strategy or feed thread is read on a lane's
+        thread, issue 20)."""
         conn = self._connection()
-        target = self._prefix + path + (f"?{urlencode(params)}" if params else "")
+        self._target = self._prefix + path + (f"?{urlencode(params)}" if params else "")
         try:
-            conn.request(method, target, body=data, headers={"User-Agent": "pmbot", **headers})
-            fire_sent()
-            answer = conn.getresponse()
+            conn.request(
+                method, self._target, body=data, headers={"User-Agent": "pmbot", **headers}
+            )
+        except (OSError, http.client.HTTPException) as exc:
+            self.close()
+            raise LaneLost(type(exc).__name__) from None
+        fire_sent()
+
+    def render(self, method: str, path: str, headers: dict, data: bytes | None) -> bytes:
+        """A whole request as the bytes ``send_raw`` writes (what ``send`` would write)."""
+        lines = [
+            f"{method} {self._prefix}{path} HTTP/1.1",
+            f"Host: {self._host_header}",
+            "User-Agent: pmbot",
+            "Accept-Encoding: identity",
+            *(f"{k}: {v}" for k, v in headers.items()),
+        ]
+        if data is not None:
+            lines.append(f"Content-Length: {len(data)}")
+        return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + (data or b"")
+
+    def send_raw(self, method: str, raw: bytes) -> None:
+        """Write a request ``render`` built ahead: one ``sendall`` (issue 20's pulls)."""
+        conn = self._connection()
+        assert conn.sock is not None
+        try:
+            conn.sock.sendall(raw)
+        except OSError as exc:
+            self.close()
+            raise LaneLost(type(exc).__name__) from None
+        self._raw_method = method
+        self._target = raw.split(b" ", 2)[1].decode("latin-1")
+        fire_sent()
+
+    def receive(self) -> requests.Response:
+        """Read the answer to the request ``send`` (or ``send_raw``) wrote."""
+        conn = self._conn
+        if conn is None or conn.sock is None:
+            raise LaneLost("connection closed before the answer")
+        raw_method, self._raw_method = self._raw_method, ""
+        try:
+            if raw_method:
+                answer = http.client.HTTPResponse(conn.sock, method=raw_method)
+                answer.begin()
+            else:
+                answer = conn.getresponse()
             body = answer.read()
         except TimeoutError:
             self.close()
@@ -123,5 +179,5 @@ class FastLane:
         response.headers = CaseInsensitiveDict(answer.getheaders())
         response._content = body
         response.encoding = "utf-8"
-        response.url = target
+        response.url = self._target
         return response

@@ -5,14 +5,15 @@ are in ``pmbot.venue.rest.ClobRest``."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from contextlib import AbstractContextManager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 import requests
 
 from pmbot import ratelimit
-from pmbot.errors import FatalError, TransientError, UnknownOutcomeError
+from pmbot.errors import FatalError, PmbotError, TransientError, UnknownOutcomeError
 from pmbot.venue.auth import ApiCreds, l2_headers
 from pmbot.venue.rest_errors import classify_http_error, compact_json, never_connected
 from pmbot.venue.rest_fastlane import FastLane, LaneLost, LaneNotSent, LaneTimeout
@@ -21,7 +22,7 @@ from pmbot.venue.rest_transport import lane_sessions, when_sent
 FIRST_CURSOR = "MA=="
 END_CURSOR = "LTE="
 MAX_PAGES = 10_000  # guard against a venue that never sends the end cursor
-FAST_LANES = ("cancel", "create")
+FAST_LANES = ("cancel", "create", "pull")
 
 
 def _name(exc: Exception) -> str:
@@ -79,7 +80,7 @@ class ClobHttp:
         """Open (or keep open) a lane's connection: ``GET /time`` on the ``cancel`` or ``create``
         session, both if no lane is named, so the next cancel or post does not pay for a TCP/TLS
         handshake."""
-        for name in (lane,) if lane else ("cancel", "create"):
+        for name in (lane,) if lane else FAST_LANES:
             self._request("GET", "/time", endpoint="warm", lane=name)
 
     # ------------------------------------------------------------------ transport
@@ -105,6 +106,16 @@ class ClobHttp:
         is an unknown outcome, not a transient error. ``lane`` picks the pooled session.
         """
         endpoint = endpoint or f"{method} {path}"
+        data, headers = self._prepare(method, path, body, private, endpoint)
+        if self.rate_budget is not None:
+            self.rate_budget.acquire(family, cost)
+        response = self._send(method, path, params, data, headers, submit, endpoint, lane)
+        return self._answer(response, family, allow_404)
+
+    def _prepare(
+        self, method: str, path: str, body: Any, private: bool, endpoint: str
+    ) -> tuple[bytes | None, dict]:
+        """The body's bytes and the headers (L2 auth for a private call)."""
         text = None if body is None else compact_json(body)
         headers = {"Content-Type": "application/json"} if text is not None else {}
         if private:
@@ -113,10 +124,10 @@ class ClobHttp:
             headers.update(
                 l2_headers(self.creds, self.address, method, path, text, int(self._clock()))
             )
-        if self.rate_budget is not None:
-            self.rate_budget.acquire(family, cost)
-        data = None if text is None else text.encode("utf-8")
-        response = self._send(method, path, params, data, headers, submit, endpoint, lane)
+        return (None if text is None else text.encode("utf-8")), headers
+
+    def _answer(self, response: requests.Response, family: str, allow_404: bool = False) -> Any:
+        """Parsed JSON (or text) of a 2xx answer; a classified error raised otherwise."""
         self._observe_rate_headers(family, response)
         if allow_404 and response.status_code == 404:
             return None
@@ -128,6 +139,75 @@ class ClobHttp:
             return response.json()
         except ValueError:
             return response.text
+
+    def begin(
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any,
+        family: str,
+        cost: float,
+        endpoint: str,
+        lane: str,
+        submit: bool,
+    ) -> Pending | None:
+        """Write a private request now on ``lane``'s lean connection, on the caller's thread, and
+        return the handle that reads its answer (``Pending.finish``, on any thread). None, with
+        nothing sent, when that connection is busy or absent (a proxy) or the rate budget has no
+        room right now: the caller then takes the blocking path (issue 20)."""
+        fast = self._fast.get(lane)
+        if fast is None or not fast.try_acquire():
+            return None
+        started = time.perf_counter()
+        try:
+            data, headers = self._prepare(method, path, body, True, endpoint)
+            if self.rate_budget is not None and not self.rate_budget.try_acquire(family, cost):
+                fast.release()
+                return None
+            with self._classified(endpoint, submit):
+                fast.send(method, path, None, data, headers)
+        except PmbotError as exc:  # not written, or maybe written: finish() raises it
+            fast.release()
+            return Pending(self, None, endpoint, family, submit, started, error=exc)
+        except BaseException:
+            fast.release()
+            raise
+        return Pending(self, fast, endpoint, family, submit, started)
+
+    def prepare(
+        self, method: str, path: str, *, body: Any, lane: str, endpoint: str
+    ) -> Prepared | None:
+        """A private request built ahead (body, L2 headers, the bytes on the wire) for
+        ``send_prepared``; None without ``lane``'s lean connection (a proxy)."""
+        fast = self._fast.get(lane)
+        if fast is None:
+            return None
+        data, headers = self._prepare(method, path, body, True, endpoint)
+        raw = fast.render(method, path, headers, data)
+        return Prepared(method, lane, endpoint, raw, self._clock())
+
+    def send_prepared(self, prepared: Prepared, family: str, cost: float) -> Pending | None:
+        """Write a ``prepare``d request now on its lane's lean connection (one ``sendall``); the
+        handle reads the answer. None, nothing sent, when the connection is busy or the rate
+        budget has no room right now."""
+        fast = self._fast[prepared.lane]
+        if not fast.try_acquire():
+            return None
+        started = time.perf_counter()
+        if self.rate_budget is not None and not self.rate_budget.try_acquire(family, cost):
+            fast.release()
+            return None
+        try:
+            with self._classified(prepared.endpoint, False):
+                fast.send_raw(prepared.method, prepared.raw)
+        except PmbotError as exc:
+            fast.release()
+            return Pending(self, None, prepared.endpoint, family, False, started, error=exc)
+        except BaseException:
+            fast.release()
+            raise
+        return Pending(self, fast, prepared.endpoint, family, False, started)
 
     def _send(
         self,
@@ -144,19 +224,35 @@ class ClobHttp:
         started = time.perf_counter()
         fast = self._fast.get(lane)
         try:
-            if fast is not None and fast.try_acquire():
-                try:
-                    return fast.request(method, path, params, data, headers)
-                finally:
-                    fast.release()
-            return self._sessions[lane].request(
-                method,
-                self.base + path,
-                params=params,
-                data=data,
-                headers=headers,
-                timeout=self.timeout,
+            with self._classified(endpoint, submit):
+                if fast is not None and fast.try_acquire():
+                    try:
+                        return fast.request(method, path, params, data, headers)
+                    finally:
+                        fast.release()
+                return self._sessions[lane].request(
+                    method,
+                    self.base + path,
+                    params=params,
+                    data=data,
+                    headers=headers,
+                    timeout=self.timeout,
+                )
+        finally:
+            self._observe_seconds(endpoint, started)
+
+    def _observe_seconds(self, endpoint: str, started: float) -> None:
+        if self._metrics is not None:
+            self._metrics.exec_request_seconds.labels(endpoint=endpoint).observe(
+                time.perf_counter() - started
             )
+
+    @contextmanager
+    def _classified(self, endpoint: str, submit: bool) -> Iterator[None]:
+        """Transport failures as ``pmbot.errors`` classes: once bytes may have left, a submit's
+        timeout or reset is an unknown outcome, anything else a transient error."""
+        try:
+            yield
         except (LaneLost, requests.exceptions.ConnectionError) as exc:
             # ReadTimeout is not a ConnectionError; ConnectTimeout is both (never_connected).
             sent = isinstance(exc, LaneLost) or not never_connected(exc)
@@ -175,11 +271,6 @@ class ClobHttp:
             raise TransientError(f"{endpoint}: timed out ({_name(exc)})") from None
         except requests.exceptions.RequestException as exc:
             raise TransientError(f"{endpoint}: request failed ({_name(exc)})") from None
-        finally:
-            if self._metrics is not None:
-                self._metrics.exec_request_seconds.labels(endpoint=endpoint).observe(
-                    time.perf_counter() - started
-                )
 
     def _observe_rate_headers(self, family: str, response: requests.Response) -> None:
         if "Poly-RateLimit-Remaining" not in response.headers:
@@ -213,3 +304,47 @@ class ClobHttp:
                 return out
             cursor = nxt
         raise TransientError(f"{endpoint}: more than {MAX_PAGES} pages")
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A request built ahead by ``ClobHttp.prepare``: ``raw`` is exactly what goes on the wire,
+    signed at ``built_at`` (the L2 timestamp; rebuild it before it is stale)."""
+
+    method: str
+    lane: str
+    endpoint: str
+    raw: bytes = field(repr=False)
+    built_at: float
+
+
+class Pending:
+    """A request ``ClobHttp.begin`` wrote; ``finish`` (once, on any thread) reads the answer, frees
+    the lean connection and returns what the blocking call would have: parsed JSON, or a classified
+    error raised (also the one writing it met, kept in ``error``)."""
+
+    def __init__(
+        self,
+        http: ClobHttp,
+        fast: FastLane | None,
+        endpoint: str,
+        family: str,
+        submit: bool,
+        started: float,
+        error: PmbotError | None = None,
+    ) -> None:
+        self._http, self._fast, self.endpoint = http, fast, endpoint
+        self._family, self._submit, self._started = family, submit, started
+        self.error = error
+
+    def finish(self) -> Any:
+        if self.error is not None or self._fast is None:
+            self._http._observe_seconds(self.endpoint, self._started)
+            raise self.error or TransientError(f"{self.endpoint}: not sent")
+        try:
+            with self._http._classified(self.endpoint, self._submit):
+                response = self._fast.receive()
+        finally:
+            self._fast.release()
+            self._http._observe_seconds(self.endpoint, self._started)
+        return self._http._answer(response, self._family)

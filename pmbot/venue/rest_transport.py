@@ -21,7 +21,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-LANES = ("default", "cancel", "create")
+LANES = ("default", "cancel", "create", "pull")
 _local = threading.local()
 
 
