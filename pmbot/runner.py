@@ -32,6 +32,7 @@ from urllib.parse import urlparse
 from pmbot import __version__, sdnotify
 from pmbot.config import Config
 from pmbot.errors import FatalError
+from pmbot.execution.commands import StrategyCommands
 from pmbot.lockfile import WalletLock
 from pmbot.model import BotCommand, EventInfo, MarketInfo
 from pmbot.runner_control import ControlPlane, ReloadFeeds, ReloadSource, start_control_plane
@@ -41,6 +42,7 @@ from pmbot.runner_modes import (
     exec_url,
     resolve_markets,
     start_local_exchange,
+    wire_market_feed,
 )
 from pmbot.runner_parts import (
     OnchainParts,
@@ -250,13 +252,14 @@ class BotRunner:
         markets, events = self._markets(data_rest, metrics)
         journal = self._open_journal(state_dir, signer.funder)
         queues: tuple[queue.Queue[Any], queue.Queue[BotCommand]] = (queue.Queue(), queue.Queue())
+        to_executor = StrategyCommands(queues[1])  # routed on the strategy thread (issue 20)
         self.onchain = build_onchain(cfg, key, queues[0], metrics, self.local)
         engine = build_engine(
             cfg,
             self.local,
             markets,
             events,
-            queues,
+            (queues[0], to_executor),
             creds,
             signer.funder,
             self.state,
@@ -267,6 +270,7 @@ class BotRunner:
         self.engine = engine
         executor = build_executor(cfg, rest, signer, creds, queues, self.exec_stop, metrics)
         self.executor = executor
+        to_executor.attach(executor.loop)
         self._take_over_open_orders(engine, executor)
         executor.start()
         everything = markets + [m for e in events for m in e.markets if m not in markets]
@@ -281,13 +285,9 @@ class BotRunner:
             self.feed_stop,
             metrics,
         )
-        if cfg.feed.record_dir:  # every market-channel frame to rotating gzip JSON lines
-            from pmbot.venue.recorder import FeedRecorder
-
-            recorder = FeedRecorder(cfg.feed.record_dir, metrics=metrics)
-            recorder.start()
-            self.market_feed.recorder = recorder
-            self._started.append(("feed recorder", recorder.close))  # closed after the feeds
+        closer = wire_market_feed(cfg, self.market_feed, engine, executor, metrics)
+        if closer is not None:
+            self._started.append(("feed recorder", closer))  # closed after the feeds
         engine.start()
         if self.onchain is not None:
             self.onchain.worker.start()

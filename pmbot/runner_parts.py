@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from pmbot.onchain.metrics import OnchainMetrics
     from pmbot.onchain.worker import OnchainWorker
     from pmbot.trading.engine import Engine
+    from pmbot.trading.ports import Commands
     from pmbot.venue.auth import ApiCreds
     from pmbot.venue.rest import ClobRest
     from pmbot.venue.signer import OrderSigner
@@ -63,7 +64,7 @@ def build_engine(
     local: LocalExchange | None,
     markets: list[MarketInfo],
     events: list[EventInfo],
-    queues: tuple[queue.Queue[Any], queue.Queue[BotCommand]],
+    queues: tuple[queue.Queue[Any], Commands],
     creds: ApiCreds,
     funder: str,
     state: AppState,

@@ -29,6 +29,7 @@ class CancelJob:
     cancel_all: bool = False
     done: threading.Event = field(default_factory=threading.Event)  # answered (or given up)
     sent: threading.Event = field(default_factory=threading.Event)  # written to the wire
+    begun: Any = None  # written by another thread (``try_inline``): only its answer is read here
 
 
 def cancel_report(result: dict) -> CancelResult:
@@ -71,6 +72,33 @@ class CancelLane:
             self._outstanding += 1
         self.jobs.put(job)
 
+    def try_inline(self, job: CancelJob, handoff: list[Callable[[], None]]) -> bool:
+        """Issue 20, on the caller's thread (the strategy's): when nothing is queued or in flight
+        here, write the job's ``DELETE /orders`` now on this lane's connection and leave reading
+        the answer (and any retry) to the lane's thread: the caller runs ``handoff`` once it wrote
+        everything it has to write (waking this thread sooner would only compete for the
+        interpreter). False, nothing sent, otherwise."""
+        if job.cancel_all or not job.order_ids:
+            return False
+        with self._lock:
+            if self._outstanding or self.halt.is_set():
+                return False
+            self._outstanding += 1
+        try:
+            begun = self.rest.begin_cancel(list(job.order_ids))
+        except Exception:  # never into the caller's thread: the lane sends it instead
+            log.exception("cancel lane: writing a cancel ahead failed")
+            begun = None
+        if begun is None:
+            with self._lock:
+                self._outstanding -= 1
+            return False
+        self.warmth.used()
+        job.begun = begun
+        job.sent.set()
+        handoff.append(lambda: self.jobs.put(job))
+        return True
+
     def idle(self) -> bool:
         """No cancel queued or in flight (a post-first create may then go before its cancels)."""
         with self._lock:
@@ -108,6 +136,12 @@ class CancelLane:
                 job.sent.set()
             self.on_done()
 
+        for job in batch:
+            if job.begun is not None:  # already written: read its answer, retry if need be
+                self._cancel(list(job.order_ids), job.begun)
+        batch = [job for job in batch if job.begun is None]
+        if not batch:
+            return
         self.warmth.used()
         with self.rest.when_sent(on_sent):
             if any(job.cancel_all for job in batch):
@@ -116,11 +150,16 @@ class CancelLane:
             if ids:
                 self._cancel(ids)
 
-    def _cancel(self, order_ids: list[str]) -> None:
+    def _cancel(self, order_ids: list[str], begun: Any = None) -> None:
+        first = [begun] if begun is not None else []
+
+        def call() -> dict:
+            if first:  # the answer to the request written ahead; a retry sends it again
+                return first.pop().finish()
+            return self.rest.cancel_orders(order_ids)
+
         try:
-            result = self.retry.call(
-                lambda: self.rest.cancel_orders(order_ids), "cancel_orders", self.halt.wait
-            )
+            result = self.retry.call(call, "cancel_orders", self.halt.wait)
         except PmbotError as exc:
             log.warning(
                 "cancel of %d order(s) failed: %s (reconcile will tell)", len(order_ids), exc
@@ -128,7 +167,7 @@ class CancelLane:
             self.retry.count_error(kind_of(exc))
             self.reports.put(CancelResult(canceled=(), failed=tuple(order_ids)))
             return
-        self._report(result)
+        self.report(result)
 
     def _cancel_all(self) -> None:
         try:
@@ -139,9 +178,10 @@ class CancelLane:
             # No ids to name: the strategy's tracker keeps its orders cancelling until a reconcile.
             self.reports.put(CancelResult(canceled=(), failed=(), all_failed=True))
             return
-        self._report(result)
+        self.report(result)
 
-    def _report(self, result: dict) -> None:
+    def report(self, result: dict) -> None:
+        """Report a cancel answer (also for a pulls, ``pulls``)."""
         report = cancel_report(result)
         if report.failed:
             log.warning(

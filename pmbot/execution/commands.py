@@ -13,6 +13,11 @@ handed to the cancel lane the moment it is read.
   as the cancel was written, on their own connection, neither waiting for the other's answer. They
   still wait for cancels routed before this one.
 - ``Shutdown``: every waiting create is dropped, queued cancels are answered, then the lanes stop.
+
+``submit`` (the strategy thread's way in, issue 20) routes a command on the caller's thread when
+every command queued before it was routed, skipping this thread's hop; and where a lane is idle,
+the caller writes the request itself (``CancelLane.try_inline``, ``CreateLane.try_inline``: the
+cancel first), leaving the answer to the lane's thread. Otherwise the command is queued here.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 
 from pmbot.execution.cancel_lane import CancelJob, CancelLane
 from pmbot.execution.create_lane import CreateJob, CreateLane
@@ -44,17 +50,49 @@ class CommandLoop:
         self.halt = halt
         self.stop = stop
         self._last_cancel: CancelJob | None = None  # creates routed after it wait for its answer
+        self._lock = threading.Lock()  # routing: this thread's commands or a submit, one at a time
+        self._inline = False  # routing a submit: idle lanes are written to on the caller's thread
+        self._handoff: list[Callable[[], None]] = []  # lane jobs written inline, handed over last
+
+    def submit(self, cmd: BotCommand) -> None:
+        """Route ``cmd`` on the caller's thread if nothing queued before it waits to be routed,
+        else queue it (order is kept either way). Never raises into the caller."""
+        if self._lock.acquire(blocking=False):
+            try:
+                if not self.commands.unfinished_tasks and not self.halt.is_set():
+                    self._route_inline(cmd)
+                    return
+            finally:
+                self._lock.release()
+        self.commands.put(cmd)
+
+    def _route_inline(self, cmd: BotCommand) -> None:
+        self._inline = True
+        try:
+            self.route(cmd)
+        except Exception:  # the strategy thread must not die of a routing bug
+            log.exception("executor: unexpected error while routing %s", type(cmd).__name__)
+        finally:
+            self._inline = False
+            handoff, self._handoff = self._handoff, []
+            for hand in handoff:  # everything is written: now wake the lanes
+                hand()
 
     def _send_cancel(self, job: CancelJob) -> None:
         self._last_cancel = job
-        self.cancels.put(job)
+        if not (self._inline and self.cancels.try_inline(job, self._handoff)):
+            self.cancels.put(job)
 
     def _create(self, orders: list, alongside: CancelJob | None = None) -> None:
         last = self._last_cancel
         after = last.done if last is not None and not last.done.is_set() else None
+        job = CreateJob(orders=orders, after=after, alongside=alongside)
+        if self._inline:  # signed before the cancel goes: then both writes follow each other
+            self.creates.presign(job)
         if alongside is not None:  # the cancel is queued first: first on the wire
             self._send_cancel(alongside)
-        self.creates.put(CreateJob(orders=orders, after=after, alongside=alongside))
+        if not (self._inline and self.creates.try_inline(job, self._handoff)):
+            self.creates.put(job)
 
     def run(self) -> None:
         try:
@@ -64,9 +102,12 @@ class CommandLoop:
                 except queue.Empty:
                     continue
                 try:
-                    self.route(cmd)
+                    with self._lock:
+                        self.route(cmd)
                 except Exception:  # a bug must not kill the thread that routes cancels
                     log.exception("executor: unexpected error while routing %s", type(cmd).__name__)
+                finally:
+                    self.commands.task_done()  # submit may route itself once all is routed
         finally:
             self.halt.set()
             self.creates.wake()
@@ -119,3 +160,23 @@ class CommandLoop:
                 break
         self.halt.set()
         self.creates.wake()
+
+
+class StrategyCommands:
+    """The strategy thread's way to the executor (``put``): into the command queue until the
+    executor is attached, then ``CommandLoop.submit`` (routed on the strategy thread if it can)."""
+
+    def __init__(self, commands: CommandQueue) -> None:
+        self.commands = commands
+        self._loop: CommandLoop | None = None
+
+    def attach(self, loop: CommandLoop) -> None:
+        """Before the strategy thread starts."""
+        self._loop = loop
+
+    def put(self, item: BotCommand) -> None:
+        loop = self._loop
+        if loop is None:
+            self.commands.put(item)
+        else:
+            loop.submit(item)

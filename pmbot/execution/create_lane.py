@@ -20,20 +20,20 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from pmbot import ratelimit
 from pmbot.errors import (
     FatalError,
-    PmbotError,
     RejectedError,
     TransientError,
     UnknownOutcomeError,
     VenueModeError,
 )
 from pmbot.execution.cancel_lane import CancelJob
+from pmbot.execution.create_failures import PostFailures
 from pmbot.execution.ports import OrderRest, OrderSigning, ReportQueue
 from pmbot.execution.post_results import (
     SignedItem,
@@ -42,7 +42,7 @@ from pmbot.execution.post_results import (
     reject,
     report_unknown,
 )
-from pmbot.execution.retry import RetryPolicy, kind_of
+from pmbot.execution.retry import RetryPolicy
 from pmbot.execution.venue_mode import ModeGate, reject_local
 from pmbot.execution.warm import KeepWarm
 from pmbot.model import NewOrder, VenueMode
@@ -56,9 +56,11 @@ class CreateJob:
     after: threading.Event | None = None  # the cancels these creates must follow
     alongside: CancelJob | None = None  # cancels sent with these creates: written first
     deferred: list[SignedItem] = field(default_factory=list)  # balance refusals, retried after
+    signed: list[SignedItem] | None = None  # signed by ``try_inline`` (not signed again)
+    begun: Any = None  # its POST written by ``try_inline``: only the answer is read here
 
 
-class CreateLane:
+class CreateLane(PostFailures):
     def __init__(
         self,
         rest: OrderRest,
@@ -83,6 +85,7 @@ class CreateLane:
         self._cv = threading.Condition()
         self._jobs: deque[CreateJob] = deque()
         self._current: CreateJob | None = None
+        self._inline = False  # a caller is signing and writing a job (``try_inline``)
         self._dropped: set[str] = set()  # client ids of the current job superseded meanwhile
         self.fatal: str | None = None  # set when the venue wants an order version we cannot sign
 
@@ -99,7 +102,58 @@ class CreateLane:
 
     def idle(self) -> bool:
         with self._cv:
-            return not self._jobs and self._current is None
+            return not self._jobs and self._current is None and not self._inline
+
+    def _could_inline(self, job: CreateJob) -> bool:
+        if (job.after is not None and not job.after.is_set()) or self.fatal is not None:
+            return False
+        if not job.orders or len(job.orders) > self.max_batch or self.gate.mode != VenueMode.NORMAL:
+            return False
+        with self._cv:
+            return not (self._jobs or self._current is not None or self._inline)
+
+    def presign(self, job: CreateJob) -> None:
+        """Sign the job now, on the caller's thread, if it may be posted from there (``try_inline``)
+        right after its cancels are written: the two writes then follow each other directly."""
+        if job.signed is None and self._could_inline(job):
+            job.signed = self._sign(job.orders)
+
+    def try_inline(self, job: CreateJob, handoff: list[Callable[[], None]]) -> bool:
+        """Issue 20, on the caller's thread (the strategy's): when this lane is idle, the venue
+        mode normal, the rate budget has room and the job waits for nothing (its cancels, if any,
+        already written), sign it here (unless ``presign`` did) and write its ``POST /orders`` now
+        on the lane's connection. The lane's thread, handed the job through ``handoff`` once the
+        caller wrote everything, reads the answer and does everything after (results, retries,
+        deferred balance refusals). False, nothing sent, otherwise."""
+        if job.alongside is not None and not job.alongside.sent.is_set():
+            return False
+        if not self._could_inline(job):
+            return False
+        with self._cv:
+            if self.halt.is_set():
+                return False
+            self._inline = True
+        try:
+            if job.signed is None:
+                job.signed = self._sign(job.orders)
+            if job.signed:
+                job.begun = self.rest.begin_post([item.payload for item in job.signed])
+            if job.begun is not None:
+                self._observe_tick_to_order(job.signed)
+                self.warmth.used()
+        except Exception:  # never into the caller's thread: the lane posts it instead
+            log.exception("create lane: writing a post ahead failed")
+            job.begun = None
+        handoff.append(lambda: self._hand_over(job))
+        return True
+
+    def _hand_over(self, job: CreateJob) -> None:
+        """After ``try_inline``: the lane reads the answer (or posts what could not be written)."""
+        with self._cv:
+            self._inline = False
+            if job.signed:
+                self._jobs.appendleft(job)
+            self._cv.notify_all()
 
     def supersede(self, markets: Iterable[str] | None, reason: str) -> None:
         """Drop waiting creates: quote creates of ``markets``, or every create if None."""
@@ -113,6 +167,8 @@ class CreateLane:
         dropped: list[NewOrder] = []
         with self._cv:
             for job in self._jobs:
+                if job.begun is not None:  # already on the wire: its answer decides
+                    continue
                 dropped += [o for o in job.orders if hit(o)]
                 job.orders = [o for o in job.orders if not hit(o)]
             if self._current is not None:
@@ -202,6 +258,10 @@ class CreateLane:
     # ------------------------------------------------------------------ one job
 
     def _run_job(self, job: CreateJob) -> None:
+        if job.begun is not None:
+            self._post_chunk(job.signed or [], job, defer=job.alongside is not None)
+            self._post_deferred(job)
+            return
         if job.after is not None and not self._wait_for(job.after):
             reject_local(self.reports, job.orders, "shutting down")
             return
@@ -213,7 +273,11 @@ class CreateLane:
         if self.fatal is not None:
             reject_local(self.reports, orders, self.fatal)
             return
-        items = self._sign(self.gate.filter(orders))
+        if job.signed is not None:  # signed by try_inline, not sent (no budget, lane busy)
+            keep = {o.client_id for o in self.gate.filter(orders)}
+            items = [item for item in job.signed if item.order.client_id in keep]
+        else:
+            items = self._sign(self.gate.filter(orders))
         if job.alongside is not None and not self._wait_for(job.alongside.sent):
             for item in items:
                 self.reports.put(reject(item, "shutting down", "local"))
@@ -228,6 +292,10 @@ class CreateLane:
             chunk = self._keep(chunk, uncertain=False)  # superseded while waiting for budget
             if chunk:
                 self._post_chunk(chunk, job, defer=job.alongside is not None)
+        self._post_deferred(job)
+
+    def _post_deferred(self, job: CreateJob) -> None:
+        """Balance refusals of a job posted beside its cancels: once more after their answer."""
         if job.deferred and job.alongside is not None:
             if self._wait_for(job.alongside.done):
                 self._post_chunk(job.deferred, job, defer=False)
@@ -272,11 +340,16 @@ class CreateLane:
     ) -> None:
         uncertain = False
         attempt = 0
-        self._observe_tick_to_order(chunk)
-        self.warmth.used()
+        begun, job.begun = job.begun, None  # written by try_inline: its answer is the first try
+        if begun is None:
+            self._observe_tick_to_order(chunk)
+            self.warmth.used()
         while True:
             try:
-                results = self.rest.post_orders([item.payload for item in chunk])
+                if begun is not None:
+                    results = begun.finish()
+                else:
+                    results = self.rest.post_orders([item.payload for item in chunk])
                 break
             except TransientError as exc:
                 self.retry.count_error("transient")
@@ -290,6 +363,7 @@ class CreateLane:
                 if self._sleep(delay, chunk):
                     give_up(self.reports, chunk, str(exc), uncertain)
                     return
+                begun = None
                 chunk = self._keep(chunk, uncertain)
                 if not chunk:
                     return
@@ -306,65 +380,3 @@ class CreateLane:
             deferred=job.deferred if defer else None,
             explain=self.signing.explain_refusal,
         )
-
-    def _post_failed(
-        self,
-        chunk: list[SignedItem],
-        job: CreateJob,
-        exc: Exception,
-        uncertain: bool,
-        mode_retry: bool,
-    ) -> None:
-        self.retry.count_error(kind_of(exc))
-        if isinstance(exc, UnknownOutcomeError):
-            report_unknown(self.reports, chunk, str(exc))
-        elif uncertain:  # an earlier attempt may have placed them: do not call them rejected
-            report_unknown(self.reports, chunk, f"{kind_of(exc)} after an open-ended retry: {exc}")
-            if isinstance(exc, VenueModeError):
-                self.gate.set(VenueMode(exc.mode), str(exc), exc.retry_after)
-        elif isinstance(exc, VenueModeError):
-            self._venue_mode(chunk, job, exc, mode_retry)
-        elif getattr(exc, "version_mismatch", False) and mode_retry:
-            self._version_mismatch(chunk, job, str(exc))
-        else:
-            log.warning("order batch of %d rejected: %s", len(chunk), exc)
-            for item in chunk:
-                self.reports.put(
-                    reject(item, self.signing.explain_refusal(item.order, str(exc)), "rejected")
-                )
-
-    def _version_mismatch(self, chunk: list[SignedItem], job: CreateJob, why: str) -> None:
-        """``order_version_mismatch``: re-read ``GET /version`` and re-sign and post once (the
-        refused orders were not placed); a version the bot cannot sign stops every create."""
-        log.warning("order batch refused (%s): re-reading the order version", why)
-        refusal: str | None = None
-        try:
-            self.signing.check_version()
-        except FatalError as exc:
-            self.fatal = refusal = str(exc)
-            log.critical("%s", exc)
-        except PmbotError as exc:
-            refusal = f"{why}; version re-read failed: {exc}"
-        if refusal is not None:
-            for item in chunk:
-                self.reports.put(reject(item, refusal, "rejected"))
-            return
-        items = self._sign([item.order for item in chunk])
-        if items:
-            self._post_chunk(items, job, defer=False, mode_retry=False)
-
-    def _venue_mode(
-        self, chunk: list[SignedItem], job: CreateJob, exc: VenueModeError, mode_retry: bool
-    ) -> None:
-        """503 cancel-only / disabled / post-only: refuse locally; post-only orders get one
-        retry."""
-        self.gate.set(VenueMode(exc.mode), str(exc), exc.retry_after)
-        postable = [i for i in chunk if i.order.post_only] if exc.mode == "post_only" else []
-        for item in chunk:
-            if item not in postable:
-                self.reports.put(reject(item, str(exc), "venue_mode"))
-        if postable and mode_retry:
-            self._post_chunk(postable, job, defer=False, mode_retry=False)
-        elif postable:
-            for item in postable:
-                self.reports.put(reject(item, str(exc), "venue_mode"))

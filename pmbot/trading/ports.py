@@ -9,7 +9,7 @@ user-channel events, executor reports, snapshots), ``Commands`` the executor's c
 from __future__ import annotations
 
 import queue
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -17,11 +17,28 @@ from pmbot.model import BotCommand, Fill, NewOrder, TradeStatus
 from pmbot.state import StateView
 
 if TYPE_CHECKING:
+    from pmbot.strategy.pull_rule import QuoteGuard
     from pmbot.trading.inventory import HedgedSet
     from pmbot.trading.journal_records import JournalState
 
 Inbound = queue.Queue[Any]  # MarketUpdate | TradeEvent | OrderEvent | ExecutorReport | ... | _STOP
-Commands = queue.Queue[BotCommand]
+
+
+class PullPort(Protocol):
+    """The market-feed thread's stale-quote pulls (``pmbot.execution.pulls.PullDesk``)."""
+
+    def arm(self, guards: Iterable[QuoteGuard]) -> None: ...
+
+    def disarm(self, markets: Iterable[str]) -> None: ...
+
+    def settle(self, market: str) -> None: ...
+
+
+class Commands(Protocol):
+    """Where the strategy thread's commands go: the executor's queue, or (in the bot) its
+    ``CommandLoop.submit``, which routes on the strategy thread when it can (issue 20)."""
+
+    def put(self, item: BotCommand) -> None: ...
 
 
 class TradingJournal(Protocol):
