@@ -157,6 +157,7 @@ class ExecutionConfig:
     reconcile_secs: Decimal = _f(Decimal(10), **_rng(0, lo_open=True))
     orphan_policy: str = _f("cancel", **_rng(choices=("cancel", "adopt")))
     cancel_deadline_secs: Decimal = _f(Decimal(10), **_rng(0, lo_open=True))
+    pull_stale_quotes: bool = True  # the market-feed thread cancels quotes a book move made stale
 
 
 @dataclass(frozen=True, slots=True)

@@ -267,6 +267,12 @@ class MetricCatalog:
             "Orders a cancel answer left uncancelled, by reason.",
             ("reason",),
         )
+        self.quote_pulls_total = self._counter(
+            "quote_pulls",
+            "Stale quotes pulled by the market-feed thread on a book move (issue 20), by how the "
+            "cancel left: written at once on the pull connection, or queued to the cancel lane.",
+            ("kind",),
+        )
         self.rate_budget_remaining = self._gauge(
             "rate_budget_remaining",
             "Requests left in the local rate budget per family.",
@@ -332,6 +338,8 @@ class MetricCatalog:
             self.exec_errors_total.labels(kind=kind)
         for reason in NOT_CANCELED_REASONS:
             self.cancel_not_canceled_total.labels(reason=reason)
+        for kind in ("written", "queued"):
+            self.quote_pulls_total.labels(kind=kind)
         for endpoint in ORDER_PATH_ENDPOINTS:
             for reason in RETRY_REASONS:
                 self.exec_retries_total.labels(endpoint=endpoint, reason=reason)

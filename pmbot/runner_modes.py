@@ -8,12 +8,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 import queue
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pmbot.config import Config, MarketRef
 from pmbot.model import EventInfo, MarketInfo
+
+if TYPE_CHECKING:
+    from pmbot.execution.executor import Executor
+    from pmbot.trading.engine import Engine
 
 log = logging.getLogger("pmbot.runner")
 
@@ -166,3 +170,22 @@ class AddedMarkets:
             if self.cfg.mode == "paper" and self.local is not None:
                 self.local.paper_mirror.add_market(m)
         return found
+
+
+def wire_market_feed(
+    cfg: Config, feed: Any, engine: Engine, executor: Executor, metrics: Any
+) -> Callable[[], None] | None:
+    """Before the market feed starts: the stale-quote pulls on its thread (issue 20) and the
+    recorder (``feed.record_dir``: every frame to rotating gzip JSON lines). Returns the recorder's
+    closer, if one was started."""
+    if cfg.execution.pull_stale_quotes:
+        engine.use_pulls(executor.pulls)
+        feed.watch = executor.pulls.on_update
+    if not cfg.feed.record_dir:
+        return None
+    from pmbot.venue.recorder import FeedRecorder
+
+    recorder = FeedRecorder(cfg.feed.record_dir, metrics=metrics)
+    recorder.start()
+    feed.recorder = recorder
+    return recorder.close

@@ -42,6 +42,7 @@ from pmbot.execution.ports import (
     ParseOpenOrder,
     ReportQueue,
 )
+from pmbot.execution.pulls import PullDesk
 from pmbot.execution.retry import RetryPolicy
 from pmbot.execution.venue_mode import ModeGate
 from pmbot.execution.warm import keep_warm_loop
@@ -99,6 +100,7 @@ class Executor:
             metrics=metrics,
         )
         self.cancels.on_done = self.creates.wake
+        self.pulls = PullDesk(rest, reports, self.cancels, self._halt, metrics, monotonic)
         self.loop = CommandLoop(commands, self.cancels, self.creates, self._halt, stop)
         self.heartbeat = Heartbeat(
             rest, self._halt, stop, interval=heartbeat_secs, monotonic=monotonic, metrics=metrics
@@ -124,12 +126,14 @@ class Executor:
         self.retry.call(self.creates.signing.check_version, "version", threading.Event().wait)
         self.cancels.warmth.keep_warm(force=True)  # the first cancel and post find open connections
         self.creates.warmth.keep_warm(force=True)
+        self.pulls.warmth.keep_warm(force=True)
         specs: list[tuple[str, Callable[[], None]]] = [
             ("executor", self.loop.run),
             ("exec-cancels", self.cancels.run),
             ("exec-creates", self.creates.run),
+            ("exec-pulls", self.pulls.run),
         ]
-        lanes = [self.cancels.warmth, self.creates.warmth]
+        lanes = [self.cancels.warmth, self.creates.warmth, self.pulls.warmth]
         specs.append(("exec-warm", lambda: keep_warm_loop(lanes, self._halt)))
         if self.heartbeat_enabled:
             specs.append(("heartbeat", self.heartbeat.run))

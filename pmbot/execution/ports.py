@@ -25,6 +25,12 @@ class RateBudget(Protocol):
     def available(self, family: str) -> float: ...
 
 
+class Begun(Protocol):
+    """A request already written; ``finish`` reads and shapes its answer or raises its error."""
+
+    def finish(self) -> Any: ...
+
+
 class OrderRest(Protocol):
     """The order endpoints of the CLOB REST client (``pmbot.venue.rest.ClobRest``)."""
 
@@ -36,6 +42,23 @@ class OrderRest(Protocol):
     def cancel_orders(self, order_ids: list[str]) -> dict: ...
 
     def cancel_all(self) -> dict: ...
+
+    def begin_post(self, payloads: list[dict]) -> Begun | None:
+        """``post_orders`` written now on the caller's thread, its answer read by ``finish()``
+        later; None (nothing sent) when it cannot go at once (issue 20)."""
+        ...
+
+    def begin_cancel(self, order_ids: list[str], lane: str = "cancel") -> Begun | None:
+        """``cancel_orders`` written now (``lane``: ``cancel`` or ``pull``), answer later."""
+        ...
+
+    def prepare_cancel(self, order_ids: list[str]) -> Any:
+        """``cancel_orders`` built and signed ahead for the pull lane (None: no lean lane)."""
+        ...
+
+    def send_cancel(self, prepared: Any, count: int) -> Begun | None:
+        """Write a ``prepare_cancel``d request now; None, nothing sent, if it cannot go at once."""
+        ...
 
     def warm(self, lane: str = "") -> None:
         """Open (or keep open) the ``cancel`` / ``create`` lane's pooled connection."""

@@ -31,6 +31,7 @@ from pmbot.model.orders import (  # noqa: F401
     OrderAccepted,
     OrderRejected,
     OrderUnknown,
+    QuotesPulled,
     Replace,
     Shutdown,
     Tick,

@@ -130,6 +130,16 @@ class CancelResult:
 
 
 @dataclass(frozen=True, slots=True)
+class QuotesPulled:
+    """The market-feed thread cancelled these quotes of ``market`` because a book move made them
+    stale (issue 20); put on Inbound before the update that moved the book. The answer follows as a
+    ``CancelResult``."""
+
+    market: str
+    order_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class VenueModeChanged:
     mode: VenueMode
     reason: str = ""
@@ -147,6 +157,7 @@ ExecutorReport = (
     | OrderRejected
     | OrderUnknown
     | CancelResult
+    | QuotesPulled
     | OpenOrdersSnapshot
     | VenueModeChanged
 )

@@ -73,6 +73,8 @@ class Decider:
         self.last: Decision | None = None  # the previous decision (verdict changes, publishing)
         self.verdicts = VerdictLog(index)
         self._ids = itertools.count(1)
+        # called with the markets whose quotes are about to be cancelled (the pull desk disarms)
+        self.before_cancel: Callable[[tuple[str, ...]], None] = lambda markets: None
         self._pnl_day = ""  # the UTC day _pnl_day_start belongs to
         self._pnl_day_start = ZERO
 
@@ -157,9 +159,28 @@ class Decider:
         self.last = decision
         arb.on_decision(decision, origin_ns, now)
 
+    def _crossed_pulls(self, creates: list[NewOrder], cancel_ids: list[str]) -> list[str]:
+        """Orders still being cancelled by a pull (issue 20: the executor does not order creates
+        after those) that a create would cross: cancelled again, so the creates wait for that
+        answer (the rule that no new quote crosses an order still being cancelled)."""
+        if not creates:
+            return []
+        markets = {c.market for c in creates}
+        out = []
+        for t in self.tracker.all():
+            if t.state != "cancelling" or t.order.market not in markets or t.key in cancel_ids:
+                continue
+            market = self.index.by_cid[t.order.market]
+            if any(crosses(c, t.order, market) for c in creates):
+                out.append(t.key)
+        return out
+
     def _send(self, cancel_ids: list[str], creates: list[NewOrder], now: float) -> None:
+        cancel_ids = cancel_ids + self._crossed_pulls(creates, cancel_ids)
         cancelling = [t.order for t in map(self.tracker.get, cancel_ids) if t is not None]
         markets = tuple(sorted({o.market for o in cancelling}))
+        if markets:
+            self.before_cancel(markets)  # no pull of these quotes as well (issue 20)
         for o in creates:
             self.tracker.on_sent(o, now)
         self.tracker.on_cancel_sent(cancel_ids, now)

@@ -46,8 +46,16 @@ from pmbot.trading.inventory import Inventory
 from pmbot.trading.onchain_link import OnchainLink, OnchainMetricsPort
 from pmbot.trading.operator_surface import OperatorSurface
 from pmbot.trading.orders import OrderTracker
-from pmbot.trading.ports import Commands, Inbound, StatePublisher, TradingJournal, TradingMetrics
+from pmbot.trading.ports import (
+    Commands,
+    Inbound,
+    PullPort,
+    StatePublisher,
+    TradingJournal,
+    TradingMetrics,
+)
 from pmbot.trading.publishing import Publisher
+from pmbot.trading.pull_link import PullLink
 from pmbot.trading.startup import restore_from_journal, seed_positions, take_over_open_orders
 
 log = logging.getLogger(__name__)
@@ -97,6 +105,7 @@ class Engine:
         self._last_loop = time.monotonic()
         self._wire(state, float(cfg.feed.settlement_lag_secs))
         self.onchain = self._wire_onchain(onchain, onchain_metrics)
+        self.pull_link: PullLink | None = None
         self._restored = restore_from_journal(journal, self.inventory, self.fills)
         self.status.fill_count = self._restored.fill_count
         self.status.last_trade_ts = self._restored.last_trade_ts
@@ -210,6 +219,14 @@ class Engine:
         self.arb.on_hedged_set = link.on_hedged_set
         return link
 
+    def use_pulls(self, pulls: PullPort) -> None:
+        """Before the thread starts: stale quotes are pulled on the market-feed thread (issue 20),
+        guarded after each decision."""
+        link = PullLink(pulls, self.index, self.tracker, self.clock)
+        self._dispatch.update(link.table())
+        self.decider.before_cancel = link.disarm
+        self.pull_link = link
+
     @property
     def markets(self) -> tuple[MarketInfo, ...]:
         """The quoted markets (a reload may change them)."""
@@ -228,6 +245,8 @@ class Engine:
     def request_stop(self) -> None:
         """Stop deciding. The runner then cancels everything through the executor."""
         self._quoting_enabled = False
+        if self.pull_link is not None:
+            self.pull_link.disarm_all()
         self._stop.set()
         self.inbound.put(_STOP)
 
@@ -292,6 +311,8 @@ class Engine:
                     self.tracker.forget_done_before(self.clock() - DONE_ORDER_MEMORY_SECS)
                 marks = self._marks()
                 self._decide(origin_ns, marks)
+                if self.pull_link is not None and self._quoting_enabled:
+                    self.pull_link.arm(self.decider.memory)
                 self.publisher.publish(
                     marks, self.decider.last, quoting=self._quoting_enabled, now=self.clock()
                 )
@@ -301,6 +322,8 @@ class Engine:
                 log.exception("strategy thread error: cancelling all and halting quoting")
                 if self._quoting_enabled:
                     self._quoting_enabled = False
+                    if self.pull_link is not None:
+                        self.pull_link.disarm_all()
                     self.commands.put(CancelAll(reason="strategy error"))
         log.info("strategy thread stopped")
 

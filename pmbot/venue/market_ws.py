@@ -40,7 +40,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
-from pmbot.model import FeedStatus, MarketInfo
+from pmbot.model import FeedStatus, MarketInfo, MarketUpdate
 from pmbot.venue.book import OrderBook
 from pmbot.venue.market_apply import Batch, apply_events
 from pmbot.venue.market_maint import FeedMaintenance, FrameRecorder, MaintSettings
@@ -132,6 +132,7 @@ class MarketFeed:
         )
         self._reg.place(list(markets), shard_size, clock_ns())
         self._recorder: FrameRecorder | None = None
+        self.watch: Callable[[MarketUpdate], None] | None = None  # issue 20: sees live updates
 
     @property
     def recorder(self) -> FrameRecorder | None:
@@ -366,8 +367,10 @@ class MarketFeed:
         shard.events += len(events)
         for tok in batch.resync:
             self._maint.queue.put((tok, INCONSISTENT))
-        put = self.out.put
+        put, watch = self.out.put, self.watch
         for u in updates:
+            if watch is not None and u.live:
+                watch(u)
             put(u)
 
     def _keepalive(self, label: str, text: str) -> None:

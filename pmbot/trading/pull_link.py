@@ -1,0 +1,61 @@
+"""The strategy thread's side of pulling stale quotes on the market-feed thread (issue 20).
+
+After each decision it arms a guard per market with resting quotes (``pull_rule.guard_for``: the
+quotes and the mid bucket they were placed for, from the strategy's memory). A ``QuotesPulled``
+from the feed thread marks those orders cancel-pending in the tracker (the ``CancelResult``
+follows) and lets the market be armed again. Before the strategy cancels a market's quotes
+itself, that market is disarmed, so the same orders are not cancelled twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from pmbot.model import QuotesPulled
+from pmbot.strategy.decide import StrategyMemory
+from pmbot.strategy.pull_rule import QuoteGuard, guard_for
+from pmbot.strategy.views import LiveOrder
+from pmbot.trading.context import MarketIndex
+from pmbot.trading.orders import OrderTracker
+from pmbot.trading.ports import PullPort
+
+
+class PullLink:
+    def __init__(
+        self,
+        pulls: PullPort,
+        index: MarketIndex,
+        tracker: OrderTracker,
+        clock: Callable[[], float],
+    ) -> None:
+        self.pulls, self.index, self.tracker, self.clock = pulls, index, tracker, clock
+
+    def table(self) -> dict[type, Callable[[QuotesPulled], None]]:
+        return {QuotesPulled: self.on_pulled}
+
+    def on_pulled(self, ev: QuotesPulled) -> None:
+        self.tracker.on_cancel_sent(ev.order_ids, self.clock())
+        self.pulls.settle(ev.market)
+
+    def arm(self, memory: StrategyMemory) -> None:
+        """After a decision: guard every market's resting quotes."""
+        by_market: dict[str, list[LiveOrder]] = {}
+        for t in self.tracker.all():
+            if t.order.tag == "quote" and t.state == "live":
+                by_market.setdefault(t.order.market, []).append(t.as_live())
+        guards: list[QuoteGuard] = []
+        for cid, quotes in by_market.items():
+            market = self.index.by_cid.get(cid)
+            mem = memory.markets.get(cid)
+            if market is None or mem is None or mem.state is None or mem.state.mid_bucket is None:
+                continue
+            guard = guard_for(market, mem.state.mid_bucket, quotes)
+            if guard is not None:
+                guards.append(guard)
+        self.pulls.arm(guards)
+
+    def disarm(self, markets: Iterable[str]) -> None:
+        self.pulls.disarm(markets)
+
+    def disarm_all(self) -> None:
+        self.pulls.arm(())
