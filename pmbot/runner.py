@@ -51,6 +51,7 @@ from pmbot.runner_parts import (
     build_feeds,
     build_onchain,
     build_rest,
+    check_venue_at_start,
     kill_switch,
     startup_failure,
     summary_line,
@@ -248,13 +249,14 @@ class BotRunner:
         self._lock_wallet(state_dir, signer.funder)
         clients = build_rest(cfg, self.local, key, signer, metrics)
         creds, rest, data_rest = clients
+        order_version = check_venue_at_start(cfg, rest)  # the one GET /version; the free pUSD
         self.rest, self.data_rest = rest, data_rest
         markets, events = self._markets(data_rest, metrics)
         journal = self._open_journal(state_dir, signer.funder)
         queues: tuple[queue.Queue[Any], queue.Queue[BotCommand]] = (queue.Queue(), queue.Queue())
         to_executor = StrategyCommands(queues[1])  # routed on the strategy thread (issue 20)
         self.onchain = build_onchain(cfg, key, queues[0], metrics, self.local)
-        engine = build_engine(
+        engine = self.engine = build_engine(
             cfg,
             self.local,
             markets,
@@ -267,12 +269,11 @@ class BotRunner:
             metrics,
             self.onchain,
         )
-        self.engine = engine
         executor = build_executor(cfg, rest, signer, creds, queues, self.exec_stop, metrics)
         self.executor = executor
         to_executor.attach(executor.loop)
         self._take_over_open_orders(engine, executor)
-        executor.start()
+        executor.start(order_version)  # not read again (issue 13)
         everything = markets + [m for e in events for m in e.markets if m not in markets]
         self.market_feed, self.user_feed, self.positions_poller = build_feeds(
             cfg,

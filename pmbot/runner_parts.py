@@ -37,7 +37,7 @@ def build_rest(
 ) -> tuple[ApiCreds, ClobRest, ClobRest]:
     """(API credentials, the order REST client, the market-data REST client). A deposit wallet's
     API key may be bound to the wallet rather than the signer: its address goes in L2 headers.
-    Reads the venue's start-up facts (``check_venue_at_start``) before returning."""
+    The runner reads the venue's start-up facts (``check_venue_at_start``) with the first."""
     from pmbot.ratelimit import RateBudget
     from pmbot.venue.deposit_wallet import derive_creds
     from pmbot.venue.rest import ClobRest
@@ -50,7 +50,6 @@ def build_rest(
     rest = ClobRest(
         url, creds=creds, address=address, timeout=timeout, metrics=metrics, rate_budget=budget
     )
-    check_venue_at_start(cfg, rest)  # the order version it can sign, the free pUSD (issue 13)
     if url == cfg.venue.clob_url:
         return creds, rest, rest
     data = ClobRest(
@@ -314,11 +313,12 @@ def summary_line(mode: str, v: StateView, executor: Executor | None) -> str:
 # --------------------------------------------------------------------------- start-up checks
 
 
-def check_venue_at_start(cfg: Config, rest: ClobRest) -> None:
+def check_venue_at_start(cfg: Config, rest: ClobRest) -> int:
     """Issue 13: refuse to start, with a clear message, when the venue asks for an order version
     this bot cannot sign (``GET /version``); log the funder's free pUSD
     (``GET /balance-allowance``), both read where orders go. A balance that cannot be read is a
-    warning, not a stop."""
+    warning, not a stop. Returns the version, which the executor is started with: this is the
+    one ``GET /version`` at start-up (the executor re-reads it after ``order_version_mismatch``)."""
     from pmbot.venue.wire_clob import ClobWireError, check_order_version
 
     try:
@@ -326,12 +326,14 @@ def check_venue_at_start(cfg: Config, rest: ClobRest) -> None:
     except ClobWireError as exc:
         raise FatalError(f"GET {rest.base}/version: {exc}") from None
     if rest.creds is None:
-        return
+        return version
     try:
         funds = rest.balance_allowance(int(cfg.wallet.signature_type))
     except (TransientError, FatalError, RejectedError, ClobWireError) as exc:
-        log.warning("start-up: could not read the balance and allowance (%s)", exc)
-        return
+        log.warning(
+            "venue: order version %d; could not read the balance and allowance (%s)", version, exc
+        )
+        return version
     allowance = "unlimited" if funds.allowance is None else str(funds.allowance)
     log.info(
         "venue: order version %d; pUSD balance %s, allowance %s, free %s",
@@ -347,6 +349,7 @@ def check_venue_at_start(cfg: Config, rest: ClobRest) -> None:
             funds.balance,
             allowance,
         )
+    return version
 
 
 def startup_failure(exc: BaseException, log_level: str) -> int:

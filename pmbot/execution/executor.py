@@ -120,10 +120,13 @@ class Executor:
 
     # ------------------------------------------------------------------ lifecycle
 
-    def start(self) -> None:
-        """Checks the order version first (transient errors retried; FatalError with the
-        operator's message if the venue wants one the bot cannot sign), then starts the threads."""
-        self.retry.call(self.creates.signing.check_version, "version", threading.Event().wait)
+    def start(self, order_version: int | None = None) -> None:
+        """Checks the order version first, then starts the threads. ``order_version``: the one the
+        runner already read and checked at start-up (so ``GET /version`` is read once); without
+        it, read here (transient errors retried; FatalError with the operator's message if the
+        venue wants one the bot cannot sign)."""
+        if order_version is None:
+            self.retry.call(self.creates.signing.check_version, "version", threading.Event().wait)
         self.cancels.warmth.keep_warm(force=True)  # the first cancel and post find open connections
         self.creates.warmth.keep_warm(force=True)
         self.pulls.warmth.keep_warm(force=True)

@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from pmbot.model import FeedStatus, OpenOrdersSnapshot, TradeEvent
+from pmbot.venue.polling import STOP_POLL_SECS
 from pmbot.venue.wire_user import (
     UserWireError,
     parse_open_order,
@@ -39,7 +40,6 @@ from pmbot.venue.ws import WsRunner
 log = logging.getLogger(__name__)
 
 CONNECTION = "user"
-_STOP_POLL_SECS = 0.5
 
 
 class RestCatchUp:
@@ -247,7 +247,7 @@ class UserFeed:
         if reconcile is None:  # the thread is started only with a catch-up source
             return
         while not self._stopping():
-            if not self._reconcile_due.wait(_STOP_POLL_SECS):
+            if not self._reconcile_due.wait(STOP_POLL_SECS):
                 continue
             self._reconcile_due.clear()
             if self._stopping():
@@ -264,7 +264,7 @@ class UserFeed:
                 )
                 deadline = time.monotonic() + self._reconcile_retry_secs
                 while not self._stopping() and (left := deadline - time.monotonic()) > 0:
-                    self._closed.wait(min(left, _STOP_POLL_SECS))
+                    self._closed.wait(min(left, STOP_POLL_SECS))
                 self._reconcile_due.set()
                 continue
             for err in getattr(self._reconcile, "errors", ()) or ():

@@ -49,6 +49,7 @@ from typing import Any, Protocol
 
 import websocket
 
+from pmbot.venue.polling import STOP_POLL_SECS  # how soon the ping thread sees a stop
 from pmbot.venue.ws_socket import BufferedApp as _BufferedApp
 from pmbot.venue.ws_socket import ReadAheadSocket as _ReadAheadSocket
 
@@ -66,7 +67,6 @@ class WsMetrics(Protocol):
 
 
 _PONG_TEXT = "PONG"
-_STOP_POLL_SECS = 0.5  # how soon the ping thread notices the shared stop event
 _STABLE_SECS = 5.0  # a connection that lived this long resets the backoff
 
 
@@ -232,7 +232,7 @@ class WsRunner:
 
     def _ping_loop(self) -> None:
         last_ping = time.monotonic()
-        while not self._halt.wait(min(self.ping_interval, _STOP_POLL_SECS)):
+        while not self._halt.wait(min(self.ping_interval, STOP_POLL_SECS)):
             if self._stop.is_set():
                 self.close()
                 break

@@ -86,3 +86,28 @@ def test_debug_log_level_keeps_the_traceback(caplog):
         assert startup_failure(exc, "DEBUG") == 1
     [rec] = caplog.records
     assert rec.exc_info is not None
+
+
+def test_start_up_reads_the_order_version_once(tmp_path, monkeypatch):
+    """The runner's start-up check is the one ``GET /version``: the executor is handed the version
+    it read instead of asking the venue again (the re-read after ``order_version_mismatch``
+    stays)."""
+    from pmbot.sim.holds import Holds
+
+    original = BotRunner._start_local_exchange
+    seen: list[Holds] = []
+
+    def with_request_log(self):
+        original(self)
+        seen.append(Holds.install(self.sim))  # records every request that reaches the sim
+
+    monkeypatch.setattr(BotRunner, "_start_local_exchange", with_request_log)
+    r = BotRunner(parse_config(_raw(tmp_path)), private_key=None)
+    try:
+        r._start()
+        assert r.executor is not None and r.executor.alive()
+        [holds] = seen
+        reads = holds.arrivals("GET", "/version")
+    finally:
+        assert r._teardown(cancel=True) == 0
+    assert len(reads) == 1
