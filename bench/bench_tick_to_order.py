@@ -163,7 +163,7 @@ def floor_phase(sim, token: str, changes: int, interval: float) -> list[float]:
     return latencies(rows, ("GET", "/ok"))
 
 
-def bot_phase(sim, token_pick, changes: int, interval: float) -> dict:
+def bot_phase(sim, token_pick, changes: int, interval: float, pull: bool = True) -> dict:
     from pmbot.config import parse_config
     from pmbot.runner import BotRunner
     from tests.integration.botproc import TEST_KEY, free_port
@@ -178,6 +178,7 @@ def bot_phase(sim, token_pick, changes: int, interval: float) -> dict:
             "metrics": {"port": free_port()},
             "state_dir": os.path.join("/tmp", f"pmbot-bench-{os.getpid()}"),
             "arbitrage": {"enabled": False},
+            "execution": {"pull_stale_quotes": pull},
         }
     )
     runner = BotRunner(cfg, private_key=TEST_KEY)
@@ -189,6 +190,10 @@ def bot_phase(sim, token_pick, changes: int, interval: float) -> dict:
         sim.get("/_sim/holds/arrivals?clear=1")
         drive_changes(sim, token, changes, interval)
         rows = sim.get("/_sim/holds/arrivals?clear=1")
+        pulls = {
+            kind: runner.metrics.quote_pulls_total.labels(kind=kind)._value.get()
+            for kind in ("written", "queued")
+        }
     finally:
         runner._teardown(cancel=True)
     first, both = cancel_first_share(rows)
@@ -198,6 +203,7 @@ def bot_phase(sim, token_pick, changes: int, interval: float) -> dict:
         "cancel_first": first,
         "both": both,
         "token": token,
+        "pulls": pulls,
     }
 
 
@@ -208,6 +214,11 @@ def main() -> int:
     # (Standard tier 40/s x rate_budget_fraction 0.5); faster, the budget delays creates by design.
     ap.add_argument("--interval", type=float, default=0.2)
     ap.add_argument("--floor-client", nargs=3, metavar=("WS_URL", "CLOB_URL", "TOKEN"))
+    ap.add_argument(
+        "--no-pull",
+        action="store_true",
+        help="execution.pull_stale_quotes off: the cancel waits for the strategy thread",
+    )
     args = ap.parse_args()
     if args.floor_client:
         return floor_client(*args.floor_client)
@@ -220,7 +231,7 @@ def main() -> int:
         def pick(runner) -> str:
             return next(m for m in runner.engine.markets if m.tick == Decimal("0.01")).yes_token
 
-        bot = bot_phase(sim, pick, args.changes, args.interval)
+        bot = bot_phase(sim, pick, args.changes, args.interval, pull=not args.no_pull)
         token = bot.pop("token")
         floor = floor_phase(sim, token, args.changes, args.interval)
     finally:
@@ -235,6 +246,9 @@ def main() -> int:
                 "bot_change_to_cancel": summary(bot["cancel"]),
                 "bot_change_to_post": summary(bot["post"]),
                 "cancel_arrived_first": f"{bot['cancel_first']}/{bot['both']}",
+                "pull_stale_quotes": not args.no_pull,
+                "pulls_written_queued": [bot["pulls"]["written"], bot["pulls"]["queued"]],
+                "load_avg_1m": round(os.getloadavg()[0], 2),
                 "cancel_minus_floor_p50_ms": _diff(c50, f50),
                 "post_minus_floor_p50_ms": _diff(p50, f50),
                 "target": "cancel within 1 ms of the floor at p50, post within 2 ms",

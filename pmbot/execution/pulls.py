@@ -38,7 +38,7 @@ from pmbot.strategy.pull_rule import QuoteGuard, stale
 
 log = logging.getLogger(__name__)
 
-REBUILD_SECS = 5.0
+REBUILD_SECS = 2.0  # the venue rejects stale L2 timestamps (window undocumented)
 
 
 @dataclass(frozen=True, slots=True)

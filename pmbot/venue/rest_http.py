@@ -166,7 +166,7 @@ class ClobHttp:
                 fast.release()
                 return None
             with self._classified(endpoint, submit):
-                fast.send(method, path, None, data, headers)
+                fast.send_raw(method, fast.render(method, path, headers, data))
         except PmbotError as exc:  # not written, or maybe written: finish() raises it
             fast.release()
             return Pending(self, None, endpoint, family, submit, started, error=exc)
