@@ -209,14 +209,20 @@ def test_without_a_prepared_request_the_cancel_is_queued():
     assert d.reports.get_nowait() == QuotesPulled("c1", ("0xa", "0xb"))
 
 
-def test_a_failing_send_never_reaches_the_feed_thread(desk):
+def test_a_failing_send_never_reaches_the_feed_thread_and_leaves_no_order_stuck(desk):
     def boom(prepared, count):
         raise RuntimeError("bug")
 
     desk.rest.send_cancel = boom
     desk.arm([guard()])
     desk.on_update(update("Y1", *MOVED))  # does not raise
-    assert reports(desk) == [QuotesPulled("c1", ("0xa", "0xb"))]
+    # The strategy marks the orders cancelling on QuotesPulled (and settles the market); with no
+    # cancel known to be on its way, the failure that follows turns them back live so the
+    # strategy cancels them itself.
+    assert reports(desk) == [
+        QuotesPulled("c1", ("0xa", "0xb")),
+        CancelResult(canceled=(), failed=("0xa", "0xb")),
+    ]
 
 
 @pytest.fixture
