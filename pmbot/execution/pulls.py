@@ -109,11 +109,17 @@ class PullDesk:
                 return  # re-armed or disarmed meanwhile
             self._armed = {t: a for t, a in self._armed.items() if a is not armed}
             self._fired.add(armed.guard.market)
+        failed = False
         try:
             self._fire(armed)
-        except Exception:  # never into the feed thread: the strategy's decision will cancel
+        except Exception:  # never into the feed thread
             log.exception("pulling stale quotes failed")
+            failed = True
         self.reports.put(QuotesPulled(armed.guard.market, armed.guard.order_ids))
+        if failed:
+            # No cancel is known to be on its way: without this the orders would stay cancelling
+            # (QuotesPulled) while resting; failed turns them back live and the strategy cancels.
+            self.reports.put(CancelResult(canceled=(), failed=armed.guard.order_ids))
 
     def _fire(self, armed: _Armed) -> None:
         ids = armed.guard.order_ids

@@ -1,0 +1,219 @@
+"""The strategy thread's side of issue 20's pulls (pmbot.trading.pull_link via Engine.use_pulls):
+after a decision the engine arms a guard per market with its acknowledged quotes and their mid
+bucket; a ``QuotesPulled`` marks those quotes cancelling (the strategy does not cancel them again)
+and settles the market; a decision that cancels a market's quotes disarms it first; a create that
+would cross a pulled order still being cancelled cancels it again and waits for that."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from decimal import Decimal as D
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from pmbot.config import parse_config
+from pmbot.metrics import Metrics
+from pmbot.model import (
+    Cancel,
+    Create,
+    FeedStatus,
+    MarketInfo,
+    MarketUpdate,
+    OrderAccepted,
+    QuotesPulled,
+    Replace,
+)
+from pmbot.state import AppState
+from pmbot.strategy.pull_rule import QuoteGuard
+from pmbot.trading.engine import Engine
+from pmbot.trading.journal import Journal
+from tests.waiting import wait_for
+
+WALLET = "0x" + "cd" * 20
+A = MarketInfo("cA", "YA", "NA", slug="a-market")
+
+
+def book(bid: str, ask: str) -> list[MarketUpdate]:
+    """Both tokens' books for a YES touch ``bid``/``ask``."""
+    out = []
+    for token, b, a in (("YA", D(bid), D(ask)), ("NA", 1 - D(ask), 1 - D(bid))):
+        out.append(
+            MarketUpdate(
+                token,
+                "cA",
+                b,
+                a,
+                D(100),
+                D(100),
+                D("0.01"),
+                True,
+                1,
+                ((b, D(100)),),
+                ((a, D(100)),),
+            )  # fmt: skip
+        )
+    return out
+
+
+class FakeDesk:
+    """Records the PullPort calls; ``seen_at_disarm``: the commands queued and the orders' states
+    when ``disarm`` was called (it must come before the cancel is sent)."""
+
+    def __init__(self, engine=None):
+        self.engine = engine
+        self.armed: list[list[QuoteGuard]] = []
+        self.disarmed: list[tuple[str, ...]] = []
+        self.settled: list[str] = []
+        self.seen_at_disarm: list[tuple[int, dict[str, str]]] = []
+        self.lock = threading.Lock()
+
+    def arm(self, guards):
+        with self.lock:
+            self.armed.append(list(guards))
+
+    def disarm(self, markets):
+        self.disarmed.append(tuple(markets))
+        if self.engine is not None:
+            states = {t.key: t.state for t in self.engine.tracker.all()}
+            self.seen_at_disarm.append((self.engine.commands.qsize(), states))
+
+    def settle(self, market):
+        self.settled.append(market)
+
+    def last_guards(self):
+        with self.lock:
+            return self.armed[-1] if self.armed else None
+
+
+@pytest.fixture
+def engine(tmp_path):
+    journal = Journal(str(tmp_path), "https://clob.example", WALLET)
+    eng = Engine(
+        cfg=parse_config(
+            {
+                "mode": "live",
+                "arbitrage": {"enabled": False},
+                "state_dir": str(tmp_path),
+                "markets": [{"yes_token": "YA", "no_token": "NA"}],
+                "risk": {"jump_threshold": "0.5"},  # a big move re-quotes instead of pausing
+            }
+        ),
+        markets=(A,),
+        events=(),
+        inbound=queue.Queue(),
+        commands=queue.Queue(),
+        state=AppState(),
+        journal=journal,
+        metrics=Metrics(CollectorRegistry(), process_collector=False),
+        api_key="key",
+        funder=WALLET,
+        clock=lambda: 1000.0,
+    )
+    eng.use_pulls(desk := FakeDesk(eng))
+    eng.desk_fake = desk  # type: ignore[attr-defined]
+    yield eng
+    eng.request_stop()
+    eng.join(5)
+    journal.close()
+
+
+def loop_once(engine: Engine, *events: object) -> list:
+    """One pass of the strategy loop (apply, decide, arm), then every create acknowledged live."""
+    engine._apply_batch([FeedStatus("user", True), *events])
+    engine._decide(0, engine._marks())
+    assert engine.pull_link is not None
+    engine.pull_link.arm(engine.decider.memory)
+    sent = []
+    while not engine.commands.empty():
+        sent.append(cmd := engine.commands.get_nowait())
+        creates = cmd.orders if isinstance(cmd, Create) else getattr(cmd, "creates", ())
+        for o in creates:
+            engine._apply(OrderAccepted(o.client_id, "id-" + o.client_id, "live", o))
+    return sent
+
+
+def quote_ids(engine: Engine) -> tuple[str, ...]:
+    return tuple(sorted(t.key for t in engine.tracker.all() if t.state == "live"))
+
+
+def placed_and_armed(engine: Engine) -> QuoteGuard:
+    [create] = loop_once(engine, *book("0.50", "0.54"))
+    assert isinstance(create, Create) and len(create.orders) == 2
+    assert engine.desk_fake.armed[-1] == []  # sent, not yet acknowledged: nothing to guard
+    assert loop_once(engine) == []  # the acceptances applied; the next pass arms them
+    [guard] = engine.desk_fake.armed[-1]
+    return guard
+
+
+def test_acknowledged_quotes_are_armed_with_their_ids_and_mid_bucket(engine):
+    guard = placed_and_armed(engine)
+    assert (guard.market, guard.yes_token, guard.bucket) == ("cA", "YA", 52)  # mid 0.52
+    assert guard.order_ids == quote_ids(engine) and len(guard.order_ids) == 2
+    assert guard.bids and guard.asks  # a YES bid and a NO bid (a YES ask)
+    assert max(guard.bids) < D("0.52") < min(guard.asks)
+
+
+def test_a_pull_marks_the_quotes_cancelling_and_settles_the_market(engine):
+    guard = placed_and_armed(engine)
+    sent = loop_once(engine, QuotesPulled("cA", guard.order_ids), *book("0.50", "0.56"))
+    assert engine.desk_fake.settled == ["cA"]
+    assert all(engine.tracker.get(i).state == "cancelling" for i in guard.order_ids)
+    cancelled = [
+        i for c in sent if isinstance(c, (Cancel, Replace)) for i in c.cancel_ids
+    ]  # the move re-quotes the market, but the pulled orders are not cancelled twice
+    assert not set(cancelled) & set(guard.order_ids)
+    creates = [o for c in sent for o in getattr(c, "orders", getattr(c, "creates", ()))]
+    assert creates  # new quotes for the new mid
+    assert loop_once(engine) == []  # the new quotes acknowledged: armed on the next pass
+    [new_guard] = engine.desk_fake.armed[-1]
+    assert new_guard.bucket == 53  # mid 0.53
+    assert not set(new_guard.order_ids) & set(guard.order_ids)
+
+
+def test_a_create_crossing_a_pulled_order_still_cancelling_cancels_it_again_first(engine):
+    guard = placed_and_armed(engine)
+    ask_ids = [
+        i for i in guard.order_ids if engine.tracker.get(i).order.token_id == "NA"
+    ]  # the YES ask (a BUY NO) the new bid would cross
+    sent = loop_once(engine, QuotesPulled("cA", guard.order_ids), *book("0.70", "0.74"))
+    [replace] = [c for c in sent if isinstance(c, Replace)]
+    ask = engine.tracker.get(ask_ids[0]).order
+    assert any(  # a new YES bid at or above the pulled ask (1 - its NO price)
+        c.token_id == "YA" and c.side is ask.side and c.price >= 1 - ask.price
+        for c in replace.creates
+    )
+    assert set(ask_ids) <= set(replace.cancel_ids)
+    assert not replace.post_first  # the creates wait for that cancel's answer
+
+
+def test_a_decision_cancelling_a_markets_quotes_disarms_it_before_sending(engine):
+    guard = placed_and_armed(engine)
+    sent = loop_once(engine, *book("0.50", "0.56"))  # no pull: the strategy re-quotes itself
+    cancelled = {i for c in sent if isinstance(c, (Cancel, Replace)) for i in c.cancel_ids}
+    assert cancelled and cancelled <= set(guard.order_ids)
+    assert engine.desk_fake.disarmed == [("cA",)]
+    [(queued, states)] = engine.desk_fake.seen_at_disarm
+    assert queued == 0  # nothing sent yet
+    assert all(states[i] == "live" for i in cancelled)  # not yet marked cancelling
+
+
+def test_the_strategy_loop_arms_after_its_decisions(engine):
+    desk = engine.desk_fake
+    engine.inbound.put(FeedStatus("user", True))
+    for u in book("0.50", "0.54"):
+        engine.inbound.put(u)
+    engine.start()
+    create = engine.commands.get(timeout=10)
+    assert isinstance(create, Create)
+    for o in create.orders:
+        engine.inbound.put(OrderAccepted(o.client_id, "id-" + o.client_id, "live", o))
+    ids = tuple(sorted("id-" + o.client_id for o in create.orders))
+    guards = wait_for(
+        lambda: [g for g in desk.last_guards() or () if g.order_ids == ids], 10, "armed quotes"
+    )
+    assert guards[0].bucket == 52
+    engine.request_stop()
+    engine.join(10)
+    assert desk.last_guards() == []  # stopping disarms everything
