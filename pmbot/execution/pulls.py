@@ -4,7 +4,8 @@ The strategy thread arms a guard per market after each decision (``arm``): the m
 quotes, the mid bucket they were placed for, and their ``DELETE /orders`` request already built and
 signed (``OrderRest.prepare_cancel``). The market-feed thread calls ``on_update`` with every book
 update before handing it on; when the update makes a guarded market's quotes stale
-(``strategy.pull_rule.stale``: the strategy would re-quote that market for this book), it claims
+(``strategy.pull_rule.stale_side``: through the touch, or the market will be re-quoted and the
+touch moved towards them), it claims
 the guard, writes the ready request on the pull lane's own connection (one ``sendall``: no
 signing, no JSON, no thread hop) and puts ``QuotesPulled`` on Inbound ahead of the update, so the
 strategy sees those quotes cancel-pending when it decides. Thread ``exec-pulls`` reads the answers
@@ -34,7 +35,7 @@ from pmbot.execution.ports import Begun, OrderRest, ReportQueue
 from pmbot.execution.retry import kind_of
 from pmbot.execution.warm import KeepWarm
 from pmbot.model import CancelResult, MarketUpdate, QuotesPulled
-from pmbot.strategy.pull_rule import QuoteGuard, stale
+from pmbot.strategy.pull_rule import ASK, BID, BOTH, QuoteGuard, stale_side
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,9 @@ REBUILD_SECS = 2.0  # the venue rejects stale L2 timestamps (window undocumented
 @dataclass(frozen=True, slots=True)
 class _Armed:
     guard: QuoteGuard
-    prepared: Any  # the venue's prepared request (``OrderRest.prepare_cancel``); None: no lane
+    # the venue's prepared requests (``OrderRest.prepare_cancel``) by side: bid, ask, both; a
+    # value is None without a lean pull connection
+    prepared: dict[str, Any]
     built_at: float
 
 
@@ -78,12 +81,21 @@ class PullDesk:
                 if guard.market in self._fired:
                     continue
                 have = old.get(guard.yes_token)
-                if have is not None and have.guard == guard and now - have.built_at < REBUILD_SECS:
-                    fresh[guard.yes_token] = have
+                if (
+                    have is not None
+                    and have.guard.order_ids == guard.order_ids
+                    and now - have.built_at < REBUILD_SECS
+                ):  # the same quotes: their requests stand, the touch and bucket are new
+                    fresh[guard.yes_token] = _Armed(guard, have.prepared, have.built_at)
                 else:
-                    prepared = self.rest.prepare_cancel(list(guard.order_ids))
-                    fresh[guard.yes_token] = _Armed(guard, prepared, now)
+                    fresh[guard.yes_token] = _Armed(guard, self._prepare(guard), now)
             self._armed = fresh
+
+    def _prepare(self, guard: QuoteGuard) -> dict[str, Any]:
+        sides = [side for side in (BID, ASK) if guard.side_ids(side)]
+        if len(sides) == 2:
+            sides.append(BOTH)
+        return {side: self.rest.prepare_cancel(list(guard.side_ids(side))) for side in sides}
 
     def disarm(self, markets: Iterable[str]) -> None:
         """The strategy is cancelling these markets' quotes itself."""
@@ -102,30 +114,33 @@ class PullDesk:
     def on_update(self, update: MarketUpdate) -> None:
         """Called for every book update before it is put on Inbound; never raises."""
         armed = self._armed.get(update.token_id)
-        if armed is None or not stale(armed.guard, update.best_bid, update.best_ask):
+        if armed is None:
+            return
+        side = stale_side(armed.guard, update.best_bid, update.best_ask)
+        if not side:
             return
         with self._lock:
             if self._armed.get(update.token_id) is not armed:
                 return  # re-armed or disarmed meanwhile
             self._armed = {t: a for t, a in self._armed.items() if a is not armed}
             self._fired.add(armed.guard.market)
+        ids = armed.guard.side_ids(side)
         failed = False
         try:
-            self._fire(armed)
+            self._fire(ids, armed.prepared.get(side))
         except Exception:  # never into the feed thread
             log.exception("pulling stale quotes failed")
             failed = True
-        self.reports.put(QuotesPulled(armed.guard.market, armed.guard.order_ids))
+        self.reports.put(QuotesPulled(armed.guard.market, ids))
         if failed:
             # No cancel is known to be on its way: without this the orders would stay cancelling
             # (QuotesPulled) while resting; failed turns them back live and the strategy cancels.
-            self.reports.put(CancelResult(canceled=(), failed=armed.guard.order_ids))
+            self.reports.put(CancelResult(canceled=(), failed=ids))
 
-    def _fire(self, armed: _Armed) -> None:
-        ids = armed.guard.order_ids
+    def _fire(self, ids: tuple[str, ...], prepared: Any) -> None:
         begun = None
-        if armed.prepared is not None:
-            begun = self.rest.send_cancel(armed.prepared, len(ids))
+        if prepared is not None:
+            begun = self.rest.send_cancel(prepared, len(ids))
         if begun is not None:
             self.warmth.used()
             self._answers.put((ids, begun))

@@ -1,15 +1,19 @@
-"""Issue 20: when a book move makes the resting quotes stale, decided on the market-feed thread
-from the book's touch alone, before the strategy thread has seen the move.
+"""Issue 20: when a book move makes resting quotes stale, decided on the market-feed thread from
+the book's touch alone, before the strategy thread has seen the move.
 
-A market's quotes are stale when the strategy will re-quote the market for this book anyway:
+A quote is pulled when
 
-- the mid bucket ``ceil(mid * 100)`` differs from the one the quotes were placed for (the
-  ``mid_bucket`` rule of ``requote``), or
-- a quote is at or through the opposite touch (a bid at or above the best ask, an ask at or
-  below the best bid): the book moved onto it.
+- it is at or through the opposite touch (a bid at or above the best ask, an ask at or below the
+  best bid): the book moved onto it; or
+- the strategy will re-quote the market for this book anyway (the mid bucket ``ceil(mid * 100)``
+  differs from the one the quotes were placed for: the ``mid_bucket`` rule of ``requote``) and the
+  touch on the quote's own side moved towards it since the strategy last decided (the best bid
+  down for a bid, the best ask up for an ask): the side an informed taker now picks off.
 
-Then every quote of the market is pulled at once (the re-quote replaces them all). A one-sided
-book has no mid: only the through-the-touch rule applies. Everything is in YES terms (a BUY NO at
+The other side moved away from the market; the strategy's next decision deals with it (and keeps
+its queue place where its price does not change). A side of the touch the strategy did not see (the
+book was one-sided when it last decided) counts as moved towards its quotes. A one-sided book now
+has no mid: only the through-the-touch rule applies. Everything is in YES terms (a BUY NO at
 ``q`` is an ask at ``1 - q``).
 """
 
@@ -25,43 +29,78 @@ from pmbot.strategy.views import LiveOrder
 
 @dataclass(frozen=True, slots=True)
 class QuoteGuard:
-    """A market's resting quotes and the mid bucket they were placed for."""
+    """A market's resting quotes, the mid bucket they were placed for and the YES touch the
+    strategy last decided on."""
 
     market: str  # condition id
     yes_token: str
     bucket: int
-    bids: tuple[Decimal, ...]  # YES-terms prices
-    asks: tuple[Decimal, ...]
-    order_ids: tuple[str, ...]
+    bids: tuple[tuple[Decimal, str], ...]  # (YES-terms price, order id)
+    asks: tuple[tuple[Decimal, str], ...]
+    top_bid: Decimal | None = None
+    top_ask: Decimal | None = None
+
+    @property
+    def order_ids(self) -> tuple[str, ...]:
+        return self.side_ids(BOTH)
+
+    def side_ids(self, side: str) -> tuple[str, ...]:
+        """The ids of the ``bid``, ``ask`` or ``both`` sides' quotes, sorted."""
+        rows = (self.bids if side != ASK else ()) + (self.asks if side != BID else ())
+        return tuple(sorted(oid for _, oid in rows))
 
 
-def stale(guard: QuoteGuard, best_bid: Decimal | None, best_ask: Decimal | None) -> bool:
-    """Does this YES touch make the guarded quotes stale?"""
-    if best_ask is not None and guard.bids and max(guard.bids) >= best_ask:
-        return True
-    if best_bid is not None and guard.asks and min(guard.asks) <= best_bid:
-        return True
-    if best_bid is None or best_ask is None:
-        return False
-    return mid_bucket((best_bid + best_ask) / 2) != guard.bucket
+BID, ASK, BOTH = "bid", "ask", "both"
 
 
-def guard_for(market: MarketInfo, bucket: int, quotes: list[LiveOrder]) -> QuoteGuard | None:
-    """The guard of a market's resting quotes (acknowledged, no cancel in flight); None if none."""
-    bids: list[Decimal] = []
-    asks: list[Decimal] = []
-    ids: list[str] = []
+def stale_side(guard: QuoteGuard, best_bid: Decimal | None, best_ask: Decimal | None) -> str:
+    """Which side's quotes this YES touch made stale: ``bid``, ``ask``, ``both`` or ``""``."""
+    bid = bool(guard.bids) and best_ask is not None and max(p for p, _ in guard.bids) >= best_ask
+    ask = bool(guard.asks) and best_bid is not None and min(p for p, _ in guard.asks) <= best_bid
+    if (
+        best_bid is None
+        or best_ask is None
+        or mid_bucket((best_bid + best_ask) / 2) == guard.bucket
+    ):
+        return _side(bid, ask)
+    # A side of the touch the strategy did not see (a one-sided book then) counts as moved.
+    top_bid, top_ask = guard.top_bid, guard.top_ask
+    bid = bid or (bool(guard.bids) and (top_bid is None or best_bid < top_bid))
+    ask = ask or (bool(guard.asks) and (top_ask is None or best_ask > top_ask))
+    return _side(bid, ask)
+
+
+def _side(bid: bool, ask: bool) -> str:
+    return BOTH if bid and ask else BID if bid else ASK if ask else ""
+
+
+def guard_for(
+    market: MarketInfo,
+    bucket: int,
+    quotes: list[LiveOrder],
+    top_bid: Decimal | None = None,
+    top_ask: Decimal | None = None,
+) -> QuoteGuard | None:
+    """The guard of a market's resting quotes (acknowledged, no cancel in flight); None if none.
+    ``top_bid``/``top_ask``: the YES touch the strategy decided on."""
+    bids: list[tuple[Decimal, str]] = []
+    asks: list[tuple[Decimal, str]] = []
     for o in quotes:
         if o.tag != "quote" or o.pending or o.cancel_pending:
             continue
         buy = o.side is Side.BUY
         if o.token_id == market.yes_token:
-            (bids if buy else asks).append(o.price)
+            (bids if buy else asks).append((o.price, o.order_id))
         else:
-            (asks if buy else bids).append(ONE - o.price)
-        ids.append(o.order_id)
-    if not ids:
+            (asks if buy else bids).append((ONE - o.price, o.order_id))
+    if not bids and not asks:
         return None
     return QuoteGuard(
-        market.condition_id, market.yes_token, bucket, tuple(bids), tuple(asks), tuple(sorted(ids))
+        market.condition_id,
+        market.yes_token,
+        bucket,
+        tuple(sorted(bids)),
+        tuple(sorted(asks)),
+        top_bid,
+        top_ask,
     )

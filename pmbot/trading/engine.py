@@ -222,7 +222,7 @@ class Engine:
     def use_pulls(self, pulls: PullPort) -> None:
         """Before the thread starts: stale quotes are pulled on the market-feed thread (issue 20),
         guarded after each decision."""
-        link = PullLink(pulls, self.index, self.tracker, self.clock)
+        link = PullLink(pulls, self.index, self.tracker, self._books, self.clock)
         self._dispatch.update(link.table())
         self.decider.before_cancel = link.disarm
         self.pull_link = link

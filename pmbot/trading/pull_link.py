@@ -1,7 +1,8 @@
 """The strategy thread's side of pulling stale quotes on the market-feed thread (issue 20).
 
 After each decision it arms a guard per market with resting quotes (``pull_rule.guard_for``: the
-quotes and the mid bucket they were placed for, from the strategy's memory). A ``QuotesPulled``
+quotes, the mid bucket they were placed for, from the strategy's memory, and the YES touch it
+decided on). A ``QuotesPulled``
 from the feed thread marks those orders cancel-pending in the tracker (the ``CancelResult``
 follows) and lets the market be armed again. Before the strategy cancels a market's quotes
 itself, that market is disarmed, so the same orders are not cancelled twice.
@@ -15,7 +16,7 @@ from pmbot.model import QuotesPulled
 from pmbot.strategy.decide import StrategyMemory
 from pmbot.strategy.pull_rule import QuoteGuard, guard_for
 from pmbot.strategy.views import LiveOrder
-from pmbot.trading.context import MarketIndex
+from pmbot.trading.context import Books, MarketIndex
 from pmbot.trading.orders import OrderTracker
 from pmbot.trading.ports import PullPort
 
@@ -26,9 +27,11 @@ class PullLink:
         pulls: PullPort,
         index: MarketIndex,
         tracker: OrderTracker,
+        books: Books,
         clock: Callable[[], float],
     ) -> None:
         self.pulls, self.index, self.tracker, self.clock = pulls, index, tracker, clock
+        self.books = books
 
     def table(self) -> dict[type, Callable[[QuotesPulled], None]]:
         return {QuotesPulled: self.on_pulled}
@@ -49,7 +52,9 @@ class PullLink:
             mem = memory.markets.get(cid)
             if market is None or mem is None or mem.state is None or mem.state.mid_bucket is None:
                 continue
-            guard = guard_for(market, mem.state.mid_bucket, quotes)
+            top = self.books.latest.get(market.yes_token)
+            bid, ask = (top.best_bid, top.best_ask) if top is not None else (None, None)
+            guard = guard_for(market, mem.state.mid_bucket, quotes, bid, ask)
             if guard is not None:
                 guards.append(guard)
         self.pulls.arm(guards)

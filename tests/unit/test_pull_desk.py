@@ -21,8 +21,16 @@ from pmbot.model import CancelResult, MarketUpdate, QuotesPulled
 from pmbot.strategy.pull_rule import QuoteGuard
 
 
-def guard(market="c1", yes="Y1", ids=("0xa", "0xb"), bucket=52) -> QuoteGuard:
-    return QuoteGuard(market, yes, bucket, (D("0.50"),), (D("0.54"),), ids)
+def guard(market="c1", yes="Y1", ids=("0xa", "0xb"), bucket=52, side="ask", top=None):
+    """Quotes ``ids`` all on one side (asks above the touch, or bids below), decided on ``top``."""
+    if side == "ask":
+        rows = tuple((D("0.60") + D("0.01") * i, oid) for i, oid in enumerate(ids))
+        bids, asks = (), rows
+    else:
+        rows = tuple((D("0.44") - D("0.01") * i, oid) for i, oid in enumerate(ids))
+        bids, asks = rows, ()
+    top_bid, top_ask = (D(p) for p in (top or CALM))
+    return QuoteGuard(market, yes, bucket, bids, asks, top_bid, top_ask)
 
 
 def update(token, bid, ask, market="c1") -> MarketUpdate:
@@ -30,7 +38,8 @@ def update(token, bid, ask, market="c1") -> MarketUpdate:
 
 
 CALM = ("0.50", "0.54")  # mid 0.52: bucket 52, nothing crossed
-MOVED = ("0.50", "0.56")  # mid 0.53: bucket 53
+MOVED = ("0.50", "0.56")  # mid 0.53: bucket 53, the best ask up (towards the asks)
+DOWN = ("0.48", "0.54")  # mid 0.51: bucket 51, the best bid down (towards the bids)
 
 
 class Handle:
@@ -147,10 +156,10 @@ def test_a_fired_market_is_not_armed_again_before_settle(desk):
     desk.on_update(update("Y1", "0.50", "0.60"))
     assert len(desk.rest.sent) == 1
     desk.settle("c1")
-    desk.arm([guard(ids=("0xc",), bucket=53)])
+    desk.arm([guard(ids=("0xc",), bucket=53, side="bid", top=MOVED)])
     desk.on_update(update("Y1", *MOVED))  # bucket 53: the new quotes are fine
     assert len(desk.rest.sent) == 1
-    desk.on_update(update("Y1", *CALM))  # back to bucket 52: the new quotes are stale
+    desk.on_update(update("Y1", *DOWN))  # bucket 51, the best bid down: the new bid is stale
     assert [count for _, count in desk.rest.sent] == [2, 1]
     assert reports(desk) == [QuotesPulled("c1", ("0xa", "0xb")), QuotesPulled("c1", ("0xc",))]
 
@@ -165,6 +174,18 @@ def test_disarm_and_arm_without_a_market_stop_its_pull(desk):
     assert desk.rest.sent == [] and reports(desk) == []
     desk.on_update(update("Y1", *MOVED))
     assert reports(desk) == [QuotesPulled("c1", ("0xa", "0xb"))]
+
+
+def test_only_the_side_the_touch_moved_towards_is_pulled(desk):
+    both = QuoteGuard(
+        "c1", "Y1", 52, ((D("0.45"), "0xb"),), ((D("0.59"), "0xa"),), D("0.50"), D("0.54")
+    )
+    desk.arm([both])
+    assert sorted(desk.rest.prepared) == [("0xa",), ("0xa", "0xb"), ("0xb",)]  # ask, both, bid
+    desk.on_update(update("Y1", *MOVED))  # up: the ask is exposed, the bid keeps its place
+    assert reports(desk) == [QuotesPulled("c1", ("0xa",))]
+    [(prepared, count)] = desk.rest.sent
+    assert prepared[2] == ("0xa",) and count == 1
 
 
 def test_updates_of_the_no_token_or_other_markets_are_ignored(desk):

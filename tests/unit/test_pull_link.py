@@ -152,7 +152,8 @@ def test_acknowledged_quotes_are_armed_with_their_ids_and_mid_bucket(engine):
     assert (guard.market, guard.yes_token, guard.bucket) == ("cA", "YA", 52)  # mid 0.52
     assert guard.order_ids == quote_ids(engine) and len(guard.order_ids) == 2
     assert guard.bids and guard.asks  # a YES bid and a NO bid (a YES ask)
-    assert max(guard.bids) < D("0.52") < min(guard.asks)
+    assert max(guard.bids)[0] < D("0.52") < min(guard.asks)[0]
+    assert (guard.top_bid, guard.top_ask) == (D("0.50"), D("0.54"))  # the touch decided on
 
 
 def test_a_pull_marks_the_quotes_cancelling_and_settles_the_market(engine):

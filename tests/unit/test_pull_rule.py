@@ -1,21 +1,28 @@
-"""Issue 20's stale-quote rule (pmbot.strategy.pull_rule): a market's quotes are stale when the
-mid bucket moved or the touch reached a quote; guards are built from acknowledged quotes only, in
-YES terms (a NO order maps to the opposite side at 1 - price)."""
+"""Issue 20's stale-quote rule (pmbot.strategy.pull_rule): a quote is pulled when the touch reached
+it, or when the mid bucket moved and the touch on its own side moved towards it since the strategy
+decided; guards are built from acknowledged quotes only, in YES terms (a NO order maps to the
+opposite side at 1 - price)."""
 
 from __future__ import annotations
 
 from decimal import Decimal as D
 
 from pmbot.model import MarketInfo, Side
-from pmbot.strategy.pull_rule import QuoteGuard, guard_for, stale
+from pmbot.strategy.pull_rule import QuoteGuard, guard_for, stale_side
 from pmbot.strategy.views import LiveOrder
 
 MARKET = MarketInfo("c1", "Y1", "N1")
 
 
-def guard(bucket=52, bids=("0.50",), asks=("0.54",)) -> QuoteGuard:
+def guard(bucket=52, bids=("0.45",), asks=("0.59",), top=("0.50", "0.54")) -> QuoteGuard:
+    """Quotes 0xb<i> (bids) and 0xa<i> (asks), decided on the YES touch ``top``."""
     return QuoteGuard(
-        "c1", "Y1", bucket, tuple(D(p) for p in bids), tuple(D(p) for p in asks), ("0xa", "0xb")
+        "c1",
+        "Y1",
+        bucket,
+        tuple((D(p), f"0xb{i}") for i, p in enumerate(bids)),
+        tuple((D(p), f"0xa{i}") for i, p in enumerate(asks)),
+        *(D(p) if p is not None else None for p in top),
     )
 
 
@@ -24,44 +31,52 @@ def order(oid, token, side, price, **kw) -> LiveOrder:
 
 
 def test_the_same_mid_bucket_is_not_stale():
-    assert not stale(guard(), D("0.50"), D("0.54"))  # mid 0.52: bucket 52
-    assert not stale(guard(), D("0.49"), D("0.55"))  # a wider book, same mid
-    assert not stale(guard(), D("0.515"), D("0.52"))  # mid 0.5175 rounds up into 52
+    assert stale_side(guard(), D("0.50"), D("0.54")) == ""  # mid 0.52: bucket 52
+    assert stale_side(guard(), D("0.49"), D("0.55")) == ""  # a wider book, same mid
+    assert stale_side(guard(), D("0.515"), D("0.52")) == ""  # mid 0.5175 rounds up into 52
 
 
-def test_a_moved_mid_bucket_is_stale():
-    assert stale(guard(), D("0.50"), D("0.55"))  # mid 0.525: bucket 53
-    assert stale(guard(), D("0.49"), D("0.53"))  # mid 0.51: bucket 51
+def test_a_moved_bucket_pulls_the_side_the_touch_moved_towards():
+    assert stale_side(guard(), D("0.52"), D("0.56")) == "ask"  # up: the asks are picked off
+    assert stale_side(guard(), D("0.48"), D("0.52")) == "bid"  # down: the bids
+    assert stale_side(guard(), D("0.48"), D("0.58")) == "both"  # wider both ways, mid 53
+
+
+def test_a_moved_bucket_with_the_touch_moving_away_pulls_nothing():
+    # The best ask came down (mid 0.51): the asks are further from the market, the bids untouched.
+    assert stale_side(guard(), D("0.50"), D("0.52")) == ""
+    # A side of the touch the strategy did not see counts as moved towards its quotes.
+    assert stale_side(guard(top=(None, None)), D("0.52"), D("0.56")) == "both"
+    assert stale_side(guard(top=("0.50", None)), D("0.52"), D("0.56")) == "ask"
 
 
 def test_a_bid_at_or_through_the_best_ask_is_stale_even_with_the_same_bucket():
-    g = guard(bucket=52, bids=("0.51",), asks=("0.56",))
-    assert not stale(g, D("0.50"), D("0.54"))
-    assert stale(g, D("0.50"), D("0.51"))  # best ask reached the bid (mid 0.505: bucket 51 too)
-    same_bucket = guard(bucket=52, bids=("0.515",), asks=("0.60",))
-    assert stale(same_bucket, D("0.51"), D("0.515"))  # mid 0.5125 -> 52: only the touch rule
+    g = guard(bucket=52, bids=("0.515",), asks=("0.60",), top=("0.51", "0.53"))
+    assert stale_side(g, D("0.51"), D("0.53")) == ""
+    assert stale_side(g, D("0.51"), D("0.515")) == "bid"  # mid 0.5125 -> 52: the touch rule
 
 
 def test_an_ask_at_or_through_the_best_bid_is_stale_even_with_the_same_bucket():
-    g = guard(bucket=52, bids=("0.40",), asks=("0.515",))
-    assert stale(g, D("0.515"), D("0.52"))  # mid 0.5175 -> 52, but the bid reached the ask
-    assert not stale(g, D("0.51"), D("0.52"))  # mid 0.515 -> 52, the ask is above the bid
+    g = guard(bucket=52, bids=("0.40",), asks=("0.515",), top=("0.51", "0.52"))
+    assert stale_side(g, D("0.515"), D("0.52")) == "ask"  # mid 0.5175 -> 52
+    assert stale_side(g, D("0.51"), D("0.52")) == ""  # mid 0.515 -> 52, the ask above the bid
 
 
 def test_a_one_sided_book_only_checks_the_touch():
     g = guard(bucket=52, bids=("0.50",), asks=("0.54",))
-    assert not stale(g, None, D("0.80"))  # no mid: the bucket rule cannot apply
-    assert not stale(g, D("0.20"), None)
-    assert stale(g, None, D("0.50"))  # the only ask is at our bid
-    assert stale(g, D("0.54"), None)  # the only bid is at our ask
-    assert not stale(g, None, None)
+    assert stale_side(g, None, D("0.80")) == ""  # no mid: the bucket rule cannot apply
+    assert stale_side(g, D("0.20"), None) == ""
+    assert stale_side(g, None, D("0.50")) == "bid"  # the only ask is at our bid
+    assert stale_side(g, D("0.54"), None) == "ask"  # the only bid is at our ask
+    assert stale_side(g, None, None) == ""
 
 
-def test_a_guard_with_one_side_checks_only_that_side():
-    bids_only = guard(bids=("0.50",), asks=())
-    assert not stale(bids_only, D("0.90"), None)  # no ask of ours to be reached
-    asks_only = guard(bids=(), asks=("0.54",))
-    assert not stale(asks_only, None, D("0.10"))
+def test_a_guard_with_one_side_pulls_only_that_side():
+    bids_only = guard(bids=("0.45",), asks=())
+    assert stale_side(bids_only, D("0.90"), None) == ""  # no ask of ours to be reached
+    assert stale_side(bids_only, D("0.52"), D("0.56")) == ""  # up: nothing of ours exposed
+    assert bids_only.side_ids("both") == bids_only.side_ids("bid") == ("0xb0",)
+    assert bids_only.side_ids("ask") == ()
 
 
 def test_guard_for_maps_no_token_orders_to_yes_terms():
@@ -71,14 +86,16 @@ def test_guard_for_maps_no_token_orders_to_yes_terms():
         order("0xnb", "N1", Side.BUY, "0.45"),  # BUY NO 0.45 == YES ask 0.55
         order("0xns", "N1", Side.SELL, "0.51"),  # SELL NO 0.51 == YES bid 0.49
     ]
-    g = guard_for(MARKET, 52, quotes)
+    g = guard_for(MARKET, 52, quotes, D("0.50"), D("0.54"))
     assert g is not None
     assert (g.market, g.yes_token, g.bucket) == ("c1", "Y1", 52)
-    assert sorted(g.bids) == [D("0.48"), D("0.49")]
-    assert sorted(g.asks) == [D("0.55"), D("0.56")]
+    assert (g.top_bid, g.top_ask) == (D("0.50"), D("0.54"))
+    assert g.bids == ((D("0.48"), "0xyb"), (D("0.49"), "0xns"))
+    assert g.asks == ((D("0.55"), "0xnb"), (D("0.56"), "0xys"))
     assert g.order_ids == ("0xnb", "0xns", "0xyb", "0xys")
-    assert stale(g, D("0.55"), D("0.57"))  # a best bid at the NO bid's YES ask: through
-    assert not stale(g, D("0.50"), D("0.54"))
+    assert g.side_ids("ask") == ("0xnb", "0xys")
+    assert stale_side(g, D("0.55"), D("0.57")) == "ask"  # a best bid at the NO bid's YES ask
+    assert stale_side(g, D("0.50"), D("0.54")) == ""
 
 
 def test_guard_for_skips_pending_cancelling_and_non_quote_orders():
@@ -91,7 +108,7 @@ def test_guard_for_skips_pending_cancelling_and_non_quote_orders():
     g = guard_for(MARKET, 52, quotes)
     assert g is not None
     assert g.order_ids == ("0xlive",)
-    assert g.bids == (D("0.50"),) and g.asks == ()
+    assert g.bids == ((D("0.50"), "0xlive"),) and g.asks == ()
 
 
 def test_guard_for_without_resting_quotes_is_none():
