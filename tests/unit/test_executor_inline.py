@@ -444,3 +444,19 @@ def test_strategy_commands_attached_to_the_executor_write_on_the_strategy_thread
 
     assert h.rest.threads_of("begin_cancel") == {h.caller}
     assert h.take(1) == [CancelResult(canceled=("0xa",))]
+
+
+def test_a_begun_post_left_unread_at_shutdown_is_unknown_not_rejected(harness):
+    h = harness()  # lanes not started: the begun job waits on the create lane
+    h.submit(Create((order(1), order(2))))
+    assert h.rest.names() == ["sign", "sign", "begin_post"]
+    h.ex.creates.halt.set()  # halted before the lane read the answer
+
+    h.ex.creates.run()  # returns at once: what is left is reported
+
+    reports = h.take(2)
+    assert [(type(r).__name__, r.client_id) for r in reports] == [
+        ("OrderUnknown", "c1"),
+        ("OrderUnknown", "c2"),
+    ]  # written: they may rest, so the strategy must not forget them
+    assert all(r.order_id.startswith("0x") for r in reports)
