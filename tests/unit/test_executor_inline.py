@@ -49,7 +49,8 @@ class Begun:
 
 class InlineRest(FakeRest):
     """``FakeRest`` plus ``begin_cancel`` / ``begin_post``. Script items per call: ``REFUSE``
-    (None: nothing sent), an exception ``finish`` raises, or None (accepted). ``events`` holds
+    (None: nothing sent), an exception ``finish`` raises, None (accepted) or, for a post, a
+    callable(payloads) giving the answer. ``events`` holds
     (what, thread name) in the order things happened."""
 
     def __init__(self):
@@ -96,6 +97,8 @@ class InlineRest(FakeRest):
         def answer():
             return [ok(self._id(p)) for p in payloads]
 
+        if callable(step):  # a scripted answer: callable(payloads) -> results
+            answer, step = (lambda script: lambda: script(payloads))(step), None
         return Begun(self, "post", step, answer, self.gates.get("post"))
 
     def cancel_orders(self, ids):
@@ -388,6 +391,33 @@ def test_a_begun_cancel_whose_retries_fail_reports_the_ids_failed(harness):
     assert h.take(1) == [CancelResult(canceled=(), failed=("0xa",))]
     # the begun answer is the first of the max_retries + 1 attempts
     assert len(h.rest.salts_of("cancel_orders")) == 3
+
+
+def test_a_begun_posts_balance_refusal_is_posted_again_after_its_cancels_answer(harness):
+    h = harness()
+    h.start()
+    h.rest.gates["cancel"] = threading.Event()  # the cancel's answer is held
+
+    def refuse_second(payloads):  # the old quote still holds the collateral
+        refusal = {"success": False, "errorMsg": "not enough balance / allowance", "orderID": ""}
+        return [ok(payloads[0]["order"]["_id"]), refusal]
+
+    h.rest.begin_post_script = [refuse_second]
+    h.submit(
+        Replace(cancel_ids=("0xold",), creates=(order(1), order(2, price="0.49")), post_first=True)
+    )
+
+    [r] = h.take(1)  # the post's answer is read while the cancel's is still out
+    assert isinstance(r, OrderAccepted) and r.client_id == "c1"
+    assert "post_orders" not in h.rest.names()  # c2 waits for the cancel's answer
+    h.rest.gates["cancel"].set()
+    got = by_type(h.take(2))
+    assert got["CancelResult"].canceled == ("0xold",) and got["OrderAccepted"].client_id == "c2"
+    names = h.rest.names()
+    assert names.index("post_orders") > names.index("cancel_answered")
+    [[c1_salt, c2_salt]] = h.rest.salts_of("begin_post")
+    assert h.rest.salts_of("post_orders") == [[c2_salt]]  # the same signed order, only c2
+    assert sorted(h.signing.signed) == ["c1", "c2"]
 
 
 # ---------------------------------------------------------------------- supersede
