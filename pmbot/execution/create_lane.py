@@ -198,7 +198,10 @@ class CreateLane(PostFailures):
             with self._cv:
                 left, self._jobs = list(self._jobs), deque()
             for job in left:
-                reject_local(self.reports, job.orders, "shutting down")
+                if job.begun is not None:  # written by try_inline: they may rest
+                    report_unknown(self.reports, job.signed or [], "shutting down, answer unread")
+                else:
+                    reject_local(self.reports, job.orders, "shutting down")
             log.info("create lane stopped")
 
     def _next_job(self) -> CreateJob | None:
