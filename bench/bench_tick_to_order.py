@@ -10,14 +10,15 @@ the start of every measurement. Two phases, one run:
 1. **floor**: a trivial client in its own process reads the market socket and, for each frame,
    writes a pre-built ``GET /ok`` request on a warm keep-alive connection (no parsing beyond
    "a frame came", no signing). Figure: change -> that request's arrival.
-2. **bot**: the bot in this process (live mode, every URL pointed at the sim; the edge strategy
-   re-quotes on each change). Figures: change -> first ``DELETE /orders`` arrival (the cancel of
-   the old quotes) and change -> first ``POST /orders`` arrival (the new quotes), and how often the
-   cancel arrived first.
+2. **bot**: the bot in this process (live mode, every URL pointed at the sim, quoting only the
+   moved market so every request the sim sees is about it; the edge strategy re-quotes on each
+   change). Figures: change -> first ``DELETE /orders`` arrival (the cancel of the old quotes: with
+   ``execution.pull_stale_quotes``, the feed thread's pull of the exposed side) and change -> first
+   ``POST /orders`` arrival (the new quotes), and how often the cancel arrived first.
 
 Prints one JSON line; asserts nothing about time.
 
-    python bench/bench_tick_to_order.py [--changes 40] [--interval 0.2]
+    python bench/bench_tick_to_order.py [--changes 40] [--interval 0.2] [--no-pull]
 """
 
 from __future__ import annotations
@@ -163,7 +164,22 @@ def floor_phase(sim, token: str, changes: int, interval: float) -> list[float]:
     return latencies(rows, ("GET", "/ok"))
 
 
-def bot_phase(sim, token_pick, changes: int, interval: float, pull: bool = True) -> dict:
+def moved_market(sim) -> dict:
+    """The market the bench moves (a binary one on a 0.01 tick), as a config entry; its book is
+    frozen at the first of ``BOOKS`` (no background trading there)."""
+    market = next(
+        m
+        for m in sim.get("/markets")["data"]
+        if not m.get("neg_risk") and Decimal(str(m["minimum_tick_size"])) == Decimal("0.01")
+    )
+    toks = {t["outcome"].lower(): t["token_id"] for t in market["tokens"]}
+    bids, asks = BOOKS[1]
+    sim.control(set_book={"token_id": toks["yes"], "bids": bids, "asks": asks, "freeze": True})
+    return {"yes_token": toks["yes"], "no_token": toks["no"]}
+
+
+def bot_phase(sim, market: dict, changes: int, interval: float, pull: bool = True) -> dict:
+    """The bot quotes only the moved market: every cancel and post the sim sees is about it."""
     from pmbot.config import parse_config
     from pmbot.runner import BotRunner
     from tests.integration.botproc import TEST_KEY, free_port
@@ -173,7 +189,7 @@ def bot_phase(sim, token_pick, changes: int, interval: float, pull: bool = True)
     cfg = parse_config(
         {
             "mode": "live",
-            "markets": sim.binary_markets(),
+            "markets": [market],
             "venue": {k: sim.urls[k] for k in keys},
             "metrics": {"port": free_port()},
             "state_dir": os.path.join("/tmp", f"pmbot-bench-{os.getpid()}"),
@@ -184,7 +200,7 @@ def bot_phase(sim, token_pick, changes: int, interval: float, pull: bool = True)
     runner = BotRunner(cfg, private_key=TEST_KEY)
     runner._start()
     try:
-        token = token_pick(runner)
+        token = market["yes_token"]
         wait_for(lambda: runner.engine.tracker.live_ids(), 60, "the initial quotes")
         time.sleep(1.0)  # stragglers of the start-up quotes land first, by design
         sim.get("/_sim/holds/arrivals?clear=1")
@@ -228,10 +244,8 @@ def main() -> int:
     sim = SimProcess("--holds")
     try:
 
-        def pick(runner) -> str:
-            return next(m for m in runner.engine.markets if m.tick == Decimal("0.01")).yes_token
-
-        bot = bot_phase(sim, pick, args.changes, args.interval, pull=not args.no_pull)
+        market = moved_market(sim)
+        bot = bot_phase(sim, market, args.changes, args.interval, pull=not args.no_pull)
         token = bot.pop("token")
         floor = floor_phase(sim, token, args.changes, args.interval)
     finally:

@@ -7,14 +7,15 @@ A quote is pulled when
   best bid): the book moved onto it; or
 - the strategy will re-quote the market for this book anyway (the mid bucket ``ceil(mid * 100)``
   differs from the one the quotes were placed for: the ``mid_bucket`` rule of ``requote``) and the
-  touch on the quote's own side moved towards it since the strategy last decided (the best bid
-  down for a bid, the best ask up for an ask): the side an informed taker now picks off.
+  touch on the quote's own side moved since the strategy last decided. Moved towards the quote
+  (the best bid down for a bid, the best ask up for an ask), it is the side an informed taker now
+  picks off; moved away, the quote is re-priced by the re-quote anyway (quotes are anchored to the
+  touch or the mid), and pulling it now lets the new quotes go out without a cancel before them.
 
-The other side moved away from the market; the strategy's next decision deals with it (and keeps
-its queue place where its price does not change). A side of the touch the strategy did not see (the
-book was one-sided when it last decided) counts as moved towards its quotes. A one-sided book now
-has no mid: only the through-the-touch rule applies. Everything is in YES terms (a BUY NO at
-``q`` is an ask at ``1 - q``).
+A side whose touch did not move keeps its quotes (and their queue place) for the strategy to
+decide on. A side of the touch the strategy did not see (the book was one-sided when it last
+decided) counts as moved. A one-sided book now has no mid: only the through-the-touch rule
+applies. Everything is in YES terms (a BUY NO at ``q`` is an ask at ``1 - q``).
 """
 
 from __future__ import annotations
@@ -65,8 +66,8 @@ def stale_side(guard: QuoteGuard, best_bid: Decimal | None, best_ask: Decimal | 
         return _side(bid, ask)
     # A side of the touch the strategy did not see (a one-sided book then) counts as moved.
     top_bid, top_ask = guard.top_bid, guard.top_ask
-    bid = bid or (bool(guard.bids) and (top_bid is None or best_bid < top_bid))
-    ask = ask or (bool(guard.asks) and (top_ask is None or best_ask > top_ask))
+    bid = bid or (bool(guard.bids) and (top_bid is None or best_bid != top_bid))
+    ask = ask or (bool(guard.asks) and (top_ask is None or best_ask != top_ask))
     return _side(bid, ask)
 
 

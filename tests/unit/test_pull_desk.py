@@ -176,13 +176,13 @@ def test_disarm_and_arm_without_a_market_stop_its_pull(desk):
     assert reports(desk) == [QuotesPulled("c1", ("0xa", "0xb"))]
 
 
-def test_only_the_side_the_touch_moved_towards_is_pulled(desk):
+def test_only_the_side_whose_touch_moved_is_pulled(desk):
     both = QuoteGuard(
         "c1", "Y1", 52, ((D("0.45"), "0xb"),), ((D("0.59"), "0xa"),), D("0.50"), D("0.54")
     )
     desk.arm([both])
     assert sorted(desk.rest.prepared) == [("0xa",), ("0xa", "0xb"), ("0xb",)]  # ask, both, bid
-    desk.on_update(update("Y1", *MOVED))  # up: the ask is exposed, the bid keeps its place
+    desk.on_update(update("Y1", *MOVED))  # only the ask moved: the bid keeps its place
     assert reports(desk) == [QuotesPulled("c1", ("0xa",))]
     [(prepared, count)] = desk.rest.sent
     assert prepared[2] == ("0xa",) and count == 1

@@ -1,7 +1,7 @@
 """Issue 20's stale-quote rule (pmbot.strategy.pull_rule): a quote is pulled when the touch reached
-it, or when the mid bucket moved and the touch on its own side moved towards it since the strategy
-decided; guards are built from acknowledged quotes only, in YES terms (a NO order maps to the
-opposite side at 1 - price)."""
+it, or when the mid bucket moved and the touch on its own side moved since the strategy decided;
+guards are built from acknowledged quotes only, in YES terms (a NO order maps to the opposite side
+at 1 - price)."""
 
 from __future__ import annotations
 
@@ -36,18 +36,18 @@ def test_the_same_mid_bucket_is_not_stale():
     assert stale_side(guard(), D("0.515"), D("0.52")) == ""  # mid 0.5175 rounds up into 52
 
 
-def test_a_moved_bucket_pulls_the_side_the_touch_moved_towards():
-    assert stale_side(guard(), D("0.52"), D("0.56")) == "ask"  # up: the asks are picked off
-    assert stale_side(guard(), D("0.48"), D("0.52")) == "bid"  # down: the bids
+def test_a_moved_bucket_pulls_the_sides_whose_touch_moved():
+    assert stale_side(guard(), D("0.50"), D("0.56")) == "ask"  # only the ask moved (up)
+    assert stale_side(guard(), D("0.48"), D("0.54")) == "bid"  # only the bid moved (down)
+    assert stale_side(guard(), D("0.52"), D("0.56")) == "both"  # the whole book up 2 cents
     assert stale_side(guard(), D("0.48"), D("0.58")) == "both"  # wider both ways, mid 53
+    # The best ask came down (mid 0.51): the asks are re-priced, the bids keep their place.
+    assert stale_side(guard(), D("0.50"), D("0.52")) == "ask"
 
 
-def test_a_moved_bucket_with_the_touch_moving_away_pulls_nothing():
-    # The best ask came down (mid 0.51): the asks are further from the market, the bids untouched.
-    assert stale_side(guard(), D("0.50"), D("0.52")) == ""
-    # A side of the touch the strategy did not see counts as moved towards its quotes.
-    assert stale_side(guard(top=(None, None)), D("0.52"), D("0.56")) == "both"
-    assert stale_side(guard(top=("0.50", None)), D("0.52"), D("0.56")) == "ask"
+def test_a_side_of_the_touch_the_strategy_did_not_see_counts_as_moved():
+    assert stale_side(guard(top=(None, None)), D("0.50"), D("0.56")) == "both"
+    assert stale_side(guard(top=("0.50", None)), D("0.50"), D("0.56")) == "ask"
 
 
 def test_a_bid_at_or_through_the_best_ask_is_stale_even_with_the_same_bucket():
@@ -74,7 +74,7 @@ def test_a_one_sided_book_only_checks_the_touch():
 def test_a_guard_with_one_side_pulls_only_that_side():
     bids_only = guard(bids=("0.45",), asks=())
     assert stale_side(bids_only, D("0.90"), None) == ""  # no ask of ours to be reached
-    assert stale_side(bids_only, D("0.52"), D("0.56")) == ""  # up: nothing of ours exposed
+    assert stale_side(bids_only, D("0.50"), D("0.56")) == ""  # only the ask moved: none of ours
     assert bids_only.side_ids("both") == bids_only.side_ids("bid") == ("0xb0",)
     assert bids_only.side_ids("ask") == ()
 
@@ -94,7 +94,8 @@ def test_guard_for_maps_no_token_orders_to_yes_terms():
     assert g.asks == ((D("0.55"), "0xnb"), (D("0.56"), "0xys"))
     assert g.order_ids == ("0xnb", "0xns", "0xyb", "0xys")
     assert g.side_ids("ask") == ("0xnb", "0xys")
-    assert stale_side(g, D("0.55"), D("0.57")) == "ask"  # a best bid at the NO bid's YES ask
+    assert stale_side(g, D("0.55"), D("0.57")) == "both"  # a best bid at the NO bid's YES ask
+    assert stale_side(g, D("0.50"), D("0.55")) == "ask"  # the best ask up to 0.55 (bucket 53)
     assert stale_side(g, D("0.50"), D("0.54")) == ""
 
 
