@@ -325,6 +325,8 @@ class Engine:
                     if self.pull_link is not None:
                         self.pull_link.disarm_all()
                     self.commands.put(CancelAll(reason="strategy error"))
+        if self.pull_link is not None:  # an arm racing request_stop's disarm is undone here
+            self.pull_link.disarm_all()
         log.info("strategy thread stopped")
 
     def _next_batch(self, timeout: float) -> list[Any]:
