@@ -210,6 +210,8 @@ def bot_phase(sim, market: dict, changes: int, interval: float, pull: bool = Tru
             kind: runner.metrics.quote_pulls_total.labels(kind=kind)._value.get()
             for kind in ("written", "queued")
         }
+        presigned = runner.executor.presigner
+        pulls["presigned_used_made"] = [presigned.used, presigned.made]
     finally:
         runner._teardown(cancel=True)
     first, both = cancel_first_share(rows)
@@ -243,7 +245,6 @@ def main() -> int:
 
     sim = SimProcess("--holds")
     try:
-
         market = moved_market(sim)
         bot = bot_phase(sim, market, args.changes, args.interval, pull=not args.no_pull)
         token = bot.pop("token")
@@ -262,6 +263,7 @@ def main() -> int:
                 "cancel_arrived_first": f"{bot['cancel_first']}/{bot['both']}",
                 "pull_stale_quotes": not args.no_pull,
                 "pulls_written_queued": [bot["pulls"]["written"], bot["pulls"]["queued"]],
+                "presigned_used_made": bot["pulls"]["presigned_used_made"],
                 "load_avg_1m": round(os.getloadavg()[0], 2),
                 "cancel_minus_floor_p50_ms": _diff(c50, f50),
                 "post_minus_floor_p50_ms": _diff(p50, f50),

@@ -158,6 +158,7 @@ class ExecutionConfig:
     orphan_policy: str = _f("cancel", **_rng(choices=("cancel", "adopt")))
     cancel_deadline_secs: Decimal = _f(Decimal(10), **_rng(0, lo_open=True))
     pull_stale_quotes: bool = True  # the market-feed thread cancels quotes a book move made stale
+    presign_ticks: int = _f(2, **_rng(0, 5))  # quotes signed ahead within this many ticks (0: off)
 
 
 @dataclass(frozen=True, slots=True)

@@ -273,6 +273,12 @@ class MetricCatalog:
             "cancel left: written at once on the pull connection, or queued to the cancel lane.",
             ("kind",),
         )
+        self.presigned_orders_total = self._counter(
+            "presigned_orders",
+            "Orders signed ahead while the strategy thread was idle (kind=made) and posts that "
+            "went out with one (kind=used), issue 20.",
+            ("kind",),
+        )
         self.rate_budget_remaining = self._gauge(
             "rate_budget_remaining",
             "Requests left in the local rate budget per family.",
@@ -340,6 +346,8 @@ class MetricCatalog:
             self.cancel_not_canceled_total.labels(reason=reason)
         for kind in ("written", "queued"):
             self.quote_pulls_total.labels(kind=kind)
+        for kind in ("made", "used"):
+            self.presigned_orders_total.labels(kind=kind)
         for endpoint in ORDER_PATH_ENDPOINTS:
             for reason in RETRY_REASONS:
                 self.exec_retries_total.labels(endpoint=endpoint, reason=reason)

@@ -179,8 +179,11 @@ def wire_market_feed(
     recorder (``feed.record_dir``: every frame to rotating gzip JSON lines). Returns the recorder's
     closer, if one was started."""
     if cfg.execution.pull_stale_quotes:
-        engine.use_pulls(executor.pulls)
+        ticks = cfg.execution.presign_ticks
+        engine.use_pulls(executor.pulls, executor.presigner, ticks)
         feed.watch = executor.pulls.on_update
+        if ticks > 0:  # posts take the orders signed ahead
+            executor.creates.presigner = executor.presigner
     if not cfg.feed.record_dir:
         return None
     from pmbot.venue.recorder import FeedRecorder

@@ -12,6 +12,7 @@ from typing import Any
 from pmbot.errors import FatalError, PmbotError, UnknownOutcomeError, VenueModeError
 from pmbot.execution.ports import OrderSigning, ReportQueue
 from pmbot.execution.post_results import SignedItem, reject, report_unknown
+from pmbot.execution.presign import Presigner
 from pmbot.execution.retry import RetryPolicy, kind_of
 from pmbot.execution.venue_mode import ModeGate
 from pmbot.model import NewOrder, VenueMode
@@ -29,6 +30,7 @@ class PostFailures:
     gate: ModeGate
     fatal: str | None
     halt: threading.Event
+    presigner: Presigner | None
 
     def _sign(self, orders: list[NewOrder]) -> list[SignedItem]:
         raise NotImplementedError
@@ -68,6 +70,8 @@ class PostFailures:
         """``order_version_mismatch``: re-read ``GET /version`` and re-sign and post once (the
         refused orders were not placed); a version the bot cannot sign stops every create."""
         log.warning("order batch refused (%s): re-reading the order version", why)
+        if self.presigner is not None:  # signed for the version the venue no longer takes
+            self.presigner.offer(())
         refusal: str | None = None
         try:
             self.signing.check_version()

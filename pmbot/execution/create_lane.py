@@ -42,6 +42,7 @@ from pmbot.execution.post_results import (
     reject,
     report_unknown,
 )
+from pmbot.execution.presign import Presigner
 from pmbot.execution.retry import RetryPolicy
 from pmbot.execution.venue_mode import ModeGate, reject_local
 from pmbot.execution.warm import KeepWarm
@@ -88,6 +89,7 @@ class CreateLane(PostFailures):
         self._inline = False  # a caller is signing and writing a job (``try_inline``)
         self._dropped: set[str] = set()  # client ids of the current job superseded meanwhile
         self.fatal: str | None = None  # set when the venue wants an order version we cannot sign
+        self.presigner: Presigner | None = None  # orders signed ahead (issue 20), if enabled
 
     # ------------------------------------------------------------------ called by other threads
 
@@ -306,10 +308,13 @@ class CreateLane(PostFailures):
                 give_up(self.reports, job.deferred, "shutting down", False)
 
     def _sign(self, orders: list[NewOrder]) -> list[SignedItem]:
+        """Each order signed (ahead, by the presigner, when it has a fresh match)."""
         items = []
+        take = self.presigner.take if self.presigner is not None else None
         for order in orders:
             try:
-                order_id, payload = self.signing.sign(order)
+                got = take(order) if take is not None else None
+                order_id, payload = got if got is not None else self.signing.sign(order)
             except ValueError as exc:
                 reject_local(self.reports, [order], f"not signed: {exc}")
                 continue

@@ -42,6 +42,7 @@ from pmbot.execution.ports import (
     ParseOpenOrder,
     ReportQueue,
 )
+from pmbot.execution.presign import Presigner
 from pmbot.execution.pulls import PullDesk
 from pmbot.execution.retry import RetryPolicy
 from pmbot.execution.venue_mode import ModeGate
@@ -89,18 +90,11 @@ class Executor:
         )
         self.gate = ModeGate(reports, monotonic, mode_probe_secs)
         self.cancels = CancelLane(rest, reports, self.retry, self._halt, metrics=metrics)
-        self.creates = CreateLane(
-            rest,
-            signing,
-            reports,
-            self.retry,
-            self.gate,
-            self._halt,
-            max_batch=max_batch,
-            metrics=metrics,
-        )
+        lane_args = (rest, signing, reports, self.retry, self.gate, self._halt)
+        self.creates = CreateLane(*lane_args, max_batch=max_batch, metrics=metrics)
         self.cancels.on_done = self.creates.wake
         self.pulls = PullDesk(rest, reports, self.cancels, self._halt, metrics, monotonic)
+        self.presigner = Presigner(signing, monotonic=monotonic, metrics=metrics)
         self.loop = CommandLoop(commands, self.cancels, self.creates, self._halt, stop)
         self.heartbeat = Heartbeat(
             rest, self._halt, stop, interval=heartbeat_secs, monotonic=monotonic, metrics=metrics

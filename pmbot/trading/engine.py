@@ -49,6 +49,7 @@ from pmbot.trading.orders import OrderTracker
 from pmbot.trading.ports import (
     Commands,
     Inbound,
+    PresignPort,
     PullPort,
     StatePublisher,
     TradingJournal,
@@ -106,6 +107,7 @@ class Engine:
         self._wire(state, float(cfg.feed.settlement_lag_secs))
         self.onchain = self._wire_onchain(onchain, onchain_metrics)
         self.pull_link: PullLink | None = None
+        self._idle_work: Callable[[], bool] | None = None
         self._restored = restore_from_journal(journal, self.inventory, self.fills)
         self.status.fill_count = self._restored.fill_count
         self.status.last_trade_ts = self._restored.last_trade_ts
@@ -219,12 +221,18 @@ class Engine:
         self.arb.on_hedged_set = link.on_hedged_set
         return link
 
-    def use_pulls(self, pulls: PullPort) -> None:
-        """Before the thread starts: stale quotes are pulled on the market-feed thread (issue 20),
-        guarded after each decision."""
+    def use_pulls(
+        self, pulls: PullPort, presigner: PresignPort | None = None, ticks: int = 0
+    ) -> None:
+        """Before the thread starts (issue 20): stale quotes are pulled on the market-feed thread,
+        guarded after each decision; with ``presigner``, the resting quotes' neighbours within
+        ``ticks`` are signed ahead while this thread is idle."""
         link = PullLink(pulls, self.index, self.tracker, self._books, self.clock)
         self._dispatch.update(link.table())
         self.decider.before_cancel = link.disarm
+        if presigner is not None and ticks > 0:
+            link.presign, link.presign_ticks = presigner, ticks
+            self._idle_work = presigner.work_one
         self.pull_link = link
 
     @property
@@ -311,8 +319,8 @@ class Engine:
                     self.tracker.forget_done_before(self.clock() - DONE_ORDER_MEMORY_SECS)
                 marks = self._marks()
                 self._decide(origin_ns, marks)
-                if self.pull_link is not None and self._quoting_enabled:
-                    self.pull_link.arm(self.decider.memory)
+                if self.pull_link is not None:  # nothing stays guarded once quoting stopped
+                    self.pull_link.arm(self.decider.memory, quoting=self._quoting_enabled)
                 self.publisher.publish(
                     marks, self.decider.last, quoting=self._quoting_enabled, now=self.clock()
                 )
@@ -322,15 +330,17 @@ class Engine:
                 log.exception("strategy thread error: cancelling all and halting quoting")
                 if self._quoting_enabled:
                     self._quoting_enabled = False
-                    if self.pull_link is not None:
-                        self.pull_link.disarm_all()
                     self.commands.put(CancelAll(reason="strategy error"))
         if self.pull_link is not None:  # an arm racing request_stop's disarm is undone here
             self.pull_link.disarm_all()
         log.info("strategy thread stopped")
 
     def _next_batch(self, timeout: float) -> list[Any]:
-        """Block up to ``timeout`` for the first message, then take whatever else is waiting."""
+        """Block up to ``timeout`` for the first message, then take whatever else is waiting.
+        While nothing waits, sign ahead one order at a time (the presigner of ``use_pulls``)."""
+        work = self._idle_work
+        while work is not None and self.inbound.empty() and work():
+            pass
         try:
             batch = [self.inbound.get(timeout=timeout)]
         except queue.Empty:

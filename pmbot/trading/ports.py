@@ -34,6 +34,14 @@ class PullPort(Protocol):
     def settle(self, market: str) -> None: ...
 
 
+class PresignPort(Protocol):
+    """Orders signed ahead while the strategy thread is idle (``execution.presign.Presigner``)."""
+
+    def offer(self, candidates: Iterable[NewOrder]) -> None: ...
+
+    def work_one(self) -> bool: ...
+
+
 class Commands(Protocol):
     """Where the strategy thread's commands go: the executor's queue, or (in the bot) its
     ``CommandLoop.submit``, which routes on the strategy thread when it can (issue 20)."""

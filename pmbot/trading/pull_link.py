@@ -11,14 +11,27 @@ itself, that market is disarmed, so the same orders are not cancelled twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
-from pmbot.model import QuotesPulled
+from pmbot.model import ONE, NewOrder, QuotesPulled
 from pmbot.strategy.decide import StrategyMemory
 from pmbot.strategy.pull_rule import QuoteGuard, guard_for
 from pmbot.strategy.views import LiveOrder
 from pmbot.trading.context import Books, MarketIndex
 from pmbot.trading.orders import OrderTracker
-from pmbot.trading.ports import PullPort
+from pmbot.trading.ports import PresignPort, PullPort
+
+
+def neighbours(orders: Iterable[NewOrder], ticks: int) -> list[NewOrder]:
+    """Each order at its own price and up to ``ticks`` ticks either side (inside the price
+    range): what a re-quote anchored to the touch or the mid posts after a move of a few ticks."""
+    out = []
+    for o in orders:
+        for k in range(-ticks, ticks + 1):
+            price = o.price + o.tick * k
+            if o.tick <= price <= ONE - o.tick:
+                out.append(replace(o, price=price, client_id="", origin_ns=0))
+    return out
 
 
 class PullLink:
@@ -32,6 +45,8 @@ class PullLink:
     ) -> None:
         self.pulls, self.index, self.tracker, self.clock = pulls, index, tracker, clock
         self.books = books
+        self.presign: PresignPort | None = None
+        self.presign_ticks = 0
 
     def table(self) -> dict[type, Callable[[QuotesPulled], None]]:
         return {QuotesPulled: self.on_pulled}
@@ -40,12 +55,20 @@ class PullLink:
         self.tracker.on_cancel_sent(ev.order_ids, self.clock())
         self.pulls.settle(ev.market)
 
-    def arm(self, memory: StrategyMemory) -> None:
-        """After a decision: guard every market's resting quotes."""
+    def arm(self, memory: StrategyMemory, quoting: bool = True) -> None:
+        """After a decision: guard every market's resting quotes (and offer their neighbours for
+        signing ahead); nothing once quoting stopped."""
+        if not quoting:
+            self.disarm_all()
+            return
         by_market: dict[str, list[LiveOrder]] = {}
+        resting: list[NewOrder] = []
         for t in self.tracker.all():
             if t.order.tag == "quote" and t.state == "live":
                 by_market.setdefault(t.order.market, []).append(t.as_live())
+                resting.append(t.order)
+        if self.presign is not None:
+            self.presign.offer(neighbours(resting, self.presign_ticks))
         guards: list[QuoteGuard] = []
         for cid, quotes in by_market.items():
             market = self.index.by_cid.get(cid)
@@ -64,3 +87,5 @@ class PullLink:
 
     def disarm_all(self) -> None:
         self.pulls.arm(())
+        if self.presign is not None:
+            self.presign.offer(())

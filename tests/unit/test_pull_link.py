@@ -24,6 +24,7 @@ from pmbot.model import (
     OrderAccepted,
     QuotesPulled,
     Replace,
+    Tick,
 )
 from pmbot.state import AppState
 from pmbot.strategy.pull_rule import QuoteGuard
@@ -218,3 +219,43 @@ def test_the_strategy_loop_arms_after_its_decisions(engine):
     engine.request_stop()
     engine.join(10)
     assert desk.last_guards() == []  # stopping disarms everything
+
+
+class FakePresigner:
+    """Counts the idle work; ``work`` items say whether each call found something to sign."""
+
+    def __init__(self, work):
+        self.work = list(work)
+        self.calls = 0
+        self.offers: list[list] = []
+
+    def offer(self, candidates):
+        self.offers.append(list(candidates))
+
+    def work_one(self):
+        self.calls += 1
+        return self.work.pop(0) if self.work else False
+
+
+def test_resting_quotes_offer_their_neighbours_and_the_idle_loop_signs_them(engine):
+    presign = FakePresigner([True, True, False])
+    engine.use_pulls(engine.desk_fake, presign, 1)
+    placed_and_armed(engine)
+    [offer] = presign.offers[-1:]
+    assert len(offer) == 6  # two quotes, each at its price and one tick either side
+    assert sorted({o.token_id for o in offer}) == ["NA", "YA"]
+    assert engine._next_batch(0.0) == []  # nothing waiting: signs until no work is left
+    assert presign.calls == 3
+    presign.work = [True] * 5
+    engine.inbound.put(Tick(1.0))
+    assert engine._next_batch(0.0) == [Tick(1.0)]  # something waits: no signing first
+    assert presign.calls == 3
+
+
+def test_stopping_quoting_withdraws_the_offer(engine):
+    presign = FakePresigner([])
+    engine.use_pulls(engine.desk_fake, presign, 2)
+    placed_and_armed(engine)
+    assert presign.offers[-1]
+    engine.pull_link.arm(engine.decider.memory, quoting=False)  # type: ignore[union-attr]
+    assert presign.offers[-1] == [] and engine.desk_fake.armed[-1] == []
