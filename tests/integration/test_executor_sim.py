@@ -267,10 +267,10 @@ def sim_process():
     proc.stop()
 
 
-def test_a_requote_sends_its_cancel_first_and_both_before_either_answer_is_read(sim_process):
-    """Issue 20: on a re-quote that cannot cross, the cancel and the post go out concurrently on
-    their own connections, the cancel first; the sim holds both answers, so both requests must have
-    arrived before either answer could be read."""
+@pytest.fixture
+def held_executor(sim_process):
+    """A started executor of a fresh wallet on the holds sim, its REST client and a binary market;
+    answers held at the end are released before it stops."""
     key = "0x" + coincurve.PrivateKey(random.Random(43).randbytes(32)).to_hex()
     signer = OrderSigner(key)
     url = sim_process.urls["clob_url"]
@@ -290,7 +290,7 @@ def test_a_requote_sends_its_cancel_first_and_both_before_either_answer_is_read(
     )
     ex.start()
     try:
-        _requote_with_held_answers(sim_process, ex, rest, market)
+        yield ex, rest, market
     finally:
         sim_process._post("/_sim/holds/release", {})
         stop.set()
@@ -298,81 +298,70 @@ def test_a_requote_sends_its_cancel_first_and_both_before_either_answer_is_read(
         rest.close()
 
 
-def test_a_requote_routed_on_the_strategy_thread_writes_cancel_then_post_itself(sim_process):
+def test_a_requote_sends_its_cancel_first_and_both_before_either_answer_is_read(
+    sim_process, held_executor
+):
+    """Issue 20: on a re-quote that cannot cross, the cancel and the post go out concurrently on
+    their own connections, the cancel first; the sim holds both answers, so both requests must have
+    arrived before either answer could be read."""
+    ex, rest, market = held_executor
+    _requote_with_held_answers(sim_process, ex, rest, market)
+
+
+def test_a_requote_routed_on_the_strategy_thread_writes_cancel_then_post_itself(
+    sim_process, held_executor
+):
     """Issue 20, the strategy thread's path (``CommandLoop.submit``): with both lanes idle the
     caller writes the cancel and then the post itself, on the lanes' own connections, and returns
     before either answer is read (the sim holds both); the lanes' threads read them."""
-    key = "0x" + coincurve.PrivateKey(random.Random(44).randbytes(32)).to_hex()
-    signer = OrderSigner(key)
-    url = sim_process.urls["clob_url"]
-    creds = derive_api_creds(url, key, 137)
-    rest = ClobRest(url, creds=creds, address=signer.address, timeout=(1.0, 10.0))
-    market = next(m for m in list_clob_markets(rest) if not m.neg_risk)
-    stop = threading.Event()
-    ex = Executor(
-        rest,
-        OrderSigning(signer, creds.api_key),
-        queue.Queue(),
-        queue.Queue(),
-        stop=stop,
-        parse_open_order=parse_open_order,
-        heartbeat_enabled=False,
-        reconcile_secs=0,
+    ex, rest, market = held_executor
+    [old] = _orders(market, 1)
+    ex.loop.submit(Create((old,)))
+    done, _ = _collect(ex, ["c0"])
+    assert isinstance(done["c0"], OrderAccepted)
+    old_id = done["c0"].order_id
+    for method in ("DELETE", "POST"):
+        sim_process._post("/_sim/holds/hold", {"method": method, "path": "/orders"})
+    writes: list[tuple[str, str]] = []
+    begin_cancel, begin_post = rest.begin_cancel, rest.begin_post
+
+    def recording_cancel(ids, lane="cancel"):
+        begun = begin_cancel(ids, lane)
+        writes.append(("cancel", threading.current_thread().name))
+        return begun
+
+    def recording_post(payloads):
+        writes.append(("post", threading.current_thread().name))
+        return begin_post(payloads)
+
+    rest.begin_cancel, rest.begin_post = recording_cancel, recording_post
+    [new] = _orders(market, 1, start=1)
+    ex.loop.submit(
+        Replace(
+            cancel_ids=(old_id,), creates=(new,), post_first=True, markets=(market.condition_id,)
+        )
     )
-    ex.start()
-    try:
-        [old] = _orders(market, 1)
-        ex.loop.submit(Create((old,)))
-        done, _ = _collect(ex, ["c0"])
-        assert isinstance(done["c0"], OrderAccepted)
-        old_id = done["c0"].order_id
-        for method in ("DELETE", "POST"):
-            sim_process._post("/_sim/holds/hold", {"method": method, "path": "/orders"})
-        writes: list[tuple[str, str]] = []
-        begin_cancel, begin_post = rest.begin_cancel, rest.begin_post
+    # submit returned: both requests were written by this thread, the cancel first.
+    here = threading.current_thread().name
+    assert writes == [("cancel", here), ("post", here)]
+    wait_for(
+        lambda: sim_process.get("/_sim/holds/held") == [["DELETE", "/orders"], ["POST", "/orders"]],
+        10,
+        "both the cancel and the post held at the sim",
+    )
+    assert ex.reports.empty()  # neither answer read yet
+    sim_process._post("/_sim/holds/release", {})
+    _expect_replaced(ex, rest, old_id)
 
-        def recording_cancel(ids, lane="cancel"):
-            begun = begin_cancel(ids, lane)
-            writes.append(("cancel", threading.current_thread().name))
-            return begun
 
-        def recording_post(payloads):
-            writes.append(("post", threading.current_thread().name))
-            return begin_post(payloads)
-
-        rest.begin_cancel, rest.begin_post = recording_cancel, recording_post
-        [new] = _orders(market, 1, start=1)
-        ex.loop.submit(
-            Replace(
-                cancel_ids=(old_id,),
-                creates=(new,),
-                post_first=True,
-                markets=(market.condition_id,),
-            )
-        )
-        # submit returned: both requests were written by this thread, the cancel first.
-        here = threading.current_thread().name
-        assert writes == [("cancel", here), ("post", here)]
-        wait_for(
-            lambda: (
-                sim_process.get("/_sim/holds/held") == [["DELETE", "/orders"], ["POST", "/orders"]]
-            ),
-            10,
-            "both the cancel and the post held at the sim",
-        )
-        assert ex.reports.empty()  # neither answer read yet
-        sim_process._post("/_sim/holds/release", {})
-        done, others = _collect(ex, ["c1"])
-        assert isinstance(done["c1"], OrderAccepted)
-        if not others:
-            others = [ex.reports.get(timeout=10)]
-        assert isinstance(others[0], CancelResult) and others[0].canceled == (old_id,)
-        assert {o["id"] for o in rest.open_orders()} == {done["c1"].order_id}
-    finally:
-        sim_process._post("/_sim/holds/release", {})
-        stop.set()
-        assert ex.join(10)
-        rest.close()
+def _expect_replaced(ex, rest, old_id: str) -> None:
+    """The new order (c1) accepted, the old one cancelled, only the new one resting."""
+    done, others = _collect(ex, ["c1"])
+    assert isinstance(done["c1"], OrderAccepted)
+    if not others:
+        others = [ex.reports.get(timeout=10)]
+    assert isinstance(others[0], CancelResult) and others[0].canceled == (old_id,)
+    assert {o["id"] for o in rest.open_orders()} == {done["c1"].order_id}
 
 
 def _record_wire_order(rest):
@@ -424,9 +413,4 @@ def _requote_with_held_answers(sim_process, ex, rest, market):
     # either order when the post follows the cancel by ~0.1 ms, as it now does.)
     assert times["cancel_written"] < times["post_started"]
     sim_process._post("/_sim/holds/release", {})
-    done, others = _collect(ex, ["c1"])
-    assert isinstance(done["c1"], OrderAccepted)
-    if not others:
-        others = [ex.reports.get(timeout=10)]
-    assert isinstance(others[0], CancelResult) and others[0].canceled == (old_id,)
-    assert {o["id"] for o in rest.open_orders()} == {done["c1"].order_id}
+    _expect_replaced(ex, rest, old_id)
