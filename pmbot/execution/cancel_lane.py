@@ -181,7 +181,7 @@ class CancelLane:
         self.report(result)
 
     def report(self, result: dict) -> None:
-        """Report a cancel answer (also for a pulls, ``pulls``)."""
+        """Report a cancel answer (this lane's, and the pull desk's: ``pulls``)."""
         report = cancel_report(result)
         if report.failed:
             log.warning(

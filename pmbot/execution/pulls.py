@@ -72,24 +72,23 @@ class PullDesk:
     # ------------------------------------------------------------------ the strategy thread
 
     def arm(self, guards: Iterable[QuoteGuard]) -> None:
-        """The guards of every market with resting quotes now (markets left out are disarmed)."""
+        """The guards of every market with resting quotes now (markets left out are disarmed).
+        Requests are built outside the lock, which the feed thread takes to claim a guard."""
         now = self.monotonic()
-        with self._lock:
-            old = self._armed
-            fresh: dict[str, _Armed] = {}
-            for guard in guards:
-                if guard.market in self._fired:
-                    continue
-                have = old.get(guard.yes_token)
-                if (
-                    have is not None
-                    and have.guard.order_ids == guard.order_ids
-                    and now - have.built_at < REBUILD_SECS
-                ):  # the same quotes: their requests stand, the touch and bucket are new
-                    fresh[guard.yes_token] = _Armed(guard, have.prepared, have.built_at)
-                else:
-                    fresh[guard.yes_token] = _Armed(guard, self._prepare(guard), now)
-            self._armed = fresh
+        old = self._armed
+        fresh: dict[str, _Armed] = {}
+        for guard in guards:
+            have = old.get(guard.yes_token)
+            if (
+                have is not None
+                and have.guard.order_ids == guard.order_ids
+                and now - have.built_at < REBUILD_SECS
+            ):  # the same quotes: their requests stand, the touch and bucket are new
+                fresh[guard.yes_token] = _Armed(guard, have.prepared, have.built_at)
+            else:
+                fresh[guard.yes_token] = _Armed(guard, self._prepare(guard), now)
+        with self._lock:  # a market pulled meanwhile stays unarmed until settled
+            self._armed = {t: a for t, a in fresh.items() if a.guard.market not in self._fired}
 
     def _prepare(self, guard: QuoteGuard) -> dict[str, Any]:
         sides = [side for side in (BID, ASK) if guard.side_ids(side)]

@@ -47,6 +47,7 @@ class PullLink:
         self.books = books
         self.presign: PresignPort | None = None
         self.presign_ticks = 0
+        self._offered: tuple[str, ...] | None = None  # the quote set last offered for signing
 
     def table(self) -> dict[type, Callable[[QuotesPulled], None]]:
         return {QuotesPulled: self.on_pulled}
@@ -67,7 +68,9 @@ class PullLink:
             if t.order.tag == "quote" and t.state == "live":
                 by_market.setdefault(t.order.market, []).append(t.as_live())
                 resting.append(t.order)
-        if self.presign is not None:
+        offered = tuple(o.client_id for o in resting)
+        if self.presign is not None and offered != self._offered:  # offered once per quote set
+            self._offered = offered
             self.presign.offer(neighbours(resting, self.presign_ticks))
         guards: list[QuoteGuard] = []
         for cid, quotes in by_market.items():
@@ -89,3 +92,4 @@ class PullLink:
         self.pulls.arm(())
         if self.presign is not None:
             self.presign.offer(())
+            self._offered = None

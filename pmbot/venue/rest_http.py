@@ -156,24 +156,13 @@ class ClobHttp:
         return the handle that reads its answer (``Pending.finish``, on any thread). None, with
         nothing sent, when that connection is busy or absent (a proxy) or the rate budget has no
         room right now: the caller then takes the blocking path (issue 20)."""
-        fast = self._fast.get(lane)
-        if fast is None or not fast.try_acquire():
-            return None
-        started = time.perf_counter()
         try:
-            data, headers = self._prepare(method, path, body, True, endpoint)
-            if self.rate_budget is not None and not self.rate_budget.try_acquire(family, cost):
-                fast.release()
-                return None
-            with self._classified(endpoint, submit):
-                fast.send_raw(method, fast.render(method, path, headers, data))
-        except PmbotError as exc:  # not written, or maybe written: finish() raises it
-            fast.release()
-            return Pending(self, None, endpoint, family, submit, started, error=exc)
-        except BaseException:
-            fast.release()
-            raise
-        return Pending(self, fast, endpoint, family, submit, started)
+            prepared = self.prepare(method, path, body=body, lane=lane, endpoint=endpoint)
+        except PmbotError as exc:  # no credentials: finish() raises it
+            return Pending(self, None, endpoint, family, submit, time.perf_counter(), error=exc)
+        if prepared is None:
+            return None
+        return self.send_prepared(prepared, family, cost, submit=submit)
 
     def prepare(
         self, method: str, path: str, *, body: Any, lane: str, endpoint: str
@@ -185,12 +174,15 @@ class ClobHttp:
             return None
         data, headers = self._prepare(method, path, body, True, endpoint)
         raw = fast.render(method, path, headers, data)
-        return Prepared(method, lane, endpoint, raw, self._clock())
+        return Prepared(method, lane, endpoint, raw)
 
-    def send_prepared(self, prepared: Prepared, family: str, cost: float) -> Pending | None:
+    def send_prepared(
+        self, prepared: Prepared, family: str, cost: float, *, submit: bool = False
+    ) -> Pending | None:
         """Write a ``prepare``d request now on its lane's lean connection (one ``sendall``); the
         handle reads the answer. None, nothing sent, when the connection is busy or the rate
-        budget has no room right now."""
+        budget has no room right now. ``submit``: an order submit (a failure once bytes may
+        have left is an unknown outcome)."""
         fast = self._fast[prepared.lane]
         if not fast.try_acquire():
             return None
@@ -199,15 +191,15 @@ class ClobHttp:
             fast.release()
             return None
         try:
-            with self._classified(prepared.endpoint, False):
+            with self._classified(prepared.endpoint, submit):
                 fast.send_raw(prepared.method, prepared.raw)
-        except PmbotError as exc:
+        except PmbotError as exc:  # not written, or maybe written: finish() raises it
             fast.release()
-            return Pending(self, None, prepared.endpoint, family, False, started, error=exc)
+            return Pending(self, None, prepared.endpoint, family, submit, started, error=exc)
         except BaseException:
             fast.release()
             raise
-        return Pending(self, fast, prepared.endpoint, family, False, started)
+        return Pending(self, fast, prepared.endpoint, family, submit, started)
 
     def _send(
         self,
@@ -309,13 +301,12 @@ class ClobHttp:
 @dataclass(frozen=True, slots=True)
 class Prepared:
     """A request built ahead by ``ClobHttp.prepare``: ``raw`` is exactly what goes on the wire,
-    signed at ``built_at`` (the L2 timestamp; rebuild it before it is stale)."""
+    its L2 timestamp included (the holder rebuilds it before it is stale)."""
 
     method: str
     lane: str
     endpoint: str
     raw: bytes = field(repr=False)
-    built_at: float
 
 
 class Pending:
