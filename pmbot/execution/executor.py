@@ -123,14 +123,15 @@ class Executor:
             self.retry.call(self.creates.signing.check_version, "version", threading.Event().wait)
         self.cancels.warmth.keep_warm(force=True)  # the first cancel and post find open connections
         self.creates.warmth.keep_warm(force=True)
-        self.pulls.warmth.keep_warm(force=True)
+        for warmth in self.pulls.warmths.values():
+            warmth.keep_warm(force=True)
         specs: list[tuple[str, Callable[[], None]]] = [
             ("executor", self.loop.run),
             ("exec-cancels", self.cancels.run),
             ("exec-creates", self.creates.run),
             ("exec-pulls", self.pulls.run),
         ]
-        lanes = [self.cancels.warmth, self.creates.warmth, self.pulls.warmth]
+        lanes = [self.cancels.warmth, self.creates.warmth, *self.pulls.warmths.values()]
         specs.append(("exec-warm", lambda: keep_warm_loop(lanes, self._halt)))
         if self.heartbeat_enabled:
             specs.append(("heartbeat", self.heartbeat.run))

@@ -56,8 +56,9 @@ class OrderRest(Protocol):
         """``cancel_orders`` built and signed ahead for the pull lane (None: no lean lane)."""
         ...
 
-    def send_cancel(self, prepared: Any, count: int) -> Begun | None:
-        """Write a ``prepare_cancel``d request now; None, nothing sent, if it cannot go at once."""
+    def send_cancel(self, prepared: Any, count: int, lane: str = "pull") -> Begun | None:
+        """Write a ``prepare_cancel``d request now on ``lane``'s connection (``pull`` or
+        ``pull2``); None, nothing sent, if it cannot go at once."""
         ...
 
     def warm(self, lane: str = "") -> None:

@@ -73,8 +73,9 @@ class Decider:
         self.last: Decision | None = None  # the previous decision (verdict changes, publishing)
         self.verdicts = VerdictLog(index)
         self._ids = itertools.count(1)
-        # called with the markets whose quotes are about to be cancelled (the pull desk disarms)
-        self.before_cancel: Callable[[tuple[str, ...]], None] = lambda markets: None
+        # called with the markets whose quotes are about to be cancelled (the pull desk disarms);
+        # returns the orders of theirs pulled meanwhile, already cancel-pending (issue 20)
+        self.before_cancel: Callable[[tuple[str, ...]], tuple[str, ...]] = lambda markets: ()
         self._pnl_day = ""  # the UTC day _pnl_day_start belongs to
         self._pnl_day_start = ZERO
 
@@ -159,6 +160,9 @@ class Decider:
         self.last = decision
         arb.on_decision(decision, origin_ns, now)
 
+    def _markets_of(self, order_ids: list[str]) -> tuple[str, ...]:
+        return tuple(sorted({t.order.market for t in map(self.tracker.get, order_ids) if t}))
+
     def _crossed_pulls(self, creates: list[NewOrder], cancel_ids: list[str]) -> list[str]:
         """Orders still being cancelled by a pull (issue 20: the executor does not order creates
         after those) that a create would cross: cancelled again, so the creates wait for that
@@ -176,11 +180,14 @@ class Decider:
         return out
 
     def _send(self, cancel_ids: list[str], creates: list[NewOrder], now: float) -> None:
+        if cancel_ids:  # no pull of these quotes as well; those pulled meanwhile are on their way
+            pulled = set(self.before_cancel(self._markets_of(cancel_ids)))
+            cancel_ids = [oid for oid in cancel_ids if oid not in pulled]
         cancel_ids = cancel_ids + self._crossed_pulls(creates, cancel_ids)
+        if not cancel_ids and not creates:
+            return
         cancelling = [t.order for t in map(self.tracker.get, cancel_ids) if t is not None]
         markets = tuple(sorted({o.market for o in cancelling}))
-        if markets:
-            self.before_cancel(markets)  # no pull of these quotes as well (issue 20)
         for o in creates:
             self.tracker.on_sent(o, now)
         self.tracker.on_cancel_sent(cancel_ids, now)

@@ -4,8 +4,9 @@ After each decision it arms a guard per market with resting quotes (``pull_rule.
 quotes, the mid bucket they were placed for, from the strategy's memory, and the YES touch it
 decided on). A ``QuotesPulled``
 from the feed thread marks those orders cancel-pending in the tracker (the ``CancelResult``
-follows) and lets the market be armed again. Before the strategy cancels a market's quotes
-itself, that market is disarmed, so the same orders are not cancelled twice.
+follows) and lets those orders be armed again. Before the strategy cancels a market's quotes
+itself, that market is disarmed, and orders pulled meanwhile are left out of its cancel, so the
+same orders are not cancelled twice.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ class PullLink:
 
     def on_pulled(self, ev: QuotesPulled) -> None:
         self.tracker.on_cancel_sent(ev.order_ids, self.clock())
-        self.pulls.settle(ev.market)
+        self.pulls.settle(ev.order_ids)
 
     def arm(self, memory: StrategyMemory, quoting: bool = True) -> None:
         """After a decision: guard every market's resting quotes (and offer their neighbours for
@@ -85,8 +86,14 @@ class PullLink:
                 guards.append(guard)
         self.pulls.arm(guards)
 
-    def disarm(self, markets: Iterable[str]) -> None:
-        self.pulls.disarm(markets)
+    def disarm(self, markets: Iterable[str]) -> tuple[str, ...]:
+        """Before the strategy cancels these markets' quotes: no pulls of them from now on.
+        Returns the orders pulled since it last heard (their ``QuotesPulled`` is still queued):
+        they are marked cancel-pending here and must not be cancelled again."""
+        pulled = self.pulls.disarm(markets)
+        if pulled:
+            self.tracker.on_cancel_sent(pulled, self.clock())
+        return pulled
 
     def disarm_all(self) -> None:
         self.pulls.arm(())

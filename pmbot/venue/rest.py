@@ -11,6 +11,7 @@ venue), ``FatalError`` (401). Cancels and posts use their own sessions (``rest_t
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -173,8 +174,11 @@ class ClobRest(ClobHttp):
         body = list(order_ids)
         return self.prepare("DELETE", "/orders", body=body, lane="pull", endpoint="pull_cancel")
 
-    def send_cancel(self, prepared: Prepared, count: int) -> Begun | None:
-        """Write a ``prepare_cancel``d request now; None, nothing sent, if it cannot go at once."""
+    def send_cancel(self, prepared: Prepared, count: int, lane: str = "pull") -> Begun | None:
+        """Write a ``prepare_cancel``d request now on ``lane``'s connection (``pull`` or
+        ``pull2``: the bytes are the same); None, nothing sent, if it cannot go at once."""
+        if lane != prepared.lane:
+            prepared = replace(prepared, lane=lane)
         pending = self.send_prepared(prepared, ratelimit.CANCELS, count)
         return None if pending is None else Begun(pending, shape_cancel)
 

@@ -22,7 +22,7 @@ from pmbot.venue.rest_transport import lane_sessions, when_sent
 FIRST_CURSOR = "MA=="
 END_CURSOR = "LTE="
 MAX_PAGES = 10_000  # guard against a venue that never sends the end cursor
-FAST_LANES = ("cancel", "create", "pull")
+FAST_LANES = ("cancel", "create", "pull", "pull2")
 
 
 def _name(exc: Exception) -> str:

@@ -21,7 +21,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
-LANES = ("default", "cancel", "create", "pull")
+LANES = ("default", "cancel", "create", "pull", "pull2")
 _local = threading.local()
 
 

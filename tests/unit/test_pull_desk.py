@@ -1,7 +1,8 @@
 """Issue 20's pull desk (pmbot.execution.pulls.PullDesk) with a fake REST client and cancel lane:
-a stale book update fires a guard once (the prepared request written, or queued to the cancel
-lane when the pull connection is busy) and tells the strategy; a fired market is armed again only
-after ``settle``; ``disarm`` stops a pull; the reader thread reports each pull's answer."""
+a stale book update fires a guard's side once (the prepared request written, or queued to the
+cancel lane when the pull connection is busy) and tells the strategy, the other side staying
+armed; a pulled order is armed again only after ``settle``; ``disarm`` stops a pull and names the
+orders pulled meanwhile; the reader thread reports each pull's answer."""
 
 from __future__ import annotations
 
@@ -54,21 +55,30 @@ class Handle:
 
 class FakeRest:
     """Records prepare_cancel / send_cancel; ``send_script`` items are what send_cancel returns
-    (a Handle, or None for a busy connection); empty script: a Handle answering every id."""
+    (a Handle); empty script: a Handle answering every id. A lane in ``busy`` sends nothing
+    (None); with ``hold``, a lane that sent stays busy (its answer not read)."""
 
     rate_budget = None
 
     def __init__(self, prepared_none=False):
         self.prepared: list[tuple[str, ...]] = []
         self.sent: list[tuple[object, int]] = []
-        self.send_script: list[Handle | None] = []
+        self.send_script: list[Handle] = []
         self.prepared_none = prepared_none
+        self.busy: set[str] = set()
+        self.hold = False
+        self.lanes: list[str] = []
 
     def prepare_cancel(self, ids):
         self.prepared.append(tuple(ids))
         return None if self.prepared_none else ("prepared", len(self.prepared), tuple(ids))
 
-    def send_cancel(self, prepared, count):
+    def send_cancel(self, prepared, count, lane="pull"):
+        if lane in self.busy:
+            return None
+        if self.hold:
+            self.busy.add(lane)
+        self.lanes.append(lane)
         self.sent.append((prepared, count))
         if self.send_script:
             return self.send_script.pop(0)
@@ -149,13 +159,13 @@ def test_a_calm_update_fires_nothing_and_a_stale_one_fires_once(desk):
     assert pulls(desk, "written") == 1 and pulls(desk, "queued") == 0
 
 
-def test_a_fired_market_is_not_armed_again_before_settle(desk):
+def test_a_pulled_order_is_not_armed_again_before_settle(desk):
     desk.arm([guard()])
     desk.on_update(update("Y1", *MOVED))
     desk.arm([guard()])  # the strategy decided before applying QuotesPulled
     desk.on_update(update("Y1", "0.50", "0.60"))
     assert len(desk.rest.sent) == 1
-    desk.settle("c1")
+    desk.settle(("0xa", "0xb"))
     desk.arm([guard(ids=("0xc",), bucket=53, side="bid", top=MOVED)])
     desk.on_update(update("Y1", *MOVED))  # bucket 53: the new quotes are fine
     assert len(desk.rest.sent) == 1
@@ -188,6 +198,54 @@ def test_only_the_side_whose_touch_moved_is_pulled(desk):
     assert prepared[2] == ("0xa",) and count == 1
 
 
+def both_sides(top=CALM):
+    return QuoteGuard(
+        "c1", "Y1", 52, ((D("0.45"), "0xb"),), ((D("0.59"), "0xa"),), D(top[0]), D(top[1])
+    )
+
+
+def test_the_other_side_stays_armed_and_is_pulled_when_its_touch_moves(desk):
+    desk.arm([both_sides()])
+    desk.on_update(update("Y1", *MOVED))  # bucket 53, the ask's touch moved: the ask goes
+    desk.on_update(update("Y1", "0.50", "0.57"))  # the bid's touch still where it was decided
+    desk.on_update(update("Y1", "0.49", "0.57"))  # now the bid's moved too: the bid goes
+    desk.on_update(update("Y1", "0.40", "0.57"))  # nothing left armed
+    assert [prepared[2] for prepared, _ in desk.rest.sent] == [("0xa",), ("0xb",)]
+    assert reports(desk) == [QuotesPulled("c1", ("0xa",)), QuotesPulled("c1", ("0xb",))]
+
+
+def test_the_second_side_goes_on_the_second_connection_while_the_first_is_busy(desk):
+    desk.arm([both_sides()])
+    desk.rest.hold = True  # no answer read: each connection stays busy
+    desk.on_update(update("Y1", *MOVED))
+    desk.on_update(update("Y1", "0.49", "0.56"))
+    assert desk.rest.lanes == ["pull", "pull2"] and desk.cancels.jobs == []
+    assert pulls(desk, "written") == 2 and pulls(desk, "queued") == 0
+    assert reports(desk) == [QuotesPulled("c1", ("0xa",)), QuotesPulled("c1", ("0xb",))]
+
+
+def test_arming_again_leaves_out_orders_pulled_but_not_yet_settled(desk):
+    desk.arm([both_sides()])
+    desk.on_update(update("Y1", *MOVED))  # the ask pulled; the strategy has not heard yet
+    desk.arm([both_sides(MOVED)])  # it decided on the moved book with the ask still live
+    assert len(desk.rest.prepared) == 3  # the bid's request, already built, stands
+    desk.on_update(update("Y1", "0.56", "0.58"))  # through the bid: only the bid can go
+    assert [prepared[2] for prepared, _ in desk.rest.sent] == [("0xa",), ("0xb",)]
+    desk.settle(("0xa",))
+    assert desk.disarm(["c1"]) == ("0xb",)  # pulled, not settled
+
+
+def test_disarm_names_the_orders_pulled_that_the_strategy_has_not_heard_of(desk):
+    desk.arm([both_sides(), guard("c2", "Y2", ("0xz",))])
+    desk.on_update(update("Y1", *MOVED))
+    assert desk.disarm(["c2"]) == ()
+    assert desk.disarm(["c1"]) == ("0xa",)
+    desk.on_update(update("Y1", "0.40", "0.60"))  # disarmed: the bid is the strategy's to cancel
+    assert len(desk.rest.sent) == 1
+    desk.settle(("0xa",))
+    assert desk.disarm(["c1"]) == ()
+
+
 def test_updates_of_the_no_token_or_other_markets_are_ignored(desk):
     desk.arm([guard()])
     desk.on_update(update("N1", "0.10", "0.20"))  # a NO book: guards are keyed by YES token
@@ -209,8 +267,8 @@ def test_an_unchanged_guard_keeps_its_request_until_it_is_old(desk):
     assert desk.rest.sent == [(("prepared", 3, ("0xa",)), 1)]
 
 
-def test_a_busy_pull_connection_queues_the_cancel_to_the_cancel_lane(desk):
-    desk.rest.send_script = [None]
+def test_busy_pull_connections_queue_the_cancel_to_the_cancel_lane(desk):
+    desk.rest.busy = {"pull", "pull2"}
     desk.arm([guard()])
     desk.on_update(update("Y1", *MOVED))
     [job] = desk.cancels.jobs
@@ -231,7 +289,7 @@ def test_without_a_prepared_request_the_cancel_is_queued():
 
 
 def test_a_failing_send_never_reaches_the_feed_thread_and_leaves_no_order_stuck(desk):
-    def boom(prepared, count):
+    def boom(prepared, count, lane="pull"):
         raise RuntimeError("bug")
 
     desk.rest.send_cancel = boom

@@ -1,8 +1,9 @@
 """The strategy thread's side of issue 20's pulls (pmbot.trading.pull_link via Engine.use_pulls):
 after a decision the engine arms a guard per market with its acknowledged quotes and their mid
 bucket; a ``QuotesPulled`` marks those quotes cancelling (the strategy does not cancel them again)
-and settles the market; a decision that cancels a market's quotes disarms it first; a create that
-would cross a pulled order still being cancelled cancels it again and waits for that."""
+and settles those orders; a decision that cancels a market's quotes disarms it first and leaves out
+the orders pulled meanwhile; a create that would cross a pulled order still being cancelled cancels
+it again and waits for that."""
 
 from __future__ import annotations
 
@@ -60,13 +61,15 @@ def book(bid: str, ask: str) -> list[MarketUpdate]:
 
 class FakeDesk:
     """Records the PullPort calls; ``seen_at_disarm``: the commands queued and the orders' states
-    when ``disarm`` was called (it must come before the cancel is sent)."""
+    when ``disarm`` was called (it must come before the cancel is sent); ``pulled_meanwhile``: what
+    ``disarm`` answers (orders the feed thread pulled after the decision was taken)."""
 
     def __init__(self, engine=None):
         self.engine = engine
         self.armed: list[list[QuoteGuard]] = []
         self.disarmed: list[tuple[str, ...]] = []
-        self.settled: list[str] = []
+        self.settled: list[tuple[str, ...]] = []
+        self.pulled_meanwhile: tuple[str, ...] = ()
         self.seen_at_disarm: list[tuple[int, dict[str, str]]] = []
         self.lock = threading.Lock()
 
@@ -79,9 +82,10 @@ class FakeDesk:
         if self.engine is not None:
             states = {t.key: t.state for t in self.engine.tracker.all()}
             self.seen_at_disarm.append((self.engine.commands.qsize(), states))
+        return self.pulled_meanwhile
 
-    def settle(self, market):
-        self.settled.append(market)
+    def settle(self, order_ids):
+        self.settled.append(tuple(order_ids))
 
     def last_guards(self):
         with self.lock:
@@ -157,10 +161,10 @@ def test_acknowledged_quotes_are_armed_with_their_ids_and_mid_bucket(engine):
     assert (guard.top_bid, guard.top_ask) == (D("0.50"), D("0.54"))  # the touch decided on
 
 
-def test_a_pull_marks_the_quotes_cancelling_and_settles_the_market(engine):
+def test_a_pull_marks_the_quotes_cancelling_and_settles_them(engine):
     guard = placed_and_armed(engine)
     sent = loop_once(engine, QuotesPulled("cA", guard.order_ids), *book("0.50", "0.56"))
-    assert engine.desk_fake.settled == ["cA"]
+    assert engine.desk_fake.settled == [guard.order_ids]
     assert all(engine.tracker.get(i).state == "cancelling" for i in guard.order_ids)
     cancelled = [
         i for c in sent if isinstance(c, (Cancel, Replace)) for i in c.cancel_ids
@@ -199,6 +203,18 @@ def test_a_decision_cancelling_a_markets_quotes_disarms_it_before_sending(engine
     [(queued, states)] = engine.desk_fake.seen_at_disarm
     assert queued == 0  # nothing sent yet
     assert all(states[i] == "live" for i in cancelled)  # not yet marked cancelling
+
+
+def test_orders_pulled_after_the_decision_are_not_cancelled_again(engine):
+    guard = placed_and_armed(engine)
+    [ask] = [i for i in guard.order_ids if engine.tracker.get(i).order.token_id == "NA"]
+    engine.desk_fake.pulled_meanwhile = (ask,)  # the feed thread took the ask as it decided
+    sent = loop_once(engine, *book("0.52", "0.56"))  # the move re-quotes both sides
+    cancelled = [i for c in sent if isinstance(c, (Cancel, Replace)) for i in c.cancel_ids]
+    assert ask not in cancelled and cancelled  # the bid is the strategy's to cancel
+    assert engine.tracker.get(ask).state == "cancelling"  # its QuotesPulled is on its way
+    creates = [o for c in sent for o in getattr(c, "orders", getattr(c, "creates", ()))]
+    assert {o.token_id for o in creates} == {"YA", "NA"}
 
 
 def test_the_strategy_loop_arms_after_its_decisions(engine):

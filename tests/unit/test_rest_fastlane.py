@@ -72,7 +72,7 @@ def venue():
 def rest(venue):
     url = f"http://127.0.0.1:{venue.server_address[1]}"
     client = ClobRest(url, creds=CREDS, address=ADDRESS, clock=lambda: NOW, timeout=(1.0, 0.3))
-    assert set(client._fast) == {"cancel", "create", "pull"}
+    assert set(client._fast) == {"cancel", "create", "pull", "pull2"}
     yield client
     client.close()
 

@@ -153,6 +153,19 @@ def test_a_second_send_while_the_first_answer_is_unread_sends_nothing(rest, venu
     assert [s[3] for s in venue.seen] == ['["0x4"]', '["0x6"]']  # 0x5 never went out
 
 
+def test_the_second_pull_connection_sends_while_the_first_answer_is_unread(rest, venue):
+    first = rest.send_cancel(rest.prepare_cancel(["0x7"]), 1)
+    assert first is not None
+    wait_for(lambda: len(venue.seen) == 1, 5, "the first cancel reached the venue")
+    prepared = rest.prepare_cancel(["0x8"])
+    assert rest.send_cancel(prepared, 1) is None  # "pull" is busy
+    second = rest.send_cancel(prepared, 1, "pull2")  # the same bytes on the other connection
+    assert second is not None
+    wait_for(lambda: len(venue.seen) == 2, 5, "the second cancel reached the venue")
+    assert second.finish()["canceled"] == ["0x8"] and first.finish()["canceled"] == ["0x7"]
+    assert [s[3] for s in venue.seen] == ['["0x7"]', '["0x8"]']
+
+
 def test_begin_post_answers_in_the_shape_of_post_orders(rest, venue):
     payload = {"order": {"salt": 1}, "owner": "k", "orderType": "GTC", "postOnly": True}
     begun = rest.begin_post([payload])
