@@ -45,6 +45,7 @@ from decimal import Decimal
 from pmbot.model import ZERO, EventInfo, MarketInfo, VenueMode
 from pmbot.strategy import arbitrage, rewards_band, risk
 from pmbot.strategy.avellaneda import avellaneda_ladder, update_variance
+from pmbot.strategy.external_book import without_own
 from pmbot.strategy.params import StrategyParams
 from pmbot.strategy.quoting import Ladder, edge_ladder, ladder_orders, quote_size, within_balance
 from pmbot.strategy.reconcile import reconcile, resting_keys
@@ -205,7 +206,7 @@ def _decide_market(
     params: StrategyParams,
 ) -> tuple[MarketDecision, MarketMemory]:
     q, r = params.quoting, params.risk
-    book = inp.books.get(market.yes_token)
+    book = without_own(inp.books.get(market.yes_token), mine, market)  # not its own quotes
     tick = book.tick if book is not None else market.tick
     problem = risk.book_problem(book, r)
     key = _inputs_key(inp, market, mine, prev, global_verdict, params, problem)

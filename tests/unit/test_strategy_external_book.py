@@ -1,0 +1,101 @@
+"""The strategy never anchors to, or measures the mid by, its own orders
+(``pmbot.strategy.external_book``).
+
+Found with the tick-to-order bench (issue 20): while a maker replaced its ladder, the bot's own bid
+was briefly the best bid; the bot quoted 10% under it (0.37 -> 0.33, then 0.33 -> 0.29), the mid it
+measured fell to 0.385 with it, and when the makers' new levels came back at mid 0.44 the price-jump
+guard paused the market for 10 s. The decisions below replay those books.
+"""
+
+from decimal import Decimal as D
+
+from pmbot.model import MarketInfo, Side
+from pmbot.strategy import (
+    BookView,
+    LiveOrder,
+    StrategyInput,
+    StrategyMemory,
+    StrategyParams,
+    decide,
+)
+from pmbot.strategy.external_book import without_own
+
+MARKET = MarketInfo("cond", "YES", "NO")
+
+
+def book(bids, asks) -> BookView:
+    bids = tuple((D(p), D(s)) for p, s in bids)
+    asks = tuple((D(p), D(s)) for p, s in asks)
+    return BookView(
+        bids[0][0] if bids else None,
+        asks[0][0] if asks else None,
+        bids[0][1] if bids else D(0),
+        asks[0][1] if asks else D(0),
+        bids,
+        asks,
+    )
+
+
+def mine(*orders) -> tuple[LiveOrder, ...]:
+    return tuple(
+        LiveOrder(f"o{i}", token, side, D(price), D(size), market="cond")
+        for i, (token, side, price, size) in enumerate(orders)
+    )
+
+
+def test_own_orders_come_off_their_levels_in_yes_terms():
+    b = book([("0.50", "100"), ("0.45", "10")], [("0.54", "30"), ("0.59", "10")])
+    own = mine(
+        ("YES", Side.BUY, "0.45", "10"),  # a YES bid
+        ("NO", Side.BUY, "0.41", "10"),  # a YES ask at 0.59
+        ("YES", Side.SELL, "0.54", "20"),  # part of the best ask's size
+    )
+    out = without_own(b, own, MARKET)
+    assert out is not None
+    assert out.bids == ((D("0.50"), D("100")),) and out.best_bid == D("0.50")
+    assert out.asks == ((D("0.54"), D("10")),) and (out.best_ask, out.ask_size) == (
+        D("0.54"),
+        D("10"),
+    )
+
+
+def test_a_side_with_only_own_orders_is_empty_and_the_touch_moves_past_them():
+    b = book([("0.37", "10"), ("0.30", "50")], [("0.48", "10")])
+    # a YES bid at 0.37, and a BUY NO at 0.52: a YES ask at 0.48
+    own = mine(("YES", Side.BUY, "0.37", "10"), ("NO", Side.BUY, "0.52", "10"))
+    out = without_own(b, own, MARKET)
+    assert out is not None
+    assert (out.best_bid, out.bid_size) == (D("0.30"), D("50"))
+    assert out.best_ask is None and out.asks == ()
+
+
+def test_a_view_without_levels_or_orders_of_other_markets_is_left_alone():
+    top_only = BookView(D("0.50"), D("0.54"), D(10), D(10))
+    assert without_own(top_only, mine(("YES", Side.BUY, "0.50", "10")), MARKET) == top_only
+    b = book([("0.50", "10")], [("0.54", "10")])
+    assert without_own(b, mine(("OTHER", Side.BUY, "0.50", "10")), MARKET) == b
+    assert without_own(None, (), MARKET) is None
+
+
+def step(memory, b, now, open_orders=()):
+    return decide(
+        StrategyInput(now=now, markets=(MARKET,), books={"YES": b}, open_orders=open_orders),
+        memory,
+        StrategyParams(),
+    )
+
+
+def test_the_bot_does_not_chase_its_own_bid_down_or_pause_for_its_own_mid():
+    # Quoting 0.42 / 0.46: bid 0.37 (0.42 * 0.9 down), ask 0.52 (a BUY NO at 0.48).
+    d = step(StrategyMemory(), book([("0.42", "500")], [("0.46", "500")]), 1.0)
+    assert [(o.token_id, o.price) for o in d.new_orders] == [("YES", D("0.37")), ("NO", D("0.48"))]
+    own = mine(("YES", Side.BUY, "0.37", "10"), ("NO", Side.BUY, "0.48", "10"))
+    # The makers' bids are gone for a moment: the only bid left is the bot's own.
+    half_moved = book([("0.37", "10")], [("0.46", "500"), ("0.52", "10")])
+    d = step(d.memory, half_moved, 1.1, own)
+    assert not any(o.token_id == "YES" and o.price < D("0.37") for o in d.new_orders)
+    assert d.markets[0].verdict.reason == "one_sided_book"  # no one else bids: no anchor
+    # The makers' new ladder at 0.40 / 0.44 (mid 0.42, 2 cents from the last 0.44): quoting.
+    d = step(d.memory, book([("0.40", "500")], [("0.44", "500")]), 1.2)
+    assert d.markets[0].verdict.may_quote
+    assert [(o.token_id, o.price) for o in d.new_orders] == [("YES", D("0.36")), ("NO", D("0.50"))]
