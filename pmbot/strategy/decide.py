@@ -45,7 +45,7 @@ from decimal import Decimal
 from pmbot.model import ZERO, EventInfo, MarketInfo, VenueMode
 from pmbot.strategy import arbitrage, rewards_band, risk
 from pmbot.strategy.avellaneda import avellaneda_ladder, update_variance
-from pmbot.strategy.external_book import without_own
+from pmbot.strategy.external_book import market_mid
 from pmbot.strategy.params import StrategyParams
 from pmbot.strategy.quoting import Ladder, edge_ladder, ladder_orders, quote_size, within_balance
 from pmbot.strategy.reconcile import reconcile, resting_keys
@@ -206,18 +206,19 @@ def _decide_market(
     params: StrategyParams,
 ) -> tuple[MarketDecision, MarketMemory]:
     q, r = params.quoting, params.risk
-    book = without_own(inp.books.get(market.yes_token), mine, market)  # not its own quotes
+    book = inp.books.get(market.yes_token)
     tick = book.tick if book is not None else market.tick
     problem = risk.book_problem(book, r)
     key = _inputs_key(inp, market, mine, prev, global_verdict, params, problem)
     if key is not None and prev.reuse is not None and prev.reuse[0] == key:
         return prev.reuse[1], replace(prev, last_mid_ts=inp.now)
     mid = book.mid if (book is not None and not problem) else None
+    seen = market_mid(book, mine, market) if mid is not None else None  # without its own quotes
 
-    cooling, jump_until = risk.jump_cooloff(inp.now, mid, prev.last_mid, prev.jump_until, r)
+    cooling, jump_until = risk.jump_cooloff(inp.now, seen, prev.last_mid, prev.jump_until, r)
     variance = prev.variance_per_sec
     if q.name == "avellaneda":
-        variance = update_variance(variance, prev.last_mid, prev.last_mid_ts, mid, inp.now, q)
+        variance = update_variance(variance, prev.last_mid, prev.last_mid_ts, seen, inp.now, q)
     verdict = risk.combine(
         global_verdict,
         problem or ("price_jump" if cooling else ""),
@@ -230,9 +231,7 @@ def _decide_market(
     free_no = inp.inventory.get(market.no_token, ZERO) - inp.hedged.get(market.no_token, ZERO)
     net_yes = free_yes - free_no
     ladder = Ladder()
-    band = None
-    if book is not None and mid is not None:
-        band = rewards_band.band_for(market, book, mine, q)
+    band = rewards_band.band_for(market, book, mine, q) if book and mid is not None else None
     if verdict.may_quote and book is not None:
         verdict, ladder = _ladder(
             book, tick, market, verdict, net_yes, variance, inp.now, params, band
@@ -248,8 +247,8 @@ def _decide_market(
         )
     base = replace(
         prev,
-        last_mid=mid if mid is not None else prev.last_mid,
-        last_mid_ts=inp.now if mid is not None else prev.last_mid_ts,
+        last_mid=seen if seen is not None else prev.last_mid,
+        last_mid_ts=inp.now if seen is not None else prev.last_mid_ts,
         variance_per_sec=variance,
         jump_until=jump_until,
     )

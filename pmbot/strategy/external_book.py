@@ -1,11 +1,19 @@
 """The YES book as the rest of the market shows it: the bot's own orders taken out.
 
-The feed's book holds everyone's orders, the bot's included. Anchoring quotes to a touch that is
-the bot's own order makes it chase itself: with the makers' levels briefly gone (a ladder being
-replaced, a thin book), ``bid = best_bid * (1 - e)`` of its own bid posts a lower bid, which is then
-the touch for the next decision, and the mid it measures (for the price-jump guard, the re-quote
-bucket) is its own. Every quoting decision reads this view instead. A side with nothing left but
-the bot's own orders is empty here (a one-sided book: the bot does not quote it).
+The feed's book holds everyone's orders, the bot's included. While a maker replaces its ladder (or
+in a thin book) the bot's own quote can be the touch for a moment, and the mid the strategy
+measured from it was the bot's own: quoting ``bid = best_bid * (1 - e)`` under its own bid moved
+that mid further with each decision, and when the makers' levels came back the price-jump guard saw
+the difference and paused the market for ``jump_cooloff_secs`` (found with the tick-to-order
+bench, issue 20). The mid the strategy remembers for its price-jump cool-off and the avellaneda
+variance (``market_mid``) is therefore the market's: with only the bot's own orders on a side
+there is none, and nothing is measured.
+
+The quotes themselves (and the re-quote bucket) are still anchored to the whole book: taking the
+bot's orders out of the anchor as well left a side with only its own orders empty, so the market
+paused and cancelled its quotes whenever the makers' levels were briefly gone, and the bundled
+exchange's takers found fewer quotes to fill. Not anchoring to its own quote in that moment needs
+a rule of its own (hold the quotes as they are), which is not written yet.
 
 Own orders are matched to levels by YES-terms price (a BUY NO at ``q`` rests as a YES ask at
 ``1 - q``, a SELL NO as a YES bid) and their remaining size taken off, never below zero. Orders
@@ -57,6 +65,14 @@ def without_own(
             asks=asks,
         )
     return book
+
+
+def market_mid(
+    book: BookView | None, mine: Iterable[LiveOrder], market: MarketInfo
+) -> Decimal | None:
+    """The mid of ``book`` without the bot's own orders; None when that leaves a side empty."""
+    others = without_own(book, mine, market)
+    return others.mid if others is not None else None
 
 
 def _less(levels: tuple[Level, ...], own: dict[Decimal, Decimal]) -> tuple[Level, ...]:

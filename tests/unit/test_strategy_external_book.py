@@ -1,10 +1,10 @@
-"""The strategy never anchors to, or measures the mid by, its own orders
+"""The strategy's price-jump guard measures the market's mid, not one the bot's own orders make
 (``pmbot.strategy.external_book``).
 
 Found with the tick-to-order bench (issue 20): while a maker replaced its ladder, the bot's own bid
-was briefly the best bid; the bot quoted 10% under it (0.37 -> 0.33, then 0.33 -> 0.29), the mid it
-measured fell to 0.385 with it, and when the makers' new levels came back at mid 0.44 the price-jump
-guard paused the market for 10 s. The decisions below replay those books.
+was briefly the best bid; the bot quoted 10% under it (0.37 -> 0.33, later 0.33 -> 0.29), the mid
+it measured fell with its own quote to 0.385, and when the makers' new levels came back at mid 0.44
+the price-jump guard paused the market for 10 s. The last test replays those books.
 """
 
 from decimal import Decimal as D
@@ -85,17 +85,27 @@ def step(memory, b, now, open_orders=()):
     )
 
 
-def test_the_bot_does_not_chase_its_own_bid_down_or_pause_for_its_own_mid():
-    # Quoting 0.42 / 0.46: bid 0.37 (0.42 * 0.9 down), ask 0.52 (a BUY NO at 0.48).
+def test_the_bots_own_bid_at_the_touch_never_trips_the_price_jump_guard():
+    own = ("YES", Side.BUY), ("NO", Side.BUY)  # its bid, and its ask as a BUY NO
     d = step(StrategyMemory(), book([("0.42", "500")], [("0.46", "500")]), 1.0)
     assert [(o.token_id, o.price) for o in d.new_orders] == [("YES", D("0.37")), ("NO", D("0.48"))]
-    own = mine(("YES", Side.BUY, "0.37", "10"), ("NO", Side.BUY, "0.48", "10"))
-    # The makers' bids are gone for a moment: the only bid left is the bot's own.
-    half_moved = book([("0.37", "10")], [("0.46", "500"), ("0.52", "10")])
-    d = step(d.memory, half_moved, 1.1, own)
-    assert not any(o.token_id == "YES" and o.price < D("0.37") for o in d.new_orders)
-    assert d.markets[0].verdict.reason == "one_sided_book"  # no one else bids: no anchor
-    # The makers' new ladder at 0.40 / 0.44 (mid 0.42, 2 cents from the last 0.44): quoting.
-    d = step(d.memory, book([("0.40", "500")], [("0.44", "500")]), 1.2)
+    assert d.memory.markets["cond"].last_mid == D("0.44")
+    quotes = mine((*own[0], "0.37", "10"), (*own[1], "0.48", "10"))
+    # The makers' bids are gone for a moment: the best bid is the bot's own 0.37.
+    half = book([("0.37", "10")], [("0.46", "500"), ("0.52", "10")])
+    d = step(d.memory, half, 1.1, quotes)
     assert d.markets[0].verdict.may_quote
-    assert [(o.token_id, o.price) for o in d.new_orders] == [("YES", D("0.36")), ("NO", D("0.50"))]
+    assert d.memory.markets["cond"].last_mid == D("0.44")  # no market mid: nothing measured
+    [bid] = [o for o in d.new_orders if o.token_id == "YES"]  # still anchored to the whole book
+    quotes = mine((*own[0], str(bid.price), "10"), (*own[1], "0.48", "10"))
+    d = step(
+        d.memory, book([("0.40", "500"), (str(bid.price), "10")], [("0.44", "500")]), 1.2, quotes
+    )
+    assert d.markets[0].verdict.may_quote and d.memory.markets["cond"].last_mid == D("0.42")
+    # The makers' bids gone again, the bot's lower bid the touch: its own mid would be 0.385.
+    half = book([(str(bid.price), "10")], [("0.44", "500"), ("0.52", "10")])
+    d = step(d.memory, half, 1.3, quotes)
+    assert d.memory.markets["cond"].last_mid == D("0.42")
+    # The new ladder at 0.42 / 0.46: 2 cents from the market's last mid, not 5.5 from the bot's.
+    d = step(d.memory, book([("0.42", "500")], [("0.46", "500")]), 1.4, quotes)
+    assert d.markets[0].verdict.may_quote, d.markets[0].verdict
