@@ -37,6 +37,33 @@ def without_own(
     """``book`` (the market's YES book) less the bot's own orders ``mine``."""
     if book is None:
         return None
+    own_bids, own_asks = _own_sizes(mine, market)
+    if own_bids and book.bids:
+        bids = _less(book.bids, own_bids)
+        book = replace(book, best_bid=_top(bids), bid_size=_top_size(bids), bids=bids)
+    if own_asks and book.asks:
+        asks = _less(book.asks, own_asks)
+        book = replace(book, best_ask=_top(asks), ask_size=_top_size(asks), asks=asks)
+    return book
+
+
+def market_mid(
+    book: BookView | None, mine: Iterable[LiveOrder], market: MarketInfo
+) -> Decimal | None:
+    """The mid of ``book`` without the bot's own orders; None when that leaves a side empty.
+    (``without_own(...).mid``, without building the view: it runs for every market and decision.)"""
+    if book is None:
+        return None
+    own_bids, own_asks = _own_sizes(mine, market)
+    bid = _first_left(book.bids, own_bids) if own_bids and book.bids else book.best_bid
+    ask = _first_left(book.asks, own_asks) if own_asks and book.asks else book.best_ask
+    return None if bid is None or ask is None else (bid + ask) / 2
+
+
+def _own_sizes(
+    mine: Iterable[LiveOrder], market: MarketInfo
+) -> tuple[dict[Decimal, Decimal], dict[Decimal, Decimal]]:
+    """The bot's remaining sizes by YES-terms price: (bids, asks)."""
     own_bids: dict[Decimal, Decimal] = {}
     own_asks: dict[Decimal, Decimal] = {}
     for o in mine:
@@ -48,31 +75,22 @@ def without_own(
             continue
         side = own_bids if bid else own_asks
         side[price] = side.get(price, ZERO) + o.size_remaining
-    if own_bids and book.bids:
-        bids = _less(book.bids, own_bids)
-        book = replace(
-            book,
-            best_bid=bids[0][0] if bids else None,
-            bid_size=bids[0][1] if bids else ZERO,
-            bids=bids,
-        )
-    if own_asks and book.asks:
-        asks = _less(book.asks, own_asks)
-        book = replace(
-            book,
-            best_ask=asks[0][0] if asks else None,
-            ask_size=asks[0][1] if asks else ZERO,
-            asks=asks,
-        )
-    return book
+    return own_bids, own_asks
 
 
-def market_mid(
-    book: BookView | None, mine: Iterable[LiveOrder], market: MarketInfo
-) -> Decimal | None:
-    """The mid of ``book`` without the bot's own orders; None when that leaves a side empty."""
-    others = without_own(book, mine, market)
-    return others.mid if others is not None else None
+def _first_left(levels: tuple[Level, ...], own: dict[Decimal, Decimal]) -> Decimal | None:
+    for price, size in levels:
+        if size > own.get(price, ZERO):
+            return price
+    return None
+
+
+def _top(levels: tuple[Level, ...]) -> Decimal | None:
+    return levels[0][0] if levels else None
+
+
+def _top_size(levels: tuple[Level, ...]) -> Decimal:
+    return levels[0][1] if levels else ZERO
 
 
 def _less(levels: tuple[Level, ...], own: dict[Decimal, Decimal]) -> tuple[Level, ...]:

@@ -18,7 +18,7 @@ from pmbot.strategy import (
     StrategyParams,
     decide,
 )
-from pmbot.strategy.external_book import without_own
+from pmbot.strategy.external_book import market_mid, without_own
 
 MARKET = MarketInfo("cond", "YES", "NO")
 
@@ -75,6 +75,20 @@ def test_a_view_without_levels_or_orders_of_other_markets_is_left_alone():
     b = book([("0.50", "10")], [("0.54", "10")])
     assert without_own(b, mine(("OTHER", Side.BUY, "0.50", "10")), MARKET) == b
     assert without_own(None, (), MARKET) is None
+
+
+def test_market_mid_is_the_mid_of_the_view_without_own_orders():
+    own = mine(("YES", Side.BUY, "0.37", "10"), ("NO", Side.BUY, "0.52", "10"))
+    for b in (
+        book([("0.37", "10"), ("0.30", "50")], [("0.48", "10"), ("0.50", "5")]),  # both move
+        book([("0.37", "10")], [("0.46", "500"), ("0.48", "10")]),  # only its own bid: none
+        book([("0.40", "500"), ("0.37", "10")], [("0.44", "500")]),  # own orders deeper
+        book([("0.37", "30")], [("0.48", "10"), ("0.49", "1")]),  # others share its price
+        BookView(D("0.40"), D("0.44"), D(1), D(1)),  # no levels: the touch as it is
+    ):
+        view = without_own(b, own, MARKET)
+        assert view is not None and market_mid(b, own, MARKET) == view.mid
+    assert market_mid(None, own, MARKET) is None
 
 
 def step(memory, b, now, open_orders=()):
