@@ -187,7 +187,7 @@ class Decider:
         if not cancel_ids and not creates:
             return
         cancelling = [t.order for t in map(self.tracker.get, cancel_ids) if t is not None]
-        markets = tuple(sorted({o.market for o in cancelling}))
+        markets = self._markets_of(cancel_ids)
         for o in creates:
             self.tracker.on_sent(o, now)
         self.tracker.on_cancel_sent(cancel_ids, now)
