@@ -127,6 +127,10 @@ class OrderTracker:
         order = t.order if t is not None else rep.order
         if rep.order_id in self._seen_done:
             return  # a fill or cancel for it already arrived on the user channel
+        if rep.order_id in self._live:
+            # The user channel showed it first: what happened since (a cancel sent, a part
+            # filled) stands; a fresh live record would have the strategy cancel it again.
+            return
         immediate = order.order_type in (OrderType.FOK, OrderType.FAK)
         if immediate and rep.status in ("matched", "unmatched"):
             self._seen_done[rep.order_id] = now  # an immediate order never rests on the book

@@ -152,6 +152,21 @@ def test_late_user_event_for_a_cancelled_order_does_not_resurrect_it():
     assert len(t) == 0
 
 
+def test_an_acknowledgement_after_the_user_event_keeps_what_happened_since():
+    # The user channel showed the order first; the strategy then cancelled it and part of it
+    # filled. The executor's late acknowledgement must not make it live and unfilled again (the
+    # strategy would cancel it a second time, and its inventory view would be wrong).
+    t = OrderTracker()
+    o = order()
+    t.on_sent(o, 0)
+    t.on_order_event(event("0xa", OrderEventKind.PLACEMENT), 0.5)  # user channel beats the executor
+    t.on_order_event(event("0xa", OrderEventKind.UPDATE, "4"), 0.6)
+    t.on_cancel_sent(["0xa"], 0.7)
+    t.on_accepted(OrderAccepted(client_id="c1", order_id="0xa", status="live", order=o), 1)
+    [tracked] = t.all()
+    assert (tracked.order_id, tracked.state, tracked.size_matched) == ("0xa", "cancelling", D(4))
+
+
 def test_immediate_orders_that_matched_never_rest():
     t = OrderTracker()
     o = order(order_type=OrderType.FAK)
