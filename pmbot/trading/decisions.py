@@ -163,27 +163,37 @@ class Decider:
     def _markets_of(self, order_ids: list[str]) -> tuple[str, ...]:
         return tuple(sorted({t.order.market for t in map(self.tracker.get, order_ids) if t}))
 
-    def _crossed_pulls(self, creates: list[NewOrder], cancel_ids: list[str]) -> list[str]:
-        """Orders still being cancelled by a pull (issue 20: the executor does not order creates
-        after those) that a create would cross: cancelled again, so the creates wait for that
-        answer (the rule that no new quote crosses an order still being cancelled)."""
-        if not creates:
-            return []
+    def _crossing_cancels_in_flight(self, creates: list[NewOrder]) -> list[NewOrder]:
+        """The creates that would cross an order of ours still being cancelled by an earlier
+        cancel: a pull (issue 20), which the executor does not order creates after, or an earlier
+        decision's (the executor would hold the create until that answer anyway)."""
         markets = {c.market for c in creates}
-        out = []
-        for t in self.tracker.all():
-            if t.state != "cancelling" or t.order.market not in markets or t.key in cancel_ids:
-                continue
-            market = self.index.by_cid[t.order.market]
-            if any(crosses(c, t.order, market) for c in creates):
-                out.append(t.key)
-        return out
+        cancelling = [
+            t.order
+            for t in self.tracker.all()
+            if t.state == "cancelling" and t.order.market in markets
+        ]
+        if not cancelling:
+            return []
+        return [
+            c
+            for c in creates
+            if any(crosses(c, o, self.index.by_cid[c.market]) for o in cancelling)
+        ]
 
     def _send(self, cancel_ids: list[str], creates: list[NewOrder], now: float) -> None:
         if cancel_ids:  # no pull of these quotes as well; those pulled meanwhile are on their way
             pulled = set(self.before_cancel(self._markets_of(cancel_ids)))
             cancel_ids = [oid for oid in cancel_ids if oid not in pulled]
-        cancel_ids = cancel_ids + self._crossed_pulls(creates, cancel_ids)
+        # No new quote crosses an order still being cancelled: such a create waits for that
+        # cancel's answer. It is left out now (the market stays incomplete) and the decision that
+        # follows the answer posts it. Cancelling the order again instead would cost a request, and
+        # the create would wait for the later of the two answers.
+        held = self._crossing_cancels_in_flight(creates) if creates else []
+        if held:
+            log.debug("%d create(s) wait for a cancel in flight they would cross", len(held))
+            waiting = {c.client_id for c in held}
+            creates = [c for c in creates if c.client_id not in waiting]
         if not cancel_ids and not creates:
             return
         cancelling = [t.order for t in map(self.tracker.get, cancel_ids) if t is not None]

@@ -2,8 +2,8 @@
 after a decision the engine arms a guard per market with its acknowledged quotes and their mid
 bucket; a ``QuotesPulled`` marks those quotes cancelling (the strategy does not cancel them again)
 and settles those orders; a decision that cancels a market's quotes disarms it first and leaves out
-the orders pulled meanwhile; a create that would cross a pulled order still being cancelled cancels
-it again and waits for that."""
+the orders pulled meanwhile; a create that would cross a pulled order still being cancelled waits
+for that cancel's answer (the decision after it posts it), and the order is not cancelled twice."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pmbot.config import parse_config
 from pmbot.metrics import Metrics
 from pmbot.model import (
     Cancel,
+    CancelResult,
     Create,
     FeedStatus,
     MarketInfo,
@@ -178,20 +179,33 @@ def test_a_pull_marks_the_quotes_cancelling_and_settles_them(engine):
     assert not set(new_guard.order_ids) & set(guard.order_ids)
 
 
-def test_a_create_crossing_a_pulled_order_still_cancelling_cancels_it_again_first(engine):
+def _crosses_ask(o, ask) -> bool:
+    """A YES bid at or above the YES ask that ``ask`` (a BUY NO) is (1 - its NO price)."""
+    return o.token_id == "YA" and o.side is ask.side and o.price >= 1 - ask.price
+
+
+def test_a_create_crossing_a_pulled_order_still_cancelling_waits_for_its_answer(engine):
     guard = placed_and_armed(engine)
-    ask_ids = [
+    [ask_id] = [
         i for i in guard.order_ids if engine.tracker.get(i).order.token_id == "NA"
     ]  # the YES ask (a BUY NO) the new bid would cross
+    ask = engine.tracker.get(ask_id).order
     sent = loop_once(engine, QuotesPulled("cA", guard.order_ids), *book("0.70", "0.74"))
-    [replace] = [c for c in sent if isinstance(c, Replace)]
-    ask = engine.tracker.get(ask_ids[0]).order
-    assert any(  # a new YES bid at or above the pulled ask (1 - its NO price)
-        c.token_id == "YA" and c.side is ask.side and c.price >= 1 - ask.price
-        for c in replace.creates
+    cancelled = [i for c in sent if isinstance(c, (Cancel, Replace)) for i in c.cancel_ids]
+    assert ask_id not in cancelled  # not cancelled a second time
+    creates = [o for c in sent for o in getattr(c, "orders", getattr(c, "creates", ()))]
+    assert creates and not any(_crosses_ask(o, ask) for o in creates)  # the new ask goes now
+    # Another pass while the pull is still in flight: the crossing bid still waits.
+    sent = loop_once(engine)
+    assert not any(
+        _crosses_ask(o, ask) for c in sent for o in getattr(c, "orders", getattr(c, "creates", ()))
     )
-    assert set(ask_ids) <= set(replace.cancel_ids)
-    assert not replace.post_first  # the creates wait for that cancel's answer
+    # The pull's answer: the ask is gone, and that pass posts the bid the market still lacks.
+    sent = loop_once(engine, CancelResult(canceled=guard.order_ids))
+    assert engine.tracker.get(ask_id) is None
+    creates = [o for c in sent for o in getattr(c, "orders", getattr(c, "creates", ()))]
+    assert any(_crosses_ask(o, ask) for o in creates), sent
+    assert not [i for c in sent if isinstance(c, (Cancel, Replace)) for i in c.cancel_ids]
 
 
 def test_a_decision_cancelling_a_markets_quotes_disarms_it_before_sending(engine):
