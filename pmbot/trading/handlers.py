@@ -116,7 +116,10 @@ class Handlers:
         self.metrics.count_rejection(ev.kind)
         self._balance_from_refusal(ev.reason)
         o = ev.order
-        log.warning(
+        # A create dropped here because a newer cancel of its market overtook it (or at shutdown)
+        # is the bot working as meant: not worth a warning on every busy re-quote.
+        log.log(
+            logging.INFO if ev.kind == "local" else logging.WARNING,
             "order rejected (%s): %s %s %s @ %s: %s",
             ev.kind,
             o.side.value,

@@ -1,5 +1,6 @@
 """The strategy thread's free pUSD (issue 13 item 8): set by the collateral poller's snapshots and
-by the fresh figure a balance refusal carries; the strategy input subtracts the open BUY orders."""
+by the fresh figure a balance refusal carries; the strategy input subtracts the open BUY orders.
+Also how refusals are logged and counted: the venue's warn and count as errors, local ones not."""
 
 from __future__ import annotations
 
@@ -75,3 +76,16 @@ def test_fills_since_the_read_move_the_free_figure(engine):  # noqa: F811
     assert free_in_input(engine) == D("15.5")  # our BUY of 10 @ 0.45 spent 4.50
     engine._apply(CollateralSnapshot(D("15.5"), D("15.5"), None, 2.0))  # the venue agrees
     assert free_in_input(engine) == D("15.5")
+
+
+def test_a_local_supersede_is_logged_quietly_and_a_venue_refusal_warns(engine, caplog):  # noqa: F811
+    order = NewOrder("c9", "c1", "Y1", Side.BUY, D("0.50"), D(10), OrderType.GTC)
+    with caplog.at_level(logging.INFO):
+        engine._apply(
+            OrderRejected("c9", order, "superseded by a cancel of its market", kind="local")
+        )
+        engine._apply(OrderRejected("c10", order, "invalid post-only order: order crosses book"))
+    [local] = [r for r in caplog.records if r.getMessage().endswith("of its market")]
+    [venue] = [r for r in caplog.records if r.getMessage().endswith("crosses book")]
+    assert (local.levelno, venue.levelno) == (logging.INFO, logging.WARNING)
+    assert len(engine.status.recent_rejects) == 1  # only the venue's refusal counts as an error
