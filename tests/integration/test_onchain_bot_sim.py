@@ -182,10 +182,16 @@ def three_views_agree(bot: Any, rpc: JsonRpc, chain: dict[str, str], sim: str, c
 
 def test_bot_in_sim_merges_completed_sets_on_the_chain(bot: Any) -> None:
     merges = wait_for(lambda: settled_merges(bot), 180, "a merge settled on the sim chain")
-    text = requests.get(bot.metrics_url, timeout=5).text
+
+    def counted() -> str | None:
+        """The metrics once they count a merge: the worker journals the settlement first, then
+        the strategy thread applies it (and counts it) a moment later."""
+        text = requests.get(bot.metrics_url, timeout=5).text
+        return text if metric(text, "pmbot_onchain_settled_total", kind="merge") >= 1 else None
+
+    text = wait_for(counted, 30, "the settled merge counted in the metrics")
     for name in FAMILIES:  # the on-chain metrics are on the bot's own registry
         assert name in text, name
-    assert metric(text, "pmbot_onchain_settled_total", kind="merge") >= 1
     assert metric(text, "pmbot_onchain_capital_freed_usd_total", kind="merge") > 0
     log = log_text(bot)
     m, s = CHAIN_LINE.search(log), SIM_LINE.search(log)
