@@ -5,6 +5,9 @@ losing track of an order:
 
 - A create is *pending* from the moment it is queued until the executor reports it. Pending orders
   count as present so the strategy does not place them twice.
+- The user channel may show a new order before the executor's report: it takes over the pending
+  create with the same terms, and the report that follows changes nothing (a cancel sent or a part
+  filled in between stands).
 - ``OrderUnknown`` (timeout after send) makes the order *live* under its hash id: it may be resting,
   and only the user channel or a REST reconcile may remove it.
 - A cancel makes the order *cancelling*; it leaves only when the venue says it is cancelled, filled
