@@ -163,22 +163,20 @@ class Decider:
     def _markets_of(self, order_ids: list[str]) -> tuple[str, ...]:
         return tuple(sorted({t.order.market for t in map(self.tracker.get, order_ids) if t}))
 
-    def _crossing_cancels_in_flight(self, creates: list[NewOrder]) -> list[NewOrder]:
-        """The creates that would cross an order of ours still being cancelled by an earlier
-        cancel: a pull (issue 20), which the executor does not order creates after, or an earlier
-        decision's (the executor would hold the create until that answer anyway)."""
+    def _crossing(self, creates: list[NewOrder], orders: list[NewOrder]) -> list[NewOrder]:
+        """The creates that would cross any of ``orders`` (ours) if both rested at once."""
+        by_cid = self.index.by_cid
+        return [c for c in creates if any(crosses(c, o, by_cid[c.market]) for o in orders)]
+
+    def _cancels_in_flight(self, creates: list[NewOrder]) -> list[NewOrder]:
+        """Our orders in the creates' markets still being cancelled by an earlier cancel: a pull
+        (issue 20), which the executor does not order creates after, or an earlier decision's (the
+        executor would hold a create until that answer anyway)."""
         markets = {c.market for c in creates}
-        cancelling = [
+        return [
             t.order
             for t in self.tracker.all()
             if t.state == "cancelling" and t.order.market in markets
-        ]
-        if not cancelling:
-            return []
-        return [
-            c
-            for c in creates
-            if any(crosses(c, o, self.index.by_cid[c.market]) for o in cancelling)
         ]
 
     def _send(self, cancel_ids: list[str], creates: list[NewOrder], now: float) -> None:
@@ -189,7 +187,7 @@ class Decider:
         # cancel's answer. It is left out now (the market stays incomplete) and the decision that
         # follows the answer posts it. Cancelling the order again instead would cost a request, and
         # the create would wait for the later of the two answers.
-        held = self._crossing_cancels_in_flight(creates) if creates else []
+        held = self._crossing(creates, self._cancels_in_flight(creates)) if creates else []
         if held:
             log.debug("%d create(s) wait for a cancel in flight they would cross", len(held))
             waiting = {c.client_id for c in held}
@@ -202,9 +200,7 @@ class Decider:
             self.tracker.on_sent(o, now)
         self.tracker.on_cancel_sent(cancel_ids, now)
         if cancel_ids and creates:
-            post_first = not any(
-                crosses(c, o, self.index.by_cid[c.market]) for c in creates for o in cancelling
-            )
+            post_first = not self._crossing(creates, cancelling)
             self.commands.put(
                 Replace(
                     cancel_ids=tuple(cancel_ids),
