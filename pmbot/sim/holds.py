@@ -1,13 +1,16 @@
 """Test knob: see in which order requests reach the simulator, and hold an answer until released.
 
-``Holds.install(sim)`` (or ``python -m pmbot.sim --holds``) wraps ``sim.rest.handle`` (no change
-to the server or the REST routes): every request is recorded as it reaches the REST layer (its body
-read, before the exchange sees it) with ``time.monotonic_ns()`` (one clock for every process on the
-machine), and ``hold_next(method, path)`` makes the next such request wait, once the exchange
-processed it, before its answer is sent, until released. The same from another process, loopback
-only: ``POST /_sim/holds/hold {"method", "path"}``, ``POST /_sim/holds/release``,
-``GET /_sim/holds/held``, ``GET /_sim/holds/arrivals`` (``?clear=1`` empties the list). For tests
-and benchmarks only; a sim without ``install`` is untouched.
+``Holds.install(sim)`` (or ``python -m pmbot.sim --holds``) wraps ``sim.rest.handle`` and turns on
+the server's ``wire_stamps`` (no change to the REST routes). Every request is recorded as it
+reaches the REST layer (its body read, before the exchange sees it) with ``time.monotonic_ns()``
+(one clock for every process on the machine), and with when its first bytes reached the sim's
+socket (the kernel's stamp, ``pmbot.sim.wire_stamps``: the arrival a latency benchmark wants, free
+of the sim's own delays). ``hold_next(method, path)`` makes the next such request wait, once the
+exchange processed it, before its answer is sent, until released. The same from another process,
+loopback only: ``POST /_sim/holds/hold {"method", "path"}``, ``POST /_sim/holds/release``,
+``GET /_sim/holds/held``, ``GET /_sim/holds/arrivals`` (``?clear=1`` empties the list; each row is
+``[seq, method, path, at_ns, body, wire_ns]``). For tests and benchmarks only; a sim without
+``install`` is untouched.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ class Arrival:
     path: str
     at_ns: int  # time.monotonic_ns() when the request reached the REST layer
     body: str
+    wire_ns: int | None = None  # when it reached the socket (same clock); None: no kernel stamp
 
 
 def _loopback(ip: str) -> bool:
@@ -54,6 +58,7 @@ class Holds:
     def install(cls, sim: Any) -> Holds:
         holds = cls(sim.rest.handle, sim.stopping)
         sim.rest.handle = holds
+        sim.wire_stamps = True  # before sim.start(): its connections stamp what they receive
         return holds
 
     def __call__(self, req: Request) -> Reply:
@@ -62,7 +67,14 @@ class Holds:
         key = (req.method, req.path)
         with self._lock:
             self._arrivals.append(
-                Arrival(len(self._arrivals), req.method, req.path, time.monotonic_ns(), req.body)
+                Arrival(
+                    len(self._arrivals),
+                    req.method,
+                    req.path,
+                    time.monotonic_ns(),
+                    req.body,
+                    req.wire_ns,
+                )
             )
             gate = self._armed.pop(key, None)
         reply = self._inner(req)
@@ -104,7 +116,7 @@ class Holds:
         if what == ("GET", "held"):
             return Reply(200, sorted(list(k) for k in self.held()))
         if what == ("GET", "arrivals"):
-            rows = [[a.seq, a.method, a.path, a.at_ns, a.body] for a in self.arrivals()]
+            rows = [[a.seq, a.method, a.path, a.at_ns, a.body, a.wire_ns] for a in self.arrivals()]
             if req.query.get("clear"):
                 self.clear()
             return Reply(200, rows)

@@ -8,6 +8,7 @@ The handler applies the ``delay_ms`` and ``hang`` fault knobs around the REST ca
 
 from __future__ import annotations
 
+import io
 import itertools
 import logging
 import socket
@@ -17,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qs, urlsplit
 
-from pmbot.sim import wsproto
+from pmbot.sim import wire_stamps, wsproto
 from pmbot.sim.rest import Reply, Request
 from pmbot.sim.ws_hub import WsConnection, dumps
 from pmbot.sim.ws_sessions import WsSessions
@@ -49,6 +50,8 @@ class SimHost(Protocol):
     def ws_queue_frames(self) -> int: ...
     @property
     def ws_sessions(self) -> WsSessions: ...
+    @property
+    def wire_stamps(self) -> bool: ...
 
     def track_ws(self, conn: WsConnection, add: bool) -> None: ...
 
@@ -110,10 +113,23 @@ class Handler(BaseHTTPRequestHandler):
     server_version = "pmbot-sim"
     sys_version = ""
 
+    _stamps: wire_stamps.StampedReader | None = None
+
     def setup(self) -> None:
         super().setup()
         # Small request/response pairs: without NODELAY, Nagle + delayed ACK add ~40 ms per request.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        assert isinstance(self.server, HttpServer)
+        if self.server.sim.wire_stamps and wire_stamps.enable(self.connection):
+            # benchmarks: when each request reached the socket (pmbot.sim.wire_stamps)
+            self.rfile.close()  # the makefile() reader holds a reference to the socket
+            self._stamps = wire_stamps.StampedReader(self.connection)
+            self.rfile = io.BufferedReader(self._stamps)
+
+    def handle_one_request(self) -> None:
+        if self._stamps is not None:
+            self._stamps.mark()
+        super().handle_one_request()
 
     def log_message(
         self, fmt: str, *args: Any
@@ -168,6 +184,7 @@ class Handler(BaseHTTPRequestHandler):
             body=body,
             client_ip=self.client_address[0],
             query_lists=lists,
+            wire_ns=self._stamps.first_ns if self._stamps is not None else None,
         )
         if not parts.path.startswith("/_sim/"):
             delay = sim.faults.response_delay_secs()

@@ -37,6 +37,9 @@ class Request:
     body: str
     client_ip: str = "127.0.0.1"
     query_lists: dict = field(default_factory=dict)  # every value of each parameter
+    # when the request's first bytes reached the sim's socket (kernel stamp, time.monotonic_ns()
+    # terms; ``wire_stamps``); None unless the server stamps arrivals (``SimServer.wire_stamps``)
+    wire_ns: int | None = None
 
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None

@@ -88,6 +88,8 @@ class SimServer:
             user_hub=self.user_hub,
         )
         self.stopping = threading.Event()
+        # stamp each request with when it reached the socket (Request.wire_ns; set before start)
+        self.wire_stamps = False
         self.urls: dict[str, str] = {}
         self._ws_lock = threading.Lock()
         self._ws_conns: set[WsConnection] = set()
