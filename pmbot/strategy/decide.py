@@ -83,6 +83,8 @@ class StrategyInput:
     operator_paused: frozenset[str] = frozenset()  # condition ids an operator paused (ctl pause)
     # pUSD balance minus what the bot's open BUY orders lock; None = unknown (nothing capped)
     free_balance_usd: Decimal | None = None
+    # own orders finished moments ago: maybe still on the feed's book (only ``market_mid`` reads)
+    just_gone: tuple[LiveOrder, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,14 +208,15 @@ def _decide_market(
     params: StrategyParams,
 ) -> tuple[MarketDecision, MarketMemory]:
     q, r = params.quoting, params.risk
+    gone = tuple(o for o in inp.just_gone if o.token_id in (market.yes_token, market.no_token))
     book = inp.books.get(market.yes_token)
     tick = book.tick if book is not None else market.tick
     problem = risk.book_problem(book, r)
-    key = _inputs_key(inp, market, mine, prev, global_verdict, params, problem)
+    key = _inputs_key(inp, market, mine, prev, global_verdict, params, problem, gone)
     if key is not None and prev.reuse is not None and prev.reuse[0] == key:
         return prev.reuse[1], replace(prev, last_mid_ts=inp.now)
     mid = book.mid if (book is not None and not problem) else None
-    seen = market_mid(book, mine, market) if mid is not None else None  # without its own quotes
+    seen = market_mid(book, mine + gone, market) if mid is not None else None  # without its own
 
     cooling, jump_until = risk.jump_cooloff(inp.now, seen, prev.last_mid, prev.jump_until, r)
     variance = prev.variance_per_sec
@@ -266,6 +269,7 @@ def _inputs_key(
     global_verdict: Verdict,
     params: StrategyParams,
     problem: str,
+    gone: tuple[LiveOrder, ...] = (),
 ) -> tuple | None:
     """Everything ``edge`` quoting of one market reads, time reduced to the guards' verdicts (book
     problem incl. staleness, jump cool-off, near end). None (never reused) for ``avellaneda``,
@@ -277,7 +281,7 @@ def _inputs_key(
         return None
     return (
         (book.best_bid, book.best_ask, book.bid_size, book.ask_size, book.bids, book.asks),
-        (book.tick, market, params, global_verdict, inp.venue_mode, mine),
+        (book.tick, market, params, global_verdict, inp.venue_mode, mine, gone),
         inp.now < prev.jump_until,
         risk.near_end(market, inp.now, params.risk),
         tuple(

@@ -17,7 +17,10 @@ a rule of its own (hold the quotes as they are), which is not written yet.
 
 Own orders are matched to levels by YES-terms price (a BUY NO at ``q`` rests as a YES ask at
 ``1 - q``, a SELL NO as a YES bid) and their remaining size taken off, never below zero. Orders
-sent but not yet acknowledged, or being cancelled, count too: they may be on the book. A view
+sent but not yet acknowledged, or being cancelled, count too: they may be on the book; so do orders
+finished within the last second (``StrategyInput.just_gone``): a cancel's answer can reach the
+strategy before the market channel shows the order gone (the two are not ordered), and such an
+order taken for someone else's once made a 5-cent "jump" (the bench, about 1 run in 6). A view
 without levels (only the touch) is left as it is: there is nothing to take the orders out of.
 """
 

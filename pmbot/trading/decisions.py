@@ -113,6 +113,7 @@ class Decider:
             hedged_position_usd=marks.split.hedged_usd,
             daily_pnl_usd=pnl.realized + pnl.unrealized - self._day_start_pnl(pnl, now),
             open_orders=open_orders,
+            just_gone=tuple(t.as_live() for t in self.tracker.just_gone(now)),
             user_feed_up=self.status.user_feed_up,
             venue_mode=self.status.venue_mode,
             recent_rejects=tuple(self.status.recent_rejects),

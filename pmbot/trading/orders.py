@@ -46,6 +46,10 @@ from pmbot.strategy.views import LiveOrder
 
 log = logging.getLogger(__name__)
 
+# How long an order the REST answer or the user channel says is gone may still show on the
+# market feed's book: the channels are not ordered with each other (issue 20, tick-to-order bench).
+JUST_GONE_SECS = 1.0
+
 
 @dataclass(frozen=True, slots=True)
 class TrackedOrder:
@@ -92,6 +96,8 @@ class OrderTracker:
         self._seen_done: dict[
             str, float
         ] = {}  # order ids known finished (cancel/fill), to ignore late events
+        # order id -> (order, when finished): may still rest on the feed's book (``just_gone``)
+        self._just_gone: dict[str, tuple[TrackedOrder, float]] = {}
 
     # ------------------------------------------------------------------ queries
 
@@ -112,6 +118,12 @@ class OrderTracker:
 
     def __len__(self) -> int:
         return len(self._pending) + len(self._live)
+
+    def just_gone(self, now: float, secs: float = JUST_GONE_SECS) -> list[TrackedOrder]:
+        """Orders finished within ``secs``: the market feed may not have shown them gone yet."""
+        for oid in [k for k, (_, ts) in self._just_gone.items() if now - ts > secs]:
+            del self._just_gone[oid]
+        return [t for t, _ in self._just_gone.values()]
 
     def unknown_count(self) -> int:
         return sum(1 for t in self._live.values() if t.state == "unknown")
@@ -245,7 +257,10 @@ class OrderTracker:
 
     def _finish(self, order_id: str, now: float) -> TrackedOrder | None:
         self._seen_done[order_id] = now
-        return self._live.pop(order_id, None)
+        t = self._live.pop(order_id, None)
+        if t is not None:
+            self._just_gone[order_id] = (t, now)
+        return t
 
     def forget_done_before(self, cutoff: float) -> None:
         for oid in [k for k, ts in self._seen_done.items() if ts < cutoff]:
@@ -254,6 +269,7 @@ class OrderTracker:
     def drop_all(self) -> None:
         self._pending.clear()
         self._live.clear()
+        self._just_gone.clear()
 
     # ------------------------------------------------------------------ reconcile
 

@@ -123,3 +123,24 @@ def test_the_bots_own_bid_at_the_touch_never_trips_the_price_jump_guard():
     # The new ladder at 0.42 / 0.46: 2 cents from the market's last mid, not 5.5 from the bot's.
     d = step(d.memory, book([("0.42", "500")], [("0.46", "500")]), 1.4, quotes)
     assert d.markets[0].verdict.may_quote, d.markets[0].verdict
+
+
+def test_an_own_order_just_cancelled_but_still_on_the_feeds_book_never_trips_the_guard():
+    """The tick-to-order bench, about 1 run in 7: the feed thread pulled the old ask (a BUY NO at
+    0.48, a YES ask at 0.52) on the first update of a maker's ladder move, and the pull's answer
+    reached the strategy before the rest of that move's updates: the book it decided on had the
+    makers' new bids (0.42) and no makers' asks yet, only that ask, no longer tracked. Measured as
+    the market's, the mid was 0.47: 5 cents from the last, and the market paused for 10 s."""
+    d = step(StrategyMemory(), book([("0.40", "500")], [("0.44", "500")]), 1.0)
+    assert d.memory.markets["cond"].last_mid == D("0.42")
+    transient = book([("0.42", "500"), ("0.41", "500")], [("0.52", "10")])
+    gone = mine(("NO", Side.BUY, "0.48", "10"))
+    tripped = step(d.memory, transient, 1.1)  # what the strategy was given before the fix
+    assert str(tripped.markets[0].verdict) == "paused(price_jump)"
+    d = decide(
+        StrategyInput(now=1.1, markets=(MARKET,), books={"YES": transient}, just_gone=gone),
+        d.memory,
+        StrategyParams(),
+    )
+    assert d.markets[0].verdict.may_quote, d.markets[0].verdict
+    assert d.memory.markets["cond"].last_mid == D("0.42")  # no market ask: nothing measured
