@@ -12,6 +12,7 @@ How the strategy thread uses it (the contract):
    reads; ``pmbot.strategy.position`` defines it), ``hedged_position_usd`` and
    ``position_value_usd`` (their sum, informational) and ``daily_pnl_usd`` from the inventory,
    ``open_orders`` (every live or pending order of the bot as ``LiveOrder``, with its tag),
+   ``just_gone`` (its orders finished within the last second, maybe still on the feed's book),
    ``user_feed_up``, ``venue_mode``, ``recent_rejects`` (timestamps of rejected orders),
    ``trading_day`` (e.g. the UTC date; a change lifts the daily-loss halt), ``events`` (neg-risk
    events to watch for baskets) and ``arb_exposure_usd`` (capital in open hedged sets).
@@ -59,6 +60,7 @@ from pmbot.strategy.views import (
     LiveOrder,
     QuoteKey,
     Verdict,
+    orders_by_market,
 )
 
 
@@ -158,11 +160,13 @@ def decide(inp: StrategyInput, memory: StrategyMemory, params: StrategyParams) -
         inp = replace(inp, open_orders=())
     market_decisions: list[MarketDecision] = []
     market_memory: dict[str, MarketMemory] = dict(memory.markets)
-    by_market = _orders_by_market(inp)
+    by_market = orders_by_market(inp.markets, inp.open_orders)
+    gone_by_market = orders_by_market(inp.markets, inp.just_gone)
     for market in inp.markets:
         prev = memory.markets.get(market.condition_id, MarketMemory())
         mine = tuple(by_market.get(market.condition_id, ()))
-        md, mm = _decide_market(inp, market, mine, prev, g.verdict, params)
+        gone = tuple(gone_by_market.get(market.condition_id, ()))
+        md, mm = _decide_market(inp, market, mine, gone, prev, g.verdict, params)
         market_decisions.append(md)
         market_memory[market.condition_id] = mm
     free = inp.free_balance_usd
@@ -188,27 +192,16 @@ def decide(inp: StrategyInput, memory: StrategyMemory, params: StrategyParams) -
     )
 
 
-def _orders_by_market(inp: StrategyInput) -> dict[str, list[LiveOrder]]:
-    """Each quoted market's open orders, in input order (one pass, not one per market)."""
-    cid_of = {t: m.condition_id for m in inp.markets for t in (m.yes_token, m.no_token)}
-    out: dict[str, list[LiveOrder]] = {}
-    for o in inp.open_orders:
-        cid = cid_of.get(o.token_id)
-        if cid is not None:
-            out.setdefault(cid, []).append(o)
-    return out
-
-
 def _decide_market(
     inp: StrategyInput,
     market: MarketInfo,
     mine: tuple[LiveOrder, ...],
+    gone: tuple[LiveOrder, ...],  # own orders finished moments ago (only the market mid reads)
     prev: MarketMemory,
     global_verdict: Verdict,
     params: StrategyParams,
 ) -> tuple[MarketDecision, MarketMemory]:
     q, r = params.quoting, params.risk
-    gone = tuple(o for o in inp.just_gone if o.token_id in (market.yes_token, market.no_token))
     book = inp.books.get(market.yes_token)
     tick = book.tick if book is not None else market.tick
     problem = risk.book_problem(book, r)
@@ -269,7 +262,7 @@ def _inputs_key(
     global_verdict: Verdict,
     params: StrategyParams,
     problem: str,
-    gone: tuple[LiveOrder, ...] = (),
+    gone: tuple[LiveOrder, ...],
 ) -> tuple | None:
     """Everything ``edge`` quoting of one market reads, time reduced to the guards' verdicts (book
     problem incl. staleness, jump cool-off, near end). None (never reused) for ``avellaneda``,

@@ -12,11 +12,11 @@ YES side is known.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pmbot.model import ONE, ZERO, Level, MarketUpdate, NewOrder, OrderType, Side
+from pmbot.model import ONE, ZERO, Level, MarketInfo, MarketUpdate, NewOrder, OrderType, Side
 
 QuoteKey = tuple[str, Side, Decimal, Decimal]  # (token, side, price, size)
 
@@ -127,6 +127,19 @@ class LiveOrder:
     @property
     def key(self) -> QuoteKey:
         return (self.token_id, self.side, self.price, self.size_remaining)
+
+
+def orders_by_market(
+    markets: Iterable[MarketInfo], orders: Iterable[LiveOrder]
+) -> dict[str, list[LiveOrder]]:
+    """Each market's ``orders`` by condition id, in input order (one pass, not one per market)."""
+    cid_of = {t: m.condition_id for m in markets for t in (m.yes_token, m.no_token)}
+    out: dict[str, list[LiveOrder]] = {}
+    for o in orders:
+        cid = cid_of.get(o.token_id)
+        if cid is not None:
+            out.setdefault(cid, []).append(o)
+    return out
 
 
 @dataclass(frozen=True, slots=True)
