@@ -136,10 +136,10 @@ def latencies(rows: list, wanted: tuple[str, str], clock: str = "wire") -> list[
     before the next change)."""
     out: list[float] = []
     changes = [r[3] for r in rows if r[2] == "/_sim/control"]
+    times = [arrived(r, clock) for r in rows if (r[1], r[2]) == wanted]
     for i, at in enumerate(changes):
         end = changes[i + 1] if i + 1 < len(changes) else float("inf")
-        hits = [arrived(r, clock) for r in rows if (r[1], r[2]) == wanted]
-        hits = [t for t in hits if at < t < end]
+        hits = [t for t in times if at < t < end]
         if hits:
             out.append((min(hits) - at) / 1e6)
     return out
@@ -148,13 +148,9 @@ def latencies(rows: list, wanted: tuple[str, str], clock: str = "wire") -> list[
 def cancel_first_share(rows: list) -> tuple[int, int]:
     changes = [r[3] for r in rows if r[2] == "/_sim/control"] + [float("inf")]
     both = first = 0
+    orders = sorted((arrived(r, "wire"), r[1]) for r in rows if r[2] == "/orders")
     for at, end in zip(changes, changes[1:], strict=False):
-        window = sorted(
-            (arrived(r, "wire"), r[1])
-            for r in rows
-            if r[2] == "/orders" and at < arrived(r, "wire") < end
-        )
-        kinds = [kind for _, kind in window]
+        kinds = [kind for t, kind in orders if at < t < end]
         if "DELETE" in kinds and "POST" in kinds:
             both += 1
             first += kinds[0] == "DELETE"
@@ -280,8 +276,8 @@ def main() -> int:
     finally:
         sim.stop()
     f50, c50, p50 = (pct(x["wire"], 50) for x in (floor, bot["cancel"], bot["post"]))
-    r50 = {k: pct(x["read"], 50) for k, x in (("floor", floor), ("cancel", bot["cancel"]))}
-    r50["post"] = pct(bot["post"]["read"], 50)
+    read = (("floor", floor), ("cancel", bot["cancel"]), ("post", bot["post"]))
+    r50 = {k: pct(x["read"], 50) for k, x in read}
     print(
         json.dumps(
             {

@@ -58,7 +58,7 @@ class Holds:
     def install(cls, sim: Any) -> Holds:
         holds = cls(sim.rest.handle, sim.stopping)
         sim.rest.handle = holds
-        sim.wire_stamps = True  # before sim.start(): its connections stamp what they receive
+        sim.wire_stamps = True  # connections accepted from now on stamp what they receive
         return holds
 
     def __call__(self, req: Request) -> Reply:

@@ -88,7 +88,7 @@ class SimServer:
             user_hub=self.user_hub,
         )
         self.stopping = threading.Event()
-        # stamp each request with when it reached the socket (Request.wire_ns; set before start)
+        # stamp each request with when it reached the socket (Request.wire_ns; read per connection)
         self.wire_stamps = False
         self.urls: dict[str, str] = {}
         self._ws_lock = threading.Lock()

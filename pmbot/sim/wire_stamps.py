@@ -12,8 +12,8 @@ starts; the first read after it keeps the stamp of its first segment (``CLOCK_RE
 into ``time.monotonic_ns()`` terms, the clock every arrival is recorded on). A request that was
 already buffered when ``mark()`` ran (a client pipelining requests), or whose bytes came before the
 option was set (often a connection's first request), gets no stamp: ``first_ns`` stays None and
-the caller falls back to its own clock. Linux only; ``enable`` says whether the
-socket took the option.
+the caller falls back to its own clock. Linux only; ``enable`` says whether the socket took the
+option.
 """
 
 from __future__ import annotations
